@@ -1,0 +1,152 @@
+"""The one way in: read-only access to the active DuckDB snapshot and the cached query runner.
+
+* `db_path()` — the database file in use: $CHUANGWEN_DB, else data/demo.duckdb.
+* `check_database()` — a Chinese, user-facing verdict on that file (missing, unreadable,
+  wrong schema version) instead of a traceback.
+* `query(name, **params)` — runs queries/<name>.sql with named $params through a fresh
+  cursor of a shared read-only connection and returns a DataFrame. Results are cached
+  per (query, params, file identity): when an import swaps in a new file, its inode and
+  mtime change, so the next call reads the new data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from dashboard.store import SCHEMA_VERSION
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES_DIR = ROOT / "queries"
+DEFAULT_DB = ROOT / "data" / "demo.duckdb"
+ENV_VAR = "CHUANGWEN_DB"
+_QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def db_path() -> Path:
+    configured = os.environ.get(ENV_VAR, "").strip()
+    return Path(configured).expanduser().resolve() if configured else DEFAULT_DB
+
+
+def is_default_db(path: Path | None = None) -> bool:
+    return (path or db_path()) == DEFAULT_DB
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """Identifies one snapshot: a swapped-in file has a new inode and mtime."""
+
+    path: str
+    inode: int
+    mtime_ns: int
+    size: int
+
+
+def file_identity(path: Path | None = None) -> FileIdentity:
+    path = path or db_path()
+    stat = path.stat()
+    return FileIdentity(str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+class DatabaseProblem(RuntimeError):
+    """A problem with the configured database that a user must be told about in Chinese."""
+
+
+def check_database(path: Path | None = None) -> str | None:
+    """None when the file is usable, else a Chinese explanation of what is wrong."""
+    path = path or db_path()
+    if not path.exists():
+        return f"找不到数据库文件：{path}。请检查环境变量 {ENV_VAR} 指向的路径，或不设置它以使用内置演示数据。"
+    if path.is_dir():
+        return f"数据库路径 {path} 是一个目录，不是 DuckDB 数据库文件。"
+    try:
+        con = _connection(file_identity(path))
+        version = con.cursor().execute(
+            "select value from meta where key = 'schema_version'"
+        ).fetchone()
+    except (duckdb.Error, OSError) as exc:
+        return f"无法读取数据库文件 {path}：它不是可读的 DuckDB 文件，或正被其他程序独占写入（{type(exc).__name__}）。"
+    if version is None:
+        return f"数据库文件 {path} 缺少版本信息（meta.schema_version），不是本看板的数据库。"
+    found = int(version[0])
+    if found != SCHEMA_VERSION:
+        return (
+            f"数据库文件 {path} 的结构版本为 {found}，本程序需要版本 {SCHEMA_VERSION}。"
+            "请用 `python -m dashboard.importer --migrate` 迁移，或重新生成演示数据。"
+            if found < SCHEMA_VERSION
+            else f"数据库文件 {path} 的结构版本 {found} 比程序新（{SCHEMA_VERSION}），请升级看板程序。"
+        )
+    return None
+
+
+_connections: dict[FileIdentity, duckdb.DuckDBPyConnection] = {}
+_lock = threading.Lock()
+
+
+def _connection(identity: FileIdentity) -> duckdb.DuckDBPyConnection:
+    """One read-only connection per snapshot; callers take their own cursor from it."""
+    with _lock:
+        con = _connections.get(identity)
+        if con is None:
+            # Drop connections to replaced snapshots; open cursors keep working until done.
+            for stale in [k for k in _connections if k.path == identity.path]:
+                _connections.pop(stale)
+            con = duckdb.connect(identity.path, read_only=True)
+            _connections[identity] = con
+        return con
+
+
+def close_all() -> None:
+    with _lock:
+        for con in _connections.values():
+            con.close()
+        _connections.clear()
+
+
+_sql_cache: dict[str, str] = {}
+
+
+def sql_text(name: str) -> str:
+    if not _QUERY_NAME.match(name):
+        raise ValueError(f"bad query name: {name!r}")
+    text = _sql_cache.get(name)
+    if text is None:
+        text = (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+        _sql_cache[name] = text
+    return text
+
+
+def run_query(identity: FileIdentity, name: str, params: dict) -> pd.DataFrame:
+    """Uncached: run one named query against one snapshot."""
+    cursor = _connection(identity).cursor()
+    try:
+        return cursor.execute(sql_text(name), params).df()
+    finally:
+        cursor.close()
+
+
+@st.cache_data(max_entries=4000, show_spinner=False)
+def _cached(identity: FileIdentity, name: str, params: tuple) -> pd.DataFrame:
+    return run_query(identity, name, dict(params))
+
+
+def query(name: str, **params: object) -> pd.DataFrame:
+    """Run queries/<name>.sql with named parameters; cached per snapshot. Do not mutate."""
+    for key, value in params.items():
+        if isinstance(value, dt.datetime):
+            params[key] = value.date()
+    identity = file_identity()
+    return _cached(identity, name, tuple(sorted(params.items())))
+
+
+def meta() -> dict[str, str]:
+    frame = query("meta")
+    return dict(zip(frame["key"], frame["value"], strict=True))

@@ -1,0 +1,343 @@
+"""The metrics of DESIGN §4, each computed in one place, as of a date, for a unit scope.
+
+Every function takes the scope (a subtree root unit_id) and an as-of date, and a `level`:
+'self' gives one row for the scope unit itself; a unit kind ('district', 'street',
+'community', 'department', 'group') gives one row per unit of that kind under the scope.
+SQL (queries/*.sql) returns counts; this module turns counts into rates — always as the
+sum of numerators over the sum of denominators, so a parent's rate is computed from its
+children's counts and never averages their rates. A rate with a zero denominator is None
+(shown as 无数据), never zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard.db import query
+
+LEVELS = ("self", "district", "street", "community", "department", "group", "city")
+PACE_WINDOW_DAYS = 14
+MIN_PACE_HISTORY_DAYS = 7
+REBOUND_WINDOW_DAYS = 90  # also fixed in queries/rectification_counts.sql
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator ÷ denominator, or None when there is nothing to divide by."""
+    if numerator is None or denominator is None:
+        return None
+    if isinstance(denominator, float) and math.isnan(denominator):
+        return None
+    if denominator == 0:
+        return None
+    return float(numerator) / float(denominator)
+
+
+def _rate_column(frame: pd.DataFrame, numerator: str, denominator: str) -> pd.Series:
+    return pd.Series(
+        [ratio(n, d) for n, d in zip(frame[numerator], frame[denominator], strict=True)],
+        index=frame.index,
+        dtype="float64",
+    )
+
+
+def _check_level(level: str) -> str:
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}")
+    return level
+
+
+def units() -> pd.DataFrame:
+    """The whole unit list (unit_id, name, kind, parent_id, …), in official order."""
+    return query("all_units")
+
+
+def _with_names(frame: pd.DataFrame) -> pd.DataFrame:
+    names = units()[["unit_id", "name", "kind", "parent_id", "sort_order", "target_score"]]
+    return names.merge(frame, on="unit_id", how="inner").reset_index(drop=True)
+
+
+# ── rectification ──────────────────────────────────────────────────────────────────────
+
+
+def rectification(scope_id: int, as_of: dt.date, level: str = "self") -> pd.DataFrame:
+    """整改率, 按期整改率, 逾期, 销号率 and 反弹 per unit.
+
+    整改率 = rectified by as_of ÷ found by as_of; 按期整改率 = rectified on or before the
+    deadline ÷ problems whose deadline ≤ as_of; 逾期 = not rectified and deadline < as_of;
+    销号率 = closed ÷ found; 反弹 = rebound_of set, same point, found within 90 days.
+    """
+    counts = query(
+        "rectification_counts", scope_id=scope_id, level=_check_level(level), as_of=as_of
+    ).copy()
+    counts["rectification_rate"] = _rate_column(counts, "rectified", "found")
+    counts["on_time_rate"] = _rate_column(counts, "rectified_on_time", "due")
+    counts["closure_rate"] = _rate_column(counts, "closed", "found")
+    return _with_names(counts)
+
+
+# ── visits ─────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Milestone:
+    due_date: dt.date
+    target_share: float
+
+
+@dataclass(frozen=True)
+class Campaign:
+    campaign_id: int
+    name: str
+    start_date: dt.date
+    end_date: dt.date
+    milestones: tuple[Milestone, ...]
+
+    def next_milestone(self, as_of: dt.date) -> Milestone | None:
+        """The first milestone due on or after as_of (None when all have passed)."""
+        return next((m for m in self.milestones if m.due_date >= as_of), None)
+
+
+def campaign_at(as_of: dt.date) -> Campaign | None:
+    """The visit campaign in force at as_of: the running one, else the latest started."""
+    rows = query("campaign_at", as_of=as_of)
+    if rows.empty:
+        return None
+    first = rows.iloc[0]
+    milestones = tuple(
+        Milestone(_as_date(r.due_date), float(r.target_share))
+        for r in rows.itertuples()
+        if pd.notna(r.due_date)
+    )
+    return Campaign(
+        int(first.campaign_id),
+        str(first["name"]),
+        _as_date(first.start_date),
+        _as_date(first.end_date),
+        milestones,
+    )
+
+
+def _as_date(value: object) -> dt.date:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value  # type: ignore[return-value]
+
+
+def pace_window_days(campaign: Campaign, as_of: dt.date) -> int:
+    """Days of history behind the pace: the last 14, or fewer if the campaign is younger."""
+    return max(0, min(PACE_WINDOW_DAYS, (as_of - campaign.start_date).days + 1))
+
+
+def coverage(
+    scope_id: int, as_of: dt.date, level: str = "self", *, by_kind: bool = False
+) -> pd.DataFrame:
+    """走访覆盖率 and 平台录入率 per unit (and per subject kind when by_kind).
+
+    coverage = distinct subjects visited by as_of ÷ target; pace = newly covered subjects a
+    day over the last 14 days (a repeat visit adds no coverage); 平台录入率 = visits entered
+    on the platform ÷ visits. Empty when no campaign has started by as_of.
+    """
+    campaign = campaign_at(as_of)
+    columns = ["unit_id", "target", "covered", "new_last_14d", "visits", "entered"]
+    if campaign is None:
+        return _with_names(pd.DataFrame(columns=columns))
+    counts = query(
+        "coverage_counts",
+        scope_id=scope_id,
+        level=_check_level(level),
+        as_of=as_of,
+        campaign_id=campaign.campaign_id,
+    )
+    if not by_kind:
+        counts = counts.groupby("unit_id", as_index=False, sort=True)[columns[1:]].sum()
+    else:
+        counts = counts.copy()
+    window = pace_window_days(campaign, as_of)
+    counts["coverage_rate"] = _rate_column(counts, "covered", "target")
+    counts["entry_rate"] = _rate_column(counts, "entered", "visits")
+    counts["pace_per_day"] = counts["new_last_14d"] / window if window else float("nan")
+    counts["pace_window_days"] = window
+    return _with_names(counts)
+
+
+@dataclass(frozen=True)
+class MilestoneProjection:
+    """Where coverage will stand at one milestone if the recent pace holds."""
+
+    due_date: dt.date
+    target_share: float
+    days_left: int
+    projected_rate: float | None  # capped at 1.0; None when there is too little history
+    behind: bool | None  # projected < target share; None when it cannot be projected
+    daily_needed: float | None  # new subjects a day still needed; None once due
+    reached: bool  # covered already ≥ the milestone's share
+
+
+def project_coverage(
+    covered: float,
+    target: float,
+    pace_per_day: float | None,
+    as_of: dt.date,
+    milestones: tuple[Milestone, ...],
+    *,
+    history_days: int = PACE_WINDOW_DAYS,
+) -> list[MilestoneProjection]:
+    """Projected coverage = current + pace × days, capped at 100%, for each milestone."""
+    result = []
+    enough_history = history_days >= MIN_PACE_HISTORY_DAYS and pace_per_day is not None
+    for m in milestones:
+        days_left = (m.due_date - as_of).days
+        needed_subjects = m.target_share * target - covered
+        reached = target > 0 and covered >= m.target_share * target - 1e-9
+        projected = None
+        behind = None
+        if target > 0 and enough_history:
+            projected = min(1.0, (covered + pace_per_day * max(days_left, 0)) / target)
+            behind = projected < m.target_share - 1e-12
+        daily_needed = None
+        if days_left > 0 and target > 0:
+            daily_needed = max(0.0, needed_subjects) / days_left
+        result.append(
+            MilestoneProjection(
+                m.due_date, m.target_share, days_left, projected, behind, daily_needed, reached
+            )
+        )
+    return result
+
+
+def coverage_projection(
+    scope_id: int, as_of: dt.date, level: str = "self"
+) -> pd.DataFrame:
+    """One row per unit and milestone: projected coverage, behind or not, daily needed."""
+    campaign = campaign_at(as_of)
+    cov = coverage(scope_id, as_of, level)
+    rows = []
+    if campaign is None:
+        return pd.DataFrame()
+    for r in cov.itertuples():
+        for p in project_coverage(
+            r.covered,
+            r.target,
+            r.pace_per_day,
+            as_of,
+            campaign.milestones,
+            history_days=r.pace_window_days,
+        ):
+            rows.append({"unit_id": r.unit_id, "name": r.name, **p.__dict__})
+    return pd.DataFrame(rows)
+
+
+# ── materials, points ──────────────────────────────────────────────────────────────────
+
+
+def materials_completion(scope_id: int, as_of: dt.date, level: str = "self") -> pd.DataFrame:
+    """台账完成率 = completed ÷ required over the latest ledger lines on or before as_of."""
+    counts = query(
+        "materials_counts", scope_id=scope_id, level=_check_level(level), as_of=as_of
+    ).copy()
+    counts["completion_rate"] = _rate_column(counts, "completed", "required")
+    return _with_names(counts)
+
+
+def point_compliance(scope_id: int, as_of: dt.date, level: str = "self") -> pd.DataFrame:
+    """点位达标率 = passed ÷ checked over the latest check per (point, static indicator)."""
+    counts = query(
+        "point_counts", scope_id=scope_id, level=_check_level(level), as_of=as_of
+    ).copy()
+    counts["compliance_rate"] = _rate_column(counts, "static_passed", "static_checked")
+    counts["dynamic_clear_rate"] = _rate_column(counts, "dynamic_cleared", "points")
+    return _with_names(counts)
+
+
+# ── scores and ranks ───────────────────────────────────────────────────────────────────
+
+
+def dense_rank(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
+    """Dense rank (ties share a rank, the next rank follows on: 1, 1, 2). Missing → <NA>."""
+    ranks = values.rank(method="dense", ascending=not higher_is_better, na_option="keep")
+    return ranks.astype("Int64")
+
+
+def unit_scores(
+    scope_id: int,
+    assessment_id: int,
+    level: str = "self",
+    indicator_id: int | None = None,
+    *,
+    rank_within: str = "parent",
+) -> pd.DataFrame:
+    """A unit's score in one assessment, its gap to its city and its rank.
+
+    gap_to_city = unit value − the value of the city the unit belongs to; rank = dense rank
+    (higher is better) among units of the same kind and parent (rank_within='parent'), or
+    among all units listed (rank_within='list', e.g. every street of the city); no score →
+    no rank.
+    """
+    frame = query(
+        "unit_scores",
+        scope_id=scope_id,
+        level=_check_level(level),
+        assessment_id=assessment_id,
+        indicator_id=indicator_id,
+    ).copy()
+    frame["score_rate"] = frame["value"] / frame["max_value"]
+    frame["gap_to_city"] = frame["value"] - frame["city_value"]
+    if rank_within == "parent":
+        groups = frame["parent_id"].fillna(-1)
+    elif rank_within == "list":
+        groups = pd.Series(0, index=frame.index)
+    else:
+        raise ValueError(f"unknown rank_within {rank_within!r}")
+    frame["rank"] = (
+        frame.groupby(groups, group_keys=False)["value"].apply(dense_rank).astype("Int64")
+    )
+    return _with_names(frame.drop(columns=["parent_id"]))
+
+
+def assessments() -> pd.DataFrame:
+    """Every assessment, newest first, with the number of overall scores it holds."""
+    return query("assessments")
+
+
+def scored_assessments(as_of: dt.date, kind: str = "overall") -> pd.DataFrame:
+    """Assessments of `kind` that ended by as_of and have scores, newest first."""
+    frame = assessments()
+    ended = pd.to_datetime(frame["end_date"]).dt.date <= as_of
+    return frame[ended & (frame["kind"] == kind) & (frame["overall_scores"] > 0)].reset_index(
+        drop=True
+    )
+
+
+@dataclass(frozen=True)
+class NextTest:
+    assessment_id: int
+    name: str
+    level: str
+    start_date: dt.date
+    end_date: dt.date
+    under_way: bool
+    days_left: int  # days from as_of to start_date (0 while under way)
+
+
+def next_test(as_of: dt.date) -> NextTest | None:
+    """The provincial or national test under way at as_of, else the next one to start."""
+    rows = query("next_test", as_of=as_of)
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    start = _as_date(r.start_date)
+    return NextTest(
+        int(r.assessment_id),
+        str(r["name"]),
+        str(r.level),
+        start,
+        _as_date(r.end_date),
+        bool(r.under_way),
+        max(0, (start - as_of).days),
+    )

@@ -1,0 +1,155 @@
+"""The one write path: build a new DuckDB snapshot, fill it in one transaction, swap it in.
+
+The demo generator and the importer both write through `write_snapshot`. A snapshot is
+built in a temporary file next to the target, checked, and moved over the target with
+os.replace (atomic on one filesystem). Viewers keep reading the old file until they notice
+the new one; a crash mid-build leaves the old file untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+SCHEMA_VERSION = 1
+PACKAGE_DIR = Path(__file__).resolve().parent
+SCHEMA_FILE = PACKAGE_DIR / "schema.sql"
+DERIVED_FILE = PACKAGE_DIR / "derived.sql"
+BACKUPS_KEPT = 3
+
+# Migrations from version N to N+1, each a list of SQL statements. Empty while at v1;
+# a database of an older version is migrated on import instead of rebuilt.
+MIGRATIONS: dict[int, list[str]] = {}
+
+
+class SchemaVersionError(RuntimeError):
+    """The database file has a schema version this code cannot read."""
+
+
+def split_sql(text: str) -> list[str]:
+    """Split a SQL file into statements (our files never put ';' inside strings)."""
+    # Drop comment lines first: comments may contain ';'.
+    code = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith("--"))
+    return [stmt.strip() for stmt in code.split(";") if stmt.strip()]
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in split_sql(SCHEMA_FILE.read_text(encoding="utf-8")):
+        con.execute(stmt)
+
+
+def rebuild_derived(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every derived table from the base tables (see derived.sql)."""
+    for stmt in split_sql(DERIVED_FILE.read_text(encoding="utf-8")):
+        con.execute(stmt)
+
+
+def read_schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    try:
+        row = con.execute("select value from meta where key = 'schema_version'").fetchone()
+    except duckdb.Error:
+        return None
+    return int(row[0]) if row else None
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring an open read-write database up to SCHEMA_VERSION; return the version found."""
+    found = read_schema_version(con)
+    if found is None:
+        raise SchemaVersionError("数据库缺少 meta.schema_version，不是本看板的数据库文件")
+    if found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"数据库版本 {found} 高于程序支持的版本 {SCHEMA_VERSION}，请升级看板程序"
+        )
+    version = found
+    while version < SCHEMA_VERSION:
+        steps = MIGRATIONS.get(version)
+        if steps is None:
+            raise SchemaVersionError(
+                f"数据库版本 {version} 没有到 {version + 1} 的迁移脚本，请重新生成或导入数据"
+            )
+        for stmt in steps:
+            con.execute(stmt)
+        version += 1
+        con.execute(
+            "update meta set value = $v where key = 'schema_version'", {"v": str(version)}
+        )
+    return found
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
+    for key, value in values.items():
+        con.execute(
+            "insert or replace into meta (key, value) values ($k, $v)", {"k": key, "v": value}
+        )
+
+
+def write_snapshot(
+    target: Path | str,
+    fill: Callable[[duckdb.DuckDBPyConnection], None],
+    *,
+    base: Path | str | None = None,
+    meta: dict[str, str] | None = None,
+) -> Path:
+    """Build a new snapshot and atomically replace `target` with it.
+
+    base: an existing database to start from (copied first, migrated, then `fill`
+          changes it); None starts from an empty schema.
+    fill: writes the data; runs inside one transaction, so an exception leaves nothing.
+    The previous target (if any) is kept in data/backups/ (last BACKUPS_KEPT).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        if base is not None:
+            shutil.copyfile(base, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            if base is None:
+                create_schema(con)
+                set_meta(con, {"schema_version": str(SCHEMA_VERSION)})
+            else:
+                migrate(con)
+            con.execute("begin transaction")
+            try:
+                fill(con)
+                rebuild_derived(con)
+                set_meta(
+                    con,
+                    {"generated_at": dt.datetime.now().isoformat(timespec="seconds"), **(meta or {})},
+                )
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        _keep_backup(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+        wal = tmp.with_name(tmp.name + ".wal")
+        if wal.exists():
+            wal.unlink()
+    return target
+
+
+def _keep_backup(target: Path) -> None:
+    if not target.exists():
+        return
+    backups = target.parent / "backups"
+    backups.mkdir(exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    shutil.copyfile(target, backups / f"{target.stem}-{stamp}{target.suffix}")
+    old = sorted(backups.glob(f"{target.stem}-*{target.suffix}"))
+    for stale in old[:-BACKUPS_KEPT]:
+        stale.unlink()

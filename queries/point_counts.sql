@@ -1,0 +1,57 @@
+-- point_counts: 点位达标率 and 动态问题清零 per unit ranked at $level under $scope_id. A point
+-- belongs to a unit when its 属地 unit or its 主管 department lies in the unit's subtree.
+-- Static: the latest check on or before $as_of per (point, static indicator).
+-- Dynamic: a point is cleared when no dynamic problem at it is open at $as_of.
+-- params: $scope_id, $level, $as_of
+with ranked as (
+    select u.unit_id
+    from unit_tree t
+    join units u on u.unit_id = t.descendant_id
+    where t.ancestor_id = $scope_id
+      and (($level = 'self' and t.depth = 0) or ($level <> 'self' and u.kind = $level))
+),
+members as (
+    select r.unit_id as rank_unit_id, t.descendant_id as member_id
+    from ranked r
+    join unit_tree t on t.ancestor_id = r.unit_id
+),
+attributed as (
+    select m.rank_unit_id, p.point_id
+    from members m
+    join points p on p.unit_id = m.member_id
+    union
+    select m.rank_unit_id, p.point_id
+    from members m
+    join points p on p.dept_id = m.member_id
+),
+latest_static as (
+    select point_id, indicator_id, passed
+    from point_checks
+    where is_static and checked_on <= $as_of
+    qualify row_number() over (
+        partition by point_id, indicator_id order by checked_on desc, check_id desc
+    ) = 1
+),
+static_per_point as (
+    select point_id, count(*) as checked, count(*) filter (where passed) as passed
+    from latest_static
+    group by point_id
+),
+open_dynamic as (
+    select distinct point_id
+    from problems
+    where is_dynamic and point_id is not null and found_on <= $as_of
+      and not coalesce(rectified_on <= $as_of, false)
+)
+select
+    r.unit_id,
+    count(a.point_id) as points,
+    coalesce(sum(s.checked), 0)::bigint as static_checked,
+    coalesce(sum(s.passed), 0)::bigint as static_passed,
+    count(a.point_id) filter (where o.point_id is null) as dynamic_cleared
+from ranked r
+left join attributed a on a.rank_unit_id = r.unit_id
+left join static_per_point s on s.point_id = a.point_id
+left join open_dynamic o on o.point_id = a.point_id
+group by r.unit_id
+order by r.unit_id

@@ -1,0 +1,143 @@
+"""Metric functions against numbers worked out by hand on the tiny fixture (see tests/tiny.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from dashboard import metrics as m
+from tests.tiny import AS_OF
+
+pytestmark = pytest.mark.usefixtures("use_tiny")
+
+
+def by_name(frame: pd.DataFrame) -> dict[str, dict]:
+    return {row["name"]: row for row in frame.to_dict("records")}
+
+
+def test_ratio_is_none_without_denominator() -> None:
+    assert m.ratio(3, 4) == 0.75
+    assert m.ratio(0, 0) is None
+    assert m.ratio(1, None) is None
+
+
+def test_rectification_for_the_city() -> None:
+    row = m.rectification(1, AS_OF).iloc[0]
+    assert (row.found, row.rectified, row.due, row.rectified_on_time) == (11, 6, 9, 5)
+    assert (row.overdue, row.overdue_severe, row.closed, row.rebounds) == (3, 2, 3, 1)
+    assert row.rectification_rate == pytest.approx(6 / 11)
+    assert row.on_time_rate == pytest.approx(5 / 9)
+    assert row.closure_rate == pytest.approx(3 / 11)
+
+
+def test_parent_rate_comes_from_children_counts_not_their_mean() -> None:
+    districts = by_name(m.rectification(1, AS_OF, "district"))
+    assert (districts["东城区"]["found"], districts["东城区"]["rectified"]) == (8, 5)
+    assert (districts["西城区"]["found"], districts["西城区"]["rectified"]) == (3, 1)
+    city = m.rectification(1, AS_OF).iloc[0]
+    assert city.found == 8 + 3 and city.rectified == 5 + 1
+    mean_of_rates = (5 / 8 + 1 / 3) / 2
+    assert city.rectification_rate != pytest.approx(mean_of_rates)
+
+
+def test_rectification_by_street_and_department() -> None:
+    streets = by_name(m.rectification(1, AS_OF, "street"))
+    assert {k: (v["found"], v["rectified"]) for k, v in streets.items()} == {
+        "和平街道": (6, 4),
+        "解放街道": (2, 1),
+        "城关镇": (3, 1),
+    }
+    depts = by_name(m.rectification(1, AS_OF, "department"))
+    assert (depts["市住建局"]["found"], depts["市住建局"]["rectified"]) == (6, 3)
+    assert (depts["市城管局"]["found"], depts["市城管局"]["rectified"]) == (5, 3)
+    assert depts["市住建局"]["overdue_severe"] == 2
+
+
+def test_rectification_replayed_at_an_earlier_date() -> None:
+    row = m.rectification(1, dt.date(2026, 5, 20)).iloc[0]
+    assert (row.found, row.rectified, row.overdue) == (7, 4, 1)
+
+
+def test_scope_limits_rows_to_the_subtree() -> None:
+    streets = m.rectification(3, AS_OF, "street")
+    assert list(streets["name"]) == ["城关镇"]
+    assert m.rectification(3, AS_OF).iloc[0].found == 3
+
+
+def test_coverage_counts_distinct_subjects_not_visits() -> None:
+    row = m.coverage(1, AS_OF).iloc[0]
+    assert (row.covered, row.target) == (14, 39)
+    assert row.visits == 15 and row.entered == 14
+    assert row.coverage_rate == pytest.approx(14 / 39)
+    assert row.entry_rate == pytest.approx(14 / 15)
+    assert row.pace_per_day == pytest.approx(9 / 14)
+
+
+def test_coverage_by_kind_and_district() -> None:
+    frame = m.coverage(1, AS_OF, "district", by_kind=True)
+    got = {(r["name"], r["subject_kind"]): (r["covered"], r["target"]) for r in frame.to_dict("records")}
+    assert got[("东城区", "household")] == (13, 25)
+    assert got[("东城区", "business")] == (1, 4)
+    assert got[("西城区", "household")] == (0, 10)
+    totals = by_name(m.coverage(1, AS_OF, "district"))
+    assert (totals["东城区"]["covered"], totals["东城区"]["target"]) == (14, 29)
+
+
+def test_coverage_projection_to_each_milestone() -> None:
+    rows = m.coverage_projection(1, AS_OF).to_dict("records")
+    june, july = rows
+    assert june["days_left"] == 20
+    assert june["projected_rate"] == pytest.approx((14 + 9 / 14 * 20) / 39)
+    assert june["behind"] is True
+    assert june["daily_needed"] == pytest.approx((0.7 * 39 - 14) / 20)
+    assert july["projected_rate"] == 1.0  # capped
+    assert july["daily_needed"] == pytest.approx(25 / 51)
+
+
+def test_projection_needs_enough_history() -> None:
+    milestones = (m.Milestone(dt.date(2026, 6, 30), 0.7),)
+    (p,) = m.project_coverage(10, 100, 2.0, AS_OF, milestones, history_days=3)
+    assert p.projected_rate is None and p.behind is None
+    assert p.daily_needed == pytest.approx(60 / 20)
+
+
+def test_materials_completion() -> None:
+    city = m.materials_completion(1, AS_OF).iloc[0]
+    assert (city.completed, city.required) == (26, 45)
+    assert city.lines_at_zero == 1
+    districts = by_name(m.materials_completion(1, AS_OF, "district"))
+    assert districts["东城区"]["completion_rate"] == pytest.approx(6 / 20)
+    assert districts["西城区"]["completion_rate"] == pytest.approx(15 / 20)
+    earlier = m.materials_completion(1, dt.date(2026, 6, 5)).iloc[0]
+    assert (earlier.completed, earlier.required) == (9, 15)
+
+
+def test_point_compliance() -> None:
+    city = m.point_compliance(1, AS_OF).iloc[0]
+    assert (city.static_passed, city.static_checked) == (4, 5)
+    assert (city.dynamic_cleared, city.points) == (2, 3)
+    east = m.point_compliance(2, AS_OF).iloc[0]
+    assert (east.static_passed, east.static_checked) == (3, 4)
+
+
+def test_scores_gap_and_dense_rank_with_ties_and_missing() -> None:
+    streets = by_name(m.unit_scores(1, 3, "street", rank_within="list"))
+    assert streets["和平街道"]["rank"] == 1 and streets["解放街道"]["rank"] == 1
+    assert streets["城关镇"]["rank"] == 2  # dense: ties share 1, the next is 2
+    assert streets["城关镇"]["gap_to_city"] == pytest.approx(79 - 82)
+    communities = by_name(m.unit_scores(1, 3, "community"))
+    assert pd.isna(communities["红星社区"]["value"])
+    assert pd.isna(communities["红星社区"]["rank"])  # 无数据, never ranked as zero
+    within_parent = by_name(m.unit_scores(1, 3, "street"))
+    assert within_parent["城关镇"]["rank"] == 1  # alone under 西城区
+
+
+def test_next_test_and_campaign() -> None:
+    nt = m.next_test(AS_OF)
+    assert nt.name == "2026年上半年省级测评" and nt.days_left == 21 and not nt.under_way
+    during = m.next_test(dt.date(2026, 7, 2))
+    assert during.under_way and during.days_left == 0
+    campaign = m.campaign_at(AS_OF)
+    assert campaign.next_milestone(AS_OF).target_share == 0.7
