@@ -69,9 +69,9 @@ def check_database(path: Path | None = None) -> str | None:
         return f"数据库路径 {path} 是一个目录，不是 DuckDB 数据库文件。"
     try:
         con = _connection(file_identity(path))
-        version = con.cursor().execute(
-            "select value from meta where key = 'schema_version'"
-        ).fetchone()
+        version = (
+            con.cursor().execute("select value from meta where key = 'schema_version'").fetchone()
+        )
     except (duckdb.Error, OSError) as exc:
         return f"无法读取数据库文件 {path}：它不是可读的 DuckDB 文件，或正被其他程序独占写入（{type(exc).__name__}）。"
     if version is None:

@@ -211,9 +211,7 @@ def project_coverage(
     return result
 
 
-def coverage_projection(
-    scope_id: int, as_of: dt.date, level: str = "self"
-) -> pd.DataFrame:
+def coverage_projection(scope_id: int, as_of: dt.date, level: str = "self") -> pd.DataFrame:
     """One row per unit and milestone: projected coverage, behind or not, daily needed."""
     campaign = campaign_at(as_of)
     cov = coverage(scope_id, as_of, level)
@@ -247,9 +245,7 @@ def materials_completion(scope_id: int, as_of: dt.date, level: str = "self") -> 
 
 def point_compliance(scope_id: int, as_of: dt.date, level: str = "self") -> pd.DataFrame:
     """点位达标率 = passed ÷ checked over the latest check per (point, static indicator)."""
-    counts = query(
-        "point_counts", scope_id=scope_id, level=_check_level(level), as_of=as_of
-    ).copy()
+    counts = query("point_counts", scope_id=scope_id, level=_check_level(level), as_of=as_of).copy()
     counts["compliance_rate"] = _rate_column(counts, "static_passed", "static_checked")
     counts["dynamic_clear_rate"] = _rate_column(counts, "dynamic_cleared", "points")
     return _with_names(counts)

@@ -77,9 +77,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         for stmt in steps:
             con.execute(stmt)
         version += 1
-        con.execute(
-            "update meta set value = $v where key = 'schema_version'", {"v": str(version)}
-        )
+        con.execute("update meta set value = $v where key = 'schema_version'", {"v": str(version)})
     return found
 
 
@@ -123,7 +121,10 @@ def write_snapshot(
                 rebuild_derived(con)
                 set_meta(
                     con,
-                    {"generated_at": dt.datetime.now().isoformat(timespec="seconds"), **(meta or {})},
+                    {
+                        "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
+                        **(meta or {}),
+                    },
                 )
                 con.execute("commit")
             except BaseException:

@@ -77,7 +77,10 @@ def test_coverage_counts_distinct_subjects_not_visits() -> None:
 
 def test_coverage_by_kind_and_district() -> None:
     frame = m.coverage(1, AS_OF, "district", by_kind=True)
-    got = {(r["name"], r["subject_kind"]): (r["covered"], r["target"]) for r in frame.to_dict("records")}
+    got = {
+        (r["name"], r["subject_kind"]): (r["covered"], r["target"])
+        for r in frame.to_dict("records")
+    }
     assert got[("东城区", "household")] == (13, 25)
     assert got[("东城区", "business")] == (1, 4)
     assert got[("西城区", "household")] == (0, 10)

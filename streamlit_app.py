@@ -1,0 +1,66 @@
+"""创文态势看板 — the entry script and router: page config, database check, filters, navigation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from dashboard import db, filters, metrics, startup  # noqa: E402
+from dashboard.components.header import header_strip  # noqa: E402
+
+PAGES_DIR = ROOT / "dashboard" / "pages"
+
+# (file, title, icon, url_path) — only pages that exist and work are listed.
+PAGES: list[tuple[str, str, str, str]] = [
+    ("meeting.py", "会议大屏", ":material/co_present:", "meeting"),
+]
+
+st.set_page_config(
+    page_title="创文态势看板",
+    page_icon=":material/flag:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+meeting = st.query_params.get(filters.MODE_PARAM) == "meeting"
+
+
+def _show_progress() -> None:
+    bar = st.progress(0.0, text="首次启动：正在生成演示城市数据…")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=f"首次启动：{message}")
+
+    problem = startup.ensure_database(progress)
+    bar.empty()
+    if problem:
+        st.error(problem, icon=":material/error:")
+        st.info(f"当前数据库路径：{db.db_path()}（可用环境变量 {db.ENV_VAR} 指定）")
+        st.stop()
+
+
+_show_progress()
+
+current = filters.render_filters(meeting)
+
+pages = [
+    st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url_path, default=i == 0)
+    for i, (file, title, icon, url_path) in enumerate(PAGES)
+]
+navigation = st.navigation(pages, position="hidden" if meeting else "sidebar")
+
+if not meeting:
+    header_strip(
+        current.scope_name,
+        current.as_of,
+        metrics.next_test(current.as_of),
+        db.meta().get("generated_at"),
+    )
+
+navigation.run()
