@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dashboard import db, filters, metrics, startup  # noqa: E402
+from dashboard import db, filters, metrics, session, startup  # noqa: E402
 from dashboard.components.header import header_strip  # noqa: E402
 
 PAGES_DIR = ROOT / "dashboard" / "pages"
@@ -47,7 +47,10 @@ def _show_progress() -> None:
 
 _show_progress()
 
+access = session.ensure_access()
 current = filters.render_filters(meeting)
+if not meeting:
+    session.sidebar_account(access)
 
 pages = [
     st.Page(PAGES_DIR / file, title=title, icon=icon, url_path=url_path, default=i == 0)
@@ -63,4 +66,7 @@ if not meeting:
         db.meta().get("generated_at"),
     )
 
-navigation.run()
+try:
+    navigation.run()
+except db.AccessDenied:
+    st.warning("这部分内容涉及您授权范围以外的单位，已隐藏。", icon=":material/lock:")

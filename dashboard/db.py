@@ -7,6 +7,9 @@
   cursor of a shared read-only connection and returns a DataFrame. Results are cached
   per (query, params, file identity): when an import swaps in a new file, its inode and
   mtime change, so the next call reads the new data.
+* Access by unit is enforced here, at the one way in: inside a Streamlit session with
+  access control on, a query whose $scope_id / $unit_id / $dept_id lies outside the
+  signed-in user's subtrees raises `AccessDenied` before the cache is consulted.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from dashboard.auth import OPEN_ACCESS, Access
 from dashboard.store import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,12 +142,56 @@ def _cached(identity: FileIdentity, name: str, params: tuple) -> pd.DataFrame:
     return run_query(identity, name, dict(params))
 
 
+SCOPED_PARAMS = ("scope_id", "unit_id", "dept_id")
+ACCESS_STATE_KEY = "_cw_access"
+
+
+class AccessDenied(PermissionError):
+    """A query asked for units outside what the signed-in user may see."""
+
+
+def current_access() -> Access:
+    """The access of the Streamlit session running this code (open outside a session)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        if get_script_run_ctx(suppress_warning=True) is None:
+            return OPEN_ACCESS
+        return st.session_state.get(ACCESS_STATE_KEY, OPEN_ACCESS)
+    except Exception:  # noqa: BLE001 - no session means no user to restrict
+        return OPEN_ACCESS
+
+
+def allowed_unit_ids(access: Access, identity: FileIdentity | None = None) -> frozenset[int] | None:
+    """Every unit id the access may see (None = all)."""
+    if access.root_ids is None:
+        return None
+    identity = identity or file_identity()
+    allowed: set[int] = set()
+    for root in access.root_ids:
+        frame = _cached(identity, "units_in_scope", (("scope_id", root),))
+        allowed.update(int(u) for u in frame["unit_id"])
+    return frozenset(allowed)
+
+
+def _guard(identity: FileIdentity, params: dict) -> None:
+    access = current_access()
+    if access.root_ids is None:
+        return
+    allowed = allowed_unit_ids(access, identity)
+    for key in SCOPED_PARAMS:
+        value = params.get(key)
+        if value is not None and int(value) not in allowed:
+            raise AccessDenied(f"无权查看单位 {value} 的数据")
+
+
 def query(name: str, **params: object) -> pd.DataFrame:
     """Run queries/<name>.sql with named parameters; cached per snapshot. Do not mutate."""
     for key, value in params.items():
         if isinstance(value, dt.datetime):
             params[key] = value.date()
     identity = file_identity()
+    _guard(identity, params)
     return _cached(identity, name, tuple(sorted(params.items())))
 
 

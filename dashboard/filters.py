@@ -33,9 +33,12 @@ class Filters:
 
 
 def scope_options() -> pd.DataFrame:
-    """Units a view can be scoped to, with a label unique across the tree."""
+    """Units this session may scope a view to, with a label unique across the tree."""
     units = metrics.units()
     frame = units[units["kind"].isin(SCOPE_KINDS)].copy()
+    allowed = db.allowed_unit_ids(db.current_access())
+    if allowed is not None:
+        frame = frame[frame["unit_id"].isin(allowed)]
     kind_order = {k: i for i, k in enumerate(SCOPE_KINDS)}
     frame["kind_order"] = frame["kind"].map(kind_order)
     duplicated = frame["name"].duplicated(keep=False)
@@ -46,6 +49,10 @@ def scope_options() -> pd.DataFrame:
 
 
 def root_unit_id() -> int:
+    """The top of what this session may see: the tree's root, or the user's first unit."""
+    access = db.current_access()
+    if access.root_ids:
+        return int(access.root_ids[0])
     units = metrics.units()
     roots = units[units["parent_id"].isna()]
     return int(roots.iloc[0]["unit_id"])
@@ -80,6 +87,9 @@ def _from_url(options: pd.DataFrame) -> tuple[int, dt.date]:
 def render_filters(meeting: bool) -> Filters:
     """Draw the sidebar filters (or read the URL in meeting mode) and remember them."""
     options = scope_options()
+    if options.empty:
+        st.warning("您的账号没有被授权查看任何单位，请联系创文办开通。")
+        st.stop()
     labels = dict(zip(options["unit_id"], options["label"], strict=True))
     if meeting:
         scope_id, as_of = _from_url(options)
