@@ -1,0 +1,565 @@
+"""排名 engine: rank the units of one level under a scope by one allow-listed metric.
+
+Every value comes from a function of dashboard/metrics.py; this module only ranks, compares
+with the previous assessment or week, and judges each value against its target.
+
+Tie rule (one rule everywhere, the same as `metrics.dense_rank`): values are first rounded
+to the precision the page shows (rates to 0.1%, scores to 0.01 分, counts to 1), then ranked
+densely — units that read the same share a rank and the next rank follows on (1, 1, 2), so
+no place is skipped. Units without data (no score, no problems, no target …) are 无数据:
+they get no rank, are listed after the ranked units, and never count as zero.
+
+Rank change: score metrics against the previous assessment of the same kind (for a single
+indicator, the previous assessment that scored that indicator); rate and count metrics
+against the same metric as of seven days earlier. prev − now, so ↑2 means up two places;
+新 = ranked now but not then; — = nothing to compare with (no rank now, or no previous
+assessment).
+
+Status: 达标 when the value meets the target, 预警 when it misses by no more than the
+metric's warning margin, 落后 otherwise, 无数据 without a value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import metrics
+from dashboard.db import FileIdentity, file_identity, query
+from dashboard.export import neutralise
+from dashboard.labels import STATUS, SUBJECT_KIND, UNIT_KIND
+
+WEEK = dt.timedelta(days=7)
+
+# Levels a ranking can list, from the top of the territorial tree down, then the
+# department side (working groups, departments).
+RANK_LEVELS = ("district", "street", "community", "group", "department")
+
+# Units that have no level below to rank: a click on them opens their open problems.
+PROBLEM_DRILL_KINDS = ("department", "community")
+
+# Display precision per format: ranks and gaps are computed on values rounded to it.
+_DIGITS = {"pct": 3, "points": 2, "signed_points": 2, "count": 0}
+
+
+@dataclass(frozen=True)
+class RankMetric:
+    """One metric a ranking may be ordered by (the allow-list entry)."""
+
+    key: str
+    label: str  # Chinese, as shown on the page
+    source: str  # score | indicator | rectification | coverage | materials | points
+    value: str  # column of the metric function's frame that is ranked
+    higher_is_better: bool
+    fmt: str  # pct | points | signed_points | count
+    numerator: str
+    numerator_label: str
+    denominator: str | None
+    denominator_label: str | None
+    target: float | None  # None: per unit (score) or per indicator / milestone
+    warn_margin: float  # 预警 band below (above, if lower is better) the target
+    compare: str  # assessment | week
+    help: str
+
+    @property
+    def digits(self) -> int:
+        return _DIGITS[self.fmt]
+
+    @property
+    def is_score(self) -> bool:
+        return self.source in {"score", "indicator"}
+
+
+METRICS: tuple[RankMetric, ...] = (
+    RankMetric(
+        "score", "综合得分", "score", "value", True, "points",
+        "value", "得分", "max_value", "满分", None, 2.0, "assessment",
+        "所选测评的综合得分；目标为本单位的目标分（未设定时沿用上级单位的目标分）。",
+    ),
+    RankMetric(
+        "indicator", "单项指标得分率", "indicator", "score_rate", True, "pct",
+        "value", "得分", "max_value", "满分", None, 0.05, "assessment",
+        "所选测评中一项指标（如问卷或电话调查的一个题目）的得分率 = 得分 ÷ 满分；目标为该指标的目标值。",
+    ),
+    RankMetric(
+        "gap_to_city", "与全市得分差", "score", "gap_to_city", True, "signed_points",
+        "value", "本单位得分", "city_value", "全市得分", 0.0, 2.0, "assessment",
+        "本单位综合得分 − 全市综合得分；不低于全市为达标，低 2 分以内为预警。",
+    ),
+    RankMetric(
+        "rectification_rate", "整改率", "rectification", "rectification_rate", True, "pct",
+        "rectified", "已整改", "found", "发现问题", 0.90, 0.05, "week",
+        "截至当日已整改 ÷ 截至当日发现的问题；≥90% 为达标（红榜），85%–90% 预警，<85% 落后（黑榜）。",
+    ),
+    RankMetric(
+        "on_time_rate", "按期整改率", "rectification", "on_time_rate", True, "pct",
+        "rectified_on_time", "按期整改", "due", "已到期问题", 0.90, 0.05, "week",
+        "在整改时限内完成 ÷ 整改时限已到的问题。",
+    ),
+    RankMetric(
+        "overdue", "逾期问题数", "rectification", "overdue", False, "count",
+        "overdue", "逾期", "found", "发现问题", 0.0, 2.0, "week",
+        "超过整改时限仍未整改的问题数，越少越好；没有发现问题的单位为无数据。",
+    ),
+    RankMetric(
+        "coverage_rate", "走访覆盖率", "coverage", "coverage_rate", True, "pct",
+        "covered", "已走访对象", "target", "走访目标", None, 0.10, "week",
+        "已走访的不重复对象 ÷ 目标数（重复走访不重复计算）；目标为下一个节点要求（如 6 月底 70%）。",
+    ),
+    RankMetric(
+        "entry_rate", "平台录入率", "coverage", "entry_rate", True, "pct",
+        "entered", "已录入", "visits", "走访次数", 0.90, 0.05, "week",
+        "已录入平台的走访 ÷ 全部走访次数。",
+    ),
+    RankMetric(
+        "completion_rate", "台账完成率", "materials", "completion_rate", True, "pct",
+        "completed", "已完成", "required", "应报", 0.90, 0.10, "week",
+        "最新台账中已完成（有审核的按审核通过数）÷ 应报数。",
+    ),
+    RankMetric(
+        "compliance_rate", "点位达标率", "points", "compliance_rate", True, "pct",
+        "static_passed", "达标项", "static_checked", "检查项", 0.90, 0.10, "week",
+        "每个点位每项静态指标的最近一次检查中达标的比例。",
+    ),
+)  # fmt: skip
+
+METRIC_BY_KEY = {m.key: m for m in METRICS}
+
+
+def metric(key: str) -> RankMetric:
+    if key not in METRIC_BY_KEY:
+        raise ValueError(f"unknown ranking metric {key!r}")
+    return METRIC_BY_KEY[key]
+
+
+# ── choices offered by the page ────────────────────────────────────────────────────────
+
+
+def level_options(scope_id: int) -> list[str]:
+    """The levels that have units under the scope, top down."""
+    kinds = set(query("units_in_scope", scope_id=scope_id).query("depth > 0")["kind"])
+    return [level for level in RANK_LEVELS if level in kinds]
+
+
+def score_assessments(as_of: dt.date) -> pd.DataFrame:
+    """Overall assessments ended by as_of that hold scores, newest first."""
+    return metrics.scored_assessments(as_of, "overall")
+
+
+def indicator_options(as_of: dt.date) -> pd.DataFrame:
+    """Indicators scored in some assessment that ended by as_of (one row each)."""
+    pairs = _indicator_pairs(as_of)
+    return (
+        pairs.drop_duplicates("indicator_id")[["indicator_id", "code", "name", "category"]]
+        .sort_values(["category", "code"])
+        .reset_index(drop=True)
+    )
+
+
+def indicator_assessments(indicator_id: int, as_of: dt.date) -> pd.DataFrame:
+    """Assessments ended by as_of that scored this indicator, newest first."""
+    pairs = _indicator_pairs(as_of)
+    return pairs[pairs["indicator_id"] == indicator_id].reset_index(drop=True)
+
+
+def _indicator_pairs(as_of: dt.date) -> pd.DataFrame:
+    pairs = query("rank_indicators")
+    ended = pd.to_datetime(pairs["end_date"]).dt.date <= as_of
+    return pairs[ended]
+
+
+def default_assessment(m: RankMetric, as_of: dt.date, indicator_id: int | None) -> int | None:
+    """The newest assessment ended by as_of that the metric can rank on."""
+    if m.source == "indicator":
+        frame = indicator_assessments(indicator_id, as_of) if indicator_id is not None else None
+    else:
+        frame = score_assessments(as_of)
+    if frame is None or frame.empty:
+        return None
+    return int(frame.iloc[0]["assessment_id"])
+
+
+def previous_assessment(assessment_id: int, indicator_id: int | None = None) -> int | None:
+    """The assessment before this one: same kind (overall), or scoring the same indicator."""
+    if indicator_id is None:
+        frame = metrics.assessments()
+        frame = frame[(frame["kind"] == "overall") & (frame["overall_scores"] > 0)]
+    else:
+        frame = query("rank_indicators")
+        frame = frame[frame["indicator_id"] == indicator_id]
+    frame = frame.sort_values(["start_date", "assessment_id"]).reset_index(drop=True)
+    ids = list(frame["assessment_id"])
+    if assessment_id not in ids:
+        return None
+    i = ids.index(assessment_id)
+    return int(ids[i - 1]) if i > 0 else None
+
+
+def indicator_target(indicator_id: int) -> float | None:
+    """An indicator's target as a share (the table stores percent)."""
+    rows = query("rank_indicators")
+    rows = rows[rows["indicator_id"] == indicator_id]
+    if rows.empty or pd.isna(rows.iloc[0]["target"]):
+        return None
+    return float(rows.iloc[0]["target"]) / 100.0
+
+
+def coverage_target(as_of: dt.date) -> float | None:
+    """The share of the next visit milestone (e.g. 0.7 due 30 June); None without one."""
+    campaign = metrics.campaign_at(as_of)
+    if campaign is None:
+        return None
+    milestone = campaign.next_milestone(as_of) or (
+        campaign.milestones[-1] if campaign.milestones else None
+    )
+    return milestone.target_share if milestone else None
+
+
+# ── the values, from metrics.py ────────────────────────────────────────────────────────
+
+
+def _values(
+    m: RankMetric,
+    scope_id: int,
+    level: str,
+    as_of: dt.date,
+    assessment_id: int | None,
+    indicator_id: int | None,
+    subject_kind: str | None,
+) -> pd.DataFrame:
+    """unit_id, name, kind, parent_id, sort_order, value, numerator, denominator."""
+    if m.source in {"score", "indicator"}:
+        if assessment_id is None:  # nothing scored yet: every unit is 无数据
+            frame = query("units_in_scope", scope_id=scope_id)
+            frame = frame[frame["kind"] == level].copy()
+            for column in ("value", "max_value", "city_value", "score_rate", "gap_to_city"):
+                frame[column] = float("nan")
+        else:
+            frame = metrics.unit_scores(
+                scope_id,
+                assessment_id,
+                level,
+                indicator_id if m.source == "indicator" else None,
+                rank_within="list",
+            )
+    elif m.source == "rectification":
+        frame = metrics.rectification(scope_id, as_of, level)
+    elif m.source == "coverage":
+        frame = metrics.coverage(scope_id, as_of, level, by_kind=subject_kind is not None)
+        if subject_kind is not None:
+            frame = frame[frame["subject_kind"] == subject_kind]
+    elif m.source == "materials":
+        frame = metrics.materials_completion(scope_id, as_of, level)
+    elif m.source == "points":
+        frame = metrics.point_compliance(scope_id, as_of, level)
+    else:  # pragma: no cover - the allow-list holds only the sources above
+        raise ValueError(m.source)
+    out = frame[["unit_id", "name", "kind", "parent_id", "sort_order"]].copy()
+    out["value"] = pd.to_numeric(frame[m.value], errors="coerce").astype("float64")
+    if m.key == "overdue":
+        # A unit with no problems on record has nothing to be overdue on: 无数据, not 0.
+        out.loc[frame["found"].to_numpy() == 0, "value"] = float("nan")
+    out["numerator"] = pd.to_numeric(frame[m.numerator], errors="coerce").astype("float64")
+    out["denominator"] = (
+        pd.to_numeric(frame[m.denominator], errors="coerce").astype("float64")
+        if m.denominator
+        else float("nan")
+    )
+    return out.reset_index(drop=True)
+
+
+def _rank(values: pd.Series, m: RankMetric) -> pd.Series:
+    return metrics.dense_rank(values.round(m.digits), higher_is_better=m.higher_is_better)
+
+
+def change_text(previous: object, now: object, comparable: bool = True) -> str:
+    """↑2 / ↓3 / 持平 / 新 / — (prev − now: a smaller rank number is a better place)."""
+    if pd.isna(now) or not comparable:
+        return "—"
+    if pd.isna(previous):
+        return "新"
+    moved = int(previous) - int(now)
+    if moved == 0:
+        return "持平"
+    return f"↑{moved}" if moved > 0 else f"↓{-moved}"
+
+
+def _targets(m: RankMetric, frame: pd.DataFrame, as_of: dt.date, indicator_id: int | None):
+    if m.source == "score" and m.target is None:
+        return frame["unit_id"].map(_inherited_target_scores()).astype("float64")
+    if m.source == "indicator":
+        target = indicator_target(indicator_id) if indicator_id is not None else None
+    elif m.source == "coverage" and m.target is None:
+        target = coverage_target(as_of)
+    else:
+        target = m.target
+    return pd.Series(float("nan") if target is None else target, index=frame.index)
+
+
+def _inherited_target_scores() -> dict[int, float]:
+    """Each unit's target score, or that of its nearest ancestor that has one."""
+    units = metrics.units()
+    own = dict(zip(units["unit_id"], units["target_score"], strict=True))
+    parent = dict(zip(units["unit_id"], units["parent_id"], strict=True))
+    result: dict[int, float] = {}
+    for unit_id in own:
+        current, seen = unit_id, 0
+        while current is not None and not pd.isna(current) and seen < 20:
+            if not pd.isna(own.get(current)):
+                result[unit_id] = float(own[current])
+                break
+            current, seen = parent.get(current), seen + 1
+    return result
+
+
+def status_code(value: float, target: float, m: RankMetric) -> str:
+    """ok / warn / bad / none for a (rounded) value against its target."""
+    if pd.isna(value) or pd.isna(target):
+        return "none"
+    ahead = value - target if m.higher_is_better else target - value
+    if ahead >= -1e-9:
+        return "ok"
+    if ahead >= -m.warn_margin - 1e-9:
+        return "warn"
+    return "bad"
+
+
+def ranking(
+    metric_key: str,
+    scope_id: int,
+    level: str,
+    as_of: dt.date,
+    assessment_id: int | None = None,
+    indicator_id: int | None = None,
+    subject_kind: str | None = None,
+) -> pd.DataFrame:
+    """The ranking of every unit of `level` under `scope_id` by one metric.
+
+    Columns: unit_id, name, kind, parent_id, value, numerator, denominator, rank (Int64,
+    dense; <NA> = 无数据), prev_rank, rank_change (↑2 / ↓3 / 持平 / 新 / —), gap_to_above
+    (how far behind the next better rank, ≥ 0), target, gap_to_target (positive = ahead of
+    target, for lower-is-better metrics too), status (ok/warn/bad/none), status_text
+    (● 达标 …). Ranked units first by rank (official order within a tie), then 无数据.
+    """
+    m = metric(metric_key)
+    if level not in metrics.LEVELS or level == "self":
+        raise ValueError(f"unknown ranking level {level!r}")
+    if subject_kind is not None and subject_kind not in SUBJECT_KIND:
+        raise ValueError(f"unknown subject kind {subject_kind!r}")
+    if m.source == "indicator" and indicator_id is None:
+        raise ValueError("the single-indicator ranking needs an indicator_id")
+    if m.is_score and assessment_id is None:
+        assessment_id = default_assessment(m, as_of, indicator_id)
+    return _cached_ranking(
+        file_identity(), metric_key, scope_id, level, as_of, assessment_id, indicator_id,
+        subject_kind,
+    )  # fmt: skip
+
+
+@st.cache_data(max_entries=1000, show_spinner=False)
+def _cached_ranking(
+    identity: FileIdentity,
+    metric_key: str,
+    scope_id: int,
+    level: str,
+    as_of: dt.date,
+    assessment_id: int | None,
+    indicator_id: int | None,
+    subject_kind: str | None,
+) -> pd.DataFrame:
+    """The ranking, cached per snapshot (the file identity changes when data is swapped)."""
+    return _compute_ranking(
+        metric(metric_key), scope_id, level, as_of, assessment_id, indicator_id, subject_kind
+    )
+
+
+def _compute_ranking(
+    m: RankMetric,
+    scope_id: int,
+    level: str,
+    as_of: dt.date,
+    assessment_id: int | None,
+    indicator_id: int | None,
+    subject_kind: str | None,
+) -> pd.DataFrame:
+    frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
+    frame["rank"] = _rank(frame["value"], m)
+
+    if m.compare == "assessment":
+        previous_id = (
+            previous_assessment(assessment_id, indicator_id if m.source == "indicator" else None)
+            if assessment_id is not None
+            else None
+        )
+        comparable = previous_id is not None
+        previous = (
+            _values(m, scope_id, level, as_of, previous_id, indicator_id, subject_kind)
+            if comparable
+            else None
+        )
+    else:
+        comparable = True
+        previous = _values(m, scope_id, level, as_of - WEEK, None, None, subject_kind)
+    if previous is not None:
+        previous["prev_rank"] = _rank(previous["value"], m)
+        frame = frame.merge(previous[["unit_id", "prev_rank"]], on="unit_id", how="left")
+    else:
+        frame["prev_rank"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    frame["prev_rank"] = frame["prev_rank"].astype("Int64")
+    frame["rank_change"] = [
+        change_text(p, n, comparable)
+        for p, n in zip(frame["prev_rank"], frame["rank"], strict=True)
+    ]
+
+    shown = frame["value"].round(m.digits)
+    best_of_rank = shown.groupby(frame["rank"]).first()
+    above = frame["rank"].map(lambda r: best_of_rank.get(r - 1) if pd.notna(r) else None)
+    above = pd.to_numeric(above, errors="coerce").astype("float64")
+    frame["gap_to_above"] = (above - shown) if m.higher_is_better else (shown - above)
+    frame["gap_to_above"] = frame["gap_to_above"].round(m.digits)
+
+    frame["target"] = _targets(m, frame, as_of, indicator_id)
+    ahead = shown - frame["target"] if m.higher_is_better else frame["target"] - shown
+    frame["gap_to_target"] = ahead.round(m.digits)
+    frame["status"] = [status_code(v, t, m) for v, t in zip(shown, frame["target"], strict=True)]
+    frame["status_text"] = [f"{STATUS[s][1]} {STATUS[s][0]}" for s in frame["status"]]
+
+    frame = frame.sort_values(
+        ["rank", "sort_order", "unit_id"], na_position="last", kind="stable"
+    ).reset_index(drop=True)
+    return frame
+
+
+# ── drill-down ─────────────────────────────────────────────────────────────────────────
+
+
+def drill_token(unit_id: int) -> str:
+    """How a unit is written in the URL: its name when unique, else its id."""
+    units = metrics.units()
+    name = units.loc[units["unit_id"] == unit_id, "name"]
+    if len(name) and (units["name"] == name.iloc[0]).sum() == 1:
+        return str(name.iloc[0])
+    return str(unit_id)
+
+
+def parse_drill(token: str | None) -> int | None:
+    """The unit a URL `drill` value names (a unique name or an id), or None."""
+    if not token:
+        return None
+    units = metrics.units()
+    token = token.strip()
+    match = units[units["name"] == token]
+    if len(match) == 1:
+        return int(match.iloc[0]["unit_id"])
+    if token.isdigit():
+        match = units[units["unit_id"] == int(token)]
+        if len(match) == 1:
+            return int(match.iloc[0]["unit_id"])
+    return None
+
+
+def drill_path(scope_id: int, unit_id: int) -> list[tuple[int, str, str]] | None:
+    """(unit_id, name, kind) from the scope down to the unit; None when not under the scope."""
+    units = metrics.units().set_index("unit_id")
+    path = []
+    current: object = unit_id
+    for _ in range(20):
+        if current is None or pd.isna(current) or current not in units.index:
+            return None
+        row = units.loc[current]
+        path.append((int(current), str(row["name"]), str(row["kind"])))
+        if current == scope_id:
+            return list(reversed(path))
+        current = row["parent_id"]
+    return None
+
+
+def child_level(kind: str) -> str | None:
+    """The level a unit of `kind` drills into (None: it opens its open problems)."""
+    return {
+        "province": "city",
+        "city": "district",
+        "district": "street",
+        "street": "community",
+        "group": "department",
+    }.get(kind)
+
+
+def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+    """The unit's problems still open at as_of, with deadlines and days overdue."""
+    return query("rank_open_problems", unit_id=unit_id, as_of=as_of)
+
+
+# ── export ─────────────────────────────────────────────────────────────────────────────
+
+
+def export_rows(frame: pd.DataFrame, m: RankMetric) -> tuple[list[str], list[list[object]]]:
+    """The ranking as plain header + rows (rates as shares, 无数据 as text)."""
+    header = ["名次", "单位", "类别", m.label, m.numerator_label]
+    if m.denominator_label:
+        header.append(m.denominator_label)
+    header += ["名次变化", "与上一名差距", "目标", "与目标差距", "状态"]
+    rows = []
+    for r in frame.itertuples():
+        value = None if pd.isna(r.value) else round(float(r.value), m.digits + 2)
+        row: list[object] = [
+            "无数据" if pd.isna(r.rank) else int(r.rank),
+            r.name,
+            UNIT_KIND.get(r.kind, r.kind),
+            "无数据" if value is None else value,
+            None if pd.isna(r.numerator) else float(r.numerator),
+        ]
+        if m.denominator_label:
+            row.append(None if pd.isna(r.denominator) else float(r.denominator))
+        row += [
+            r.rank_change,
+            None if pd.isna(r.gap_to_above) else float(r.gap_to_above),
+            None if pd.isna(r.target) else float(r.target),
+            None if pd.isna(r.gap_to_target) else float(r.gap_to_target),
+            r.status_text,
+        ]
+        rows.append(row)
+    return header, rows
+
+
+def ranking_xlsx(frame: pd.DataFrame, m: RankMetric, title_lines: list[str]) -> bytes:
+    """An .xlsx of the ranking: title lines (as-of date, scope, metric) then the table.
+
+    Every cell passes through dashboard.export.neutralise, so a unit name such as
+    "=HYPERLINK(…)" stays text.
+    """
+    import xlsxwriter
+
+    header, rows = export_rows(frame, m)
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("排名")
+    bold = book.add_format({"bold": True, "font_size": 14})
+    head = book.add_format({"bold": True, "bg_color": "#e8eef7", "border": 1})
+    number_format = {"pct": "0.0%", "points": "0.00", "signed_points": "+0.00;-0.00;0.00"}
+    value_fmt = book.add_format({"num_format": number_format.get(m.fmt, "0")})
+    for i, line in enumerate(title_lines):
+        sheet.write_string(i, 0, str(neutralise(line)), bold if i == 0 else None)
+    top = len(title_lines) + 1
+    for j, name in enumerate(header):
+        sheet.write_string(top, j, str(neutralise(name)), head)
+    value_columns = {3, len(header) - 3, len(header) - 2, len(header) - 4}
+    for i, row in enumerate(rows, start=top + 1):
+        for j, cell in enumerate(row):
+            cell = neutralise(cell)
+            if cell is None:
+                sheet.write_blank(i, j, None)
+            elif isinstance(cell, str):
+                sheet.write_string(i, j, cell)
+            else:
+                sheet.write_number(i, j, cell, value_fmt if j in value_columns else None)
+    sheet.set_column(0, 0, 8)
+    sheet.set_column(1, 1, 18)
+    sheet.set_column(2, len(header) - 1, 13)
+    sheet.freeze_panes(top + 1, 2)
+    book.close()
+    return buffer.getvalue()
