@@ -35,15 +35,17 @@ import datetime as dt
 import math
 import threading
 import tomllib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import streamlit as st
 
-from dashboard import metrics
-from dashboard.db import ROOT
+from dashboard import labels, metrics
+from dashboard.db import ROOT, FileIdentity, file_identity, query
 
 CONFIG_PATH = ROOT / "config" / "flags.toml"
 SEVERITIES = ("red", "orange", "yellow")
@@ -53,6 +55,12 @@ MAX_WEIGHT = 40.0
 CLOSENESS_DAYS = 60
 HISTORY_WEEKS = 8
 SCORE_LEVELS = ("district", "street", "community", "department")
+LEVEL_LABEL = {
+    "district": "区县",
+    "street": "街道/镇",
+    "community": "社区/村",
+    "department": "部门",
+}
 
 
 # ── flags ──────────────────────────────────────────────────────────────────────────────
@@ -79,12 +87,13 @@ class Flag:
     weeks_red: int = 1
     days_to_test: int | None = None
     priority: float = 0.0
-    weight: float = 0.0
-    magnitude: float = 0.0
+    weight: float = 0.0  # points of the affected indicator (before the cap of 40)
+    magnitude: float = 0.0  # tie-break in [0, 1)
+    subject: str = ""  # what inside the unit: a problem id, point id or point type
 
     @property
-    def key(self) -> tuple[str, int, int | None]:
-        return (self.rule_id, self.unit_id, self.owner_id)
+    def key(self) -> tuple[str, int, int | None, str]:
+        return (self.rule_id, self.unit_id, self.owner_id, self.subject)
 
     @property
     def severity_label(self) -> str:
@@ -132,6 +141,7 @@ class RuleSpec:
     severity: str
     params: dict[str, Param]
     run: Callable[[int, dt.date, dict[str, Any]], list[Flag]]
+    scores_only: bool = False  # reads only the latest overall assessments' scores
 
 
 @dataclass(frozen=True)
@@ -164,11 +174,11 @@ class RuleSet:
 RULES: dict[str, RuleSpec] = {}
 
 
-def rule(rule_id: str, name: str, severity: str, **params: Param):
+def rule(rule_id: str, name: str, severity: str, *, scores_only: bool = False, **params: Param):
     """Register a rule function under rule_id with its default name, severity and params."""
 
     def register(func: Callable[[int, dt.date, dict[str, Any]], list[Flag]]):
-        RULES[rule_id] = RuleSpec(rule_id, name, severity, params, func)
+        RULES[rule_id] = RuleSpec(rule_id, name, severity, params, func, scores_only)
         return func
 
     return register
@@ -344,26 +354,52 @@ def _count_magnitude(n: int) -> float:
     return n / (n + 5)
 
 
-def _records(frame: pd.DataFrame, columns: dict[str, str]) -> tuple[dict, ...]:
-    """Evidence rows: the named columns renamed to their Chinese headers, dates as dates."""
-    out = []
-    for row in frame[list(columns)].itertuples(index=False):
-        record = {}
-        for header, value in zip(columns.values(), row, strict=True):
-            if isinstance(value, pd.Timestamp):
-                value = value.date()
-            elif value is not None and not isinstance(value, str | bool) and pd.isna(value):
-                value = None
-            elif hasattr(value, "item"):
-                value = value.item()
-            record[header] = value
-        out.append(record)
-    return tuple(out)
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    """The frame as plain dicts (dates as dates, missing as None): cheap to loop over."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].dt.date
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _groups(rows: list[dict], key: str) -> list[tuple[Any, list[dict]]]:
+    """Rows grouped by one column, groups in key order, rows in their original order."""
+    out: dict[Any, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row[key], []).append(row)
+    return sorted(out.items(), key=lambda kv: (str(type(kv[0])), kv[0]))
+
+
+def _records(rows: list[dict], columns: dict[str, str]) -> tuple[dict, ...]:
+    """Evidence rows: the named columns under their Chinese headers."""
+    return tuple({header: row[col] for col, header in columns.items()} for row in rows)
+
+
+_names_cache: dict[tuple[FileIdentity, str], dict[int, str]] = {}
+
+
+def _names(table: str) -> dict[int, str]:
+    """id → name for 'units' or 'assessments', kept per snapshot file."""
+    key = (file_identity(), table)
+    names = _names_cache.get(key)
+    if names is None:
+        if table == "units":
+            frame, id_column = metrics.units(), "unit_id"
+        else:
+            frame, id_column = metrics.assessments(), "assessment_id"
+        names = dict(zip(frame[id_column].astype(int), frame["name"].astype(str), strict=True))
+        for stale in [k for k in _names_cache if k[1] == table]:
+            _names_cache.pop(stale)
+        _names_cache[key] = names
+    return names
 
 
 def _unit_names() -> dict[int, str]:
-    units = metrics.units()
-    return dict(zip(units["unit_id"].astype(int), units["name"], strict=True))
+    return _names("units")
+
+
+Evidence = tuple[dict, ...] | Callable[[], tuple[dict, ...]]
 
 
 def _flag(
@@ -375,12 +411,19 @@ def _flag(
     value: float | None,
     threshold: float | None,
     value_text: str,
-    evidence: tuple[dict, ...] = (),
+    evidence: Evidence = (),
     deadline: dt.date | None = None,
     weight: float = 0.0,
     magnitude: float = 0.0,
+    subject: str = "",
 ) -> Flag:
-    names = _unit_names()
+    """Build one flag. Evidence may be a thunk: history re-runs (keys only) skip it."""
+    keys_only = cfg.get("_keys_only", False)
+    names = {} if keys_only else _unit_names()
+    if keys_only:
+        evidence = ()
+    elif callable(evidence):
+        evidence = evidence()
     return Flag(
         rule_id=cfg["_rule_id"],
         rule_name=cfg["_name"],
@@ -397,6 +440,7 @@ def _flag(
         deadline=deadline,
         weight=float(weight),
         magnitude=float(magnitude),
+        subject=subject,
     )
 
 
@@ -412,6 +456,7 @@ def _latest_overall(as_of: dt.date, n: int) -> list[int]:
     "below_city_average",
     "低于全市平均",
     "orange",
+    scores_only=True,
     gap_points=Param("float", 5.0, 0.0, 100.0, "低于全市平均超过多少分"),
     levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
 )
@@ -454,9 +499,8 @@ def below_city_average(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list
 
 
 def _assessment_name(assessment_id: int) -> str:
-    frame = metrics.assessments()
-    match = frame[frame["assessment_id"] == assessment_id]
-    return str(match.iloc[0]["name"]) if len(match) else str(assessment_id)
+    names = _names("assessments")
+    return names.get(int(assessment_id), str(assessment_id))
 
 
 def _test_start(as_of: dt.date) -> dt.date | None:
@@ -464,30 +508,677 @@ def _test_start(as_of: dt.date) -> dt.date | None:
     return None if test is None else test.start_date
 
 
+@rule(
+    "score_fell_twice",
+    "连续两次测评下降",
+    "orange",
+    scores_only=True,
+    min_drop=Param("float", 0.0, 0.0, 100.0, "每次至少下降多少分才算下降"),
+    levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
+)
+def score_fell_twice(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    latest = _latest_overall(as_of, 3)
+    if len(latest) < 3:
+        return []
+    newest, middle, oldest = latest
+    flags = []
+    for level in p["levels"]:
+        frames = [
+            metrics.unit_scores(scope_id, a, level)[["unit_id", "value"]].set_index("unit_id")
+            for a in (oldest, middle, newest)
+        ]
+        both = pd.concat(frames, axis=1, keys=["v0", "v1", "v2"]).dropna()
+        both.columns = ["v0", "v1", "v2"]
+        fell = both[
+            (both["v0"] - both["v1"] > p["min_drop"]) & (both["v1"] - both["v2"] > p["min_drop"])
+        ]
+        for unit_id, r in fell.iterrows():
+            drop = float(r.v0 - r.v2)
+            evidence = tuple(
+                {"测评": _assessment_name(a), "得分": float(v)}
+                for a, v in ((oldest, r.v0), (middle, r.v1), (newest, r.v2))
+            )
+            flags.append(
+                _flag(
+                    p,
+                    unit_id=int(unit_id),
+                    owner_id=int(unit_id),
+                    metric="综合测评得分",
+                    value=float(r.v2),
+                    threshold=float(r.v1),
+                    value_text=(
+                        f"得分 {_num(r.v0)} → {_num(r.v1)} → {_num(r.v2)} 分，"
+                        f"连续两次下降，共降 {_num(drop)} 分"
+                    ),
+                    evidence=evidence,
+                    deadline=_test_start(as_of),
+                    weight=MAX_WEIGHT,
+                    magnitude=min(0.999, drop / 20),
+                )
+            )
+    return flags
+
+
+@rule(
+    "bottom_of_level",
+    "同级排名倒数",
+    "yellow",
+    scores_only=True,
+    n=Param("int", 3, 1, 50, "倒数几名"),
+    min_units=Param("int", 6, 2, 1000, "同级单位少于此数时不排倒数"),
+    levels=Param("levels", ["street"], help="在哪些层级内排名"),
+)
+def bottom_of_level(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    latest = _latest_overall(as_of, 1)
+    if not latest:
+        return []
+    flags = []
+    for level in p["levels"]:
+        frame = metrics.unit_scores(scope_id, latest[0], level, rank_within="list")
+        frame = frame[frame["rank"].notna()]
+        if len(frame) < p["min_units"]:
+            continue
+        worst = int(frame["rank"].max())
+        cutoff = worst - p["n"]
+        hit = frame[(frame["rank"] > cutoff) & (frame["rank"] > 1)]
+        kind = LEVEL_LABEL.get(level, level)
+        for r in hit.itertuples():
+            from_bottom = worst - int(r.rank) + 1
+            flags.append(
+                _flag(
+                    p,
+                    unit_id=r.unit_id,
+                    owner_id=r.unit_id,
+                    metric="同级排名",
+                    value=float(r.rank),
+                    threshold=float(cutoff + 1),
+                    value_text=(
+                        f"得分 {_num(r.value)} 分，{len(frame)} 个{kind}中第 {int(r.rank)} 名"
+                        f"（倒数第 {from_bottom} 名，阈值 倒数 {p['n']} 名）"
+                    ),
+                    evidence=(
+                        {
+                            "测评": _assessment_name(latest[0]),
+                            "得分": float(r.value),
+                            "名次": int(r.rank),
+                            "参与排名单位数": len(frame),
+                        },
+                    ),
+                    deadline=_test_start(as_of),
+                    weight=MAX_WEIGHT,
+                    magnitude=min(0.999, 1 / from_bottom / 2),
+                )
+            )
+    return flags
+
+
+# ── rules: problems ────────────────────────────────────────────────────────────────────
+
+PROBLEM_EVIDENCE = {
+    "problem_id": "问题编号",
+    "category": "问题类型",
+    "description": "问题描述",
+    "point_name": "点位",
+    "unit_name": "属地",
+    "dept_name": "责任单位",
+    "severity_label": "严重程度",
+    "found_on": "发现日期",
+    "deadline": "整改时限",
+    "days_overdue": "逾期天数",
+}
+
+
+def _overdue(scope_id: int, as_of: dt.date) -> list[dict]:
+    rows = _rows(query("flag_overdue_problems", scope_id=scope_id, as_of=as_of))
+    for row in rows:
+        row["severity_label"] = labels.label(labels.SEVERITY, row["severity"])
+        row["owner_id"] = row["dept_id"] if row["dept_id"] is not None else row["unit_id"]
+    return rows
+
+
+@rule(
+    "overdue_severe",
+    "严重问题逾期未整改",
+    "red",
+    min_days=Param("int", 1, 1, 365, "逾期至少几天"),
+)
+def overdue_severe(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    flags = []
+    for r in _overdue(scope_id, as_of):
+        days = int(r["days_overdue"])
+        if r["severity"] != "severe" or days < p["min_days"]:
+            continue
+        flags.append(
+            _flag(
+                p,
+                unit_id=r["unit_id"],
+                owner_id=r["owner_id"],
+                subject=str(r["problem_id"]),
+                metric="逾期天数",
+                value=float(days),
+                threshold=float(p["min_days"]),
+                value_text=(
+                    f"严重问题 {r['problem_id']}（{r['category'] or '未分类'}）逾期 {days} 天，"
+                    f"时限 {r['deadline']}"
+                ),
+                evidence=lambda r=r: _records([r], PROBLEM_EVIDENCE),
+                deadline=r["deadline"],
+                weight=float(r["weight"]),
+                magnitude=_count_magnitude(days),
+            )
+        )
+    return flags
+
+
+@rule(
+    "overdue_problems",
+    "问题逾期未整改",
+    "orange",
+    min_count=Param("int", 3, 1, 10000, "同一责任单位逾期问题（严重问题除外）达到几个"),
+)
+def overdue_problems(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    rest = [r for r in _overdue(scope_id, as_of) if r["severity"] != "severe"]
+    flags = []
+    for owner_id, group in _groups(rest, "owner_id"):
+        n = len(group)
+        if n < p["min_count"]:
+            continue
+        # rows come ordered by deadline: the first is the oldest
+        flags.append(
+            _flag(
+                p,
+                unit_id=owner_id,
+                owner_id=owner_id,
+                metric="逾期问题数",
+                value=float(n),
+                threshold=float(p["min_count"]),
+                value_text=(
+                    f"逾期未整改 {n} 个（阈值 {p['min_count']} 个），"
+                    f"最长逾期 {max(int(r['days_overdue']) for r in group)} 天"
+                ),
+                evidence=lambda g=group: _records(g, PROBLEM_EVIDENCE),
+                deadline=group[0]["deadline"],
+                weight=max(float(r["weight"]) for r in group),
+                magnitude=_count_magnitude(n),
+            )
+        )
+    return flags
+
+
+def _members(scope_id: int) -> dict[int, set[int]]:
+    frame = query("flag_unit_members", scope_id=scope_id)
+    out: dict[int, set[int]] = {}
+    for unit_id, member_id in zip(frame["unit_id"], frame["member_id"], strict=True):
+        out.setdefault(int(unit_id), set()).add(int(member_id))
+    return out
+
+
+@rule(
+    "rectification_below",
+    "整改率低于黑榜线",
+    "red",
+    threshold=Param("rate", 0.85, help="整改率低于此值进黑榜（0.85 = 85%）"),
+    min_found=Param("int", 5, 1, 100000, "发现问题少于此数时不判断"),
+    levels=Param("levels", ["street", "department"], help="判断哪些层级的单位"),
+    weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值"),
+)
+def rectification_below(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    flags = []
+    for level in p["levels"]:
+        frame = metrics.rectification(scope_id, as_of, level)
+        hit = frame[
+            (frame["found"] >= p["min_found"])
+            & frame["rectification_rate"].notna()
+            & (frame["rectification_rate"] < p["threshold"])
+        ]
+        if hit.empty:
+            continue
+        overdue = _overdue(scope_id, as_of)
+        members = _members(scope_id)
+        for r in hit.itertuples():
+            mine = members.get(int(r.unit_id), {int(r.unit_id)})
+            rows = [o for o in overdue if o["unit_id"] in mine or o["dept_id"] in mine]
+            rate = float(r.rectification_rate)
+            flags.append(
+                _flag(
+                    p,
+                    unit_id=r.unit_id,
+                    owner_id=r.unit_id,
+                    metric="整改率",
+                    value=rate,
+                    threshold=p["threshold"],
+                    value_text=(
+                        f"整改率 {_pct(rate)}（阈值 {_pct(p['threshold'])}），"
+                        f"已整改 {r.rectified}/{r.found}，逾期 {r.overdue} 个"
+                    ),
+                    evidence=lambda g=rows: _records(g, PROBLEM_EVIDENCE),
+                    deadline=rows[0]["deadline"] if rows else None,
+                    weight=p["weight"],
+                    magnitude=_shortfall(rate, p["threshold"]),
+                )
+            )
+    return flags
+
+
+REBOUND_EVIDENCE = {
+    "problem_id": "问题编号",
+    "category": "问题类型",
+    "found_on": "发现日期",
+    "earlier_problem_id": "前次问题",
+    "earlier_found_on": "前次发现日期",
+    "gap_days": "间隔天数",
+    "status_text": "整改状态",
+    "deadline": "整改时限",
+}
+
+
+@rule(
+    "rebound_point",
+    "同一点位反复反弹",
+    "orange",
+    lookback_days=Param("int", 180, 7, 730, "统计最近多少天内的反弹"),
+    min_rebounds=Param("int", 2, 1, 100, "同一点位反弹达到几次"),
+)
+def rebound_point(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    since = as_of - dt.timedelta(days=p["lookback_days"])
+    rows = _rows(query("flag_rebounds", scope_id=scope_id, as_of=as_of, start_date=since))
+    flags = []
+    for point_id, group in _groups(rows, "point_id"):
+        n = len(group)
+        if n < p["min_rebounds"]:
+            continue
+        first = group[0]
+        still_open = [r for r in group if not r["is_rectified"]]
+        for r in group:
+            r["status_text"] = "已整改" if r["is_rectified"] else "未整改"
+        flags.append(
+            _flag(
+                p,
+                unit_id=first["point_unit_id"],
+                owner_id=first["owner_id"],
+                subject=str(point_id),
+                metric="反弹次数",
+                value=float(n),
+                threshold=float(p["min_rebounds"]),
+                value_text=(
+                    f"{first['point_name']}：近 {p['lookback_days']} 天反弹 {n} 次"
+                    f"（阈值 {p['min_rebounds']} 次）"
+                    + (f"，{len(still_open)} 个仍未整改" if still_open else "")
+                ),
+                evidence=lambda g=group: _records(g, REBOUND_EVIDENCE),
+                deadline=min(r["deadline"] for r in still_open) if still_open else None,
+                weight=max(float(r["weight"]) for r in group),
+                magnitude=_count_magnitude(n),
+            )
+        )
+    return flags
+
+
+# ── rules: visits ──────────────────────────────────────────────────────────────────────
+
+
+def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> tuple[dict, ...]:
+    frame = metrics.coverage(scope_id, as_of, level, by_kind=True)
+    rows = frame[frame["unit_id"] == unit_id]
+    return tuple(
+        {
+            "走访对象": labels.label(labels.SUBJECT_KIND, r.subject_kind),
+            "目标数": int(r.target),
+            "已走访": int(r.covered),
+            "覆盖率": _pct(r.coverage_rate),
+            "近14天新增": int(r.new_last_14d),
+            "走访次数": int(r.visits),
+            "平台录入率": _pct(r.entry_rate),
+        }
+        for r in rows.itertuples()
+        if r.target or r.visits
+    )
+
+
+@rule(
+    "coverage_behind",
+    "走访进度赶不上节点",
+    "orange",
+    levels=Param("levels", ["district", "street"], help="判断哪些层级的单位"),
+    weight=Param("float", 10.0, 0.0, 100.0, "所影响指标的分值（走访关系问卷知晓率）"),
+)
+def coverage_behind(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    flags = []
+    for level in p["levels"]:
+        frame = metrics.coverage_projection(scope_id, as_of, level)
+        if frame.empty:
+            continue
+        upcoming = frame[frame["days_left"] >= 0].sort_values(["unit_id", "due_date"])
+        nxt = upcoming.groupby("unit_id", sort=True).head(1)
+        hit = nxt[(nxt["behind"] == True) & (~nxt["reached"])]  # noqa: E712
+        for r in hit.itertuples():
+            projected = float(r.projected_rate)
+            needed = "" if r.daily_needed is None else f"，每天需新增 {_num(r.daily_needed, 1)} 个"
+            flags.append(
+                _flag(
+                    p,
+                    unit_id=r.unit_id,
+                    owner_id=r.unit_id,
+                    metric="预计走访覆盖率",
+                    value=projected,
+                    threshold=float(r.target_share),
+                    value_text=(
+                        f"按近14天进度，{r.due_date} 预计覆盖率 {_pct(projected)}"
+                        f"（节点目标 {_pct(r.target_share)}）{needed}"
+                    ),
+                    evidence=lambda lv=level, u=r.unit_id: _kind_evidence(scope_id, as_of, lv, u),
+                    deadline=r.due_date,
+                    weight=p["weight"],
+                    magnitude=_shortfall(projected, float(r.target_share)),
+                )
+            )
+    return flags
+
+
+@rule(
+    "platform_entry_lagging",
+    "平台录入滞后",
+    "yellow",
+    threshold=Param("rate", 0.9, help="平台录入率低于此值（0.9 = 90%）"),
+    min_visits=Param("int", 20, 1, 10**9, "走访次数少于此数时不判断"),
+    levels=Param("levels", ["street"], help="判断哪些层级的单位"),
+    weight=Param("float", 5.0, 0.0, 100.0, "所影响指标的分值"),
+)
+def platform_entry_lagging(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    campaign = metrics.campaign_at(as_of)
+    milestone = campaign.next_milestone(as_of) if campaign else None
+    flags = []
+    for level in p["levels"]:
+        frame = metrics.coverage(scope_id, as_of, level)
+        hit = frame[
+            (frame["visits"] >= p["min_visits"])
+            & frame["entry_rate"].notna()
+            & (frame["entry_rate"] < p["threshold"])
+        ]
+        for r in hit.itertuples():
+            rate = float(r.entry_rate)
+            flags.append(
+                _flag(
+                    p,
+                    unit_id=r.unit_id,
+                    owner_id=r.unit_id,
+                    metric="平台录入率",
+                    value=rate,
+                    threshold=p["threshold"],
+                    value_text=(
+                        f"平台录入率 {_pct(rate)}（阈值 {_pct(p['threshold'])}），"
+                        f"{int(r.visits) - int(r.entered)} 次走访未录入"
+                    ),
+                    evidence=lambda lv=level, u=r.unit_id: _kind_evidence(scope_id, as_of, lv, u),
+                    deadline=milestone.due_date if milestone else None,
+                    weight=p["weight"],
+                    magnitude=_shortfall(rate, p["threshold"]),
+                )
+            )
+    return flags
+
+
+# ── rules: materials ───────────────────────────────────────────────────────────────────
+
+MATERIALS_EVIDENCE = {
+    "indicator_code": "指标编号",
+    "indicator_name": "台账",
+    "required": "应报",
+    "completed": "已完成",
+    "completion_text": "完成率",
+    "deadline": "截止日期",
+    "days_left": "剩余天数",
+    "updated_on": "填报日期",
+}
+
+
+def _materials_lines(scope_id: int, as_of: dt.date, within_days: int) -> list[dict]:
+    rows = _rows(query("flag_materials_lines", scope_id=scope_id, as_of=as_of))
+    out = []
+    for row in rows:
+        if row["days_left"] > within_days:
+            continue
+        row["completion_rate"] = row["completed"] / row["required"]
+        row["completion_text"] = _pct(row["completion_rate"])
+        out.append(row)
+    return out
+
+
+def _deadline_text(first: dict) -> str:
+    days = int(first["days_left"])
+    when = f"已过截止 {-days} 天" if days < 0 else ("今天截止" if days == 0 else f"{days} 天后截止")
+    return f"最近一项 {first['deadline']}，{when}"
+
+
+def _materials_flags(
+    p: dict, lines: list[dict], metric: str, describe: Callable[[list[dict], float], str]
+) -> list[Flag]:
+    flags = []
+    for unit_id, group in _groups(lines, "unit_id"):
+        required = sum(int(r["required"]) for r in group)
+        completed = sum(int(r["completed"]) for r in group)
+        rate = completed / required if required else 0.0
+        # lines come ordered by deadline: the first is the nearest
+        flags.append(
+            _flag(
+                p,
+                unit_id=unit_id,
+                owner_id=unit_id,
+                metric=metric,
+                value=rate,
+                threshold=p.get("threshold", 0.0),
+                value_text=describe(group, rate),
+                evidence=lambda g=group: _records(g, MATERIALS_EVIDENCE),
+                deadline=group[0]["deadline"],
+                weight=max(float(r["weight"]) for r in group),
+                magnitude=_count_magnitude(len(group)),
+            )
+        )
+    return flags
+
+
+@rule(
+    "materials_zero",
+    "台账零报送",
+    "red",
+    within_days=Param("int", 30, 0, 365, "距截止日期多少天内（已过截止的也算）"),
+)
+def materials_zero(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    lines = _materials_lines(scope_id, as_of, p["within_days"])
+    zero = [r for r in lines if r["completed"] == 0]
+    return _materials_flags(
+        p,
+        zero,
+        "台账完成率",
+        lambda g, _rate: f"{len(g)} 项台账完成率 0%，{_deadline_text(g[0])}",
+    )
+
+
+@rule(
+    "materials_behind",
+    "台账临近截止完成率低",
+    "orange",
+    threshold=Param("rate", 0.5, help="完成率低于此值（0.5 = 50%）"),
+    within_days=Param("int", 7, 0, 365, "距截止日期多少天内（已过截止的也算）"),
+)
+def materials_behind(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    lines = _materials_lines(scope_id, as_of, p["within_days"])
+    low = [r for r in lines if r["completed"] > 0 and r["completion_rate"] < p["threshold"]]
+    return _materials_flags(
+        p,
+        low,
+        "台账完成率",
+        lambda g, rate: (
+            f"{len(g)} 项台账完成率低于 {_pct(p['threshold'])}（合计 {_pct(rate)}），"
+            f"{_deadline_text(g[0])}"
+        ),
+    )
+
+
+# ── rules: points ──────────────────────────────────────────────────────────────────────
+
+POINT_EVIDENCE = {
+    "indicator_code": "指标编号",
+    "indicator_name": "静态指标",
+    "checked_on": "最近检查",
+    "problem_id": "问题编号",
+}
+
+
+@rule(
+    "fixed_point_static_fail",
+    "固定点位静态指标不达标",
+    "red",
+    lookback_days=Param("int", 90, 1, 730, "只看最近多少天内的检查"),
+    min_failed=Param("int", 1, 1, 100, "不达标静态指标达到几项"),
+)
+def fixed_point_static_fail(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    since = as_of - dt.timedelta(days=p["lookback_days"])
+    rows = _rows(query("flag_point_failures", scope_id=scope_id, as_of=as_of, start_date=since))
+    flags = []
+    deadline = _test_start(as_of)
+    for point_id, group in _groups(rows, "point_id"):
+        if len(group) < p["min_failed"]:
+            continue
+        first = group[0]
+        names = "、".join(str(r["indicator_name"]) for r in group)
+        flags.append(
+            _flag(
+                p,
+                unit_id=first["unit_id"],
+                owner_id=first["dept_id"],
+                subject=str(point_id),
+                metric="不达标静态指标数",
+                value=float(len(group)),
+                threshold=float(p["min_failed"]),
+                value_text=f"{first['point_name']}（{first['point_type']}）：{names} 不达标",
+                evidence=lambda g=group: _records(g, POINT_EVIDENCE),
+                deadline=deadline,
+                weight=sum(float(r["weight"]) for r in group),
+                magnitude=_count_magnitude(len(group)),
+            )
+        )
+    return flags
+
+
+RANDOM_POOL_EVIDENCE = {
+    "point_name": "点位",
+    "unit_name": "属地",
+    "indicators_checked": "检查指标数",
+    "indicators_failed": "不达标指标数",
+    "last_checked": "最近检查",
+}
+
+
+def failed_draw_probability(pass_rate: float, draws: int) -> float:
+    """P(at least one of `draws` randomly drawn points fails) = 1 − pass_rate^draws."""
+    return 1.0 - pass_rate**draws
+
+
+@rule(
+    "random_pool_risk",
+    "随机点位抽中易失分",
+    "yellow",
+    draws=Param("int", 3, 1, 100, "测评时每类点位预计抽取几个"),
+    threshold=Param("rate", 0.8, help="至少抽中一个不达标点位的概率高于此值"),
+    min_points=Param("int", 5, 1, 10000, "该类点位检查过的少于此数时不判断"),
+    lookback_days=Param("int", 180, 7, 730, "只看最近多少天内的检查"),
+    weight=Param("float", 10.0, 0.0, 100.0, "所影响指标的分值"),
+)
+def random_pool_risk(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    since = as_of - dt.timedelta(days=p["lookback_days"])
+    rows = _rows(query("flag_random_pool", scope_id=scope_id, as_of=as_of, start_date=since))
+    flags = []
+    deadline = _test_start(as_of)
+    for point_type, group in _groups(rows, "point_type"):
+        n = len(group)
+        if n < p["min_points"]:
+            continue
+        passed = sum(1 for r in group if r["passed_all"])
+        rate = passed / n
+        risk = failed_draw_probability(rate, p["draws"])
+        if risk <= p["threshold"]:
+            continue
+        depts = Counter(r["dept_id"] for r in group if r["dept_id"] is not None)
+        owner = min(depts, key=lambda d: (-depts[d], d)) if depts else None
+        failing = [r for r in group if not r["passed_all"]]
+
+        def evidence(g: list[dict] = failing) -> tuple[dict, ...]:
+            names = _unit_names()
+            for r in g:
+                r["unit_name"] = names.get(int(r["unit_id"]), str(r["unit_id"]))
+            return _records(g, RANDOM_POOL_EVIDENCE)
+
+        flags.append(
+            _flag(
+                p,
+                unit_id=scope_id,
+                owner_id=owner,
+                subject=str(point_type),
+                metric="抽中不达标概率",
+                value=risk,
+                threshold=p["threshold"],
+                value_text=(
+                    f"随机点位“{point_type}”达标 {passed}/{n}（{_pct(rate)}），"
+                    f"抽 {p['draws']} 个至少 1 个不达标的概率 {_pct(risk)}"
+                    f"（阈值 {_pct(p['threshold'])}）"
+                ),
+                evidence=evidence,
+                deadline=deadline,
+                weight=p["weight"],
+                magnitude=_shortfall(risk, p["threshold"]),
+            )
+        )
+    return flags
+
+
 # ── evaluation ─────────────────────────────────────────────────────────────────────────
 
 
-def _run_rule(cfg: RuleConfig, scope_id: int, as_of: dt.date) -> list[Flag]:
+def _run_rule(
+    cfg: RuleConfig, scope_id: int, as_of: dt.date, *, keys_only: bool = False
+) -> list[Flag]:
     spec = RULES[cfg.rule_id]
     params = {
         **cfg.param_dict(),
         "_rule_id": cfg.rule_id,
         "_name": cfg.name,
         "_severity": cfg.severity,
+        "_keys_only": keys_only,
     }
     return spec.run(scope_id, as_of, params)
+
+
+_keys_memo: dict[tuple, frozenset] = {}
+_KEYS_MEMO_MAX = 4096
+
+
+def _keys_at(cfg: RuleConfig, scope_id: int, day: dt.date) -> frozenset:
+    """The keys a rule flags at one earlier date (memoised per snapshot file)."""
+    memo_key = (file_identity(), cfg, scope_id, day)
+    keys = _keys_memo.get(memo_key)
+    if keys is None:
+        keys = frozenset(f.key for f in _run_rule(cfg, scope_id, day, keys_only=True))
+        if len(_keys_memo) >= _KEYS_MEMO_MAX:
+            _keys_memo.clear()
+        _keys_memo[memo_key] = keys
+    return keys
 
 
 def _with_history(cfg: RuleConfig, scope_id: int, as_of: dt.date, flags: list[Flag]):
     """first_seen and weeks_red from re-running the rule at as_of − 7, −14, … days."""
     active = {f.key for f in flags}
+    latest = _latest_overall(as_of, 3)
     first_seen = dict.fromkeys(active, as_of)
     weeks = dict.fromkeys(active, 1)
     for k in range(1, HISTORY_WEEKS + 1):
         if not active:
             break
         day = as_of - dt.timedelta(days=7 * k)
-        seen = {f.key for f in _run_rule(cfg, scope_id, day)}
+        if RULES[cfg.rule_id].scores_only and _latest_overall(day, 3) == latest:
+            seen = active  # same assessments scored, same answer
+        else:
+            seen = _keys_at(cfg, scope_id, day)
         active = active & seen
         for key in active:
             weeks[key] += 1
@@ -496,10 +1187,23 @@ def _with_history(cfg: RuleConfig, scope_id: int, as_of: dt.date, flags: list[Fl
 
 
 def evaluate(scope_id: int, as_of: dt.date, rules: RuleSet | None = None) -> list[Flag]:
-    """Every flag of every enabled rule for the scope at as_of, highest priority first."""
+    """Every flag of every enabled rule for the scope at as_of, highest priority first.
+
+    Cached per snapshot file, scope, date and rule set."""
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     rules = rules or rules_or_last_good()[0]
+    return list(_evaluate_cached(file_identity(), int(scope_id), as_of, rules))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _evaluate_cached(
+    identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet
+) -> tuple[Flag, ...]:
+    return tuple(_evaluate(scope_id, as_of, rules))
+
+
+def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
     test = metrics.next_test(as_of)
     days = None if test is None else test.days_left
     out: list[Flag] = []

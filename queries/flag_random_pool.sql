@@ -1,0 +1,39 @@
+-- flag_random_pool: each random-pool point (随机点位) of $scope_id checked between
+-- $start_date and $as_of, with whether it passed every indicator at its latest check of
+-- each (static and dynamic) — the per-type pass rate behind the "failed draw" risk.
+-- A point belongs to the scope when its 属地 unit or 主管 department lies in the subtree.
+-- params: $scope_id, $as_of, $start_date
+with members as (
+    select descendant_id as unit_id
+    from unit_tree
+    where ancestor_id = $scope_id
+),
+pool as (
+    select point_id, name, type, unit_id, dept_id
+    from points
+    where not is_fixed
+      and (unit_id in (select unit_id from members) or dept_id in (select unit_id from members))
+),
+latest as (
+    select c.point_id, c.indicator_id, c.checked_on, c.passed
+    from point_checks c
+    join pool using (point_id)
+    where c.checked_on between $start_date and $as_of
+    qualify row_number() over (
+        partition by c.point_id, c.indicator_id order by c.checked_on desc, c.check_id desc
+    ) = 1
+)
+select
+    p.point_id,
+    p.name as point_name,
+    p.type as point_type,
+    p.unit_id,
+    p.dept_id,
+    count(*) as indicators_checked,
+    count(*) filter (where not l.passed) as indicators_failed,
+    bool_and(l.passed) as passed_all,
+    max(l.checked_on) as last_checked
+from latest l
+join pool p using (point_id)
+group by all
+order by p.type, p.point_id
