@@ -20,6 +20,7 @@ PAGES_DIR = ROOT / "dashboard" / "pages"
 PAGES: list[tuple[str, str, str, str]] = [
     ("meeting.py", "会议大屏", ":material/co_present:", "meeting"),
     ("rankings.py", "排名", ":material/leaderboard:", "rankings"),
+    ("flags.py", "红旗清单", ":material/flag:", "flags"),
 ]
 
 st.set_page_config(

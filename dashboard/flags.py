@@ -11,10 +11,13 @@ Priority (the one place it is defined; README "红旗规则" repeats it):
     priority = base(severity) × (1 + min(weight, 40) / 40) × closeness + magnitude
 
     base       红 red 100 · 橙 orange 60 · 黄 yellow 30
-    weight     the points the affected indicator carries in a 100-point test: the problem's,
-               point check's or ledger line's indicator weight (summed over the evidence,
-               capped at 40); a unit's overall score counts as 40; rules not tied to one
-               indicator (visits, platform entry, random pool) use their `weight` setting
+    weight     the points the affected indicator carries in a 100-point test: the problem's
+               or ledger line's indicator weight (the largest among the evidence), the sum
+               of a fixed point's failing static indicators; rules not tied to one indicator
+               (scores, 整改率, visits, platform entry, random pool) use their `weight`
+               setting (default 20 for scores and 整改率, 10 visits/random pool, 5 entry).
+               Capped at 40, so with the default weights a red flag outranks an orange one
+               due at the same time (60 × 1.5 < 100).
     closeness  1 + 2 · max(0, 1 − days_to_test / 60): ×3 on the first day of the next
                provincial/national test, ×1 when it is 60 or more days away or unknown
     magnitude  a tie-break in [0, 1): how far past the threshold (shortfall relative to the
@@ -25,7 +28,7 @@ the closer the test, the more every flag weighs.
 
 first_seen / weeks_red: the same rule is re-evaluated at as_of − 7, −14, … (up to
 HISTORY_WEEKS weeks back); weeks_red counts the consecutive weeks (this one included) in
-which the same (rule, unit, owner) key was flagged, first_seen is the earliest as_of of
+which the same (rule, unit, owner, subject) key was flagged, first_seen is the earliest as_of of
 that run.
 """
 
@@ -459,6 +462,7 @@ def _latest_overall(as_of: dt.date, n: int) -> list[int]:
     scores_only=True,
     gap_points=Param("float", 5.0, 0.0, 100.0, "低于全市平均超过多少分"),
     levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
+    weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值（综合得分按 20 计）"),
 )
 def below_city_average(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
     latest = _latest_overall(as_of, 1)
@@ -491,7 +495,7 @@ def below_city_average(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list
                         },
                     ),
                     deadline=_test_start(as_of),
-                    weight=MAX_WEIGHT,
+                    weight=p["weight"],
                     magnitude=min(0.999, -gap / 20),
                 )
             )
@@ -515,6 +519,7 @@ def _test_start(as_of: dt.date) -> dt.date | None:
     scores_only=True,
     min_drop=Param("float", 0.0, 0.0, 100.0, "每次至少下降多少分才算下降"),
     levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
+    weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值（综合得分按 20 计）"),
 )
 def score_fell_twice(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
     latest = _latest_overall(as_of, 3)
@@ -552,7 +557,7 @@ def score_fell_twice(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[F
                     ),
                     evidence=evidence,
                     deadline=_test_start(as_of),
-                    weight=MAX_WEIGHT,
+                    weight=p["weight"],
                     magnitude=min(0.999, drop / 20),
                 )
             )
@@ -567,6 +572,7 @@ def score_fell_twice(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[F
     n=Param("int", 3, 1, 50, "倒数几名"),
     min_units=Param("int", 6, 2, 1000, "同级单位少于此数时不排倒数"),
     levels=Param("levels", ["street"], help="在哪些层级内排名"),
+    weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值（综合得分按 20 计）"),
 )
 def bottom_of_level(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
     latest = _latest_overall(as_of, 1)
@@ -605,7 +611,7 @@ def bottom_of_level(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fl
                         },
                     ),
                     deadline=_test_start(as_of),
-                    weight=MAX_WEIGHT,
+                    weight=p["weight"],
                     magnitude=min(0.999, 1 / from_bottom / 2),
                 )
             )
@@ -1193,6 +1199,8 @@ def evaluate(scope_id: int, as_of: dt.date, rules: RuleSet | None = None) -> lis
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     rules = rules or rules_or_last_good()[0]
+    # Through the query runner first, so access control sees the scope even on a cache hit.
+    query("units_in_scope", scope_id=int(scope_id))
     return list(_evaluate_cached(file_identity(), int(scope_id), as_of, rules))
 
 
