@@ -828,7 +828,7 @@ def apply_import(db_path: Path | str, plan: ImportPlan, user: str) -> ImportResu
     rows = plan.rows
     if plan.errors:
         entry = {
-            "at": dt.datetime.now().isoformat(timespec="seconds"),
+            "at": dt.datetime.now().isoformat(),
             "by_user": user,
             "table_name": SPECS[plan.kind].table,
             "file_name": plan.file_name,
@@ -859,7 +859,7 @@ def apply_import(db_path: Path | str, plan: ImportPlan, user: str) -> ImportResu
                 "rows": rows,
                 "added": len(plan.added),
                 "updated": len(plan.updated),
-                "at": dt.datetime.now().replace(microsecond=0),
+                "at": dt.datetime.now(),
                 "user": user,
                 "checksum": plan.checksum,
             },
@@ -933,7 +933,8 @@ def import_history(db_path: Path | str, limit: int = 200) -> pd.DataFrame:
             rejected = rejected.reindex(columns=frame.columns)
             frame = pd.concat([frame, rejected], ignore_index=True) if len(frame) else rejected
             frame = frame.sort_values("at", ascending=False).head(limit).reset_index(drop=True)
-    return frame
+    counts = ["import_id", "rows", "rows_added", "rows_updated", "errors"]
+    return frame.astype({c: "Int64" for c in counts})
 
 
 def data_freshness(db_path: Path | str) -> pd.DataFrame:
@@ -964,6 +965,24 @@ def data_freshness(db_path: Path | str) -> pd.DataFrame:
 
 
 # --- error file and templates ---------------------------------------------------------
+
+
+def errors_frame(errors: list[LedgerError]) -> pd.DataFrame:
+    """The errors as a table for the page: where, what value, which rule."""
+    return pd.DataFrame(
+        [
+            {
+                "工作表": e.sheet or "",
+                "行号": e.row,
+                "列名": e.column or "",
+                "值": e.value or "",
+                "问题": e.rule,
+                "说明": e.message,
+            }
+            for e in errors
+        ],
+        columns=["工作表", "行号", "列名", "值", "问题", "说明"],
+    ).astype({"行号": "Int64"})
 
 
 def errors_as_csv(errors: list[LedgerError]) -> bytes:

@@ -749,3 +749,36 @@ def test_readers_in_threads_during_imports(db: Path) -> None:
     # while another connection to the same path is open (DuckDB's instance cache).
     assert len(set(seen["attach"])) > 1
     assert rows_of(db, "select count(*) from problems") == [(1 + 29 * 4,)]
+
+
+# --- the 数据 page ------------------------------------------------------------------------
+
+
+def test_data_page_renders_templates_freshness_and_history(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import db as dbmod
+
+    apply_import(
+        db, prepare_import(db, government_ledger(), "东城区整改台账.xlsx", "problems"), "王科员"
+    )
+    apply_import(
+        db,
+        prepare_import(db, problems_file(problem(整改状态="搞定了")), "坏.xlsx", "problems"),
+        "王科员",
+    )
+    monkeypatch.setenv(dbmod.ENV_VAR, str(db))
+    at = AppTest.from_file(str(REPO / "dashboard" / "pages" / "data.py"), default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="import_kind").value == "problems"
+    history = at.dataframe[-1].value
+    assert history["文件"].tolist()[:2] == ["坏.xlsx", "东城区整改台账.xlsx"]
+    assert history["结果"].tolist()[:2] == ["已拒绝", "成功"]
+    freshness = at.dataframe[-2].value
+    assert freshness.set_index("数据").loc["问题整改台账", "行数"] == 7
+    at.selectbox(key="import_kind").set_value("visits").run()
+    assert not at.exception
+    assert "走访记录" in at.get("download_button")[0].proto.label
