@@ -1,20 +1,163 @@
-"""会议大屏 (first cut): the decisive numbers for the scope and date in the URL."""
+"""会议大屏: the landing page, projected at 1920×1080 and read from five metres.
+
+Layout only: the numbers come from `dashboard.meeting.meeting_view`. Two modes:
+
+* normal — inside the app (sidebar filters, header strip); the page may scroll.
+* meeting — `/?mode=meeting`, combinable with `unit=东城区` and `as_of=2026-06-10`: no
+  sidebar, header or toolbar, large type, fits one 1920×1080 screen without scrolling.
+
+Unattended screens (meeting mode only):
+
+* `rotate=overview,flags,units&every=60` cycles through the views (总览 / 红旗清单 /
+  下级单位), one every `every` seconds (10…3600, default 60);
+* `refresh=300` re-reads a single view every 300 seconds.
+
+Both use `st.fragment(run_every=…)`: only the board reruns, the data is re-read through
+the cached query runner (which notices a newly imported snapshot), and the view index is
+kept in session state, so a dropped connection just resumes from the start.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
-from dashboard import filters, metrics
-from dashboard.components.text import pct
+from dashboard import filters, meeting
+from dashboard.components import board, kpi, sparkline
+from dashboard.components.meeting_css import MEETING_CSS, STATUS_CSS
+from dashboard.components.text import md_escape
+
+TICK_KEY = "_meeting_tick"
 
 f = filters.current()
-rect = metrics.rectification(f.scope_id, f.as_of).iloc[0]
-cov = metrics.coverage(f.scope_id, f.as_of)
-mat = metrics.materials_completion(f.scope_id, f.as_of).iloc[0]
-pts = metrics.point_compliance(f.scope_id, f.as_of).iloc[0]
+st.markdown(STATUS_CSS, unsafe_allow_html=True)  # constant CSS, no data
+if f.meeting:
+    st.markdown(MEETING_CSS, unsafe_allow_html=True)  # constant CSS, no data
 
-cols = st.columns(4)
-cols[0].metric("整改率", pct(rect.rectification_rate), help=f"{rect.rectified} / {rect.found}")
-cols[1].metric("走访覆盖率", pct(cov.iloc[0].coverage_rate) if len(cov) else "无数据")
-cols[2].metric("台账完成率", pct(mat.completion_rate))
-cols[3].metric("点位达标率", pct(pts.compliance_rate))
+rotation = (
+    meeting.rotation(
+        st.query_params.get("rotate"), st.query_params.get("every"), st.query_params.get("refresh")
+    )
+    if f.meeting
+    else meeting.Rotation(("overview",), None)
+)
+
+
+def _top_bar(view: meeting.MeetingView, shown: str) -> None:
+    left, right = st.columns([7, 3], vertical_alignment="bottom")
+    with left:
+        title, countdown = st.columns([4, 6], vertical_alignment="bottom")
+        with title.container(key="mtop-scope"):
+            st.markdown(f"{md_escape(view.scope_name)} · 创文态势")
+        with countdown.container(key="mtop-countdown"):
+            st.markdown(md_escape(view.countdown_big))
+        with countdown.container(key="mtop-countdetail"):
+            st.markdown(md_escape(view.countdown_detail))
+    with right:
+        with st.container(key="mtop-legend"):
+            st.markdown(board.legend_md())
+        with st.container(key="mtop-fresh"):
+            text = view.freshness
+            if len(rotation.views) > 1:
+                index = rotation.views.index(shown) + 1
+                text += f" · {meeting.VIEWS[shown]} {index}/{len(rotation.views)}"
+            st.markdown(md_escape(text))
+
+
+def _laggards_panel(view: meeting.MeetingView) -> None:
+    level = view.child_level_label or "下级单位"
+    with st.container(key="mhead-laggards"):
+        st.markdown(f"落后单位 · {md_escape(level)}倒数前三（只列未达标）")
+    with st.container(key="mpanel-laggards"):
+        if view.child_level is None:
+            st.markdown("本单位没有下级单位可比较。")
+        else:
+            st.markdown(board.laggards_md(view.laggards))
+
+
+def _flags_panel(view: meeting.MeetingView, *, with_value: bool = False) -> None:
+    with st.container(key="mhead-flags"):
+        st.markdown(f"红旗清单 · 优先级前 {len(view.flags)} 项" if view.flags else "红旗清单")
+    with st.container(key="mpanel-flags"):
+        if view.flags_error:
+            st.markdown(md_escape(view.flags_error))
+        st.markdown(board.flags_md(view.flags, view.as_of, with_value=with_value))
+
+
+def _charts(view: meeting.MeetingView, height: int) -> None:
+    font = 18 if f.meeting else 14
+    if view.score_series:
+        st.plotly_chart(
+            sparkline.score_trend_figure(
+                view.score_series, view.score_target, height=height, font_size=font
+            ),
+            config=sparkline.PLOTLY_CONFIG,
+            key="chart-score",
+        )
+    if view.coverage_series:
+        st.plotly_chart(
+            sparkline.coverage_figure(
+                view.coverage_series,
+                view.coverage_projection,
+                view.milestones,
+                height=height,
+                font_size=font,
+            ),
+            config=sparkline.PLOTLY_CONFIG,
+            key="chart-coverage",
+        )
+
+
+def _overview(view: meeting.MeetingView) -> None:
+    kpi.kpi_row(view.numbers)
+    lag, flag, charts = st.columns([35, 43, 22], gap="medium")
+    with lag:
+        _laggards_panel(view)
+    with flag:
+        _flags_panel(view)
+    with charts:
+        _charts(view, 330 if f.meeting else 260)
+
+
+def _units(view: meeting.MeetingView) -> None:
+    level = view.child_level_label or "下级单位"
+    with st.container(key="mhead-units"):
+        st.markdown(f"{md_escape(level)}一览（按综合得分从低到高）")
+    with st.container(key="mpanel-units"):
+        st.markdown(board.children_md(view.children))
+
+
+def _board() -> None:
+    tick = st.session_state.get(TICK_KEY, -1) + 1
+    st.session_state[TICK_KEY] = tick
+    shown = rotation.views[tick % len(rotation.views)]
+    flags_n = 12 if shown == "flags" else meeting.FLAGS_N
+    view = meeting.meeting_view(f.scope_id, f.as_of, flags_n=flags_n)
+    if f.meeting:
+        _top_bar(view, shown)
+    if shown == "flags":
+        kpi.kpi_row(view.numbers)
+        _flags_panel(view, with_value=True)
+    elif shown == "units":
+        kpi.kpi_row(view.numbers)
+        _units(view)
+    else:
+        _overview(view)
+    if not f.meeting:
+        with st.container(key="mnote"):
+            st.caption(
+                "状态规则："
+                + "；".join(f"{meeting.LABELS[k]} {r.why}" for k, r in meeting.RULES.items())
+            )
+        st.link_button(
+            "投屏（会议模式）",
+            "?" + urlencode({**st.query_params.to_dict(), "mode": "meeting"}),
+            icon=":material/co_present:",
+        )
+
+
+if rotation.every:
+    st.fragment(run_every=rotation.every)(_board)()
+else:
+    _board()
