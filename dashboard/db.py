@@ -72,10 +72,13 @@ def check_database(path: Path | None = None) -> str | None:
     if path.is_dir():
         return f"数据库路径 {path} 是一个目录，不是 DuckDB 数据库文件。"
     try:
-        con = _connection(file_identity(path))
-        version = (
-            con.cursor().execute("select value from meta where key = 'schema_version'").fetchone()
-        )
+        cursor = _cursor(file_identity(path))
+        try:
+            version = cursor.execute(
+                "select value from meta where key = 'schema_version'"
+            ).fetchone()
+        finally:
+            cursor.close()
     except (duckdb.Error, OSError) as exc:
         return f"无法读取数据库文件 {path}：它不是可读的 DuckDB 文件，或正被其他程序独占写入（{type(exc).__name__}）。"
     if version is None:
@@ -92,27 +95,54 @@ def check_database(path: Path | None = None) -> str | None:
 
 
 _connections: dict[FileIdentity, duckdb.DuckDBPyConnection] = {}
+_retired: list[duckdb.DuckDBPyConnection] = []
 _lock = threading.Lock()
+RETIRED_KEPT = 2
+SNAPSHOT_ALIAS = "snapshot"
 
 
 def _connection(identity: FileIdentity) -> duckdb.DuckDBPyConnection:
-    """One read-only connection per snapshot; callers take their own cursor from it."""
+    """One connection per snapshot; callers take their own cursor from it (`_cursor`).
+
+    DuckDB shares one database instance per path inside a process, so a plain
+    `duckdb.connect(path)` made while a connection to the replaced file is still open would
+    return the OLD data. An in-memory connection that ATTACHes the file read-only gets the
+    file that is there now.
+    """
     with _lock:
         con = _connections.get(identity)
         if con is None:
-            # Drop connections to replaced snapshots; open cursors keep working until done.
             for stale in [k for k in _connections if k.path == identity.path]:
-                _connections.pop(stale)
-            con = duckdb.connect(identity.path, read_only=True)
+                # Keep the replaced snapshot open a little longer: another thread may
+                # still be reading from it.
+                _retired.append(_connections.pop(stale))
+            while len(_retired) > RETIRED_KEPT:
+                _retired.pop(0).close()
+            con = duckdb.connect()
+            con.execute(
+                f"attach '{_sql_literal(identity.path)}' as {SNAPSHOT_ALIAS} (read_only)"
+            )  # sql: identifiers from allow-list
             _connections[identity] = con
         return con
 
 
+def _sql_literal(path: str) -> str:
+    # ATTACH takes no parameters; the path is ours (env var or default), quotes doubled.
+    return path.replace("'", "''")
+
+
+def _cursor(identity: FileIdentity) -> duckdb.DuckDBPyConnection:
+    cursor = _connection(identity).cursor()
+    cursor.execute(f"use {SNAPSHOT_ALIAS}")  # sql: identifiers from allow-list
+    return cursor
+
+
 def close_all() -> None:
     with _lock:
-        for con in _connections.values():
+        for con in [*_connections.values(), *_retired]:
             con.close()
         _connections.clear()
+        _retired.clear()
 
 
 _sql_cache: dict[str, str] = {}
@@ -130,7 +160,7 @@ def sql_text(name: str) -> str:
 
 def run_query(identity: FileIdentity, name: str, params: dict) -> pd.DataFrame:
     """Uncached: run one named query against one snapshot."""
-    cursor = _connection(identity).cursor()
+    cursor = _cursor(identity)
     try:
         return cursor.execute(sql_text(name), params).df()
     finally:

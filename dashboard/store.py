@@ -104,6 +104,7 @@ def write_snapshot(
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_abandoned(target)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
         if base is not None:
@@ -142,6 +143,21 @@ def write_snapshot(
         if wal.exists():
             wal.unlink()
     return target
+
+
+ABANDONED_AFTER_SECONDS = 3600
+
+
+def _sweep_abandoned(target: Path) -> None:
+    """Remove temporary snapshots left by a killed build (older than an hour, so a build
+    running in another process right now is never touched)."""
+    now = dt.datetime.now().timestamp()
+    for stale in target.parent.glob(f".{target.name}.*.tmp*"):
+        try:
+            if now - stale.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+                stale.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _keep_backup(target: Path) -> None:
