@@ -896,6 +896,8 @@ def platform_entry_lagging(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> 
     flags = []
     for level in p["levels"]:
         frame = metrics.coverage(scope_id, as_of, level)
+        if frame.empty or "entry_rate" not in frame:
+            continue  # no campaign has started
         hit = frame[
             (frame["visits"] >= p["min_visits"])
             & frame["entry_rate"].notna()
