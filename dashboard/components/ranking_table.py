@@ -69,7 +69,7 @@ def table_frame(ranking: pd.DataFrame, m: RankMetric) -> pd.DataFrame:
         out["denominator"] = ranking["denominator"]
     out["rank_change"] = ranking["rank_change"]
     out["gap_to_above"] = [
-        "第一" if r == 1 else gap_text(g, m, signed=False)
+        "第一" if not is_missing(r) and r == 1 else gap_text(g, m, signed=False)
         for r, g in zip(ranking["rank"], ranking["gap_to_above"], strict=True)
     ]
     out["gap_to_target"] = [gap_text(g, m, signed=True) for g in ranking["gap_to_target"]]
