@@ -11,9 +11,9 @@ Priority (the one place it is defined; README "红旗规则" repeats it):
     priority = base(severity) × (1 + min(weight, 40) / 40) × closeness + magnitude
 
     base       红 red 100 · 橙 orange 60 · 黄 yellow 30
-    weight     the points the affected indicator carries in a 100-point test: the problem's
-               or ledger line's indicator weight (the largest among the evidence), the sum
-               of a fixed point's failing static indicators; rules not tied to one indicator
+    weight     the points the affected indicator carries in a 100-point test: the problem's,
+               point check's or ledger line's indicator weight (the largest among the
+               evidence); rules not tied to one indicator
                (scores, 整改率, visits, platform entry, random pool) use their `weight`
                setting (default 20 for scores and 整改率, 10 visits/random pool, 5 entry).
                Capped at 40, so with the default weights a red flag outranks an orange one
@@ -1062,7 +1062,7 @@ def fixed_point_static_fail(scope_id: int, as_of: dt.date, p: dict[str, Any]) ->
                 value_text=f"{first['point_name']}（{first['point_type']}）：{names} 不达标",
                 evidence=lambda g=group: _records(g, POINT_EVIDENCE),
                 deadline=deadline,
-                weight=sum(float(r["weight"]) for r in group),
+                weight=max(float(r["weight"]) for r in group),
                 magnitude=_count_magnitude(len(group)),
             )
         )
