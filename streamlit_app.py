@@ -19,6 +19,7 @@ PAGES_DIR = ROOT / "dashboard" / "pages"
 # (file, title, icon, url_path) — only pages that exist and work are listed.
 PAGES: list[tuple[str, str, str, str]] = [
     ("meeting.py", "会议大屏", ":material/co_present:", "meeting"),
+    ("trends.py", "趋势", ":material/trending_up:", "trends"),
     ("rankings.py", "排名", ":material/leaderboard:", "rankings"),
     ("flags.py", "红旗清单", ":material/flag:", "flags"),
 ]

@@ -1,0 +1,580 @@
+"""Trend series for the 趋势 page: scores over tests, survey waves, rectification period by
+period and the visit-coverage burn-up with its projection.
+
+Every series is computed as of a date (nothing after `as_of` is read) for a unit scope.
+Rates come from counts (sum of numerators ÷ sum of denominators per period, through
+`metrics.ratio`), and a missing value stays missing (None/NaN, drawn as a gap), never zero.
+
+Periods: 'day' = each day; 'week' = ISO weeks, Monday to Sunday, so a week ends on Sunday;
+'month' = calendar months. A period that is still running at `as_of` ends at `as_of` and is
+marked `partial`. A value "at a period end" is the metric evaluated as of that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard import db, metrics
+from dashboard.db import query
+
+GRAINS = ("day", "week", "month")
+# Look-back spans offered for the rectification and score trends, in days (None = all data).
+SPANS: dict[str, int | None] = {
+    "1m": 31,
+    "3m": 92,
+    "6m": 183,
+    "1y": 365,
+    "2y": 730,
+    "all": None,
+}
+MAX_DAILY_POINTS = 92  # a day-by-day line longer than ~3 months is unreadable
+EARLIEST = dt.date(2000, 1, 1)
+SCORE_CATEGORIES = ("field", "materials", "questionnaire")
+SCORE_MEASURES = ("overall", *SCORE_CATEGORIES)
+SURVEY_CATEGORIES = ("phone", "questionnaire")
+RED_LIST_RATE = 0.90  # 整改率 ≥ 90% → red (honour) list
+BLACK_LIST_RATE = 0.85  # 整改率 < 85% → black list
+
+
+# ── periods ─────────────────────────────────────────────────────────────────────────────
+
+
+def _check_grain(grain: str) -> str:
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}")
+    return grain
+
+
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """The first day of the period that contains `day` (Monday for ISO weeks)."""
+    _check_grain(grain)
+    if grain == "week":
+        return day - dt.timedelta(days=day.isoweekday() - 1)
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_end(day: dt.date, grain: str) -> dt.date:
+    """The last day of the period that contains `day` (Sunday for ISO weeks)."""
+    _check_grain(grain)
+    if grain == "week":
+        return day + dt.timedelta(days=7 - day.isoweekday())
+    if grain == "month":
+        following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return following - dt.timedelta(days=1)
+    return day
+
+
+def period_ends(start: dt.date, as_of: dt.date, grain: str) -> list[dt.date]:
+    """The ends of the periods from the one holding `start` to the one holding `as_of`;
+    the running period ends at as_of."""
+    ends: list[dt.date] = []
+    day = start
+    while day <= as_of:
+        end = period_end(day, grain)
+        ends.append(min(end, as_of))
+        day = end + dt.timedelta(days=1)
+    return ends
+
+
+def span_start(as_of: dt.date, span: str, grain: str = "day") -> dt.date:
+    """The first day shown for a look-back span, moved back to the start of its period so
+    the first period is whole; day-by-day lines are limited to MAX_DAILY_POINTS days."""
+    if span not in SPANS:
+        raise ValueError(f"unknown span {span!r}")
+    days = SPANS[span]
+    if grain == "day":
+        days = min(days or MAX_DAILY_POINTS, MAX_DAILY_POINTS)
+    if days is None:
+        return EARLIEST
+    return period_start(as_of - dt.timedelta(days=days - 1), grain)
+
+
+def _period_label(start: dt.date, end: dt.date, grain: str, partial: bool) -> str:
+    if grain == "day":
+        return end.isoformat()
+    if grain == "week":
+        year, week, _ = start.isocalendar()
+        text = f"{year}年第{week}周（{start:%m-%d}至{end:%m-%d}）"
+    else:
+        text = f"{start.year}年{start.month}月"
+    return text + ("，截至当日" if partial else "")
+
+
+def _frame_of_periods(ends: list[dt.date], grain: str, as_of: dt.date) -> pd.DataFrame:
+    starts = [period_start(e, grain) for e in ends]
+    partial = [e == as_of and period_end(e, grain) != e for e in ends]
+    return pd.DataFrame(
+        {
+            "period_start": starts,
+            "period_end": ends,
+            "partial": partial,
+            "label": [
+                _period_label(s, e, grain, p) for s, e, p in zip(starts, ends, partial, strict=True)
+            ],
+        }
+    )
+
+
+def _rate(numerators: pd.Series, denominators: pd.Series) -> pd.Series:
+    return pd.Series(
+        [metrics.ratio(n, d) for n, d in zip(numerators, denominators, strict=True)],
+        index=numerators.index,
+        dtype="float64",
+    )
+
+
+def visible(unit_ids: list[int]) -> list[int]:
+    """The ids the signed-in user may see (all of them when access control is off)."""
+    allowed = db.allowed_unit_ids(db.current_access())
+    return [int(u) for u in unit_ids if allowed is None or int(u) in allowed]
+
+
+# ── rectification ───────────────────────────────────────────────────────────────────────
+
+
+def rectification_series(
+    scope_id: int, as_of: dt.date, grain: str = "week", span: str = "3m"
+) -> pd.DataFrame:
+    """整改率, 按期整改率 and 逾期 at each period end (= metrics.rectification as of that day),
+    with problems found and rectified within each period, for the problems of `scope_id`
+    (a scope or a department: 属地 or 责任单位 in its subtree)."""
+    first_day = span_start(as_of, span, grain)
+    # The day before the first period gives its "found in period" by difference; the SQL
+    # starts its day-by-day spine no earlier than the day before the first problem.
+    daily = query(
+        "trend_rectification",
+        scope_id=scope_id,
+        start_date=first_day - dt.timedelta(days=1),
+        as_of=as_of,
+    )
+    daily = daily.assign(day=pd.to_datetime(daily["day"]).dt.date).set_index("day")
+    if span == "all":
+        first_found = daily.index.min() + dt.timedelta(days=1) if len(daily) else as_of
+        first_day = period_start(min(first_found, as_of), grain)
+    ends = period_ends(first_day, as_of, grain)
+    frame = _frame_of_periods(ends, grain, as_of)
+    counts = ["found", "rectified", "due", "rectified_on_time", "overdue"]
+    # days before the spine come before any problem was found: every count is zero there
+    at_end = daily.reindex(ends).fillna(0).astype("int64").reset_index(drop=True)
+    previous_ends = [first_day - dt.timedelta(days=1), *ends[:-1]]
+    before = daily.reindex(previous_ends).fillna(0).astype("int64").reset_index(drop=True)
+    for column in counts:
+        frame[column] = at_end[column]
+    frame["found_in_period"] = frame["found"] - before["found"]
+    frame["rectified_in_period"] = frame["rectified"] - before["rectified"]
+    frame["rectification_rate"] = _rate(frame["rectified"], frame["found"])
+    frame["on_time_rate"] = _rate(frame["rectified_on_time"], frame["due"])
+    return frame
+
+
+# ── visit coverage burn-up ──────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class BurnUp:
+    """Everything the burn-up chart draws for one scope and subject kind (None = all)."""
+
+    campaign: metrics.Campaign
+    subject_kind: str | None
+    target: int
+    covered: int
+    coverage_rate: float | None
+    pace_per_day: float | None
+    pace_window_days: int
+    enough_history: bool
+    entry_rate: float | None
+    series: pd.DataFrame  # one row per period end, campaign start → as_of
+    milestones: pd.DataFrame  # one row per milestone: target, projection, daily needed
+    projection: pd.DataFrame  # the dashed line: date, covered (empty when not projected)
+
+
+def visit_burnup(
+    scope_id: int, as_of: dt.date, grain: str = "day", subject_kind: str | None = None
+) -> BurnUp | None:
+    """Cumulative distinct subjects visited at each period end against the stepped milestone
+    line, with the projection from the recent pace (metrics.project_coverage) to each
+    milestone and the daily visits still needed. None when no campaign has started."""
+    campaign = metrics.campaign_at(as_of)
+    if campaign is None:
+        return None
+    if subject_kind is None:
+        row = metrics.coverage(scope_id, as_of).iloc[0]
+    else:
+        by_kind = metrics.coverage(scope_id, as_of, by_kind=True)
+        match = by_kind[by_kind["subject_kind"] == subject_kind]
+        if match.empty:
+            return None
+        row = match.iloc[0]
+    target, covered = int(row["target"]), int(row["covered"])
+    window = int(row["pace_window_days"])
+    pace = None if pd.isna(row["pace_per_day"]) else float(row["pace_per_day"])
+
+    daily = query("trend_visits", scope_id=scope_id, as_of=as_of, campaign_id=campaign.campaign_id)
+    if subject_kind is not None:
+        daily = daily[daily["subject_kind"] == subject_kind]
+    daily = (
+        daily.assign(day=pd.to_datetime(daily["day"]).dt.date)
+        .groupby("day")[["new_subjects", "visits", "entered"]]
+        .sum()
+        .sort_index()
+        .cumsum()
+    )
+    ends = period_ends(campaign.start_date, as_of, grain) if as_of >= campaign.start_date else []
+    series = _frame_of_periods(ends, grain, as_of)
+    cumulative = daily.reindex(series["period_end"], method="ffill").fillna(0).astype("int64")
+    cumulative = cumulative.reset_index(drop=True)
+    series["covered"] = cumulative["new_subjects"]
+    series["visits"] = cumulative["visits"]
+    series["entered"] = cumulative["entered"]
+    series["coverage_rate"] = _rate(series["covered"], pd.Series(target, index=series.index))
+    series["entry_rate"] = _rate(series["entered"], series["visits"])
+    series["visits_in_period"] = series["visits"].diff().fillna(series["visits"]).astype("int64")
+
+    projections = metrics.project_coverage(
+        covered, target, pace, as_of, campaign.milestones, history_days=window
+    )
+    milestones = pd.DataFrame(
+        [
+            {
+                **p.__dict__,
+                "target_count": p.target_share * target,
+                "projected_count": None if p.projected_rate is None else p.projected_rate * target,
+            }
+            for p in projections
+        ],
+        columns=[
+            "due_date",
+            "target_share",
+            "days_left",
+            "projected_rate",
+            "behind",
+            "daily_needed",
+            "reached",
+            "target_count",
+            "projected_count",
+        ],
+    )
+    enough = window >= metrics.MIN_PACE_HISTORY_DAYS and pace is not None
+    return BurnUp(
+        campaign=campaign,
+        subject_kind=subject_kind,
+        target=target,
+        covered=covered,
+        coverage_rate=metrics.ratio(covered, target),
+        pace_per_day=pace,
+        pace_window_days=window,
+        enough_history=enough,
+        entry_rate=metrics.ratio(int(row["entered"]), int(row["visits"])),
+        series=series,
+        milestones=milestones,
+        projection=projection_path(covered, target, pace, as_of, milestones)
+        if enough and target > 0
+        else pd.DataFrame(columns=["date", "covered"]),
+    )
+
+
+def visit_kinds(scope_id: int, as_of: dt.date) -> tuple[str, ...]:
+    """The subject kinds the scope has a visit target for in the campaign at as_of."""
+    if metrics.campaign_at(as_of) is None:
+        return ()
+    by_kind = metrics.coverage(scope_id, as_of, by_kind=True)
+    return tuple(by_kind.loc[by_kind["target"] > 0, "subject_kind"])
+
+
+def milestone_steps(campaign: metrics.Campaign, target: int) -> pd.DataFrame:
+    """The stepped milestone line from the campaign start to its last milestone: the level
+    required by the next due date, stepping up on each due date."""
+    rows = []
+    previous = campaign.start_date
+    for m in campaign.milestones:
+        rows.append({"date": previous, "required": m.target_share * target})
+        rows.append({"date": m.due_date, "required": m.target_share * target})
+        previous = m.due_date
+    return pd.DataFrame(rows, columns=["date", "required"])
+
+
+def projection_path(
+    covered: float,
+    target: float,
+    pace: float | None,
+    as_of: dt.date,
+    milestones: pd.DataFrame,
+) -> pd.DataFrame:
+    """The dashed projection: from (as_of, covered) through each milestone still ahead at
+    its projected count (from metrics.project_coverage), stopping where 100% is reached."""
+    rows = [{"date": pd.Timestamp(as_of), "covered": float(covered)}]
+    if pace is None or target <= 0:
+        return pd.DataFrame(rows)
+    ahead = milestones[milestones["days_left"] > 0]
+    for m in ahead.itertuples():
+        if m.projected_count is None or (
+            isinstance(m.projected_count, float) and math.isnan(m.projected_count)
+        ):
+            break
+        if m.projected_count >= target - 1e-9 and pace > 0:
+            days_to_full = (target - covered) / pace
+            rows.append(
+                {
+                    "date": pd.Timestamp(as_of) + pd.Timedelta(days=days_to_full),
+                    "covered": float(target),
+                }
+            )
+            break
+        rows.append({"date": pd.Timestamp(m.due_date), "covered": float(m.projected_count)})
+    return pd.DataFrame(rows)
+
+
+# ── scores over tests ───────────────────────────────────────────────────────────────────
+
+
+def indicators() -> pd.DataFrame:
+    """Leaf indicators (the items a per-indicator trend can show), in code order."""
+    return query("trend_indicators")
+
+
+def city_of(unit_id: int) -> int | None:
+    """The city a unit belongs to (None for the province or when there is none)."""
+    units = metrics.units().set_index("unit_id")
+    current: object = unit_id
+    while current is not None and not pd.isna(current) and int(current) in units.index:
+        row = units.loc[int(current)]
+        if row["kind"] == "city":
+            return int(current)
+        current = row["parent_id"]
+    return None
+
+
+def score_target(unit_id: int, measure: str | int) -> float | None:
+    """The line to reach: the unit's target_score for the composite, the indicator's
+    target (score rate %) for an indicator; none is set for a category."""
+    if measure == "overall":
+        units = metrics.units()
+        value = units.loc[units["unit_id"] == unit_id, "target_score"]
+        return None if value.empty or pd.isna(value.iloc[0]) else float(value.iloc[0])
+    if isinstance(measure, int):
+        items = indicators()
+        value = items.loc[items["indicator_id"] == measure, "target"]
+        return None if value.empty or pd.isna(value.iloc[0]) else float(value.iloc[0])
+    return None
+
+
+def score_series(
+    unit_ids: list[int] | tuple[int, ...],
+    as_of: dt.date,
+    measure: str | int = "overall",
+    span: str = "all",
+) -> pd.DataFrame:
+    """One row per unit and overall test that ended by as_of (within the span): the score on
+    a 100 scale (composite: value out of max_value; a category: Σ item values ÷ Σ item
+    maxima × 100; an indicator: its score rate %), the raw value and maximum, and the change
+    from the unit's previous test in the series. Tests where a unit has no value are kept
+    as gaps (score NaN), never zeros."""
+    return _score_frames(unit_ids, as_of, (measure,), span)
+
+
+def _score_frames(
+    unit_ids: list[int] | tuple[int, ...],
+    as_of: dt.date,
+    measures: tuple[str | int, ...],
+    span: str,
+) -> pd.DataFrame:
+    for measure in measures:
+        if not isinstance(measure, int) and measure not in SCORE_MEASURES:
+            raise ValueError(f"unknown measure {measure!r}")
+    days = SPANS[span]
+    since = EARLIEST if days is None else as_of - dt.timedelta(days=days - 1)
+    names = metrics.units().set_index("unit_id")["name"]
+    tests = _overall_tests(as_of, since)
+    result = []
+    for unit_id in unit_ids:
+        rows = query("trend_scores", unit_id=int(unit_id), as_of=as_of)
+        for measure in measures:
+            if isinstance(measure, int):
+                keep = (rows["measure"] == "indicator") & (rows["indicator_id"] == measure)
+            else:
+                keep = rows["measure"] == measure
+            merged = tests.merge(
+                rows.loc[keep, ["assessment_id", "value", "max_value", "items"]],
+                on="assessment_id",
+                how="left",
+            )
+            merged["unit_id"] = int(unit_id)
+            merged["unit_name"] = names.get(int(unit_id), "")
+            merged["measure"] = str(measure)
+            merged["score"] = pd.Series(
+                [
+                    None if r is None else 100 * r
+                    for r in (
+                        metrics.ratio(v, m) if pd.notna(v) else None
+                        for v, m in zip(merged["value"], merged["max_value"], strict=True)
+                    )
+                ],
+                index=merged.index,
+                dtype="float64",
+            )
+            merged["change"] = merged["score"] - merged["score"].shift(1)
+            result.append(merged)
+    if not result:
+        return pd.DataFrame()
+    return pd.concat(result, ignore_index=True)
+
+
+def _overall_tests(as_of: dt.date, since: dt.date) -> pd.DataFrame:
+    tests = metrics.assessments()
+    tests = tests[tests["kind"] == "overall"].copy()
+    tests["start_date"] = pd.to_datetime(tests["start_date"]).dt.date
+    tests["end_date"] = pd.to_datetime(tests["end_date"]).dt.date
+    keep = (tests["end_date"] <= as_of) & (tests["start_date"] >= since)
+    tests = tests[keep & (tests["overall_scores"] > 0)]
+    tests = tests.sort_values(["start_date", "assessment_id"]).rename(
+        columns={"name": "assessment_name"}
+    )
+    return tests[["assessment_id", "assessment_name", "level", "start_date", "end_date"]]
+
+
+def comparison_candidates(scope_id: int) -> pd.DataFrame:
+    """Units a scope is usefully compared with: its siblings and its children."""
+    units = metrics.units()
+    me = units[units["unit_id"] == scope_id]
+    if me.empty:
+        return units.iloc[0:0]
+    parent = me.iloc[0]["parent_id"]
+    siblings = units[(units["parent_id"] == parent) & (units["unit_id"] != scope_id)]
+    children = units[units["parent_id"] == scope_id]
+    frame = pd.concat([siblings, children])
+    territorial = frame["kind"].isin(["city", "district", "street", "community"])
+    frame = frame[territorial]
+    return frame[frame["unit_id"].isin(visible(list(frame["unit_id"])))].reset_index(drop=True)
+
+
+# ── survey waves ────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class SurveyTrend:
+    unit_id: int  # the unit whose waves are shown (the scope or its nearest ancestor)
+    unit_name: str
+    borrowed: bool  # True when the scope has no waves and an ancestor's are shown
+    waves: pd.DataFrame  # one row per wave and item: rate (%), change from previous wave
+    latest: pd.DataFrame  # one row per item: latest and previous rate, change, sorted
+
+
+def survey_trend(
+    scope_id: int, as_of: dt.date, category: str = "phone", span: str = "all"
+) -> SurveyTrend | None:
+    """Survey items (the 6 phone items, or the questionnaire items) over waves ended by
+    as_of: the rate in % (value ÷ max_value × 100) and the change from the previous wave.
+    Surveys are often reported only for the city and districts, so a scope without waves
+    shows its nearest ancestor that has them (flagged `borrowed`). None: no waves at all."""
+    if category not in SURVEY_CATEGORIES:
+        raise ValueError(f"unknown survey category {category!r}")
+    units = metrics.units().set_index("unit_id")
+    current: object = scope_id
+    while current is not None and not pd.isna(current) and visible([int(current)]):
+        unit_id = int(current)
+        rows = query("trend_survey", unit_id=unit_id, as_of=as_of, category=category)
+        if not rows.empty:
+            return _survey_frames(
+                rows, unit_id, str(units.loc[unit_id, "name"]), unit_id != scope_id, as_of, span
+            )
+        current = units.loc[unit_id, "parent_id"] if unit_id in units.index else None
+    return None
+
+
+def _survey_frames(
+    rows: pd.DataFrame, unit_id: int, name: str, borrowed: bool, as_of: dt.date, span: str
+) -> SurveyTrend:
+    waves = rows.copy()
+    waves["start_date"] = pd.to_datetime(waves["start_date"]).dt.date
+    waves["end_date"] = pd.to_datetime(waves["end_date"]).dt.date
+    waves["rate"] = [
+        None if r is None else 100 * r
+        for r in (
+            metrics.ratio(v, m) for v, m in zip(waves["value"], waves["max_value"], strict=True)
+        )
+    ]
+    waves["rate"] = waves["rate"].astype("float64")
+    # every (wave, item) cell, so a wave missing an item is a gap, not a skipped point
+    grid = pd.MultiIndex.from_product(
+        [waves["assessment_id"].unique(), waves["indicator_id"].unique()],
+        names=["assessment_id", "indicator_id"],
+    ).to_frame(index=False)
+    wave_info = waves.drop_duplicates("assessment_id")[
+        ["assessment_id", "assessment_name", "level", "start_date", "end_date"]
+    ]
+    item_info = waves.drop_duplicates("indicator_id")[
+        ["indicator_id", "code", "item_name", "target", "lead_unit_name"]
+    ]
+    full = grid.merge(wave_info, on="assessment_id").merge(item_info, on="indicator_id")
+    full = full.merge(
+        waves[["assessment_id", "indicator_id", "value", "max_value", "sample_size", "rate"]],
+        on=["assessment_id", "indicator_id"],
+        how="left",
+    ).sort_values(["code", "start_date", "assessment_id"])
+    full["change"] = full.groupby("indicator_id")["rate"].diff()
+    days = SPANS[span]
+    if days is not None:
+        full = full[full["start_date"] >= as_of - dt.timedelta(days=days - 1)]
+    full = full.reset_index(drop=True)
+    latest_wave = full["start_date"].max() if len(full) else None
+    latest = full[full["start_date"] == latest_wave].copy()
+    latest["previous_rate"] = latest["rate"] - latest["change"]
+    latest = latest.sort_values("rate", ascending=True, na_position="first").reset_index(drop=True)
+    return SurveyTrend(unit_id, name, borrowed, full, latest)
+
+
+def lowest_items(latest: pd.DataFrame, n: int = 5) -> list[int]:
+    """indicator_ids of the n items with the lowest rate in the latest wave."""
+    return list(latest.dropna(subset=["rate"]).nsmallest(n, "rate")["indicator_id"])
+
+
+# ── chart-ready frames ──────────────────────────────────────────────────────────────────
+
+
+def score_chart_data(
+    scope_id: int,
+    as_of: dt.date,
+    measure: str | int = "overall",
+    compare_ids: tuple[int, ...] | list[int] = (),
+    span: str = "all",
+) -> pd.DataFrame:
+    """The scope's line (role 'main'), the chosen comparison units ('compare') and the
+    scope's city ('reference', unless the scope is the city) for one measure; `key` is the
+    unit_id as text, `series` the unit's name."""
+    city = city_of(scope_id)
+    others = visible([int(u) for u in compare_ids if int(u) != scope_id])
+    ids = [scope_id, *others]
+    roles = ["main"] + ["compare"] * (len(ids) - 1)
+    if city is not None and city not in ids and visible([city]):
+        ids.append(city)
+        roles.append("reference")
+    frame = score_series(ids, as_of, measure, span)
+    if frame.empty:
+        return frame
+    role_of = dict(zip(ids, roles, strict=True))
+    frame["role"] = frame["unit_id"].map(role_of)
+    frame["key"] = frame["unit_id"].astype(str)
+    frame["series"] = [
+        f"{n}（全市）" if r == "reference" else n
+        for n, r in zip(frame["unit_name"], frame["role"], strict=True)
+    ]
+    return frame
+
+
+def category_chart_data(
+    scope_id: int, as_of: dt.date, labels: dict[str, str], span: str = "all"
+) -> pd.DataFrame:
+    """The scope's composite and its three categories as 得分率 lines (key = measure)."""
+    frame = _score_frames([scope_id], as_of, SCORE_MEASURES, span)
+    if frame.empty:
+        return frame
+    frame["key"] = frame["measure"]
+    frame["series"] = frame["measure"].map(lambda m: labels.get(m, m))
+    frame["role"] = ["main" if m == "overall" else "compare" for m in frame["measure"]]
+    return frame
