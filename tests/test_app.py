@@ -19,6 +19,11 @@ def registered_pages() -> list[str]:
     ]
 
 
+def page_url(page: str) -> str:
+    """The URL path of a registered page: the first (default) page lives at '/'."""
+    return "/" if page == registered_pages()[0] else "/" + page.removesuffix(".py")
+
+
 @pytest.mark.parametrize("page", registered_pages())
 def test_every_registered_page_opens(use_tiny: Path, page: str) -> None:
     at = open_page(f"dashboard/pages/{page}", {"as_of": AS_OF.isoformat()})
