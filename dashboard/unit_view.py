@@ -1,0 +1,317 @@
+"""本单位: everything that concerns one unit — its standing among peers, flags, open
+problems by deadline, visit progress against milestones, missing 台账, owned survey items.
+
+Peers are the units of the same kind under the same parent (DESIGN §4: rank = dense rank
+within its kind and parent). Each decisive number is compared with the same number a week
+earlier (as_of − 7) — and the score with the previous scored assessment. 本周 is the
+Mon–Sun calendar week containing as_of: a problem is 本周到期 when its deadline falls
+between as_of and that Sunday, 已逾期 when its deadline is before as_of (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard import flags, metrics, rankings, weekly
+from dashboard.db import query
+
+STANDING_METRICS = (
+    "rectification_rate",
+    "on_time_rate",
+    "coverage_rate",
+    "completion_rate",
+    "compliance_rate",
+)
+COMPARE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    unit_id: int
+    name: str
+    kind: str
+    parent_id: int | None
+    parent_name: str | None
+
+    @property
+    def is_department(self) -> bool:
+        return self.kind == "department"
+
+    @property
+    def has_peers(self) -> bool:
+        """Ranked among peers: everything but the top of the tree."""
+        return self.parent_id is not None and self.kind in metrics.LEVELS
+
+
+def unit_info(unit_id: int) -> UnitInfo:
+    row = metrics.units().set_index("unit_id").loc[unit_id]
+    parent = None if pd.isna(row["parent_id"]) else int(row["parent_id"])
+    parent_name = None if pd.isna(row["parent_name"]) else str(row["parent_name"])
+    return UnitInfo(int(unit_id), str(row["name"]), str(row["kind"]), parent, parent_name)
+
+
+def week_bounds(as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """本周: Monday and Sunday of the calendar week containing as_of."""
+    week = weekly.Week.containing(as_of)
+    return week.start, week.end
+
+
+# ── standing among peers ───────────────────────────────────────────────────────────────
+
+
+def _peer_scope(info: UnitInfo) -> tuple[int, str] | None:
+    """(parent, kind): the ranking that lists the unit among its peers; None at the top."""
+    return (info.parent_id, info.kind) if info.has_peers else None
+
+
+def peer_ranking(key: str, unit_id: int, as_of: dt.date, **kwargs: object) -> pd.DataFrame:
+    """The rankings engine's ranking of the unit's peers (same kind, same parent)."""
+    peers = _peer_scope(unit_info(unit_id))
+    if peers is None:
+        raise ValueError("the top unit has no peers")
+    if kwargs:
+        return rankings.ranking(key, peers[0], peers[1], as_of, **kwargs)
+    return weekly.ranking_at(key, peers[0], peers[1], as_of)
+
+
+def _row(frame: pd.DataFrame, unit_id: int) -> dict:
+    match = frame[frame["unit_id"] == unit_id]
+    return match.iloc[0].to_dict() if len(match) else {}
+
+
+def _value(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _rank(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where the unit stands on one decisive number, now and at the comparison point."""
+
+    key: str
+    label: str
+    value: float | None
+    value_before: float | None
+    rank: int | None
+    rank_before: int | None
+    ranked_units: int  # peers with a rank (the unit included); 0 at the top of the tree
+    numerator: float | None
+    denominator: float | None
+    compared_with: str  # e.g. 06-03 or the previous assessment's name
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.value_before is None:
+            return None
+        return self.value - self.value_before
+
+    @property
+    def rank_change(self) -> int | None:
+        """> 0 = moved up that many places."""
+        if self.rank is None or self.rank_before is None:
+            return None
+        return self.rank_before - self.rank
+
+
+def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
+    """Each decisive number: value and rank among peers now and a week earlier (ranks from
+    dashboard/rankings.py), then the overall score in the latest scored assessment vs the
+    one before it."""
+    info = unit_info(unit_id)
+    top = _peer_scope(info) is None
+    before = as_of - dt.timedelta(days=COMPARE_DAYS)
+    out = []
+    for key in STANDING_METRICS:
+        if top:
+            now = weekly.metric_values(key, unit_id, as_of)
+            then = weekly.metric_values(key, unit_id, before)
+        else:
+            now = peer_ranking(key, unit_id, as_of)
+            then = peer_ranking(key, unit_id, before)
+        row, row_before = _row(now, unit_id), _row(then, unit_id)
+        out.append(
+            Standing(
+                key,
+                weekly.metric(key).label,
+                _value(row.get("value")),
+                _value(row_before.get("value")),
+                _rank(row.get("rank")),
+                _rank(row.get("prev_rank")),
+                0 if top else int(now["rank"].notna().sum()),
+                _value(row.get("numerator")),
+                _value(row.get("denominator")),
+                before.strftime("%m-%d"),
+            )
+        )
+    score = score_standing(unit_id, as_of)
+    if score is not None:
+        out.append(score)
+    return out
+
+
+def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
+    """综合得分 in the latest overall assessment ended by as_of, vs the previous one."""
+    tests = metrics.scored_assessments(as_of)
+    if tests.empty:
+        return None
+    latest_id = int(tests.iloc[0]["assessment_id"])
+    previous_id = rankings.previous_assessment(latest_id)
+    names = dict(zip(tests["assessment_id"], tests["name"], strict=True))
+    if _peer_scope(unit_info(unit_id)) is None:
+        latest = _row(metrics.unit_scores(unit_id, latest_id), unit_id)
+        previous = _row(metrics.unit_scores(unit_id, previous_id), unit_id) if previous_id else {}
+        latest = {**latest, "rank": None}  # the top of the tree is not ranked
+        n = 0
+    else:
+        frame = peer_ranking("score", unit_id, as_of, assessment_id=latest_id)
+        latest = _row(frame, unit_id)
+        previous = (
+            _row(peer_ranking("score", unit_id, as_of, assessment_id=previous_id), unit_id)
+            if previous_id
+            else {}
+        )
+        n = int(frame["rank"].notna().sum())
+    if _value(latest.get("value")) is None and _value(previous.get("value")) is None:
+        return None
+    return Standing(
+        "score",
+        "综合得分",
+        _value(latest.get("value")),
+        _value(previous.get("value")),
+        _rank(latest.get("rank")),
+        _rank(latest.get("prev_rank")),
+        n,
+        None,
+        None,
+        str(names.get(previous_id, "—")),
+    )
+
+
+def peer_table(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+    """The unit and its peers side by side: each decisive rate and its rank, in the order
+    of the 整改率 ranking (无数据 last)."""
+    table = None
+    for key in STANDING_METRICS:
+        frame = peer_ranking(key, unit_id, as_of)
+        if table is None:
+            table = frame[["unit_id", "name"]].copy()
+        part = frame[["unit_id", "value", "rank"]].rename(
+            columns={"value": key, "rank": f"{key}_rank"}
+        )
+        table = table.merge(part, on="unit_id", how="left")
+    table["is_self"] = table["unit_id"] == unit_id
+    return table.reset_index(drop=True)
+
+
+# ── problems ───────────────────────────────────────────────────────────────────────────
+
+SECTIONS = {"overdue": "已逾期", "due_this_week": "本周到期", "later": "其后到期"}
+
+
+def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+    """Open problems of the unit (属地 or 责任) sorted by deadline, with their section,
+    days overdue (as_of − deadline, for 已逾期) and days left (deadline − as_of)."""
+    frame = query("unit_open_problems", unit_id=unit_id, as_of=as_of).copy()
+    _, sunday = week_bounds(as_of)
+    deadline = pd.to_datetime(frame["deadline"]).dt.date
+    frame["deadline"] = deadline
+    frame["days_left"] = [(d - as_of).days for d in deadline]
+    frame["days_overdue"] = [max(0, (as_of - d).days) for d in deadline]
+    frame["section"] = [
+        "overdue" if d < as_of else ("due_this_week" if d <= sunday else "later") for d in deadline
+    ]
+    return frame
+
+
+def problems_by_territory(problems: pd.DataFrame) -> pd.DataFrame:
+    """For a department: its open problems per 属地 unit (open, overdue, severe overdue)."""
+    if problems.empty:
+        return pd.DataFrame(columns=["unit_name", "open", "overdue", "overdue_severe"])
+    frame = problems.assign(
+        is_overdue=problems["section"] == "overdue",
+        is_overdue_severe=(problems["section"] == "overdue") & (problems["severity"] == "severe"),
+    )
+    grouped = frame.groupby(["unit_id", "unit_name"], as_index=False, sort=True).agg(
+        open=("problem_id", "count"),
+        overdue=("is_overdue", "sum"),
+        overdue_severe=("is_overdue_severe", "sum"),
+    )
+    return (
+        grouped.sort_values(["overdue", "open", "unit_id"], ascending=[False, False, True])
+        .drop(columns="unit_id")
+        .reset_index(drop=True)
+    )
+
+
+# ── visits, materials, owned items, flags ──────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class VisitProgress:
+    campaign: metrics.Campaign | None
+    total: dict  # the coverage row of the unit (target, covered, coverage_rate, pace …)
+    by_kind: pd.DataFrame  # one row per subject kind with a target
+    projections: pd.DataFrame  # one row per milestone (metrics.coverage_projection)
+
+    @property
+    def has_target(self) -> bool:
+        return bool(self.total) and int(self.total.get("target") or 0) > 0
+
+
+def visit_progress(unit_id: int, as_of: dt.date) -> VisitProgress:
+    campaign = metrics.campaign_at(as_of)
+    if campaign is None:
+        return VisitProgress(None, {}, pd.DataFrame(), pd.DataFrame())
+    total = metrics.coverage(unit_id, as_of)
+    by_kind = metrics.coverage(unit_id, as_of, by_kind=True)
+    by_kind = by_kind[by_kind["target"] > 0].reset_index(drop=True)
+    projections = metrics.coverage_projection(unit_id, as_of)
+    return VisitProgress(
+        campaign, total.iloc[0].to_dict() if len(total) else {}, by_kind, projections
+    )
+
+
+def missing_materials(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+    """台账 lines still short at as_of, by deadline, with days left (negative = past due)."""
+    frame = query("unit_materials_open", unit_id=unit_id, as_of=as_of).copy()
+    frame["deadline"] = pd.to_datetime(frame["deadline"]).dt.date
+    frame["days_left"] = [(d - as_of).days for d in frame["deadline"]]
+    frame["completion_rate"] = [
+        metrics.ratio(c, r) for c, r in zip(frame["completed"], frame["required"], strict=True)
+    ]
+    return frame
+
+
+def owned_items(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+    """Questionnaire / phone-survey items the unit leads: the city's latest and previous
+    score rate (value ÷ max, in %), the target and the change."""
+    frame = query("unit_owned_items", unit_id=unit_id, as_of=as_of).copy()
+    frame["rate"] = [
+        None if pd.isna(v) else 100 * metrics.ratio(v, m)
+        for v, m in zip(frame["value"], frame["max_value"], strict=True)
+    ]
+    frame["rate_prev"] = [
+        None if pd.isna(v) else 100 * metrics.ratio(v, m)
+        for v, m in zip(frame["prev_value"], frame["prev_max_value"], strict=True)
+    ]
+    frame["rate"] = frame["rate"].astype("float64")
+    frame["rate_prev"] = frame["rate_prev"].astype("float64")
+    frame["change"] = frame["rate"] - frame["rate_prev"]
+    frame["gap_to_target"] = frame["rate"] - frame["target"]
+    return frame
+
+
+def unit_flags(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+    """The red flags on the unit: raised for a unit in its subtree, or owned by it."""
+    frame = flags.flag_frame(unit_id, as_of)
+    if frame.empty:
+        return frame
+    subtree = set(query("units_in_scope", scope_id=unit_id)["unit_id"])
+    mine = frame["unit_id"].isin(subtree) | frame["owner_id"].isin(subtree)
+    return frame[mine].reset_index(drop=True)

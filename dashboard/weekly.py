@@ -1,0 +1,372 @@
+"""周报: the week-over-week review — what happened in one Mon–Sun week and how units moved.
+
+A week runs Monday to Sunday. The default week is the last complete one before the as-of
+date: the week ending on the latest Sunday strictly before as_of (as_of itself may still
+be under way), so on Wednesday 2026-06-10 it is 2026-06-01..06-07, and on Monday
+2026-06-15 it is 2026-06-08..06-14.
+
+Week-over-week compares each metric at the week's end (Sunday) with the previous week's
+end, both computed by the metric functions of dashboard/metrics.py as of those days.
+Events in the week (newly found, newly rectified, newly overdue) come from
+queries/weekly_problem_*.sql. Red flags are evaluated by dashboard/flags.py at both week
+ends and matched on (rule, unit, owner): appeared, stayed, or cleared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import flags, metrics, rankings
+from dashboard.db import FileIdentity, file_identity, query
+
+WEEK = dt.timedelta(days=7)
+
+
+# ── weeks ──────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """One Monday–Sunday week."""
+
+    start: dt.date
+
+    @classmethod
+    def containing(cls, day: dt.date) -> Week:
+        return cls(day - dt.timedelta(days=day.weekday()))
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=6)
+
+    @property
+    def prev_end(self) -> dt.date:
+        """The Sunday before the week: the baseline of every week-over-week change."""
+        return self.start - dt.timedelta(days=1)
+
+    @property
+    def previous(self) -> Week:
+        return Week(self.start - WEEK)
+
+    @property
+    def iso_year(self) -> int:
+        return self.start.isocalendar().year
+
+    @property
+    def iso_week(self) -> int:
+        return self.start.isocalendar().week
+
+    @property
+    def title(self) -> str:
+        """2026年第23周"""
+        return f"{self.iso_year}年第{self.iso_week}周"
+
+    @property
+    def span(self) -> str:
+        """06-01—06-07"""
+        return f"{self.start:%m-%d}—{self.end:%m-%d}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.title}（{self.span}）"
+
+
+def default_week(as_of: dt.date) -> Week:
+    """The last complete Mon–Sun week before as_of (ending on the latest Sunday < as_of)."""
+    days_since_sunday = (as_of.weekday() + 1) % 7 or 7
+    return Week.containing(as_of - dt.timedelta(days=days_since_sunday))
+
+
+def recent_weeks(as_of: dt.date, n: int = 12) -> list[Week]:
+    """The n complete weeks before as_of, newest first."""
+    latest = default_week(as_of)
+    return [Week(latest.start - i * WEEK) for i in range(n)]
+
+
+# ── metrics compared week over week ──────────────────────────────────────────────────
+
+
+WEEKLY_METRICS = ("rectification_rate", "coverage_rate", "completion_rate")
+COMPARISON_KINDS = ("district", "street", "community", "department", "group")
+_UNIT_COLUMNS = ["unit_id", "name", "kind", "parent_id", "sort_order"]
+# The metric functions behind the rankings engine's sources (for the scope's own value).
+_SOURCES: dict[str, Callable[..., pd.DataFrame]] = {
+    "rectification": metrics.rectification,
+    "coverage": metrics.coverage,
+    "materials": metrics.materials_completion,
+    "points": metrics.point_compliance,
+}
+
+
+def metric(key: str) -> rankings.RankMetric:
+    """The allow-listed metric (label, numerator and denominator names) of the rankings
+    engine: the one mapping from metric keys to Chinese labels."""
+    return rankings.metric(key)
+
+
+def metric_values(key: str, scope_id: int, as_of: dt.date, level: str = "self") -> pd.DataFrame:
+    """unit_id, name, kind, parent_id, sort_order, value, numerator, denominator of a rate
+    metric, straight from dashboard/metrics.py (level 'self' = the scope's own value)."""
+    m = metric(key)
+    frame = _SOURCES[m.source](scope_id, as_of, level)
+    # Without a campaign, coverage comes back without its rate columns: 无数据 throughout.
+    frame = frame.reindex(columns=[*_UNIT_COLUMNS, m.value, m.numerator, m.denominator])
+    out = frame[_UNIT_COLUMNS].copy()
+    for column, source in (("value", m.value), ("numerator", m.numerator),
+                           ("denominator", m.denominator)):  # fmt: skip
+        out[column] = pd.to_numeric(frame[source], errors="coerce").astype("float64")
+    return out.reset_index(drop=True)
+
+
+def ranking_at(key: str, scope_id: int, level: str, as_of: dt.date) -> pd.DataFrame:
+    """rankings.ranking, or every unit as 无数据 for coverage before any campaign started
+    (metrics.coverage then returns no rate columns for the engine to rank)."""
+    if metric(key).source == "coverage" and metrics.campaign_at(as_of) is None:
+        frame = metric_values(key, scope_id, as_of, level)
+        if frame.empty:
+            frame = query("units_in_scope", scope_id=scope_id)
+            frame = frame[frame["kind"] == level][_UNIT_COLUMNS].reset_index(drop=True)
+            for column in ("value", "numerator", "denominator"):
+                frame[column] = float("nan")
+        frame["rank"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+        frame["prev_rank"] = frame["rank"]
+        frame["rank_change"] = "—"
+        return frame
+    return rankings.ranking(key, scope_id, level, as_of)
+
+
+def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
+    """The ranking (dashboard/rankings.py) of every unit of `level` at the week's end, with
+    the value at the previous week's end, the change (rate units; ×100 = 个百分点), rank,
+    prev_rank (at the previous week's end), rank_change (↑2 / ↓1 / 持平 / 新 / —) and
+    rank_moved (prev_rank − rank as a number). Ranked units first, then 无数据."""
+    now = ranking_at(key, scope_id, level, week.end)
+    before = ranking_at(key, scope_id, level, week.prev_end)[
+        ["unit_id", "value", "numerator", "denominator"]
+    ].rename(columns=lambda c: c if c == "unit_id" else f"{c}_prev")
+    out = now.merge(before, on="unit_id", how="left")
+    out["change"] = out["value"] - out["value_prev"]
+    out["rank_moved"] = (out["prev_rank"] - out["rank"]).astype("Int64")
+    return out.reset_index(drop=True)
+
+
+def movers(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The n most improved (largest rise) and n most declined (largest fall) units of a
+    `changes` frame; units without a value at both week ends are left out."""
+    known = frame[frame["change"].notna()]
+    up = known[known["change"] > 1e-12].sort_values(
+        ["change", "sort_order", "unit_id"], ascending=[False, True, True], kind="mergesort"
+    )
+    down = known[known["change"] < -1e-12].sort_values(
+        ["change", "sort_order", "unit_id"], ascending=[True, True, True], kind="mergesort"
+    )
+    return up.head(n).reset_index(drop=True), down.head(n).reset_index(drop=True)
+
+
+def comparison_levels(scope_id: int) -> list[str]:
+    """The unit kinds below the scope that a week can be compared across, in tree order."""
+    kinds = set(query("units_in_scope", scope_id=scope_id).query("depth > 0")["kind"])
+    return [k for k in COMPARISON_KINDS if k in kinds]
+
+
+# ── events in the week ─────────────────────────────────────────────────────────────────
+
+
+def problem_counts(scope_id: int, week: Week, level: str = "self") -> pd.DataFrame:
+    """Per unit: found_in_week, rectified_in_week, newly_overdue, newly_overdue_severe."""
+    counts = query(
+        "weekly_problem_counts",
+        scope_id=scope_id,
+        level=metrics._check_level(level),
+        week_start=week.start,
+        week_end=week.end,
+    )
+    names = metrics.units()[_UNIT_COLUMNS]
+    return names.merge(counts, on="unit_id", how="inner").reset_index(drop=True)
+
+
+def problem_events(scope_id: int, week: Week) -> pd.DataFrame:
+    """Every problem of the scope found, rectified or newly overdue in the week."""
+    return query(
+        "weekly_problem_events", scope_id=scope_id, week_start=week.start, week_end=week.end
+    ).copy()
+
+
+# ── red flags at the two week ends ────────────────────────────────────────────────────
+
+FLAG_STATUS = {"appeared": "本周新增", "stayed": "持续", "cleared": "本周解除"}
+_FLAG_COLUMNS = [
+    "status",
+    "flag_key",
+    "rule_id",
+    "rule_name",
+    "severity",
+    "severity_label",
+    "unit_id",
+    "unit_name",
+    "owner_id",
+    "owner_name",
+    "metric",
+    "value_text",
+    "deadline",
+    "weeks_red",
+    "priority",
+]
+
+
+def flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
+    """Flags at the week's end vs the previous week's end, matched on the engine's
+    Flag.key (rule, unit, owner …):
+    appeared (only now), stayed (both), cleared (only before). Rows of appeared/stayed
+    describe the flag now; cleared rows describe it as it was. Cached per snapshot and
+    rules file (evaluating every rule twice takes seconds on a city)."""
+    # The query runner checks the user's access to the scope; this cache sits above it.
+    query("units_in_scope", scope_id=scope_id)
+    rules = flags.CONFIG_PATH
+    rules_stamp = rules.stat().st_mtime_ns if rules.exists() else 0
+    return _cached_flag_changes(file_identity(), rules_stamp, scope_id, week.start)
+
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def _cached_flag_changes(
+    identity: FileIdentity, rules_stamp: int, scope_id: int, week_start: dt.date
+) -> pd.DataFrame:
+    week = Week(week_start)
+    now = flags.evaluate(scope_id, week.end)
+    before = flags.evaluate(scope_id, week.prev_end)
+    before_keys = {f.key for f in before}
+    now_keys = {f.key for f in now}
+    rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now] + [
+        _flag_row("cleared", f) for f in before if f.key not in now_keys
+    ]
+    order = {"appeared": 0, "stayed": 1, "cleared": 2}
+    rows.sort(
+        key=lambda r: (
+            order[r["status"]],
+            -r["priority"],
+            r["rule_id"],
+            r["unit_id"],
+            r["owner_id"] or 0,
+            str(r["flag_key"]),
+        )
+    )
+    return pd.DataFrame(rows, columns=_FLAG_COLUMNS)
+
+
+def _flag_row(status: str, f: flags.Flag) -> dict:
+    return {
+        "status": status,
+        "flag_key": f.key,
+        "rule_id": f.rule_id,
+        "rule_name": f.rule_name,
+        "severity": f.severity,
+        "severity_label": f.severity_label,
+        "unit_id": f.unit_id,
+        "unit_name": f.unit_name,
+        "owner_id": f.owner_id,
+        "owner_name": f.owner_name,
+        "metric": f.metric,
+        "value_text": f.value_text,
+        "deadline": f.deadline,
+        "weeks_red": f.weeks_red,
+        "priority": f.priority,
+    }
+
+
+# ── the week in one object ─────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class RateChange:
+    key: str
+    label: str
+    value: float | None
+    value_prev: float | None
+    numerator: int
+    denominator: int
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.value_prev is None:
+            return None
+        return self.value - self.value_prev
+
+
+@dataclass(frozen=True)
+class WeeklySummary:
+    """The scope's totals for one week, as the page and the bulletin tell them."""
+
+    scope_id: int
+    scope_name: str
+    week: Week
+    found: int
+    rectified: int
+    newly_overdue: int
+    newly_overdue_severe: int
+    found_prev_week: int
+    rectified_prev_week: int
+    newly_overdue_prev_week: int
+    found_total: int  # found by the week's end
+    rectified_total: int
+    overdue_open: int  # overdue at the week's end
+    overdue_open_severe: int
+    rates: dict[str, RateChange] = field(default_factory=dict)
+    next_test: metrics.NextTest | None = None
+
+    @property
+    def found_change(self) -> int:
+        return self.found - self.found_prev_week
+
+    @property
+    def rectified_change(self) -> int:
+        return self.rectified - self.rectified_prev_week
+
+    @property
+    def newly_overdue_change(self) -> int:
+        return self.newly_overdue - self.newly_overdue_prev_week
+
+
+def _none_if_missing(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def summary(scope_id: int, week: Week) -> WeeklySummary:
+    this = problem_counts(scope_id, week).iloc[0]
+    last = problem_counts(scope_id, week.previous).iloc[0]
+    rect = metrics.rectification(scope_id, week.end).iloc[0]
+    rates = {}
+    for key in WEEKLY_METRICS:
+        now = metric_values(key, scope_id, week.end)
+        before = metric_values(key, scope_id, week.prev_end)
+        now_row = now.iloc[0] if len(now) else None
+        rates[key] = RateChange(
+            key,
+            metric(key).label,
+            None if now_row is None else _none_if_missing(now_row["value"]),
+            None if before.empty else _none_if_missing(before.iloc[0]["value"]),
+            0 if now_row is None else int(now_row["numerator"]),
+            0 if now_row is None else int(now_row["denominator"]),
+        )
+    return WeeklySummary(
+        scope_id=scope_id,
+        scope_name=str(this["name"]),
+        week=week,
+        found=int(this.found_in_week),
+        rectified=int(this.rectified_in_week),
+        newly_overdue=int(this.newly_overdue),
+        newly_overdue_severe=int(this.newly_overdue_severe),
+        found_prev_week=int(last.found_in_week),
+        rectified_prev_week=int(last.rectified_in_week),
+        newly_overdue_prev_week=int(last.newly_overdue),
+        found_total=int(rect.found),
+        rectified_total=int(rect.rectified),
+        overdue_open=int(rect.overdue),
+        overdue_open_severe=int(rect.overdue_severe),
+        rates=rates,
+        next_test=metrics.next_test(week.end),
+    )
