@@ -21,6 +21,8 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("meeting.py", "会议大屏", ":material/co_present:", "meeting"),
     ("trends.py", "趋势", ":material/trending_up:", "trends"),
     ("rankings.py", "排名", ":material/leaderboard:", "rankings"),
+    ("unit.py", "本单位", ":material/apartment:", "unit"),
+    ("weekly.py", "周报", ":material/summarize:", "weekly"),
     ("flags.py", "红旗清单", ":material/flag:", "flags"),
 ]
 

@@ -1,0 +1,159 @@
+"""本单位 against numbers worked out by hand on the tiny fixture (AS_OF = Wednesday
+2026-06-10; 本周 = 06-08..06-14, so 本周到期 = deadline 06-10..06-14).
+
+Open problems at 06-10 (found by then, not rectified by then; 属地 or 责任 in the subtree):
+  市住建局 (dept 12): P3 (红星社区, deadline 05-17 → 24 days overdue, severe), P11 (城关镇,
+      06-01 → 9 days, severe), P6 (光明社区, 06-08 → 2 days; rectified only 06-12)
+      → 3 overdue, nothing due this week, nothing later
+  市城管局 (dept 13): P8 (桃源村, 06-12 → due this week, 2 days left), P4 (红星社区, 06-20
+      → later, 10 days left) → 0 overdue
+  和平街道 (4, 7, 8): P3 (overdue 24 days), P4 (later)
+Standing of 和平街道 among the streets of 东城区 (和平街道, 解放街道):
+  整改率 06-10: 和平 P1 P2 P3 P4 P10 P12 → 4/6; 解放 P5 P6 → 1/2 → 和平 1st of 2;
+         06-03: 和平 4/6 (P12 rectified 06-03), 解放 1/2 → 1st, unchanged
+  综合得分: assessment 3 (05-15) 86 vs assessment 2 (04-15) 84; 解放 86 / 80 → rank 1 (tie)
+台账 lines still short at 06-10: 解放街道 M-01 0/10 (deadline 06-15, 5 days left),
+  和平街道 M-01 6/10 (06-30), 城关镇 M-01 15/20 approved (06-30); 市住建局 5/5 complete.
+Owned survey items of 市住建局: Q-01 city score 14/20 = 70% in assessment 3, target 90
+  → 20 points short, no earlier value; P-01 never scored (无数据).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard import flags, unit_view
+from tests.apptest import open_page
+from tests.test_weekly import build_without_data
+from tests.tiny import AS_OF
+
+pytestmark = pytest.mark.usefixtures("use_tiny")
+
+
+@pytest.fixture(scope="module")
+def empty_db(tmp_path_factory: pytest.TempPathFactory):
+    return build_without_data(tmp_path_factory.mktemp("empty-unit") / "empty.duckdb")
+
+
+def test_open_problems_of_a_department_by_deadline() -> None:
+    frame = unit_view.open_problems(12, AS_OF)
+    assert list(frame["problem_id"]) == ["P3", "P11", "P6"]  # by deadline
+    assert set(frame["section"]) == {"overdue"}
+    assert list(frame["days_overdue"]) == [24, 9, 2]
+    assert list(frame["unit_name"]) == ["红星社区", "城关镇", "光明社区"]  # across 属地 units
+    assert frame["as_owner"].all() and not frame["as_territory"].any()
+
+
+def test_due_this_week_and_later() -> None:
+    frame = unit_view.open_problems(13, AS_OF).set_index("problem_id")
+    assert frame.loc["P8", "section"] == "due_this_week" and frame.loc["P8", "days_left"] == 2
+    assert frame.loc["P4", "section"] == "later" and frame.loc["P4", "days_left"] == 10
+    assert unit_view.week_bounds(AS_OF) == (AS_OF.replace(day=8), AS_OF.replace(day=14))
+
+
+def test_problems_by_territory_for_a_department() -> None:
+    table = unit_view.problems_by_territory(unit_view.open_problems(12, AS_OF))
+    got = {
+        r["unit_name"]: (r["open"], r["overdue"], r["overdue_severe"])
+        for r in table.to_dict("records")
+    }
+    assert got == {"红星社区": (1, 1, 1), "城关镇": (1, 1, 1), "光明社区": (1, 1, 0)}
+
+
+def test_standing_of_a_street_among_its_peers() -> None:
+    s = {x.key: x for x in unit_view.standing(4, AS_OF)}
+    rect = s["rectification_rate"]
+    assert rect.value == pytest.approx(4 / 6) and rect.value_before == pytest.approx(4 / 6)
+    assert (rect.rank, rect.rank_before, rect.ranked_units) == (1, 1, 2)
+    assert (rect.numerator, rect.denominator) == (4, 6)
+    score = s["score"]
+    assert (score.value, score.value_before, score.rank, score.change) == (86, 84, 1, 2)
+    assert score.compared_with == "2026年4月市级模拟测评"
+    peers = unit_view.peer_table(4, AS_OF)
+    assert list(peers["name"]) == ["和平街道", "解放街道"]
+    assert peers.loc[peers["is_self"], "name"].item() == "和平街道"
+
+
+def test_standing_without_a_target_is_no_data() -> None:
+    s = {x.key: x for x in unit_view.standing(12, AS_OF)}
+    assert s["coverage_rate"].value is None and s["coverage_rate"].rank is None
+    assert s["rectification_rate"].value == pytest.approx(3 / 6)
+    assert "score" not in s  # departments carry no overall score in the fixture
+
+
+def test_top_unit_has_values_but_no_rank() -> None:
+    s = {x.key: x for x in unit_view.standing(1, AS_OF)}
+    assert s["rectification_rate"].value == pytest.approx(6 / 11)
+    assert s["rectification_rate"].rank is None and s["score"].rank is None
+
+
+def test_visit_progress_against_milestones() -> None:
+    v = unit_view.visit_progress(4, AS_OF)
+    assert v.has_target and (v.total["covered"], v.total["target"]) == (9, 24)
+    june = v.projections.iloc[0]
+    assert june["daily_needed"] == pytest.approx((0.7 * 24 - 9) / 20)
+    assert not unit_view.visit_progress(12, AS_OF).has_target
+
+
+def test_missing_materials_before_their_deadlines() -> None:
+    frame = unit_view.missing_materials(1, AS_OF)
+    assert list(zip(frame["unit_name"], frame["missing"], frame["days_left"], strict=True)) == [
+        ("解放街道", 10, 5),
+        ("和平街道", 4, 20),
+        ("城关镇", 5, 20),
+    ]
+    assert unit_view.missing_materials(12, AS_OF).empty
+
+
+def test_owned_survey_items_of_a_department() -> None:
+    items = unit_view.owned_items(12, AS_OF).set_index("code")
+    assert items.loc["Q-01", "rate"] == pytest.approx(70.0)
+    assert items.loc["Q-01", "gap_to_target"] == pytest.approx(-20.0)
+    assert items.loc["Q-01", "change"] != items.loc["Q-01", "change"]  # NaN: no earlier value
+    assert items.loc["P-01", "rate"] != items.loc["P-01", "rate"]  # never scored
+    assert unit_view.owned_items(13, AS_OF).empty
+
+
+def test_unit_flags_are_the_engines_flags_on_the_unit() -> None:
+    mine = unit_view.unit_flags(12, AS_OF)
+    engine = {f.key for f in flags.evaluate(12, AS_OF) if 12 in (f.unit_id, f.owner_id)}
+    assert set(mine["rule_id"].index) == set(range(len(mine)))
+    assert {tuple(k) for k in mine[["rule_id", "unit_id", "owner_id", "subject"]].itertuples(
+        index=False
+    )} == engine  # fmt: skip
+    assert all(12 in (u, o) for u, o in zip(mine["unit_id"], mine["owner_id"], strict=True))
+
+
+# ── the page ───────────────────────────────────────────────────────────────────────────
+
+
+def test_unit_page_for_a_department_from_the_url() -> None:
+    at = open_page("dashboard/pages/unit.py", {"unit": "市住建局", "as_of": AS_OF.isoformat()})
+    assert not at.exception, at.exception
+    assert any("本单位 · 市住建局（部门）" in m.value for m in at.subheader)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["整改率"] == "50.0%" and shown["已逾期"] == "3 个"
+    assert "本周无到期问题" in [i.value for i in at.info]
+    overdue = at.dataframe[0].value
+    assert list(overdue["问题编号"]) == ["P3", "P11", "P6"]
+    assert list(overdue["逾期天数"]) == [24, 9, 2]
+    assert any(t.label.startswith("牵头调查指标") for t in at.tabs)
+
+
+def test_unit_page_due_this_week() -> None:
+    at = open_page("dashboard/pages/unit.py", {"unit": "市城管局", "as_of": AS_OF.isoformat()})
+    assert not at.exception, at.exception
+    assert "无逾期未整改问题" in [s.value for s in at.success]
+    due = at.dataframe[0].value
+    assert list(due["问题编号"]) == ["P8"] and list(due["剩余天数"]) == [2]
+
+
+def test_unit_page_without_data(empty_db, monkeypatch) -> None:
+    monkeypatch.setenv("CHUANGWEN_DB", str(empty_db))
+    at = open_page("dashboard/pages/unit.py", {"unit": "和平街道", "as_of": AS_OF.isoformat()})
+    assert not at.exception, at.exception
+    infos = [i.value for i in at.info]
+    assert "本周无到期问题" in infos
+    assert "截至当日没有进行中的走访活动" in infos
+    assert "本单位暂无台账任务" in infos
+    assert "无逾期未整改问题" in [s.value for s in at.success]
