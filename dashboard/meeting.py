@@ -82,6 +82,19 @@ LABELS = {
 }
 
 
+def rules_note() -> str:
+    """The status rules in one line, for the foot of the board."""
+    r, m, p = RULES["rectification"], RULES["materials"], RULES["points"]
+    return (
+        f"达标线：整改率 ≥ {r.ok_from:.0%}（< {r.warn_from:.0%} 落后）· "
+        f"台账 ≥ {m.ok_from:.0%}（< {m.warn_from:.0%} 落后）· "
+        f"点位 ≥ {p.ok_from:.0%}（< {p.warn_from:.0%} 落后）· "
+        f"得分达本单位目标（差 {SCORE_WARN_POINTS:g} 分内预警）· "
+        f"名次进目标（差 {RANK_WARN_PLACES} 名内预警）· "
+        f"走访按近 14 天进度推算到下一节点（差 {COVERAGE_WARN_SHARE * 100:.0f} 个百分点内预警）"
+    )
+
+
 def status(value: float | None, ok_from: float | None, warn_from: float | None, *,
            higher_is_better: bool = True) -> str:  # fmt: skip
     """'ok' / 'warn' / 'bad', or 'none' when the value or its bar is missing."""

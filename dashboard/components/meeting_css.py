@@ -98,6 +98,6 @@ div[class*="st-key-mpanel-"] td { font-size: 22px !important; padding: 12px 8px;
   border-bottom: 1px solid #d1d5db; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; max-width: 320px; }
 div[class*="st-key-mpanel-"] p { font-size: 22px !important; }
-.st-key-mpanel-laggards td { padding: 14px 8px; max-width: 200px; }
+.st-key-mpanel-laggards td { padding: 16px 8px; max-width: 200px; }
 div[class*="st-key-mnote"] p { font-size: 18px !important; color: #374151 !important; }
 </style>"""

@@ -74,6 +74,9 @@ def _laggards_panel(view: meeting.MeetingView) -> None:
             st.markdown("本单位没有下级单位可比较。")
         else:
             st.markdown(board.laggards_md(view.laggards))
+    if f.meeting:
+        with st.container(key="mnote-rules"):
+            st.markdown(md_escape(meeting.rules_note()))
 
 
 def _flags_panel(view: meeting.MeetingView, *, with_value: bool = False) -> None:
@@ -132,7 +135,7 @@ def _board() -> None:
     tick = st.session_state.get(TICK_KEY, -1) + 1
     st.session_state[TICK_KEY] = tick
     shown = rotation.views[tick % len(rotation.views)]
-    flags_n = 12 if shown == "flags" else meeting.FLAGS_N
+    flags_n = 10 if shown == "flags" else meeting.FLAGS_N
     view = meeting.meeting_view(f.scope_id, f.as_of, flags_n=flags_n)
     if f.meeting:
         _top_bar(view, shown)
