@@ -91,28 +91,33 @@ def table_column_config(m: RankMetric) -> dict:
         "rank": st.column_config.NumberColumn(
             "名次",
             format="%d",
-            width="small",
+            width=56,
             pinned=True,
             help="并列同名次，下一名次顺延（1、1、2）",
         ),
         "name": st.column_config.TextColumn("单位", pinned=True),
         "value": st.column_config.NumberColumn(m.label, format=value_format, help=m.help),
-        "numerator": st.column_config.NumberColumn(m.numerator_label, format="%d"),
+        "numerator": st.column_config.NumberColumn(m.numerator_label, format="%d", width=80),
         "rank_change": st.column_config.TextColumn(
             "名次变化",
+            width=72,
             help="与上一次测评（得分类）或上周同日（比率类）相比：↑ 上升、↓ 下降、新 = 上次无名次",
         ),
         "gap_to_above": st.column_config.TextColumn("与上一名差距"),
         "gap_to_target": st.column_config.TextColumn("与目标差距"),
         "status": st.column_config.TextColumn(
-            "状态", help="● 达标  ▲ 预警（差距在预警范围内）  ■ 落后  — 无数据"
+            "状态", width=76, help="● 达标  ▲ 预警（差距在预警范围内）  ■ 落后  — 无数据"
         ),
     }
     if m.fmt in {"points", "signed_points"}:
-        config["numerator"] = st.column_config.NumberColumn(m.numerator_label, format="%.2f")
+        config["numerator"] = st.column_config.NumberColumn(
+            m.numerator_label, format="%.2f", width=80
+        )
     if m.denominator:
         fmt = "%.2f" if m.fmt in {"points", "signed_points"} else "%d"
-        config["denominator"] = st.column_config.NumberColumn(m.denominator_label, format=fmt)
+        config["denominator"] = st.column_config.NumberColumn(
+            m.denominator_label, format=fmt, width=80
+        )
     return config
 
 
@@ -123,6 +128,11 @@ def chart_rows(ranking: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
         return ranked, False
     half = CHART_MAX_BARS // 2
     return pd.concat([ranked.head(half), ranked.tail(half)]), True
+
+
+def _long_bars(values: pd.Series) -> list[bool]:
+    top = float(values.abs().max()) if len(values) else 0.0
+    return [bool(top) and abs(float(v)) >= 0.45 * top for v in values]
 
 
 def bar_chart(ranking: pd.DataFrame, m: RankMetric, title: str) -> go.Figure:
@@ -145,7 +155,8 @@ def bar_chart(ranking: pd.DataFrame, m: RankMetric, title: str) -> go.Figure:
             orientation="h",
             marker={"color": colours},
             text=texts,
-            textposition="auto",
+            # Long bars carry their label inside, short ones (and 0) just beyond their end.
+            textposition=["inside" if long else "outside" for long in _long_bars(values)],
             insidetextanchor="end",
             insidetextfont={"size": 18, "color": "white"},
             outsidetextfont={"size": 18, "color": "#111827"},

@@ -170,7 +170,7 @@ st.caption(
 
 table_key = f"rank_table_{here_id}_{shown_level}_{metric_key}"
 chart_key = f"rank_chart_{here_id}_{shown_level}_{metric_key}"
-left, right = st.columns([11, 9], gap="medium")
+left, right = st.columns([3, 2], gap="medium")
 with left:
     event = st.dataframe(
         rt.table_frame(frame, m),
