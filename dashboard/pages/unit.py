@@ -32,16 +32,21 @@ else:
     )
 
 
-def _delta(change: float | None, *, score: bool = False) -> str | None:
+def _delta(change: float | None, *, score: bool = False) -> dict:
+    """st.metric delta arguments: an ASCII sign (Streamlit reads it for the arrow), 持平
+    without an arrow, nothing without a comparison."""
     if is_missing(change):
-        return None
-    return signed(change, 2, " 分") if score else signed(change * 100, 1, " 个百分点")
+        return {"delta": None}
+    value, unit = (change, " 分") if score else (change * 100, " 个百分点")
+    if round(value, 2 if score else 1) == 0:
+        return {"delta": "持平", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": f"{value:+.{2 if score else 1}f}{unit}"}
 
 
 def _rank_line(s: unit_view.Standing) -> str:
     if s.rank is None:
         return "无数据，不参与排名"
-    line = f"{rank_text(s.rank)}（共 {s.ranked_units} 个）"
+    line = f"{rank_text(s.rank)}（{s.ranked_units} 个同级单位有数据）"
     if s.rank_change is None:
         return line
     if s.rank_change == 0:
@@ -58,7 +63,7 @@ for col, s in zip(cols, standings, strict=True):
     col.metric(
         s.label,
         value,
-        delta=_delta(s.change, score=is_score),
+        **_delta(s.change, score=is_score),
         border=True,
         help=(f"较{s.compared_with}" if is_score else f"较 {s.compared_with}")
         + (

@@ -35,21 +35,41 @@ st.caption(
     f"本周 {week.start:%Y-%m-%d} 至 {week.end:%Y-%m-%d}，与上周末（{week.prev_end:%m-%d}）相比。"
 )
 
-s = weekly.summary(f.scope_id, week)
+
+def _points_delta(change: float | None) -> dict:
+    """st.metric delta arguments with an ASCII sign (Streamlit reads it for the arrow)."""
+    if change is None:
+        return {"delta": None}
+    if round(change * 100, 1) == 0:
+        return {"delta": "持平", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": f"{change * 100:+.1f} 个百分点"}
+
+
+with st.spinner("正在计算本周变化…"):
+    s = weekly.summary(f.scope_id, week)
+
+
+def _count_delta(change: int, color: str) -> dict:
+    """color: 'normal' (more is better), 'inverse' (fewer is better), 'off' (neither)."""
+    if change == 0:
+        return {"delta": "与上周持平", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": f"{change:+d} 个（较上周）", "delta_color": color}
+
+
 cols = st.columns(6)
-cols[0].metric("本周新发现问题", f"{s.found} 个", delta=f"{s.found_change:+d} 个",
-               delta_color="inverse", border=True, help="与上周相比")  # fmt: skip
-cols[1].metric("本周完成整改", f"{s.rectified} 个", delta=f"{s.rectified_change:+d} 个",
-               border=True, help="与上周相比")  # fmt: skip
-cols[2].metric("本周新增逾期", f"{s.newly_overdue} 个", delta=f"{s.newly_overdue_change:+d} 个",
-               delta_color="inverse", border=True,
-               help="本周内首次超过整改时限且尚未整改的问题；与上周相比")  # fmt: skip
+cols[0].metric("本周新发现问题", f"{s.found} 个", border=True,
+               **_count_delta(s.found_change, "off"))  # fmt: skip
+cols[1].metric("本周完成整改", f"{s.rectified} 个", border=True,
+               **_count_delta(s.rectified_change, "normal"))  # fmt: skip
+cols[2].metric("本周新增逾期", f"{s.newly_overdue} 个", border=True,
+               help="本周内首次超过整改时限且尚未整改的问题",
+               **_count_delta(s.newly_overdue_change, "inverse"))  # fmt: skip
 for col, key in zip(cols[3:], weekly.WEEKLY_METRICS, strict=True):
     r = s.rates[key]
     col.metric(
         r.label,
         pct(r.value),
-        delta=None if r.change is None else signed(r.change * 100, 1, " 个百分点"),
+        **_points_delta(r.change),
         border=True,
         help=f"周末 {r.numerator} / {r.denominator}",
     )
