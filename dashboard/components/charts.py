@@ -302,11 +302,12 @@ def survey_change_figure(
             meta="labels",
         )
     )
-    base_layout(fig, height=height, x_title="满意率 / 知晓率（%）")
+    base_layout(fig, height=max(height, 120 + 34 * len(names)), x_title="满意率 / 知晓率（%）")
     values = [v for v in _values(rows["rate"]) + _values(rows["previous_rate"]) if v is not None]
     if values:
-        low, high = min(values), max(values)
-        fig.update_xaxes(range=[math.floor(low - 3), min(100, high) + (high - low) * 0.45 + 6])
+        low, high = math.floor(min(values) - 3), min(100, max(values))
+        right = high + (high - low) * 0.45 + 6  # room for the labels, no ticks above 100%
+        fig.update_xaxes(range=[low, right], tickvals=[v for v in range(0, 101, 5) if v >= low])
     fig.update_yaxes(tickfont={"size": FONT_SIZE}, automargin=True)
     fig.update_xaxes(showgrid=True, gridcolor="#e5e7eb")
     return fig
@@ -356,16 +357,18 @@ def survey_waves_figure(waves: pd.DataFrame, *, height: int = 440) -> go.Figure:
             )
         )
     base_layout(fig, height=height, y_title="满意率 / 知晓率（%）", x_title="调查轮次（开始日期）")
+    # legend below the plot: long item names would squeeze it on a laptop
     fig.update_layout(
         legend={
-            "orientation": "v",
-            "x": 1.02,
+            "orientation": "h",
+            "x": 0,
             "xanchor": "left",
-            "y": 1,
+            "y": -0.22,
             "yanchor": "top",
-            "title": {"text": "最新一轮（较上一轮）", "font": {"size": SMALL}},
+            "title": {"text": "最新一轮（较上一轮）", "font": {"size": SMALL}, "side": "top"},
         },
-        margin={"r": 10, "t": 30},
+        margin={"r": 20, "t": 20, "b": 40},
+        height=height + 120,
     )
     fig.update_xaxes(tickformat="%Y-%m", hoverformat="%Y-%m-%d")
     return fig
