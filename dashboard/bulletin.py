@@ -575,7 +575,7 @@ def render_docx(b: Bulletin) -> bytes:
         _para(doc, "本周暂无可排名的数据。")
     for i, t in enumerate(b.tables, start=1):
         _para(doc, f"（{_cn_number(i)}）{t.heading}", bold=True)
-        _table(doc, t.cells(), [1.2, 3.2, 2.2, 2.8, 3.8, 2.4])
+        _table(doc, t.cells(), [1.2, 2.8, 2.6, 3.6, 3.2, 2.2])
         if t.unranked:
             _para(doc, f"另有 {t.unranked} 个{t.level_label}单位无{t.label}数据，未列入排名。",
                   size=12, indent=False)  # fmt: skip
@@ -588,7 +588,7 @@ def render_docx(b: Bulletin) -> bytes:
         intro = f"截至{cn_date(b.week.end, year=False)}共有红旗预警 {b.flags_total} 项"
         intro += f"，按优先级列出前 {shown} 项：" if shown < b.flags_total else "，清单如下："
         _para(doc, intro)
-        _table(doc, b.flag_cells(), [1.1, 1.1, 1.9, 5.1, 1.9, 2.3, 2.2])
+        _table(doc, b.flag_cells(), [1.3, 1.3, 1.9, 4.7, 2.1, 2.3, 2.0])
 
     _para(doc, "四、表扬与通报批评", font=HEADING_FONT)
     for n in b.praise:
