@@ -19,11 +19,12 @@ PAGES_DIR = ROOT / "dashboard" / "pages"
 # (file, title, icon, url_path) — only pages that exist and work are listed.
 PAGES: list[tuple[str, str, str, str]] = [
     ("meeting.py", "会议大屏", ":material/co_present:", "meeting"),
-    ("trends.py", "趋势", ":material/trending_up:", "trends"),
     ("rankings.py", "排名", ":material/leaderboard:", "rankings"),
+    ("trends.py", "趋势", ":material/trending_up:", "trends"),
+    ("flags.py", "红旗清单", ":material/flag:", "flags"),
     ("unit.py", "本单位", ":material/apartment:", "unit"),
     ("weekly.py", "周报", ":material/summarize:", "weekly"),
-    ("flags.py", "红旗清单", ":material/flag:", "flags"),
+    ("data.py", "数据", ":material/upload_file:", "data"),
 ]
 
 st.set_page_config(
