@@ -56,3 +56,133 @@ full join new_per_day n
   on n.campaign_id = v.campaign_id and n.unit_id = v.unit_id
  and n.subject_kind = v.subject_kind and n.day = v.day
 order by campaign_id, unit_id, subject_kind, day;
+
+-- unit_visit_daily: visit_daily rolled up to every unit over its whole subtree (a unit's
+-- own rows plus all of its descendants'), per campaign, subject kind and day. Coverage of
+-- any unit at any as-of date is a sum over at most (kinds × days) rows of one unit_id,
+-- instead of a join of the unit's subtree with visit_daily. Columns as in visit_daily
+-- (unit_id is the ancestor). Sorted by unit so a lookup reads one block range.
+create or replace table unit_visit_daily as
+select
+    t.ancestor_id as unit_id,
+    vd.campaign_id,
+    vd.subject_kind,
+    vd.day,
+    sum(vd.new_subjects)::bigint as new_subjects,
+    sum(vd.visits)::bigint as visits,
+    sum(vd.entered)::bigint as entered
+from visit_daily vd
+join unit_tree t on t.descendant_id = vd.unit_id
+group by all
+order by unit_id, campaign_id, subject_kind, day;
+
+-- problem_daily: for every unit and day, how many of the unit's problems (属地 unit OR
+-- 责任单位 in its subtree, each problem once) enter each count of DESIGN §4 that day, so
+-- every count as of a date is a running sum over days ≤ that date:
+--   found                    found_on
+--   rectified                greatest(found_on, rectified_on)          (rectified by d)
+--   due                      greatest(found_on, deadline)              (deadline ≤ d)
+--   on_time                  as due, when rectified_on ≤ deadline
+--   past_deadline            greatest(found_on, deadline + 1)          (deadline < d)
+--   past_deadline_rectified  greatest(found_on, deadline + 1, rectified_on)
+--                            → overdue at d = past_deadline − past_deadline_rectified
+--   *_severe                 the same two for severity = 'severe'
+--   closed                   greatest(found_on, closed_on)             (closed by d)
+--   rebounds                 found_on, for problems whose rebound_of is an earlier problem
+--                            at the same point found 0..90 days before (rectification_counts)
+create or replace table problem_daily as
+with attributed as (
+    select t.ancestor_id as unit_id, p.problem_id
+    from problems p
+    join unit_tree t on t.descendant_id = p.unit_id
+    union
+    select t.ancestor_id as unit_id, p.problem_id
+    from problems p
+    join unit_tree t on t.descendant_id = p.dept_id
+),
+facts as (
+    select
+        a.unit_id,
+        p.found_on,
+        p.deadline,
+        p.rectified_on,
+        p.closed_on,
+        p.severity = 'severe' as is_severe,
+        q.problem_id is not null as is_rebound
+    from attributed a
+    join problems p on p.problem_id = a.problem_id
+    left join problems q
+      on q.problem_id = p.rebound_of
+     and q.point_id = p.point_id
+     and p.found_on - q.found_on between 0 and 90
+),
+events as (
+    select unit_id, found_on as day, 'found' as measure from facts
+    union all
+    select unit_id, found_on, 'rebounds' from facts where is_rebound
+    union all
+    select unit_id, greatest(found_on, rectified_on), 'rectified'
+    from facts where rectified_on is not null
+    union all
+    select unit_id, greatest(found_on, deadline), 'due' from facts
+    union all
+    select unit_id, greatest(found_on, deadline), 'on_time'
+    from facts where rectified_on <= deadline
+    union all
+    select unit_id, greatest(found_on, deadline + 1),
+           case when is_severe then 'past_deadline_severe' else 'past_deadline' end
+    from facts
+    union all
+    select unit_id, greatest(found_on, deadline + 1, rectified_on),
+           case when is_severe then 'past_deadline_rectified_severe'
+                else 'past_deadline_rectified' end
+    from facts where rectified_on is not null
+    union all
+    select unit_id, greatest(found_on, closed_on), 'closed'
+    from facts where closed_on is not null
+)
+select
+    unit_id,
+    day,
+    count(*) filter (where measure = 'found')::bigint as found,
+    count(*) filter (where measure = 'rectified')::bigint as rectified,
+    count(*) filter (where measure = 'due')::bigint as due,
+    count(*) filter (where measure = 'on_time')::bigint as on_time,
+    count(*) filter (where measure in ('past_deadline', 'past_deadline_severe'))::bigint
+        as past_deadline,
+    count(*) filter (where measure in ('past_deadline_rectified',
+                                       'past_deadline_rectified_severe'))::bigint
+        as past_deadline_rectified,
+    count(*) filter (where measure = 'past_deadline_severe')::bigint as past_deadline_severe,
+    count(*) filter (where measure = 'past_deadline_rectified_severe')::bigint
+        as past_deadline_rectified_severe,
+    count(*) filter (where measure = 'closed')::bigint as closed,
+    count(*) filter (where measure = 'rebounds')::bigint as rebounds
+from events
+group by all
+order by unit_id, day;
+
+-- point_check_spans: every point check with the day the next check of the same point and
+-- indicator was made (next_checked_on, NULL for the latest). "The latest check on or
+-- before d" (ties on one day: the higher check_id) is then a filter, not a window:
+--   checked_on <= d and (next_checked_on is null or next_checked_on > d)
+create or replace table point_check_spans as
+select
+    c.*,
+    lead(c.checked_on) over (
+        partition by c.point_id, c.indicator_id order by c.checked_on, c.check_id
+    ) as next_checked_on
+from point_checks c
+order by c.point_id, c.indicator_id, c.checked_on;
+
+-- material_spans: every 台账 line with the day the next line of the same unit and
+-- indicator was reported (next_updated_on, NULL for the latest), so "the latest line on
+-- or before d" is updated_on <= d and (next_updated_on is null or next_updated_on > d).
+create or replace table material_spans as
+select
+    m.*,
+    lead(m.updated_on) over (
+        partition by m.unit_id, m.indicator_id order by m.updated_on
+    ) as next_updated_on
+from materials m
+order by m.unit_id, m.indicator_id, m.updated_on;

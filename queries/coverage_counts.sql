@@ -1,6 +1,7 @@
 -- coverage_counts: per unit ranked at $level under $scope_id and per subject kind, the
 -- target, the distinct subjects covered by $as_of, new subjects in the 14 days ending
--- $as_of, visits and platform-entered visits (from the derived table visit_daily).
+-- $as_of, visits and platform-entered visits (from the derived table unit_visit_daily,
+-- visit_daily rolled up to every unit's subtree).
 -- params: $scope_id, $level, $as_of, $campaign_id
 with ranked as (
     select u.unit_id
@@ -9,28 +10,25 @@ with ranked as (
     where t.ancestor_id = $scope_id
       and (($level = 'self' and t.depth = 0) or ($level <> 'self' and u.kind = $level))
 ),
-members as (
-    select r.unit_id as rank_unit_id, t.descendant_id as member_id
+targets as (
+    select r.unit_id as rank_unit_id, vt.subject_kind, sum(vt.target) as target
     from ranked r
     join unit_tree t on t.ancestor_id = r.unit_id
-),
-targets as (
-    select m.rank_unit_id, vt.subject_kind, sum(vt.target) as target
-    from members m
-    join visit_targets vt on vt.unit_id = m.member_id and vt.campaign_id = $campaign_id
+    join visit_targets vt on vt.unit_id = t.descendant_id and vt.campaign_id = $campaign_id
     group by all
 ),
 progress as (
     select
-        m.rank_unit_id,
+        vd.unit_id as rank_unit_id,
         vd.subject_kind,
         sum(vd.new_subjects) as covered,
         sum(vd.new_subjects) filter (where vd.day > $as_of - interval 14 day) as new_last_14d,
         sum(vd.visits) as visits,
         sum(vd.entered) as entered
-    from members m
-    join visit_daily vd on vd.unit_id = m.member_id and vd.campaign_id = $campaign_id
-    where vd.day <= $as_of
+    from unit_visit_daily vd
+    where vd.unit_id in (select unit_id from ranked)
+      and vd.campaign_id = $campaign_id
+      and vd.day <= $as_of
     group by all
 )
 select

@@ -8,10 +8,12 @@ with members as (
     where ancestor_id = $scope_id
 ),
 latest as (
-    select *
-    from materials
-    where updated_on <= $as_of and unit_id in (select unit_id from members)
-    qualify row_number() over (partition by unit_id, indicator_id order by updated_on desc) = 1
+    -- material_spans (derived.sql): the line in force at $as_of, without a window
+    select * exclude (next_updated_on)
+    from material_spans
+    where updated_on <= $as_of
+      and (next_updated_on is null or next_updated_on > $as_of)
+      and unit_id in (select unit_id from members)
 )
 select
     l.unit_id,

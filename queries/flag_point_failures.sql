@@ -8,12 +8,11 @@ with members as (
     where ancestor_id = $scope_id
 ),
 latest as (
+    -- point_check_spans (derived.sql): the check in force at $as_of, without a window
     select check_id, point_id, indicator_id, checked_on, passed, problem_id
-    from point_checks
+    from point_check_spans
     where is_static and checked_on <= $as_of
-    qualify row_number() over (
-        partition by point_id, indicator_id order by checked_on desc, check_id desc
-    ) = 1
+      and (next_checked_on is null or next_checked_on > $as_of)
 )
 select
     pt.point_id,

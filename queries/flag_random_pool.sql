@@ -15,13 +15,13 @@ pool as (
       and (unit_id in (select unit_id from members) or dept_id in (select unit_id from members))
 ),
 latest as (
+    -- the check in force at $as_of (point_check_spans, derived.sql) if made on or after
+    -- $start_date: the same as the latest check between the two dates
     select c.point_id, c.indicator_id, c.checked_on, c.passed
-    from point_checks c
+    from point_check_spans c
     join pool using (point_id)
     where c.checked_on between $start_date and $as_of
-    qualify row_number() over (
-        partition by c.point_id, c.indicator_id order by c.checked_on desc, c.check_id desc
-    ) = 1
+      and (c.next_checked_on is null or c.next_checked_on > $as_of)
 )
 select
     p.point_id,

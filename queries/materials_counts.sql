@@ -15,10 +15,11 @@ members as (
     join unit_tree t on t.ancestor_id = r.unit_id
 ),
 latest as (
-    select *
-    from materials
+    -- material_spans (derived.sql): the line in force at $as_of, without a window
+    select * exclude (next_updated_on)
+    from material_spans
     where updated_on <= $as_of
-    qualify row_number() over (partition by unit_id, indicator_id order by updated_on desc) = 1
+      and (next_updated_on is null or next_updated_on > $as_of)
 )
 select
     r.unit_id,

@@ -25,12 +25,11 @@ attributed as (
     join points p on p.dept_id = m.member_id
 ),
 latest_static as (
+    -- point_check_spans (derived.sql): the check in force at $as_of, without a window
     select point_id, indicator_id, passed
-    from point_checks
+    from point_check_spans
     where is_static and checked_on <= $as_of
-    qualify row_number() over (
-        partition by point_id, indicator_id order by checked_on desc, check_id desc
-    ) = 1
+      and (next_checked_on is null or next_checked_on > $as_of)
 ),
 static_per_point as (
     select point_id, count(*) as checked, count(*) filter (where passed) as passed
