@@ -358,12 +358,21 @@ def _count_magnitude(n: int) -> float:
 
 
 def _rows(frame: pd.DataFrame) -> list[dict]:
-    """The frame as plain dicts (dates as dates, missing as None): cheap to loop over."""
-    frame = frame.copy()
+    """The frame as plain dicts (dates as dates, missing as None): cheap to loop over.
+
+    Column by column (tolist() turns numpy scalars into Python ones in C), not
+    DataFrame.to_dict("records"), which boxes every cell in Python: at province scale the
+    evidence queries return tens of thousands of rows per evaluated date.
+    """
+    columns = []
     for column in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[column]):
-            frame[column] = frame[column].dt.date
-    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            series = series.dt.date
+        values = series.astype(object).where(series.notna(), None).tolist()
+        columns.append(values)
+    names = [str(c) for c in frame.columns]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def _groups(rows: list[dict], key: str) -> list[tuple[Any, list[dict]]]:
@@ -507,9 +516,18 @@ def _assessment_name(assessment_id: int) -> str:
     return names.get(int(assessment_id), str(assessment_id))
 
 
+_test_start_memo: dict[tuple[FileIdentity, dt.date], dt.date | None] = {}
+
+
 def _test_start(as_of: dt.date) -> dt.date | None:
-    test = metrics.next_test(as_of)
-    return None if test is None else test.start_date
+    """The next test's first day (memoised per snapshot: rules ask once per flag)."""
+    key = (file_identity(), as_of)
+    if key not in _test_start_memo:
+        if len(_test_start_memo) >= _KEYS_MEMO_MAX:
+            _test_start_memo.clear()
+        test = metrics.next_test(as_of)
+        _test_start_memo[key] = None if test is None else test.start_date
+    return _test_start_memo[key]
 
 
 @rule(
