@@ -2,8 +2,9 @@
 -- evaluated at the end of every day from $start_date (or the day before the first problem,
 -- if later) to $as_of, for the problems of
 -- $scope_id (属地 unit OR 责任单位 in its subtree, as in rectification_counts.sql).
--- Each count is a running sum of the day a problem first enters it, so one pass gives every
--- day and the numbers equal rectification_counts run with $as_of = that day:
+-- Each count is a running sum of the day a problem first enters it (the derived table
+-- problem_daily), so one pass gives every day and the numbers equal rectification_counts
+-- run with $as_of = that day:
 --   found        found_on <= day
 --   rectified    found_on <= day and rectified_on <= day
 --   due          found_on <= day and deadline <= day
@@ -11,58 +12,29 @@
 --   overdue      found_on <= day and deadline < day and not rectified_on <= day
 --                (= past_deadline − past_deadline_rectified)
 -- params: $scope_id, $start_date, $as_of
-with members as (
-    select descendant_id as member_id
-    from unit_tree
-    where ancestor_id = $scope_id
-),
-attributed as (
-    select p.problem_id
-    from problems p
-    join members m on p.unit_id = m.member_id
-    union
-    select p.problem_id
-    from problems p
-    join members m on p.dept_id = m.member_id
-),
-facts as (
-    select p.found_on, p.deadline, p.rectified_on
-    from problems p
-    join attributed a on a.problem_id = p.problem_id
-    where p.found_on <= $as_of
-),
-events as (
-    select found_on as day, 'found' as measure from facts
-    union all
-    select greatest(found_on, rectified_on), 'rectified' from facts where rectified_on is not null
-    union all
-    select greatest(found_on, deadline), 'due' from facts
-    union all
-    select greatest(found_on, deadline), 'on_time' from facts where rectified_on <= deadline
-    union all
-    select greatest(found_on, deadline + 1), 'past_deadline' from facts
-    union all
-    select greatest(found_on, deadline + 1, rectified_on), 'past_deadline_rectified'
-    from facts
-    where rectified_on is not null
-),
-per_day as (
+with per_day as (
+    -- problem_daily (derived.sql) holds, per unit and day, the problems entering each count
     select
         day,
-        count(*) filter (where measure = 'found') as found,
-        count(*) filter (where measure = 'rectified') as rectified,
-        count(*) filter (where measure = 'due') as due,
-        count(*) filter (where measure = 'on_time') as on_time,
-        count(*) filter (where measure = 'past_deadline') as past_deadline,
-        count(*) filter (where measure = 'past_deadline_rectified') as past_deadline_rectified
-    from events
-    where day <= $as_of
-    group by day
+        found,
+        rectified,
+        due,
+        on_time,
+        past_deadline,
+        past_deadline_rectified
+    from problem_daily
+    where unit_id = $scope_id and day <= $as_of
+),
+first_found as (
+    select min(day) filter (where found > 0) as day from problem_daily where unit_id = $scope_id
 ),
 spine as (
     -- no earlier than the day before the first problem: all counts are zero before it
     select unnest(generate_series(
-        greatest($start_date::date, coalesce((select min(found_on) from facts), $as_of::date) - 1),
+        greatest(
+            $start_date::date,
+            coalesce((select day from first_found where day <= $as_of), $as_of::date) - 1
+        ),
         $as_of::date,
         interval 1 day
     ))::date as day

@@ -1,20 +1,15 @@
 -- trend_visits: per day and subject kind, for the units under $scope_id in campaign
 -- $campaign_id up to $as_of: new distinct subjects (their first visit that day, so a running
--- sum is the coverage numerator), visits and platform-entered visits (from visit_daily).
+-- sum is the coverage numerator), visits and platform-entered visits (from unit_visit_daily,
+-- which already holds the sums over each unit's subtree).
 -- params: $scope_id, $as_of, $campaign_id
-with members as (
-    select descendant_id as member_id
-    from unit_tree
-    where ancestor_id = $scope_id
-)
 select
     vd.day,
     vd.subject_kind,
     sum(vd.new_subjects)::bigint as new_subjects,
     sum(vd.visits)::bigint as visits,
     sum(vd.entered)::bigint as entered
-from visit_daily vd
-join members m on m.member_id = vd.unit_id
-where vd.campaign_id = $campaign_id and vd.day <= $as_of
+from unit_visit_daily vd
+where vd.unit_id = $scope_id and vd.campaign_id = $campaign_id and vd.day <= $as_of
 group by all
 order by vd.day, vd.subject_kind
