@@ -112,6 +112,8 @@ def clear_caches() -> None:
     flags._keys_memo.clear()
     flags._names_cache.clear()
     flags._test_start_memo.clear()
+    flags._kind_evidence_memo.clear()
+    flags._overdue_memo.clear()
 
 
 def percentile(values: list[float], q: float) -> float:

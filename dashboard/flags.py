@@ -652,11 +652,22 @@ PROBLEM_EVIDENCE = {
 }
 
 
+_overdue_memo: dict[tuple, list[dict]] = {}
+
+
 def _overdue(scope_id: int, as_of: dt.date) -> list[dict]:
-    rows = _rows(query("flag_overdue_problems", scope_id=scope_id, as_of=as_of))
-    for row in rows:
-        row["severity_label"] = labels.label(labels.SEVERITY, row["severity"])
-        row["owner_id"] = row["dept_id"] if row["dept_id"] is not None else row["unit_id"]
+    """Overdue problems as rows, shared by the two overdue rules (memoised per snapshot;
+    callers only read the rows)."""
+    key = (file_identity(), scope_id, as_of)
+    rows = _overdue_memo.get(key)
+    if rows is None:
+        rows = _rows(query("flag_overdue_problems", scope_id=scope_id, as_of=as_of))
+        for row in rows:
+            row["severity_label"] = labels.label(labels.SEVERITY, row["severity"])
+            row["owner_id"] = row["dept_id"] if row["dept_id"] is not None else row["unit_id"]
+        if len(_overdue_memo) >= 64:
+            _overdue_memo.clear()
+        _overdue_memo[key] = rows
     return rows
 
 
@@ -841,22 +852,35 @@ def rebound_point(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag
 # ── rules: visits ──────────────────────────────────────────────────────────────────────
 
 
+_kind_evidence_memo: dict[tuple, dict[int, tuple[dict, ...]]] = {}
+
+
 def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> tuple[dict, ...]:
-    frame = metrics.coverage(scope_id, as_of, level, by_kind=True)
-    rows = frame[frame["unit_id"] == unit_id]
-    return tuple(
-        {
-            "走访对象": labels.label(labels.SUBJECT_KIND, r.subject_kind),
-            "目标数": int(r.target),
-            "已走访": int(r.covered),
-            "覆盖率": _pct(r.coverage_rate),
-            "近14天新增": int(r.new_last_14d),
-            "走访次数": int(r.visits),
-            "平台录入率": _pct(r.entry_rate),
-        }
-        for r in rows.itertuples()
-        if r.target or r.visits
-    )
+    # One pass over the level's by-kind frame for all its flagged units (memoised per
+    # snapshot), not a filter of the whole frame per flag.
+    key = (file_identity(), scope_id, as_of, level)
+    per_unit = _kind_evidence_memo.get(key)
+    if per_unit is None:
+        frame = metrics.coverage(scope_id, as_of, level, by_kind=True)
+        per_unit = {}
+        for r in frame.itertuples():
+            if r.target or r.visits:
+                per_unit.setdefault(int(r.unit_id), []).append(
+                    {
+                        "走访对象": labels.label(labels.SUBJECT_KIND, r.subject_kind),
+                        "目标数": int(r.target),
+                        "已走访": int(r.covered),
+                        "覆盖率": _pct(r.coverage_rate),
+                        "近14天新增": int(r.new_last_14d),
+                        "走访次数": int(r.visits),
+                        "平台录入率": _pct(r.entry_rate),
+                    }
+                )
+        per_unit = {u: tuple(rows) for u, rows in per_unit.items()}
+        if len(_kind_evidence_memo) >= 64:
+            _kind_evidence_memo.clear()
+        _kind_evidence_memo[key] = per_unit
+    return tuple(dict(row) for row in per_unit.get(int(unit_id), ()))
 
 
 @rule(
@@ -1197,12 +1221,20 @@ def _with_history(cfg: RuleConfig, scope_id: int, as_of: dt.date, flags: list[Fl
     latest = _latest_overall(as_of, 3)
     first_seen = dict.fromkeys(active, as_of)
     weeks = dict.fromkeys(active, 1)
+    by_assessments: dict[tuple[int, ...], frozenset] = {}
     for k in range(1, HISTORY_WEEKS + 1):
         if not active:
             break
         day = as_of - dt.timedelta(days=7 * k)
-        if RULES[cfg.rule_id].scores_only and _latest_overall(day, 3) == latest:
-            seen = active  # same assessments scored, same answer
+        if RULES[cfg.rule_id].scores_only:
+            # a scores-only rule's keys depend on the latest assessments alone
+            scored = tuple(_latest_overall(day, 3))
+            if list(scored) == latest:
+                seen = active  # same assessments scored, same answer
+            elif scored in by_assessments:
+                seen = by_assessments[scored]
+            else:
+                seen = by_assessments[scored] = _keys_at(cfg, scope_id, day)
         else:
             seen = _keys_at(cfg, scope_id, day)
         active = active & seen
@@ -1231,29 +1263,67 @@ def _evaluate_cached(
     return tuple(_evaluate(scope_id, as_of, rules))
 
 
-def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
+def _ranked_without_history(
+    scope_id: int, as_of: dt.date, rules: RuleSet
+) -> list[tuple[RuleConfig, Flag]]:
+    """Every flag at as_of with its priority, highest first; first_seen / weeks_red not yet
+    filled in (they never change the priority or the order)."""
     test = metrics.next_test(as_of)
     days = None if test is None else test.days_left
-    out: list[Flag] = []
+    out: list[tuple[RuleConfig, Flag]] = []
     for cfg in rules.enabled():
-        flags = _run_rule(cfg, scope_id, as_of)
-        if not flags:
-            continue
-        for f in _with_history(cfg, scope_id, as_of, flags):
-            out.append(
-                replace(
-                    f,
-                    days_to_test=days,
-                    priority=priority(f.severity, f.weight, days, f.magnitude),
-                )
+        for f in _run_rule(cfg, scope_id, as_of):
+            f = replace(
+                f, days_to_test=days, priority=priority(f.severity, f.weight, days, f.magnitude)
             )
-    out.sort(key=lambda f: (-f.priority, f.rule_id, f.unit_id, f.owner_id or 0, f.metric))
+            out.append((cfg, f))
+    out.sort(key=lambda cf: _order(cf[1]))
     return out
 
 
+def _order(f: Flag) -> tuple:
+    return (-f.priority, f.rule_id, f.unit_id, f.owner_id or 0, f.metric)
+
+
+def _with_histories(
+    scope_id: int, as_of: dt.date, ranked: list[tuple[RuleConfig, Flag]]
+) -> list[Flag]:
+    """first_seen / weeks_red for the given flags (rule by rule), in the given order."""
+    by_rule: dict[str, tuple[RuleConfig, list[Flag]]] = {}
+    for cfg, f in ranked:
+        by_rule.setdefault(cfg.rule_id, (cfg, []))[1].append(f)
+    done: dict[int, Flag] = {}
+    for cfg, rule_flags in by_rule.values():
+        for before, after in zip(
+            rule_flags, _with_history(cfg, scope_id, as_of, rule_flags), strict=True
+        ):
+            done[id(before)] = after
+    return [done[id(f)] for _cfg, f in ranked]
+
+
+def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
+    return _with_histories(scope_id, as_of, _ranked_without_history(scope_id, as_of, rules))
+
+
 def top_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
-    """The n highest-priority flags (for the meeting view and the unit view)."""
-    return evaluate(scope_id, as_of)[:n]
+    """The n highest-priority flags (for the meeting view and the unit view).
+
+    The same as evaluate(...)[:n], but the weekly history (the costly part: every rule
+    re-run at up to HISTORY_WEEKS earlier dates) is worked out for those n flags only.
+    """
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    rules = rules_or_last_good()[0]
+    query("units_in_scope", scope_id=int(scope_id))
+    return list(_top_cached(file_identity(), int(scope_id), as_of, rules, int(n)))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _top_cached(
+    identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet, n: int
+) -> tuple[Flag, ...]:
+    ranked = _ranked_without_history(scope_id, as_of, rules)
+    return tuple(_with_histories(scope_id, as_of, ranked[: max(n, 0)]))
 
 
 FRAME_COLUMNS = [f.name for f in fields(Flag)] + ["severity_label", "evidence_count"]

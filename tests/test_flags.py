@@ -320,3 +320,19 @@ def test_demo_stories_are_flagged(demo_db: Path, monkeypatch: pytest.MonkeyPatch
     dept_of = dict(zip(points["point_id"], points["owner_id"], strict=True))
     assert all(rebound[p].owner_id == dept_of[p] for p in stories["rebound_point_ids"])
     db._cached.clear()
+
+
+def test_top_flags_equal_the_head_of_the_full_evaluation(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """top_flags works out the weekly history for its n flags only; the result is the
+    same as the first n of evaluate(), history fields included."""
+    monkeypatch.setenv(db.ENV_VAR, str(demo_db))
+    stories = json.loads(db.meta()["demo_stories"])
+    as_of = dt.date.fromisoformat(stories["reference_date"])
+    for scope in (stories["city_id"], stories["falling_street_id"]):
+        full = flags.evaluate(scope, as_of)
+        for n in (1, 8, 30):
+            assert flags.top_flags(scope, as_of, n=n) == full[:n]
+        assert any(f.weeks_red > 1 for f in full[:30])
+    db._cached.clear()
