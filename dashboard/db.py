@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import threading
@@ -37,7 +38,13 @@ _QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def db_path() -> Path:
     configured = os.environ.get(ENV_VAR, "").strip()
-    return Path(configured).expanduser().resolve() if configured else DEFAULT_DB
+    return _resolved(configured) if configured else DEFAULT_DB
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(configured: str) -> Path:
+    # resolve() walks the file system; every cached query asks for the path
+    return Path(configured).expanduser().resolve()
 
 
 def is_default_db(path: Path | None = None) -> bool:

@@ -186,3 +186,17 @@ select
     ) as next_updated_on
 from materials m
 order by m.unit_id, m.indicator_id, m.updated_on;
+
+-- problem_rebounds: every rebound (反弹) of DESIGN §4 — a problem whose rebound_of is an
+-- earlier problem at the same point found 0..90 days before it — with that earlier problem
+-- and the gap in days. A handful of rows, so "rebounds in a window" need not join the
+-- problems table with itself.
+create or replace table problem_rebounds as
+select
+    p.problem_id,
+    q.problem_id as earlier_problem_id,
+    (p.found_on - q.found_on)::integer as gap_days
+from problems p
+join problems q on q.problem_id = p.rebound_of and q.point_id = p.point_id
+where p.found_on - q.found_on between 0 and 90
+order by p.problem_id;

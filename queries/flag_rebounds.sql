@@ -1,6 +1,6 @@
 -- flag_rebounds: rebounds (反弹) found between $start_date and $as_of: a problem whose
 -- rebound_of is an earlier problem at the same point found at most 90 days before it
--- (the window of DESIGN §4, also in rectification_counts.sql). A rebound belongs to
+-- (the derived table problem_rebounds, derived.sql). A rebound belongs to
 -- $scope_id when the point's 属地 unit or 主管 department, or the problem's 属地 unit or
 -- 责任单位, lies in the scope's subtree.
 -- params: $scope_id, $as_of, $start_date
@@ -21,16 +21,16 @@ select
     coalesce(p.rectified_on <= $as_of, false) as is_rectified,
     q.problem_id as earlier_problem_id,
     q.found_on as earlier_found_on,
-    (p.found_on - q.found_on)::integer as gap_days,
+    r.gap_days,
     p.category,
     p.indicator_id,
     coalesce(i.weight, 0) as weight
-from problems p
-join problems q on q.problem_id = p.rebound_of and q.point_id = p.point_id
+from problem_rebounds r
+join problems p on p.problem_id = r.problem_id
+join problems q on q.problem_id = r.earlier_problem_id
 join points pt on pt.point_id = p.point_id
 left join indicators i on i.indicator_id = p.indicator_id
 where p.found_on between $start_date and $as_of
-  and p.found_on - q.found_on between 0 and 90
   and (pt.unit_id in (select unit_id from members)
        or pt.dept_id in (select unit_id from members)
        or p.unit_id in (select unit_id from members)

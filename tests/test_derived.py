@@ -63,6 +63,7 @@ def check_derived(path: Path) -> None:
         check_unit_visit_daily(con)
         check_problem_daily(con)
         check_spans(con)
+        check_problem_rebounds(con)
     finally:
         con.close()
 
@@ -207,6 +208,17 @@ def check_spans(con: duckdb.DuckDBPyConnection) -> None:
                 f"select count(*) from {'point_check_spans' if table == 'point_checks' else 'material_spans'}"  # noqa: S608
             ).fetchone()
         )
+
+
+def check_problem_rebounds(con: duckdb.DuckDBPyConnection) -> None:
+    raw = con.execute(
+        "select p.problem_id, q.problem_id, datediff('day', q.found_on, p.found_on)"
+        " from problems p, problems q where p.rebound_of = q.problem_id"
+        " and p.point_id = q.point_id"
+        " and datediff('day', q.found_on, p.found_on) between 0 and 90 order by all"
+    ).fetchall()
+    derived = con.execute("select * from problem_rebounds order by all").fetchall()
+    assert raw and raw == derived
 
 
 def test_derived_tables_match_raw_on_the_tiny_fixture(tiny_db: Path) -> None:
