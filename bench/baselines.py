@@ -228,7 +228,8 @@ def load(con: duckdb.DuckDBPyConnection, names: set[str]) -> dict[str, pd.DataFr
     """The raw tables, as a pandas app would read them (dates as datetime64)."""
     tables = {}
     for name in sorted(names):
-        tables[name] = con.execute(f"select {RAW_COLUMNS[name]} from {name}").df()  # noqa: S608
+        sql = f"select {RAW_COLUMNS[name]} from {name}"  # noqa: S608 sql: identifiers from allow-list
+        tables[name] = con.execute(sql).df()
     return tables
 
 

@@ -190,8 +190,6 @@ def worker(db_path: str, repeat: int, pandas_repeat: int, apptest: bool, quick: 
     os.environ["CHUANGWEN_DB"] = db_path
     os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
     logging.disable(logging.WARNING)
-    import duckdb
-
     from bench import baselines
     from bench.pages import PAGES
     from dashboard import db, flags, metrics
@@ -246,7 +244,9 @@ def worker(db_path: str, repeat: int, pandas_repeat: int, apptest: bool, quick: 
     result["engine_peak_rss_mb"] = rss_mb()[1]
 
     # baselines, side by side, after the engine (they would dwarf the app's memory)
-    con = duckdb.connect(db_path, read_only=True)
+    # through the app's own connection: a second DuckDB instance on the same file in one
+    # process is not what the app does (and trips DuckDB 2.0's dictionary cache)
+    con = db._cursor(db.file_identity())
     for page in PAGE_ORDER:
         row = result["pages"][page]
         for scope_name, scope_id in scopes.items():
@@ -258,28 +258,31 @@ def worker(db_path: str, repeat: int, pandas_repeat: int, apptest: bool, quick: 
             started = time.perf_counter()
             engine_out = [baselines.engine(r) for r in reqs]
             row[f"engine_core_ms_{scope_name}"] = (time.perf_counter() - started) * 1000
-            sql_times, sql_out = [], None
-            for _ in range(max(1, min(repeat, 3))):
-                started = time.perf_counter()
-                sql_out = [baselines.sql(con, r) for r in reqs]
-                sql_times.append((time.perf_counter() - started) * 1000)
-            row[f"sql_{scope_name}"] = sql_times
-            if pandas_repeat:
-                pd_times, pd_out = [], None
-                for _ in range(pandas_repeat):
+            try:
+                sql_times, sql_out = [], None
+                for _ in range(max(1, min(repeat, 3))):
                     started = time.perf_counter()
-                    names = set().union(*(baselines.TABLES[r[0]] for r in reqs))
-                    tables = baselines.load(con, names)
-                    pd_out = [baselines.pandas(tables, r) for r in reqs]
-                    pd_times.append((time.perf_counter() - started) * 1000)
-                    del tables
-                row[f"pandas_{scope_name}"] = pd_times
-            else:
-                pd_out = sql_out
-            row[f"equal_{scope_name}"] = all(
-                baselines.equal(e, s) and baselines.equal(e, p)
-                for e, s, p in zip(engine_out, sql_out, pd_out, strict=True)
-            )
+                    sql_out = [baselines.sql(con, r) for r in reqs]
+                    sql_times.append((time.perf_counter() - started) * 1000)
+                row[f"sql_{scope_name}"] = sql_times
+                if pandas_repeat:
+                    pd_times, pd_out = [], None
+                    for _ in range(pandas_repeat):
+                        started = time.perf_counter()
+                        names = set().union(*(baselines.TABLES[r[0]] for r in reqs))
+                        tables = baselines.load(con, names)
+                        pd_out = [baselines.pandas(tables, r) for r in reqs]
+                        pd_times.append((time.perf_counter() - started) * 1000)
+                        del tables
+                    row[f"pandas_{scope_name}"] = pd_times
+                else:
+                    pd_out = sql_out
+                row[f"equal_{scope_name}"] = all(
+                    baselines.equal(e, s) and baselines.equal(e, p)
+                    for e, s, p in zip(engine_out, sql_out, pd_out, strict=True)
+                )
+            except Exception as exc:  # noqa: BLE001 - report it, measure the rest
+                row[f"error_{scope_name}"] = f"{type(exc).__name__}: {str(exc)[:160]}"
     con.close()
     result["total_peak_rss_mb"] = rss_mb()[1]
     if apptest:
@@ -328,10 +331,10 @@ def report(infos: list[dict], results: list[dict], load: str) -> str:
         )
     lines.append("")
     lines.append(
-        "| scale | page | scope | p50 ms | p95 ms | SQL ms | pandas ms | ×SQL | ×pandas "
-        "| equal | RSS MB (peak) | where the time goes (root, ms) |"
+        "| scale | page | scope | p50 ms | p95 ms | core ms | SQL ms | pandas ms | ×SQL | ×pandas "
+        "| ×SQL core | ×pandas core | equal | RSS MB (peak) | where the time goes (root, ms) |"
     )
-    lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|")
+    lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
     for info, res in zip(infos, results, strict=True):
         for page in PAGE_ORDER:
             row = res["pages"][page]
@@ -346,20 +349,25 @@ def report(infos: list[dict], results: list[dict], load: str) -> str:
                     if row.get(f"pandas_{scope}")
                     else None
                 )
+                core = row.get(f"engine_core_ms_{scope}")
                 where = ""
                 if scope == "root":
                     where = ", ".join(f"{k} {v:.0f}" for k, v in row["queries"].items())
+                if row.get(f"error_{scope}"):
+                    where = f"baseline failed: {row[f'error_{scope}']} {where}"
                 lines.append(
                     f"| {info['scale']:g} | {page} | {scope} | {fmt_ms(p50)} | {fmt_ms(p95)} "
-                    f"| {fmt_ms(sql)} | {fmt_ms(pdm)} "
+                    f"| {fmt_ms(core)} | {fmt_ms(sql)} | {fmt_ms(pdm)} "
                     f"| {'—' if sql is None else f'{sql / p50:.1f}'} "
                     f"| {'—' if pdm is None else f'{pdm / p50:.1f}'} "
+                    f"| {'—' if sql is None or not core else f'{sql / core:.1f}'} "
+                    f"| {'—' if pdm is None or not core else f'{pdm / core:.1f}'} "
                     f"| {row.get(f'equal_{scope}', '—')} "
                     f"| {row['rss_mb']:.0f} ({row['peak_rss_mb']:.0f}) | {where} |"
                 )
         lines.append(
             f"| {info['scale']:g} | peak RSS | | engine {res['engine_peak_rss_mb']:.0f} MB, "
-            f"with baselines {res['total_peak_rss_mb']:.0f} MB | | | | | | | |"
+            f"with baselines {res['total_peak_rss_mb']:.0f} MB | | | | | | | | | | |"
         )
     for info, res in zip(infos, results, strict=True):
         if "apptest" in res:
@@ -417,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         results.append(json.loads(out[-1][len("RESULT ") :]))
         print(f"scale {scale:g} measured", file=sys.stderr, flush=True)
+        if args.json:  # keep what is measured so far
+            Path(args.json).write_text(json.dumps({"infos": infos, "results": results}))
     text = report(infos, results, load)
     print(text)
     if args.json:
