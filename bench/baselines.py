@@ -180,9 +180,14 @@ left join per_point s on s.point_id = a.point_id group by r.unit_id""",
     # every day evaluated on its own: a spine of days joined with the scope's problems
     "rect_days": """with recursive {tree},
 facts as (
-    select distinct p.problem_id, p.found_on, p.deadline, p.rectified_on
-    from problems p join members m
-      on p.unit_id = m.member_id or p.dept_id = m.member_id
+    -- (a distinct over an OR-join here trips an internal error of DuckDB 2.0 at scale 16)
+    select p.problem_id, p.found_on, p.deadline, p.rectified_on
+    from problems p
+    where p.problem_id in (
+        select q.problem_id from problems q join members m on q.unit_id = m.member_id
+        union
+        select q.problem_id from problems q join members m on q.dept_id = m.member_id
+    )
 ),
 spine as (
     select unnest(generate_series(greatest($start_date::date,

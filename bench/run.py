@@ -293,21 +293,26 @@ def worker(db_path: str, repeat: int, pandas_repeat: int, apptest: bool, quick: 
 def apptest_times(root: int, repeat: int) -> dict:
     """A full AppTest run of each page through the entry script, Streamlit cache cleared."""
     from bench.pages import PAGE_FILES
-    from tests.apptest import open_page
+    from tests.apptest import open_app
 
     out = {}
     for page, file in PAGE_FILES.items():
-        times = []
+        times, whole = [], []
         for _ in range(repeat):
             clear_caches()
             started = time.perf_counter()
-            at = open_page(file, {"as_of": AS_OF.isoformat()})
-            times.append((time.perf_counter() - started) * 1000)
+            at = open_app({"as_of": AS_OF.isoformat()})  # the landing page first
+            clear_caches()
+            switched = time.perf_counter()
+            at.switch_page(file)
+            at.run()
+            times.append((time.perf_counter() - switched) * 1000)
+            whole.append((time.perf_counter() - started) * 1000)
             if at.exception:
                 out[page] = {"error": str(at.exception[0].message)[:200]}
                 break
         else:
-            out[page] = {"ms": times}
+            out[page] = {"ms": times, "with_landing_ms": whole}
     return out
 
 
@@ -372,13 +377,17 @@ def report(infos: list[dict], results: list[dict], load: str) -> str:
     for info, res in zip(infos, results, strict=True):
         if "apptest" in res:
             lines.append("")
-            lines.append(f"AppTest, full page run at scale {info['scale']:g} (ms, p50 / max):")
+            lines.append(
+                f"AppTest at scale {info['scale']:g}, cache cleared: the page's own run "
+                "(p50 / max ms), and with the landing page run before it (p50):"
+            )
             for page, r in res["apptest"].items():
                 if "error" in r:
                     lines.append(f"  {page}: ERROR {r['error']}")
                 else:
                     lines.append(
                         f"  {page}: {fmt_ms(statistics.median(r['ms']))} / {fmt_ms(max(r['ms']))}"
+                        f" · {fmt_ms(statistics.median(r.get('with_landing_ms', r['ms'])))}"
                     )
     return "\n".join(lines)
 
