@@ -101,6 +101,18 @@ def check_database(path: Path | None = None) -> str | None:
     return None
 
 
+def derived_is_current(path: Path | None = None) -> bool:
+    """True when the snapshot's derived tables were built by the current derived.sql."""
+    from dashboard.store import derived_version
+
+    cursor = _cursor(file_identity(path or db_path()))
+    try:
+        row = cursor.execute("select value from meta where key = 'derived_version'").fetchone()
+    finally:
+        cursor.close()
+    return bool(row) and row[0] == derived_version()
+
+
 _connections: dict[FileIdentity, duckdb.DuckDBPyConnection] = {}
 _retired: list[duckdb.DuckDBPyConnection] = []
 _lock = threading.Lock()

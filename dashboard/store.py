@@ -9,6 +9,7 @@ the new one; a crash mid-build leaves the old file untouched.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import shutil
 import uuid
@@ -26,6 +27,12 @@ BACKUPS_KEPT = 3
 # Migrations from version N to N+1, each a list of SQL statements. Empty while at v1;
 # a database of an older version is migrated on import instead of rebuilt.
 MIGRATIONS: dict[int, list[str]] = {}
+
+
+def derived_version() -> str:
+    """Identifies the derived-table definitions: a snapshot built with other definitions
+    (an older release) gets its derived tables rebuilt on start, from its own base tables."""
+    return hashlib.sha256(DERIVED_FILE.read_bytes()).hexdigest()[:16]
 
 
 class SchemaVersionError(RuntimeError):
@@ -124,6 +131,7 @@ def write_snapshot(
                     con,
                     {
                         "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
+                        "derived_version": derived_version(),
                         **(meta or {}),
                     },
                 )
@@ -160,6 +168,18 @@ def _sweep_abandoned(target: Path) -> None:
             pass
 
 
+def refresh_derived(target: Path | str) -> Path:
+    """Rebuild the derived tables of an existing snapshot (same base data), swapped in
+    atomically; the data's own generated_at is kept, since the data did not change."""
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        row = con.execute("select value from meta where key = 'generated_at'").fetchone()
+    finally:
+        con.close()
+    meta = {"generated_at": row[0]} if row else None
+    return write_snapshot(target, lambda con: None, base=target, meta=meta)
+
+
 def _keep_backup(target: Path) -> None:
     if not target.exists():
         return
@@ -170,3 +190,21 @@ def _keep_backup(target: Path) -> None:
     old = sorted(backups.glob(f"{target.stem}-*{target.suffix}"))
     for stale in old[:-BACKUPS_KEPT]:
         stale.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m dashboard.store", description="数据库快照工具")
+    parser.add_argument("--refresh", type=Path, metavar="DB", help="按当前版本重建派生汇总表")
+    args = parser.parse_args(argv)
+    if args.refresh:
+        refresh_derived(args.refresh)
+        print(f"已重建 {args.refresh} 的派生汇总表（{derived_version()}）")
+        return 0
+    parser.print_help()
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -82,3 +82,30 @@ def test_old_schema_version_gives_chinese_error(
     monkeypatch.setenv("CHUANGWEN_DB", str(old))
     at = open_app()
     assert "结构版本为 0" in at.error[0].value
+
+
+def test_snapshot_from_an_older_release_gets_its_derived_tables_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    from dashboard import store
+    from tests.tiny import build_tiny
+
+    path = build_tiny(tmp_path / "old.duckdb")
+    store.write_snapshot(
+        path,
+        lambda con: con.execute("drop table visit_daily"),
+        base=path,
+        meta={"derived_version": "older-release"},
+    )
+    monkeypatch.setenv("CHUANGWEN_DB", str(path))
+    at = open_app({"as_of": AS_OF.isoformat()})
+    assert not at.exception and not at.error
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        version = con.execute("select value from meta where key = 'derived_version'").fetchone()
+        assert version[0] == store.derived_version()
+        assert con.execute("select sum(new_subjects) from visit_daily").fetchone()[0] == 15
+    finally:
+        con.close()
