@@ -533,7 +533,7 @@ def _test_start(as_of: dt.date) -> dt.date | None:
 @rule(
     "score_fell_twice",
     "连续两次测评下降",
-    "orange",
+    "red",
     scores_only=True,
     min_drop=Param("float", 0.0, 0.0, 100.0, "每次至少下降多少分才算下降"),
     levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
@@ -886,7 +886,7 @@ def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> t
 @rule(
     "coverage_behind",
     "走访进度赶不上节点",
-    "orange",
+    "red",
     levels=Param("levels", ["district", "street"], help="判断哪些层级的单位"),
     weight=Param("float", 10.0, 0.0, 100.0, "所影响指标的分值（走访关系问卷知晓率）"),
 )
@@ -1078,7 +1078,7 @@ POINT_EVIDENCE = {
 @rule(
     "fixed_point_static_fail",
     "固定点位静态指标不达标",
-    "red",
+    "orange",
     lookback_days=Param("int", 90, 1, 730, "只看最近多少天内的检查"),
     min_failed=Param("int", 1, 1, 100, "不达标静态指标达到几项"),
 )
@@ -1324,6 +1324,37 @@ def _top_cached(
 ) -> tuple[Flag, ...]:
     ranked = _ranked_without_history(scope_id, as_of, rules)
     return tuple(_with_histories(scope_id, as_of, ranked[: max(n, 0)]))
+
+
+def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
+    """The n most urgent distinct issues, for the meeting view.
+
+    Flags of the same rule and the same 责任单位 are one issue in a meeting ("市交通运输局:
+    严重问题逾期未整改, 胜利村等 12 处"), so they are merged into their highest-priority flag,
+    whose unit_name then names the count. The order is the engine's priority order.
+    """
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    rules = rules_or_last_good()[0]
+    query("units_in_scope", scope_id=int(scope_id))
+    return list(_headline_cached(file_identity(), int(scope_id), as_of, rules, int(n)))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _headline_cached(
+    identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet, n: int
+) -> tuple[Flag, ...]:
+    groups: dict[tuple[str, int | None], list[tuple[RuleConfig, Flag]]] = {}
+    for rule, flag in _ranked_without_history(scope_id, as_of, rules):
+        groups.setdefault((flag.rule_id, flag.owner_id), []).append((rule, flag))
+    heads = list(groups.values())[: max(n, 0)]
+    with_history = _with_histories(scope_id, as_of, [members[0] for members in heads])
+    merged = []
+    for members, flag in zip(heads, with_history, strict=True):
+        if len(members) > 1:
+            flag = replace(flag, unit_name=f"{flag.unit_name}等 {len(members)} 处")
+        merged.append(flag)
+    return tuple(merged)
 
 
 FRAME_COLUMNS = [f.name for f in fields(Flag)] + ["severity_label", "evidence_count"]

@@ -609,7 +609,7 @@ def _coverage_series(scope_id: int, as_of: dt.date, campaign: metrics.Campaign |
 def _top_flags(scope_id: int, as_of: dt.date, n: int) -> tuple[tuple[flags.Flag, ...], str | None]:
     """The red-flag engine's top flags; a broken rules file is reported, not raised."""
     try:
-        return tuple(flags.top_flags(scope_id, as_of, n=n)), None
+        return tuple(flags.headline_flags(scope_id, as_of, n=n)), None
     except flags.RulesConfigError as exc:
         return (), f"红旗规则配置有误：{exc}"
 

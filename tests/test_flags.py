@@ -223,10 +223,10 @@ def test_page_lists_flags_and_filters(use_tiny) -> None:
     assert not at.exception
     expected = len(flags.evaluate(1, AS_OF))
     assert len(table_rows(at)) == expected == 9
-    assert [m.value for m in at.metric][:3] == ["7 条", "2 条", "0 条"]
+    assert [m.value for m in at.metric][:3] == ["8 条", "1 条", "0 条"]
     assert any("P3" in e.label for e in at.expander)
     at.multiselect(key="flag_severity").set_value(["orange"]).run()
-    assert table_rows(at) == ["走访进度赶不上节点"] * 2
+    assert table_rows(at) == ["固定点位静态指标不达标"]
     at.multiselect(key="flag_severity").set_value(["red", "orange"]).run()
     at.selectbox(key="flag_owner").set_value("市城管局").run()
     assert set(at.dataframe[0].value["责任单位"]) == {"市城管局"}
@@ -336,3 +336,20 @@ def test_top_flags_equal_the_head_of_the_full_evaluation(
             assert flags.top_flags(scope, as_of, n=n) == full[:n]
         assert any(f.weeks_red > 1 for f in full[:30])
     db._cached.clear()
+
+
+@pytest.mark.usefixtures("use_tiny")
+def test_headline_flags_merge_one_owners_cluster_into_one_line() -> None:
+    full = flags.evaluate(1, AS_OF)
+    heads = flags.headline_flags(1, AS_OF, n=50)
+    groups: dict[tuple, list] = {}
+    for f in full:
+        groups.setdefault((f.rule_id, f.owner_id), []).append(f)
+    assert [(h.rule_id, h.owner_id) for h in heads] == list(groups)[:50]
+    for head in heads:
+        members = groups[(head.rule_id, head.owner_id)]
+        assert head.priority == members[0].priority
+        if len(members) > 1:
+            assert head.unit_name == f"{members[0].unit_name}等 {len(members)} 处"
+        else:
+            assert head.unit_name == members[0].unit_name

@@ -139,7 +139,7 @@ def test_laggards_name_the_worst_units_below_the_scope_and_skip_those_on_target(
 @pytestmark_db
 def test_top_flags_come_from_the_flag_engine() -> None:
     view = meeting.meeting_view(1, AS_OF)
-    expected = flags.top_flags(1, AS_OF, n=meeting.FLAGS_N)
+    expected = flags.headline_flags(1, AS_OF, n=meeting.FLAGS_N)
     assert [f.key for f in view.flags] == [f.key for f in expected]
 
 
