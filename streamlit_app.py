@@ -55,6 +55,7 @@ _show_progress()
 
 access = session.ensure_access()
 current = filters.render_filters(meeting)
+startup.warm_up_in_background(filters.root_unit_id(), filters.default_as_of())
 if not meeting:
     session.sidebar_account(access)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
+import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,3 +55,30 @@ def _refresh_derived(path: Path, progress: Callable[[float, str], None] | None) 
 
 def database_path() -> Path:
     return db.db_path()
+
+
+_warmed: set[db.FileIdentity] = set()
+_warm_lock = threading.Lock()
+
+
+def warm_up_in_background(scope_id: int, as_of: dt.date) -> None:
+    """Once per snapshot, compute the landing page's data for the whole tree in a background
+    thread, so the first leader to open the meeting screen after a start or an import does
+    not wait for the red-flag engine. Results land in the same process-wide caches the pages
+    read; the access check still runs on every page's own call."""
+    identity = db.file_identity()
+    with _warm_lock:
+        if identity in _warmed:
+            return
+        _warmed.add(identity)
+
+    def work() -> None:
+        from dashboard import flags, meeting
+
+        try:
+            meeting.meeting_view(scope_id, as_of)
+            flags.evaluate(scope_id, as_of)
+        except Exception:  # noqa: BLE001 - warming is best effort; pages report real errors
+            logging.getLogger(__name__).exception("warm-up failed")
+
+    threading.Thread(target=work, name="cw-warm-up", daemon=True).start()
