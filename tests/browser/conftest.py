@@ -102,13 +102,16 @@ def chromium() -> Iterator[object]:
 
 
 def wait_until_idle(page: object, timeout_ms: int = 45000) -> None:
-    """Wait until the script run is over: no status widget ("Running…/Stop") for a while
-    and the main area holds rendered elements."""
+    """Wait until the script run is over: no status widget ("Running…/Stop") and no
+    skeleton placeholders for a while, and the main area holds rendered elements."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     deadline = time.time() + timeout_ms / 1000
     quiet_since = None
     while time.time() < deadline:
-        busy = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        busy = (
+            page.locator('[data-testid="stStatusWidget"]').count() > 0
+            or page.locator('[data-testid="stSkeleton"]').count() > 0
+        )
         rendered = page.locator('[data-testid="stMain"] [data-testid="stElementContainer"]').count()
         if not busy and rendered:
             quiet_since = quiet_since or time.time()

@@ -37,7 +37,6 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServ
 PATHS = [f"{page_url(p)}?as_of=2026-06-10" for p in registered_pages()] + [
     "/?mode=meeting&as_of=2026-06-10",
     "/rankings?as_of=2026-06-10&rank_level=street",
-    "/flags?as_of=2026-06-10",
 ]
 
 
