@@ -146,7 +146,10 @@ def coverage(
     campaign = campaign_at(as_of)
     columns = ["unit_id", "target", "covered", "new_last_14d", "visits", "entered"]
     if campaign is None:
-        return _with_names(pd.DataFrame(columns=columns))
+        empty = pd.DataFrame(columns=[*columns, *(["subject_kind"] if by_kind else [])])
+        for name in ("coverage_rate", "entry_rate", "pace_per_day", "pace_window_days"):
+            empty[name] = pd.Series(dtype="float64")
+        return _with_names(empty)
     counts = query(
         "coverage_counts",
         scope_id=scope_id,

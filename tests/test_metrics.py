@@ -144,3 +144,13 @@ def test_next_test_and_campaign() -> None:
     assert during.under_way and during.days_left == 0
     campaign = m.campaign_at(AS_OF)
     assert campaign.next_milestone(AS_OF).target_share == 0.7
+
+
+def test_coverage_before_any_campaign_has_every_column_and_no_rows() -> None:
+    frame = m.coverage(1, dt.date(2026, 4, 20), "district")
+    assert frame.empty
+    assert {"coverage_rate", "entry_rate", "pace_per_day"} <= set(frame.columns)
+    from dashboard import rankings
+
+    ranked = rankings.ranking("coverage_rate", 1, "district", dt.date(2026, 4, 20))
+    assert ranked["value"].isna().all() or ranked.empty
