@@ -94,7 +94,7 @@ def check_database(path: Path | None = None) -> str | None:
     if found != SCHEMA_VERSION:
         return (
             f"数据库文件 {path} 的结构版本为 {found}，本程序需要版本 {SCHEMA_VERSION}。"
-            "请用 `python -m dashboard.importer --migrate` 迁移，或重新生成演示数据。"
+            "请运行 `python -m dashboard.store --migrate 数据库文件` 迁移，或重新生成演示数据。"
             if found < SCHEMA_VERSION
             else f"数据库文件 {path} 的结构版本 {found} 比程序新（{SCHEMA_VERSION}），请升级看板程序。"
         )

@@ -197,7 +197,18 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m dashboard.store", description="数据库快照工具")
     parser.add_argument("--refresh", type=Path, metavar="DB", help="按当前版本重建派生汇总表")
+    parser.add_argument(
+        "--migrate", type=Path, metavar="DB", help="把旧结构版本的数据库迁移到当前版本"
+    )
     args = parser.parse_args(argv)
+    if args.migrate:
+        try:
+            write_snapshot(args.migrate, lambda con: None, base=args.migrate)
+        except SchemaVersionError as exc:
+            print(f"迁移失败：{exc}")
+            return 1
+        print(f"已把 {args.migrate} 迁移到结构版本 {SCHEMA_VERSION}")
+        return 0
     if args.refresh:
         refresh_derived(args.refresh)
         print(f"已重建 {args.refresh} 的派生汇总表（{derived_version()}）")
