@@ -166,3 +166,68 @@ def test_cache_is_not_shared_across_scopes(with_users: Path) -> None:
     assert leader.selectbox(key="unit").value == 2
     assert west.selectbox(key="unit").value == 3
     assert west_again.selectbox(key="unit").value == 3
+
+
+@pytest.fixture()
+def as_west(with_users: Path, monkeypatch: pytest.MonkeyPatch) -> auth.Access:
+    """The 西城区 unit head's access, as the query runner sees it inside their session."""
+    access = auth.Access(auth.load_users(auth.users_file())["west"], (3,))
+    monkeypatch.setattr(db, "current_access", lambda: access)
+    return access
+
+
+def export_text(data: bytes) -> str:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return " ".join(
+        str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value
+    )
+
+
+def test_exports_hold_nothing_outside_the_users_scope(as_west: auth.Access) -> None:
+    import datetime as dt
+    import io
+
+    from docx import Document
+
+    from dashboard import bulletin, flag_export, flags, rankings
+
+    texts = {}
+    frame = rankings.ranking("rectification_rate", 3, "street", AS_OF)
+    texts["ranking"] = export_text(
+        rankings.ranking_xlsx(frame, rankings.METRIC_BY_KEY["rectification_rate"], ["排名"])
+    )
+    texts["flags"] = export_text(
+        flag_export.duban_workbook(flags.evaluate(3, AS_OF), "西城区", AS_OF)
+    )
+    week_end = dt.date(2026, 6, 7)
+    texts["bulletin xlsx"] = export_text(bulletin.build_xlsx(3, week_end))
+    document = Document(io.BytesIO(bulletin.build_docx(3, week_end)))
+    texts["bulletin docx"] = " ".join(p.text for p in document.paragraphs) + " ".join(
+        c.text for t in document.tables for r in t.rows for c in r.cells
+    )
+    assert "城关镇" in texts["ranking"]
+    for name, text in texts.items():
+        leaked = [unit for unit in EAST_ONLY if unit in text]
+        assert not leaked, f"{name} export shows {leaked} to a 西城区 user"
+
+
+@pytest.mark.parametrize("scope", [1, 2, 4, 12])
+def test_engines_refuse_scopes_outside_the_user(as_west: auth.Access, scope: int) -> None:
+    import datetime as dt
+
+    from dashboard import bulletin, flags, meeting, rankings
+
+    calls = [
+        lambda: flags.evaluate(scope, AS_OF),
+        lambda: flags.top_flags(scope, AS_OF),
+        lambda: rankings.ranking("rectification_rate", scope, "street", AS_OF),
+        lambda: meeting.meeting_view(scope, AS_OF),
+        lambda: bulletin.build_xlsx(scope, dt.date(2026, 6, 7)),
+    ]
+    for call in calls:
+        with pytest.raises(db.AccessDenied):
+            call()
