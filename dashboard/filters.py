@@ -130,10 +130,4 @@ def current() -> Filters:
 
 def child_level(kind: str) -> str | None:
     """The unit kind one level below `kind` in the territorial tree."""
-    return {
-        "province": "city",
-        "city": "district",
-        "district": "street",
-        "street": "community",
-        "group": "department",
-    }.get(kind)
+    return metrics.child_level(kind)

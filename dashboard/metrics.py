@@ -44,6 +44,20 @@ def _rate_column(frame: pd.DataFrame, numerator: str, denominator: str) -> pd.Se
     )
 
 
+CHILD_LEVEL = {
+    "province": "city",
+    "city": "district",
+    "district": "street",
+    "street": "community",
+    "group": "department",
+}
+
+
+def child_level(kind: str) -> str | None:
+    """The unit kind one level below `kind` in the tree (None for the lowest levels)."""
+    return CHILD_LEVEL.get(kind)
+
+
 def _check_level(level: str) -> str:
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}")

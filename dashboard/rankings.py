@@ -483,13 +483,7 @@ def drill_path(scope_id: int, unit_id: int) -> list[tuple[int, str, str]] | None
 
 def child_level(kind: str) -> str | None:
     """The level a unit of `kind` drills into (None: it opens its open problems)."""
-    return {
-        "province": "city",
-        "city": "district",
-        "district": "street",
-        "street": "community",
-        "group": "department",
-    }.get(kind)
+    return metrics.child_level(kind)
 
 
 def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:

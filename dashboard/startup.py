@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,7 @@ def database_path() -> Path:
     return db.db_path()
 
 
+WARM_UP_ENV = "CHUANGWEN_WARM_UP"  # "0" turns the warm-up off (the test suite does)
 _warmed: set[db.FileIdentity] = set()
 _warm_lock = threading.Lock()
 
@@ -66,6 +68,8 @@ def warm_up_in_background(scope_id: int, as_of: dt.date) -> None:
     thread, so the first leader to open the meeting screen after a start or an import does
     not wait for the red-flag engine. Results land in the same process-wide caches the pages
     read; the access check still runs on every page's own call."""
+    if os.environ.get(WARM_UP_ENV, "1") == "0":
+        return
     identity = db.file_identity()
     with _warm_lock:
         if identity in _warmed:
@@ -81,4 +85,5 @@ def warm_up_in_background(scope_id: int, as_of: dt.date) -> None:
         except Exception:  # noqa: BLE001 - warming is best effort; pages report real errors
             logging.getLogger(__name__).exception("warm-up failed")
 
-    threading.Thread(target=work, name="cw-warm-up", daemon=True).start()
+    # Not a daemon: the interpreter waits for it on exit instead of killing it inside DuckDB.
+    threading.Thread(target=work, name="cw-warm-up", daemon=False).start()

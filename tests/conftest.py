@@ -27,3 +27,5 @@ def use_tiny(tiny_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+    # No background warm-up threads in tests: they would only compete for the two cores.
+    os.environ["CHUANGWEN_WARM_UP"] = "0"
