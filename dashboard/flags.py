@@ -983,7 +983,7 @@ MATERIALS_EVIDENCE = {
 
 
 def _materials_lines(scope_id: int, as_of: dt.date, within_days: int) -> list[dict]:
-    rows = _rows(query("flag_materials_lines", scope_id=scope_id, as_of=as_of))
+    rows = _rows(query("materials_lines", scope_id=scope_id, as_of=as_of))
     out = []
     for row in rows:
         if row["days_left"] > within_days:

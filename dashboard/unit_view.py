@@ -279,9 +279,15 @@ def visit_progress(unit_id: int, as_of: dt.date) -> VisitProgress:
 
 def missing_materials(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """台账 lines still short at as_of, by deadline, with days left (negative = past due)."""
-    frame = query("unit_materials_open", unit_id=unit_id, as_of=as_of).copy()
+    lines = query("materials_lines", scope_id=unit_id, as_of=as_of)
+    frame = (
+        lines[lines["completed"] < lines["required"]]
+        .sort_values(["deadline", "unit_sort_order", "unit_id", "indicator_code"], kind="stable")
+        .reset_index(drop=True)
+    )
+    frame["missing"] = frame["required"] - frame["completed"]
+    frame["approval_tracked"] = frame["approved"].notna()
     frame["deadline"] = pd.to_datetime(frame["deadline"]).dt.date
-    frame["days_left"] = [(d - as_of).days for d in frame["deadline"]]
     frame["completion_rate"] = [
         metrics.ratio(c, r) for c, r in zip(frame["completed"], frame["required"], strict=True)
     ]

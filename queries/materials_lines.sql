@@ -1,6 +1,7 @@
--- flag_materials_lines: the latest 台账 line per (unit, indicator) reported on or before
+-- materials_lines: the latest 台账 line per (unit, indicator) reported on or before
 -- $as_of for every unit under $scope_id, with completed items (approved where tracked,
 -- submitted otherwise), the deadline, days left to it and the indicator's weight.
+-- Read by the red-flag rules and by the unit view's "still missing" list.
 -- params: $scope_id, $as_of
 with members as (
     select descendant_id as unit_id
@@ -18,6 +19,7 @@ latest as (
 select
     l.unit_id,
     u.name as unit_name,
+    u.sort_order as unit_sort_order,
     l.indicator_id,
     i.code as indicator_code,
     i.name as indicator_name,
