@@ -32,7 +32,7 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import _Cell
 
 from dashboard import weekly
-from dashboard.components.text import is_missing, pct
+from dashboard.components.text import is_missing, pct, pct_short
 from dashboard.db import ROOT
 from dashboard.export import neutralise
 from dashboard.labels import UNIT_KIND, label
@@ -78,7 +78,7 @@ class Judgement:
     def phrase(self) -> str:
         """整改率达到90%及以上 / 整改率低于85% / 台账完成率为0"""
         name = weekly.metric(self.metric).label
-        t = _pct_plain(self.threshold)
+        t = pct_short(self.threshold)
         if self.bound == "at_least":
             return f"{name}达到{t}及以上"
         if self.bound == "below":
@@ -170,12 +170,6 @@ def cn_date(day: dt.date, *, year: bool = True) -> str:
     """2026年6月7日 (the form of a government document)."""
     text = f"{day.month}月{day.day}日"
     return f"{day.year}年{text}" if year else text
-
-
-def _pct_plain(value: float) -> str:
-    """0.9 → 90%; 0.925 → 92.5% (no trailing .0 in thresholds)."""
-    text = f"{value * 100:.1f}".rstrip("0").rstrip(".")
-    return f"{text}%"
 
 
 def change_phrase(change: float | None) -> str:

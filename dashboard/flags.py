@@ -48,6 +48,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import labels, metrics
+from dashboard.components.text import pct_short
 from dashboard.db import ROOT, FileIdentity, file_identity, query
 
 CONFIG_PATH = ROOT / "config" / "flags.toml"
@@ -315,13 +316,6 @@ def rules_or_last_good(path: Path | str | None = None) -> tuple[RuleSet, str | N
 
 
 # ── helpers shared by the rules ────────────────────────────────────────────────────────
-
-
-def _pct(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "无数据"
-    text = f"{value * 100:.1f}".rstrip("0").rstrip(".")
-    return f"{text}%"
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -783,7 +777,7 @@ def rectification_below(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> lis
                     value=rate,
                     threshold=p["threshold"],
                     value_text=(
-                        f"整改率 {_pct(rate)}（阈值 {_pct(p['threshold'])}），"
+                        f"整改率 {pct_short(rate)}（阈值 {pct_short(p['threshold'])}），"
                         f"已整改 {r.rectified}/{r.found}，逾期 {r.overdue} 个"
                     ),
                     evidence=lambda g=rows: _records(g, PROBLEM_EVIDENCE),
@@ -870,10 +864,10 @@ def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> t
                         "走访对象": labels.label(labels.SUBJECT_KIND, r.subject_kind),
                         "目标数": int(r.target),
                         "已走访": int(r.covered),
-                        "覆盖率": _pct(r.coverage_rate),
+                        "覆盖率": pct_short(r.coverage_rate),
                         "近14天新增": int(r.new_last_14d),
                         "走访次数": int(r.visits),
-                        "平台录入率": _pct(r.entry_rate),
+                        "平台录入率": pct_short(r.entry_rate),
                     }
                 )
         per_unit = {u: tuple(rows) for u, rows in per_unit.items()}
@@ -911,8 +905,8 @@ def coverage_behind(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fl
                     value=projected,
                     threshold=float(r.target_share),
                     value_text=(
-                        f"按近14天进度，{r.due_date} 预计覆盖率 {_pct(projected)}"
-                        f"（节点目标 {_pct(r.target_share)}）{needed}"
+                        f"按近14天进度，{r.due_date} 预计覆盖率 {pct_short(projected)}"
+                        f"（节点目标 {pct_short(r.target_share)}）{needed}"
                     ),
                     evidence=lambda lv=level, u=r.unit_id: _kind_evidence(scope_id, as_of, lv, u),
                     deadline=r.due_date,
@@ -956,7 +950,7 @@ def platform_entry_lagging(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> 
                     value=rate,
                     threshold=p["threshold"],
                     value_text=(
-                        f"平台录入率 {_pct(rate)}（阈值 {_pct(p['threshold'])}），"
+                        f"平台录入率 {pct_short(rate)}（阈值 {pct_short(p['threshold'])}），"
                         f"{int(r.visits) - int(r.entered)} 次走访未录入"
                     ),
                     evidence=lambda lv=level, u=r.unit_id: _kind_evidence(scope_id, as_of, lv, u),
@@ -989,7 +983,7 @@ def _materials_lines(scope_id: int, as_of: dt.date, within_days: int) -> list[di
         if row["days_left"] > within_days:
             continue
         row["completion_rate"] = row["completed"] / row["required"]
-        row["completion_text"] = _pct(row["completion_rate"])
+        row["completion_text"] = pct_short(row["completion_rate"])
         out.append(row)
     return out
 
@@ -1059,7 +1053,7 @@ def materials_behind(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[F
         low,
         "台账完成率",
         lambda g, rate: (
-            f"{len(g)} 项台账完成率低于 {_pct(p['threshold'])}（合计 {_pct(rate)}），"
+            f"{len(g)} 项台账完成率低于 {pct_short(p['threshold'])}（合计 {pct_short(rate)}），"
             f"{_deadline_text(g[0])}"
         ),
     )
@@ -1169,9 +1163,9 @@ def random_pool_risk(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[F
                 value=risk,
                 threshold=p["threshold"],
                 value_text=(
-                    f"随机点位“{point_type}”达标 {passed}/{n}（{_pct(rate)}），"
-                    f"抽 {p['draws']} 个至少 1 个不达标的概率 {_pct(risk)}"
-                    f"（阈值 {_pct(p['threshold'])}）"
+                    f"随机点位“{point_type}”达标 {passed}/{n}（{pct_short(rate)}），"
+                    f"抽 {p['draws']} 个至少 1 个不达标的概率 {pct_short(risk)}"
+                    f"（阈值 {pct_short(p['threshold'])}）"
                 ),
                 evidence=evidence,
                 deadline=deadline,

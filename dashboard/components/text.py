@@ -31,6 +31,13 @@ def pct(value: float | None, digits: int = 1) -> str:
     return "无数据" if is_missing(value) else f"{value * 100:.{digits}f}%"
 
 
+def pct_short(value: float | None) -> str:
+    """0.9 → '90%', 0.925 → '92.5%' (no trailing .0, for thresholds and sentences)."""
+    if is_missing(value):
+        return "无数据"
+    return f"{value * 100:.1f}".rstrip("0").rstrip(".") + "%"
+
+
 def points(value: float | None, digits: int = 2) -> str:
     """85.74 → '85.74 分'."""
     return "无数据" if is_missing(value) else f"{value:.{digits}f} 分"
