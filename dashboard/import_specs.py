@@ -53,6 +53,27 @@ def _c(field_: str, label: str, type_: str, **kw: object) -> Column:
 
 UNIT_ALIASES = ("单位名称", "所属单位", "属地单位", "社区", "村", "所在社区", "所在街道")
 
+
+# One column spec for the subject kind, shared by the visits and visit-targets ledgers.
+SUBJECT_KIND_COLUMN = _c(
+    "subject_kind",
+    "对象类型",
+    "enum",
+    required=True,
+    aliases=("走访对象类型", "对象类别"),
+    enum=labels.SUBJECT_KIND,
+    enum_aliases={
+        "农户": "household",
+        "居民户": "household",
+        "住户": "household",
+        "居民": "household",
+        "商户": "business",
+        "个体工商户": "business",
+        "企业": "business",
+    },
+    example="农户/居民户",
+)
+
 SPECS: dict[str, KindSpec] = {
     "problems": KindSpec(
         kind="problems",
@@ -233,24 +254,7 @@ SPECS: dict[str, KindSpec] = {
                 aliases=UNIT_ALIASES[2:],
                 example="和平街道",
             ),
-            _c(
-                "subject_kind",
-                "对象类型",
-                "enum",
-                required=True,
-                aliases=("走访对象类型", "对象类别"),
-                enum=labels.SUBJECT_KIND,
-                enum_aliases={
-                    "农户": "household",
-                    "居民户": "household",
-                    "住户": "household",
-                    "居民": "household",
-                    "商户": "business",
-                    "个体工商户": "business",
-                    "企业": "business",
-                },
-                example="农户/居民户",
-            ),
+            SUBJECT_KIND_COLUMN,
             _c(
                 "subject_id",
                 "对象编号",
@@ -313,22 +317,7 @@ SPECS: dict[str, KindSpec] = {
                 note="数据库只有一个走访活动时可不填",
             ),
             _c("unit_id", "单位", "unit", required=True, aliases=UNIT_ALIASES, example="和平街道"),
-            _c(
-                "subject_kind",
-                "对象类型",
-                "enum",
-                required=True,
-                aliases=("走访对象类型", "对象类别"),
-                enum=labels.SUBJECT_KIND,
-                enum_aliases={
-                    "农户": "household",
-                    "居民户": "household",
-                    "商户": "business",
-                    "个体工商户": "business",
-                    "企业": "business",
-                },
-                example="农户/居民户",
-            ),
+            SUBJECT_KIND_COLUMN,
             _c(
                 "target",
                 "目标数",
