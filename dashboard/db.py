@@ -234,6 +234,12 @@ def _guard(identity: FileIdentity, params: dict) -> None:
             raise AccessDenied(f"无权查看单位 {value} 的数据")
 
 
+def require_scope(scope_id: int) -> None:
+    """Refuse (AccessDenied) a scope the signed-in user may not see. Engines that keep a
+    cache of their own above `query` call this first, so their cache is guarded too."""
+    _guard(file_identity(), {"scope_id": scope_id})
+
+
 def query(name: str, **params: object) -> pd.DataFrame:
     """Run queries/<name>.sql with named parameters; cached per snapshot. Do not mutate."""
     for key, value in params.items():

@@ -49,7 +49,7 @@ import streamlit as st
 
 from dashboard import labels, metrics
 from dashboard.components.text import pct_short
-from dashboard.db import ROOT, FileIdentity, file_identity, query
+from dashboard.db import ROOT, FileIdentity, file_identity, query, require_scope
 
 CONFIG_PATH = ROOT / "config" / "flags.toml"
 SEVERITIES = ("red", "orange", "yellow")
@@ -1245,8 +1245,7 @@ def evaluate(scope_id: int, as_of: dt.date, rules: RuleSet | None = None) -> lis
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     rules = rules or rules_or_last_good()[0]
-    # Through the query runner first, so access control sees the scope even on a cache hit.
-    query("units_in_scope", scope_id=int(scope_id))
+    require_scope(int(scope_id))  # this cache sits above the query runner's access check
     return list(_evaluate_cached(file_identity(), int(scope_id), as_of, rules))
 
 
@@ -1308,7 +1307,7 @@ def top_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     rules = rules_or_last_good()[0]
-    query("units_in_scope", scope_id=int(scope_id))
+    require_scope(int(scope_id))
     return list(_top_cached(file_identity(), int(scope_id), as_of, rules, int(n)))
 
 
@@ -1330,7 +1329,7 @@ def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     rules = rules_or_last_good()[0]
-    query("units_in_scope", scope_id=int(scope_id))
+    require_scope(int(scope_id))
     return list(_headline_cached(file_identity(), int(scope_id), as_of, rules, int(n)))
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import metrics
-from dashboard.db import FileIdentity, file_identity, query
+from dashboard.db import FileIdentity, file_identity, query, require_scope
 from dashboard.export import neutralise
 from dashboard.labels import STATUS, SUBJECT_KIND, UNIT_KIND
 
@@ -354,9 +354,7 @@ def ranking(
         raise ValueError("the single-indicator ranking needs an indicator_id")
     if m.is_score and assessment_id is None:
         assessment_id = default_assessment(m, as_of, indicator_id)
-    # The query runner checks the signed-in user's access to the scope; this ranking cache
-    # sits above it, so ask the runner first (a cheap, cached query) on every call.
-    query("units_in_scope", scope_id=scope_id)
+    require_scope(scope_id)  # this cache sits above the query runner's access check
     return _cached_ranking(
         file_identity(), metric_key, scope_id, level, as_of, assessment_id, indicator_id,
         subject_kind,

@@ -22,7 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import flags, metrics, rankings
-from dashboard.db import FileIdentity, file_identity, query
+from dashboard.db import FileIdentity, file_identity, query, require_scope
 
 WEEK = dt.timedelta(days=7)
 
@@ -225,8 +225,7 @@ def flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
     appeared (only now), stayed (both), cleared (only before). Rows of appeared/stayed
     describe the flag now; cleared rows describe it as it was. Cached per snapshot and
     rules file (evaluating every rule twice takes seconds on a city)."""
-    # The query runner checks the user's access to the scope; this cache sits above it.
-    query("units_in_scope", scope_id=scope_id)
+    require_scope(scope_id)  # this cache sits above the query runner's access check
     rules = flags.CONFIG_PATH
     rules_stamp = rules.stat().st_mtime_ns if rules.exists() else 0
     return _cached_flag_changes(file_identity(), rules_stamp, scope_id, week.start)
