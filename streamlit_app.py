@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dashboard import db, filters, metrics, session, startup  # noqa: E402
+from dashboard import db, filters, metrics, page_days, session, startup  # noqa: E402
 from dashboard.components.header import header_strip  # noqa: E402
 
 PAGES_DIR = ROOT / "dashboard" / "pages"
@@ -74,6 +74,8 @@ if not meeting:
     )
 
 try:
-    navigation.run()
+    # pages that read several dates get their day-list queries answered in one pass each
+    with db.as_of_batch(page_days.days_for(navigation.url_path or "meeting", current.as_of)):
+        navigation.run()
 except db.AccessDenied:
     st.warning("这部分内容涉及您授权范围以外的单位，已隐藏。", icon=":material/lock:")

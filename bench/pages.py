@@ -19,6 +19,7 @@ from dashboard import (
     labels,
     meeting,
     metrics,
+    page_days,
     rankings,
     trends,
     unit_view,
@@ -106,14 +107,24 @@ def data_page(scope_id: int, as_of: dt.date) -> object:
     return importer.data_freshness(path), importer.import_history(path)
 
 
+def batched(url_path: str, page: Callable[[int, dt.date], object]):
+    """The page inside the as-of batch the router opens for it (dashboard/page_days.py)."""
+
+    def run(scope_id: int, as_of: dt.date) -> object:
+        with db.as_of_batch(page_days.days_for(url_path, as_of)):
+            return page(scope_id, as_of)
+
+    return run
+
+
 PAGES: dict[str, Callable[[int, dt.date], object]] = {
-    "meeting": meeting_page,
+    "meeting": batched("meeting", meeting_page),
     "rankings": rankings_page,
     "rankings_rates": rankings_weekly_metric_page,
     "trends": trends_page,
-    "flags": flags_page,
-    "unit": unit_page,
-    "weekly": weekly_page,
+    "flags": batched("flags", flags_page),
+    "unit": batched("unit", unit_page),
+    "weekly": batched("weekly", weekly_page),
     "data": data_page,
 }
 

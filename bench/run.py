@@ -106,14 +106,10 @@ def clear_caches() -> None:
     """Everything the app would have warm: Streamlit's data cache and the flag memos."""
     import streamlit as st
 
-    from dashboard import flags
+    from dashboard import db
 
     st.cache_data.clear()
-    flags._keys_memo.clear()
-    flags._names_cache.clear()
-    flags._test_start_memo.clear()
-    flags._kind_evidence_memo.clear()
-    flags._overdue_memo.clear()
+    db.clear_memos()
 
 
 def percentile(values: list[float], q: float) -> float:

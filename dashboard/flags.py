@@ -49,7 +49,16 @@ import streamlit as st
 
 from dashboard import labels, metrics
 from dashboard.components.text import pct_short
-from dashboard.db import ROOT, FileIdentity, file_identity, query, require_scope
+from dashboard.db import (
+    ROOT,
+    FileIdentity,
+    as_of_batch,
+    batch_memo,
+    file_identity,
+    query,
+    register_memo,
+    require_scope,
+)
 
 CONFIG_PATH = ROOT / "config" / "flags.toml"
 SEVERITIES = ("red", "orange", "yellow")
@@ -58,6 +67,16 @@ SEVERITY_BASE = {"red": 100.0, "orange": 60.0, "yellow": 30.0}
 MAX_WEIGHT = 40.0
 CLOSENESS_DAYS = 60
 HISTORY_WEEKS = 8
+
+
+def history_days(as_of: dt.date) -> list[dt.date]:
+    """as_of and the HISTORY_WEEKS weekly dates before it: the days an evaluation reads.
+
+    Evaluations run inside `as_of_batch(history_days(as_of))`, so each rule's query runs
+    once for all of them (db.py) instead of once per date."""
+    return [as_of - dt.timedelta(days=7 * k) for k in range(HISTORY_WEEKS + 1)]
+
+
 SCORE_LEVELS = ("district", "street", "community", "department")
 LEVEL_LABEL = {
     "district": "区县",
@@ -382,7 +401,7 @@ def _records(rows: list[dict], columns: dict[str, str]) -> tuple[dict, ...]:
     return tuple({header: row[col] for col, header in columns.items()} for row in rows)
 
 
-_names_cache: dict[tuple[FileIdentity, str], dict[int, str]] = {}
+_names_cache: dict[tuple[FileIdentity, str], dict[int, str]] = register_memo({})
 
 
 def _names(table: str) -> dict[int, str]:
@@ -450,12 +469,19 @@ def _flag(
     )
 
 
+# The metric frames the rules read, shared by every rule and date of one evaluation
+# (they run inside as_of_batch; the frames are only read).
+_m_unit_scores = batch_memo(metrics.unit_scores)
+_m_coverage = batch_memo(metrics.coverage)
+_m_coverage_projection = batch_memo(metrics.coverage_projection)
+_m_rectification = batch_memo(metrics.rectification)
+
+
 # ── rules: scores ──────────────────────────────────────────────────────────────────────
 
 
 def _latest_overall(as_of: dt.date, n: int) -> list[int]:
-    frame = metrics.scored_assessments(as_of, "overall")
-    return [int(a) for a in frame["assessment_id"].head(n)]
+    return list(metrics.latest_scored(as_of, "overall", n))
 
 
 @rule(
@@ -473,7 +499,7 @@ def below_city_average(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list
         return []
     flags = []
     for level in p["levels"]:
-        frame = metrics.unit_scores(scope_id, latest[0], level)
+        frame = _m_unit_scores(scope_id, latest[0], level)
         hit = frame[frame["gap_to_city"].notna() & (frame["gap_to_city"] < -p["gap_points"])]
         for r in hit.itertuples():
             gap = float(r.gap_to_city)
@@ -510,7 +536,7 @@ def _assessment_name(assessment_id: int) -> str:
     return names.get(int(assessment_id), str(assessment_id))
 
 
-_test_start_memo: dict[tuple[FileIdentity, dt.date], dt.date | None] = {}
+_test_start_memo: dict[tuple[FileIdentity, dt.date], dt.date | None] = register_memo({})
 
 
 def _test_start(as_of: dt.date) -> dt.date | None:
@@ -541,7 +567,7 @@ def score_fell_twice(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[F
     flags = []
     for level in p["levels"]:
         frames = [
-            metrics.unit_scores(scope_id, a, level)[["unit_id", "value"]].set_index("unit_id")
+            _m_unit_scores(scope_id, a, level)[["unit_id", "value"]].set_index("unit_id")
             for a in (oldest, middle, newest)
         ]
         both = pd.concat(frames, axis=1, keys=["v0", "v1", "v2"]).dropna()
@@ -592,7 +618,7 @@ def bottom_of_level(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fl
         return []
     flags = []
     for level in p["levels"]:
-        frame = metrics.unit_scores(scope_id, latest[0], level, rank_within="list")
+        frame = _m_unit_scores(scope_id, latest[0], level, rank_within="list")
         frame = frame[frame["rank"].notna()]
         if len(frame) < p["min_units"]:
             continue
@@ -646,7 +672,7 @@ PROBLEM_EVIDENCE = {
 }
 
 
-_overdue_memo: dict[tuple, list[dict]] = {}
+_overdue_memo: dict[tuple, list[dict]] = register_memo({})
 
 
 def _overdue(scope_id: int, as_of: dt.date) -> list[dict]:
@@ -754,7 +780,7 @@ def _members(scope_id: int) -> dict[int, set[int]]:
 def rectification_below(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
     flags = []
     for level in p["levels"]:
-        frame = metrics.rectification(scope_id, as_of, level)
+        frame = _m_rectification(scope_id, as_of, level)
         hit = frame[
             (frame["found"] >= p["min_found"])
             & frame["rectification_rate"].notna()
@@ -809,8 +835,9 @@ REBOUND_EVIDENCE = {
     min_rebounds=Param("int", 2, 1, 100, "同一点位反弹达到几次"),
 )
 def rebound_point(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    since = as_of - dt.timedelta(days=p["lookback_days"])
-    rows = _rows(query("flag_rebounds", scope_id=scope_id, as_of=as_of, start_date=since))
+    rows = _rows(
+        query("flag_rebounds", scope_id=scope_id, as_of=as_of, lookback_days=p["lookback_days"])
+    )
     flags = []
     for point_id, group in _groups(rows, "point_id"):
         n = len(group)
@@ -846,7 +873,7 @@ def rebound_point(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag
 # ── rules: visits ──────────────────────────────────────────────────────────────────────
 
 
-_kind_evidence_memo: dict[tuple, dict[int, tuple[dict, ...]]] = {}
+_kind_evidence_memo: dict[tuple, dict[int, tuple[dict, ...]]] = register_memo({})
 
 
 def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> tuple[dict, ...]:
@@ -855,7 +882,7 @@ def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> t
     key = (file_identity(), scope_id, as_of, level)
     per_unit = _kind_evidence_memo.get(key)
     if per_unit is None:
-        frame = metrics.coverage(scope_id, as_of, level, by_kind=True)
+        frame = _m_coverage(scope_id, as_of, level, by_kind=True)
         per_unit = {}
         for r in frame.itertuples():
             if r.target or r.visits:
@@ -887,7 +914,7 @@ def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> t
 def coverage_behind(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
     flags = []
     for level in p["levels"]:
-        frame = metrics.coverage_projection(scope_id, as_of, level)
+        frame = _m_coverage_projection(scope_id, as_of, level)
         if frame.empty:
             continue
         upcoming = frame[frame["days_left"] >= 0].sort_values(["unit_id", "due_date"])
@@ -931,7 +958,7 @@ def platform_entry_lagging(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> 
     milestone = campaign.next_milestone(as_of) if campaign else None
     flags = []
     for level in p["levels"]:
-        frame = metrics.coverage(scope_id, as_of, level)
+        frame = _m_coverage(scope_id, as_of, level)
         if frame.empty or "entry_rate" not in frame:
             continue  # no campaign has started
         hit = frame[
@@ -1077,8 +1104,11 @@ POINT_EVIDENCE = {
     min_failed=Param("int", 1, 1, 100, "不达标静态指标达到几项"),
 )
 def fixed_point_static_fail(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    since = as_of - dt.timedelta(days=p["lookback_days"])
-    rows = _rows(query("flag_point_failures", scope_id=scope_id, as_of=as_of, start_date=since))
+    rows = _rows(
+        query(
+            "flag_point_failures", scope_id=scope_id, as_of=as_of, lookback_days=p["lookback_days"]
+        )
+    )
     flags = []
     deadline = _test_start(as_of)
     for point_id, group in _groups(rows, "point_id"):
@@ -1130,8 +1160,9 @@ def failed_draw_probability(pass_rate: float, draws: int) -> float:
     weight=Param("float", 10.0, 0.0, 100.0, "所影响指标的分值"),
 )
 def random_pool_risk(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    since = as_of - dt.timedelta(days=p["lookback_days"])
-    rows = _rows(query("flag_random_pool", scope_id=scope_id, as_of=as_of, start_date=since))
+    rows = _rows(
+        query("flag_random_pool", scope_id=scope_id, as_of=as_of, lookback_days=p["lookback_days"])
+    )
     flags = []
     deadline = _test_start(as_of)
     for point_type, group in _groups(rows, "point_type"):
@@ -1193,7 +1224,7 @@ def _run_rule(
     return spec.run(scope_id, as_of, params)
 
 
-_keys_memo: dict[tuple, frozenset] = {}
+_keys_memo: dict[tuple, frozenset] = register_memo({})
 _KEYS_MEMO_MAX = 4096
 
 
@@ -1295,7 +1326,8 @@ def _with_histories(
 
 
 def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
-    return _with_histories(scope_id, as_of, _ranked_without_history(scope_id, as_of, rules))
+    with as_of_batch(history_days(as_of)):
+        return _with_histories(scope_id, as_of, _ranked_without_history(scope_id, as_of, rules))
 
 
 def top_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
@@ -1315,8 +1347,9 @@ def top_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
 def _top_cached(
     identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet, n: int
 ) -> tuple[Flag, ...]:
-    ranked = _ranked_without_history(scope_id, as_of, rules)
-    return tuple(_with_histories(scope_id, as_of, ranked[: max(n, 0)]))
+    with as_of_batch(history_days(as_of)):
+        ranked = _ranked_without_history(scope_id, as_of, rules)
+        return tuple(_with_histories(scope_id, as_of, ranked[: max(n, 0)]))
 
 
 def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
@@ -1338,10 +1371,11 @@ def _headline_cached(
     identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet, n: int
 ) -> tuple[Flag, ...]:
     groups: dict[tuple[str, int | None], list[tuple[RuleConfig, Flag]]] = {}
-    for rule, flag in _ranked_without_history(scope_id, as_of, rules):
-        groups.setdefault((flag.rule_id, flag.owner_id), []).append((rule, flag))
-    heads = list(groups.values())[: max(n, 0)]
-    with_history = _with_histories(scope_id, as_of, [members[0] for members in heads])
+    with as_of_batch(history_days(as_of)):
+        for rule, flag in _ranked_without_history(scope_id, as_of, rules):
+            groups.setdefault((flag.rule_id, flag.owner_id), []).append((rule, flag))
+        heads = list(groups.values())[: max(n, 0)]
+        with_history = _with_histories(scope_id, as_of, [members[0] for members in heads])
     merged = []
     for members, flag in zip(heads, with_history, strict=True):
         if len(members) > 1:

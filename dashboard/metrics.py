@@ -15,9 +15,10 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from dashboard.db import query
+from dashboard.db import per_snapshot, query
 
 LEVELS = ("self", "district", "street", "community", "department", "group", "city")
 PACE_WINDOW_DAYS = 14
@@ -69,9 +70,32 @@ def units() -> pd.DataFrame:
     return query("all_units")
 
 
+NAME_COLUMNS = ["unit_id", "name", "kind", "parent_id", "sort_order", "target_score"]
+
+
+@per_snapshot
+def _name_table() -> tuple[pd.DataFrame, pd.Series]:
+    """The unit columns every metric frame carries, and unit_id → row position."""
+    names = units()[NAME_COLUMNS].reset_index(drop=True)
+    return names, pd.Series(np.arange(len(names)), index=names["unit_id"].to_numpy())
+
+
 def _with_names(frame: pd.DataFrame) -> pd.DataFrame:
-    names = units()[["unit_id", "name", "kind", "parent_id", "sort_order", "target_score"]]
-    return names.merge(frame, on="unit_id", how="inner").reset_index(drop=True)
+    """The unit columns joined in front of `frame` (inner join on unit_id), rows in the
+    units' official order (a unit's own rows keep their order).
+
+    The same as `names.merge(frame, on="unit_id")`, by position lookup: a merge costs
+    milliseconds, and the flag engine asks for dozens of these per evaluation."""
+    names, position = _name_table()
+    if set(frame.columns) & set(NAME_COLUMNS[1:]):
+        return names.merge(frame, on="unit_id", how="inner").reset_index(drop=True)
+    found = frame["unit_id"].map(position)
+    keep = found.notna().to_numpy()
+    at = found.to_numpy()[keep].astype(np.int64)
+    order = np.argsort(at, kind="stable")
+    left = names.iloc[at[order]].reset_index(drop=True)
+    right = frame.drop(columns="unit_id")[keep].iloc[order].reset_index(drop=True)
+    return pd.concat([left, right], axis=1)
 
 
 # ── rectification ──────────────────────────────────────────────────────────────────────
@@ -115,24 +139,36 @@ class Campaign:
         return next((m for m in self.milestones if m.due_date >= as_of), None)
 
 
+@per_snapshot
+def campaigns() -> tuple[Campaign, ...]:
+    """Every visit campaign with its milestones (a small table, read once per snapshot)."""
+    out = []
+    for campaign_id, group in query("campaigns").groupby("campaign_id", sort=True):
+        first = group.iloc[0]
+        milestones = tuple(
+            Milestone(_as_date(r.due_date), float(r.target_share))
+            for r in group.itertuples()
+            if pd.notna(r.due_date)
+        )
+        out.append(
+            Campaign(
+                int(campaign_id),
+                str(first["name"]),
+                _as_date(first.start_date),
+                _as_date(first.end_date),
+                milestones,
+            )
+        )
+    return tuple(out)
+
+
 def campaign_at(as_of: dt.date) -> Campaign | None:
-    """The visit campaign in force at as_of: the running one, else the latest started."""
-    rows = query("campaign_at", as_of=as_of)
-    if rows.empty:
+    """The visit campaign in force at as_of: the running one (end on or after as_of), else
+    the latest started; ties go to the later start, then the higher id."""
+    started = [c for c in campaigns() if c.start_date <= as_of]
+    if not started:
         return None
-    first = rows.iloc[0]
-    milestones = tuple(
-        Milestone(_as_date(r.due_date), float(r.target_share))
-        for r in rows.itertuples()
-        if pd.notna(r.due_date)
-    )
-    return Campaign(
-        int(first.campaign_id),
-        str(first["name"]),
-        _as_date(first.start_date),
-        _as_date(first.end_date),
-        milestones,
-    )
+    return max(started, key=lambda c: (c.end_date >= as_of, c.start_date, c.campaign_id))
 
 
 def _as_date(value: object) -> dt.date:
@@ -331,6 +367,12 @@ def scored_assessments(as_of: dt.date, kind: str = "overall") -> pd.DataFrame:
     )
 
 
+@per_snapshot
+def latest_scored(as_of: dt.date, kind: str = "overall", n: int = 3) -> tuple[int, ...]:
+    """The ids of the n newest assessments of `kind` scored by as_of (scored_assessments)."""
+    return tuple(int(a) for a in scored_assessments(as_of, kind)["assessment_id"].head(n))
+
+
 @dataclass(frozen=True)
 class NextTest:
     assessment_id: int
@@ -342,19 +384,34 @@ class NextTest:
     days_left: int  # days from as_of to start_date (0 while under way)
 
 
+TEST_LEVELS = ("provincial", "national")
+
+
 def next_test(as_of: dt.date) -> NextTest | None:
-    """The provincial or national test under way at as_of, else the next one to start."""
-    rows = query("next_test", as_of=as_of)
-    if rows.empty:
+    """The provincial or national test under way at as_of, else the next one to start
+    (the earliest start among those not yet ended; ties go to the lower id)."""
+    # (id, name, level, start, end) of tests not yet ended; earliest start, then lowest id
+    candidates = [t for t in _tests() if t[4] >= as_of]
+    if not candidates:
         return None
-    r = rows.iloc[0]
-    start = _as_date(r.start_date)
+    assessment_id, name, level, start, end = min(candidates, key=lambda t: (t[3], t[0]))
     return NextTest(
-        int(r.assessment_id),
-        str(r["name"]),
-        str(r.level),
-        start,
-        _as_date(r.end_date),
-        bool(r.under_way),
-        max(0, (start - as_of).days),
+        assessment_id, name, level, start, end, start <= as_of, max(0, (start - as_of).days)
+    )
+
+
+@per_snapshot
+def _tests() -> tuple[tuple[int, str, str, dt.date, dt.date], ...]:
+    """(id, name, level, start, end) of every provincial or national test."""
+    frame = assessments()
+    return tuple(
+        (
+            int(r.assessment_id),
+            str(r.name),
+            str(r.level),
+            _as_date(r.start_date),
+            _as_date(r.end_date),
+        )
+        for r in frame.itertuples(index=False)
+        if r.level in TEST_LEVELS
     )

@@ -1,9 +1,12 @@
--- flag_random_pool: each random-pool point (随机点位) of $scope_id checked between
--- $start_date and $as_of, with whether it passed every indicator at its latest check of
--- each (static and dynamic) — the per-type pass rate behind the "failed draw" risk.
+-- flag_random_pool: each random-pool point (随机点位) of $scope_id checked in the
+-- $lookback_days days up to as_of, for each day as_of of $days (a DATE[]), with whether
+-- it passed every indicator at its latest check of each (static and dynamic) — the per-type pass rate behind the "failed draw" risk.
 -- A point belongs to the scope when its 属地 unit or 主管 department lies in the subtree.
--- params: $scope_id, $as_of, $start_date
-with members as (
+-- params: $scope_id, $days, $lookback_days
+with days as (
+    select unnest($days::date[]) as as_of
+),
+members as (
     select descendant_id as unit_id
     from unit_tree
     where ancestor_id = $scope_id
@@ -15,15 +18,16 @@ pool as (
       and (unit_id in (select unit_id from members) or dept_id in (select unit_id from members))
 ),
 latest as (
-    -- the check in force at $as_of (point_check_spans, derived.sql) if made on or after
-    -- $start_date: the same as the latest check between the two dates
-    select c.point_id, c.indicator_id, c.checked_on, c.passed
+    -- the check in force at as_of (point_check_spans, derived.sql) if made within the
+    -- look-back: the same as the latest check in the window
+    select days.as_of, c.point_id, c.indicator_id, c.checked_on, c.passed
     from point_check_spans c
     join pool using (point_id)
-    where c.checked_on between $start_date and $as_of
-      and (c.next_checked_on is null or c.next_checked_on > $as_of)
+    join days on c.checked_on between days.as_of - $lookback_days::integer and days.as_of
+      and (c.next_checked_on is null or c.next_checked_on > days.as_of)
 )
 select
+    l.as_of,
     p.point_id,
     p.name as point_name,
     p.type as point_type,
@@ -36,4 +40,4 @@ select
 from latest l
 join pool p using (point_id)
 group by all
-order by p.type, p.point_id
+order by l.as_of, p.type, p.point_id

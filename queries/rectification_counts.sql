@@ -1,12 +1,16 @@
 -- rectification_counts: the counts behind 整改率, 按期整改率, 逾期, 销号率 and 反弹 for each
 -- unit ranked at $level under $scope_id ($level = 'self' means the scope unit itself).
 -- A problem belongs to a unit when its 属地 unit or its 责任单位 lies in the unit's subtree.
--- Each count is the running sum to $as_of of the derived table problem_daily, which holds
+-- One row per day of $days (a DATE[]; `as_of` in the result) and unit.
+-- Each count is the running sum to as_of of the derived table problem_daily, which holds
 -- per unit and day the problems entering that count (see dashboard/derived.sql):
 --   found ≤ as_of; rectified ≤ as_of; due: deadline ≤ as_of; on time: rectified ≤ deadline;
 --   overdue: deadline < as_of and not rectified by as_of; closed ≤ as_of; rebounds (90 days).
--- params: $scope_id, $level, $as_of
-with ranked as (
+-- params: $scope_id, $level, $days
+with days as (
+    select unnest($days::date[]) as as_of
+),
+ranked as (
     select u.unit_id
     from unit_tree t
     join units u on u.unit_id = t.descendant_id
@@ -15,6 +19,7 @@ with ranked as (
 ),
 sums as (
     select
+        days.as_of,
         d.unit_id,
         sum(d.found) as found,
         sum(d.rectified) as rectified,
@@ -25,10 +30,12 @@ sums as (
         sum(d.closed) as closed,
         sum(d.rebounds) as rebounds
     from problem_daily d
-    where d.unit_id in (select unit_id from ranked) and d.day <= $as_of
-    group by d.unit_id
+    join days on d.day <= days.as_of
+    where d.unit_id in (select unit_id from ranked)
+    group by days.as_of, d.unit_id
 )
 select
+    days.as_of,
     r.unit_id,
     coalesce(s.found, 0)::bigint as found,
     coalesce(s.rectified, 0)::bigint as rectified,
@@ -38,6 +45,7 @@ select
     coalesce(s.overdue_severe, 0)::bigint as overdue_severe,
     coalesce(s.closed, 0)::bigint as closed,
     coalesce(s.rebounds, 0)::bigint as rebounds
-from ranked r
-left join sums s on s.unit_id = r.unit_id
-order by r.unit_id
+from days
+cross join ranked r
+left join sums s on s.as_of = days.as_of and s.unit_id = r.unit_id
+order by days.as_of, r.unit_id

@@ -53,7 +53,7 @@ def test_concurrent_readers_during_swaps(own_db: Path) -> None:
                 frame = db.run_query(
                     identity,
                     "rectification_counts",
-                    {"scope_id": 1, "level": "self", "as_of": AS_OF},
+                    {"scope_id": 1, "level": "self", "days": (AS_OF,)},
                 )
                 assert int(frame.iloc[0]["found"]) == 11
             except FileNotFoundError:

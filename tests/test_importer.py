@@ -711,7 +711,7 @@ def test_readers_in_threads_during_imports(db: Path) -> None:
     from dashboard.db import sql_text
 
     sql = sql_text("rectification_counts")
-    params = {"scope_id": 1, "level": "self", "as_of": dt.date(2026, 5, 22)}
+    params = {"scope_id": 1, "level": "self", "days": [dt.date(2026, 5, 22)]}
     stop = threading.Event()
     failures: list[BaseException] = []
     seen: dict[str, list[int]] = {"connect": [], "attach": []}
