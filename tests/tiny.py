@@ -63,17 +63,7 @@ INDICATORS = [
 
 ASSESSMENTS = [
     # id, name, level, kind, start, end, city_rank, cities_ranked, target_rank
-    (
-        1,
-        "2025年下半年省级测评",
-        "provincial",
-        "overall",
-        d("2025-11-10"),
-        d("2025-11-12"),
-        8,
-        16,
-        5,
-    ),
+    (1, "2025年下半年省级测评", "provincial", "overall", d("2025-11-10"), d("2025-11-12"), 8, 16, 5),
     (2, "2026年4月市级模拟测评", "city", "overall", d("04-15"), d("04-15"), None, None, None),
     (3, "2026年5月市级模拟测评", "city", "overall", d("05-15"), d("05-15"), None, None, None),
     (4, "2026年上半年省级测评", "provincial", "overall", d("07-01"), d("07-03"), None, None, 5),
