@@ -202,7 +202,7 @@ def takes_days(name: str) -> bool:
 
 class _Batch(threading.local):
     days: frozenset[dt.date] = frozenset()
-    slices: dict | None = None
+    memo: dict | None = None  # per-day slices and batch_memo results, for the block
 
 
 _batch = _Batch()
@@ -212,15 +212,15 @@ _batch = _Batch()
 def as_of_batch(days: Iterable[dt.date]) -> Iterator[None]:
     """Inside this block a day-list query asked for one of `days` runs for all of them.
 
-    Nested batches add their days to the outer one's. The per-day slices live only for
-    the block (the whole result is in the query cache like any other)."""
-    outer_days, outer_slices = _batch.days, _batch.slices
+    Nested batches add their days to the outer one's and share its memo. The per-day
+    slices live only for the block (the whole result is in the query cache like any other)."""
+    outer_days, outer_memo = _batch.days, _batch.memo
     _batch.days = outer_days | frozenset(_plain_date(d) for d in days)
-    _batch.slices = {} if outer_slices is None else outer_slices
+    _batch.memo = {} if outer_memo is None else outer_memo
     try:
         yield
     finally:
-        _batch.days, _batch.slices = outer_days, outer_slices
+        _batch.days, _batch.memo = outer_days, outer_memo
 
 
 def batch_memo(func: Callable) -> Callable:
@@ -233,14 +233,14 @@ def batch_memo(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args: object, **kwargs: object) -> object:
-        slices = _batch.slices
-        if slices is None:
+        memo = _batch.memo
+        if memo is None:
             return func(*args, **kwargs)
         key = (func.__module__, func.__qualname__, args, tuple(sorted(kwargs.items())))
         try:
-            return slices[key]
+            return memo[key]
         except KeyError:
-            value = slices[key] = func(*args, **kwargs)
+            value = memo[key] = func(*args, **kwargs)
             return value
 
     return wrapper
@@ -257,16 +257,16 @@ def _one_day(identity: FileIdentity, name: str, params: dict) -> pd.DataFrame:
     if len(days) == 1:
         frame = _cached(*key)
         return frame.drop(columns="as_of")
-    slices = _batch.slices
-    per_day = slices.get(key) if slices is not None else None
+    memo = _batch.memo
+    per_day = memo.get(key) if memo is not None else None
     if per_day is None:
         frame = _cached(*key)
         stamps = pd.to_datetime(frame["as_of"]).dt.date
         parts = dict(iter(frame.drop(columns="as_of").groupby(stamps.to_numpy(), sort=False)))
         empty = frame.drop(columns="as_of").iloc[0:0]
         per_day = {d: parts[d].reset_index(drop=True) if d in parts else empty for d in days}
-        if slices is not None:
-            slices[key] = per_day
+        if memo is not None:
+            memo[key] = per_day
     return per_day[day]
 
 
@@ -372,7 +372,6 @@ def per_snapshot(func: Callable) -> Callable:
         memo[key] = value
         return value
 
-    wrapper.cache_clear = memo.clear  # type: ignore[attr-defined]
     return wrapper
 
 

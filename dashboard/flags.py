@@ -55,6 +55,7 @@ from dashboard.db import (
     as_of_batch,
     batch_memo,
     file_identity,
+    per_snapshot,
     query,
     register_memo,
     require_scope,
@@ -401,23 +402,14 @@ def _records(rows: list[dict], columns: dict[str, str]) -> tuple[dict, ...]:
     return tuple({header: row[col] for col, header in columns.items()} for row in rows)
 
 
-_names_cache: dict[tuple[FileIdentity, str], dict[int, str]] = register_memo({})
-
-
+@per_snapshot
 def _names(table: str) -> dict[int, str]:
-    """id → name for 'units' or 'assessments', kept per snapshot file."""
-    key = (file_identity(), table)
-    names = _names_cache.get(key)
-    if names is None:
-        if table == "units":
-            frame, id_column = metrics.units(), "unit_id"
-        else:
-            frame, id_column = metrics.assessments(), "assessment_id"
-        names = dict(zip(frame[id_column].astype(int), frame["name"].astype(str), strict=True))
-        for stale in [k for k in _names_cache if k[1] == table]:
-            _names_cache.pop(stale)
-        _names_cache[key] = names
-    return names
+    """id → name for 'units' or 'assessments', kept per snapshot file (only read)."""
+    if table == "units":
+        frame, id_column = metrics.units(), "unit_id"
+    else:
+        frame, id_column = metrics.assessments(), "assessment_id"
+    return dict(zip(frame[id_column].astype(int), frame["name"].astype(str), strict=True))
 
 
 def _unit_names() -> dict[int, str]:
@@ -536,18 +528,11 @@ def _assessment_name(assessment_id: int) -> str:
     return names.get(int(assessment_id), str(assessment_id))
 
 
-_test_start_memo: dict[tuple[FileIdentity, dt.date], dt.date | None] = register_memo({})
-
-
+@per_snapshot
 def _test_start(as_of: dt.date) -> dt.date | None:
     """The next test's first day (memoised per snapshot: rules ask once per flag)."""
-    key = (file_identity(), as_of)
-    if key not in _test_start_memo:
-        if len(_test_start_memo) >= _KEYS_MEMO_MAX:
-            _test_start_memo.clear()
-        test = metrics.next_test(as_of)
-        _test_start_memo[key] = None if test is None else test.start_date
-    return _test_start_memo[key]
+    test = metrics.next_test(as_of)
+    return None if test is None else test.start_date
 
 
 @rule(
@@ -672,22 +657,14 @@ PROBLEM_EVIDENCE = {
 }
 
 
-_overdue_memo: dict[tuple, list[dict]] = register_memo({})
-
-
+@batch_memo
 def _overdue(scope_id: int, as_of: dt.date) -> list[dict]:
-    """Overdue problems as rows, shared by the two overdue rules (memoised per snapshot;
-    callers only read the rows)."""
-    key = (file_identity(), scope_id, as_of)
-    rows = _overdue_memo.get(key)
-    if rows is None:
-        rows = _rows(query("flag_overdue_problems", scope_id=scope_id, as_of=as_of))
-        for row in rows:
-            row["severity_label"] = labels.label(labels.SEVERITY, row["severity"])
-            row["owner_id"] = row["dept_id"] if row["dept_id"] is not None else row["unit_id"]
-        if len(_overdue_memo) >= 64:
-            _overdue_memo.clear()
-        _overdue_memo[key] = rows
+    """Overdue problems as rows, shared by the overdue rules and 整改率 evidence within one
+    evaluation (callers only read the rows)."""
+    rows = _rows(query("flag_overdue_problems", scope_id=scope_id, as_of=as_of))
+    for row in rows:
+        row["severity_label"] = labels.label(labels.SEVERITY, row["severity"])
+        row["owner_id"] = row["dept_id"] if row["dept_id"] is not None else row["unit_id"]
     return rows
 
 
@@ -873,34 +850,31 @@ def rebound_point(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag
 # ── rules: visits ──────────────────────────────────────────────────────────────────────
 
 
-_kind_evidence_memo: dict[tuple, dict[int, tuple[dict, ...]]] = register_memo({})
+@batch_memo
+def _kind_evidence_by_unit(
+    scope_id: int, as_of: dt.date, level: str
+) -> dict[int, tuple[dict, ...]]:
+    # One pass over the level's by-kind frame for all its flagged units (once per
+    # evaluation), not a filter of the whole frame per flag.
+    per_unit: dict[int, list[dict]] = {}
+    for r in _m_coverage(scope_id, as_of, level, by_kind=True).itertuples():
+        if r.target or r.visits:
+            per_unit.setdefault(int(r.unit_id), []).append(
+                {
+                    "走访对象": labels.label(labels.SUBJECT_KIND, r.subject_kind),
+                    "目标数": int(r.target),
+                    "已走访": int(r.covered),
+                    "覆盖率": pct_short(r.coverage_rate),
+                    "近14天新增": int(r.new_last_14d),
+                    "走访次数": int(r.visits),
+                    "平台录入率": pct_short(r.entry_rate),
+                }
+            )
+    return {u: tuple(rows) for u, rows in per_unit.items()}
 
 
 def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> tuple[dict, ...]:
-    # One pass over the level's by-kind frame for all its flagged units (memoised per
-    # snapshot), not a filter of the whole frame per flag.
-    key = (file_identity(), scope_id, as_of, level)
-    per_unit = _kind_evidence_memo.get(key)
-    if per_unit is None:
-        frame = _m_coverage(scope_id, as_of, level, by_kind=True)
-        per_unit = {}
-        for r in frame.itertuples():
-            if r.target or r.visits:
-                per_unit.setdefault(int(r.unit_id), []).append(
-                    {
-                        "走访对象": labels.label(labels.SUBJECT_KIND, r.subject_kind),
-                        "目标数": int(r.target),
-                        "已走访": int(r.covered),
-                        "覆盖率": pct_short(r.coverage_rate),
-                        "近14天新增": int(r.new_last_14d),
-                        "走访次数": int(r.visits),
-                        "平台录入率": pct_short(r.entry_rate),
-                    }
-                )
-        per_unit = {u: tuple(rows) for u, rows in per_unit.items()}
-        if len(_kind_evidence_memo) >= 64:
-            _kind_evidence_memo.clear()
-        _kind_evidence_memo[key] = per_unit
+    per_unit = _kind_evidence_by_unit(scope_id, as_of, level)
     return tuple(dict(row) for row in per_unit.get(int(unit_id), ()))
 
 

@@ -103,7 +103,7 @@ def test_nested_batches_add_their_days() -> None:
         with db.as_of_batch([second]):
             assert db._batch.days == {first, second}
         assert db._batch.days == {first}
-    assert db._batch.days == frozenset() and db._batch.slices is None
+    assert db._batch.days == frozenset() and db._batch.memo is None
 
 
 @pytest.mark.usefixtures("use_tiny")
