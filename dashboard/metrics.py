@@ -87,8 +87,9 @@ def _with_names(frame: pd.DataFrame) -> pd.DataFrame:
     The same as `names.merge(frame, on="unit_id")`, by position lookup: a merge costs
     milliseconds, and the flag engine asks for dozens of these per evaluation."""
     names, position = _name_table()
-    if set(frame.columns) & set(NAME_COLUMNS[1:]):
-        return names.merge(frame, on="unit_id", how="inner").reset_index(drop=True)
+    clash = set(frame.columns) & set(NAME_COLUMNS[1:])
+    if clash:
+        raise ValueError(f"metric frame already has unit columns {sorted(clash)}")
     found = frame["unit_id"].map(position)
     keep = found.notna().to_numpy()
     at = found.to_numpy()[keep].astype(np.int64)

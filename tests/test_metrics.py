@@ -154,3 +154,22 @@ def test_coverage_before_any_campaign_has_every_column_and_no_rows() -> None:
 
     ranked = rankings.ranking("coverage_rate", 1, "district", dt.date(2026, 4, 20))
     assert ranked["value"].isna().all() or ranked.empty
+
+
+def test_unit_columns_join_like_a_merge_in_official_order() -> None:
+    """_with_names is names.merge(frame, on="unit_id") by position lookup: inner join,
+    rows in the units' official order, a unit's own rows in their order."""
+    names = m.units()[m.NAME_COLUMNS]
+    ids = names["unit_id"].tolist()
+    frame = pd.DataFrame(
+        {
+            "unit_id": [ids[3], ids[0], 99999, ids[3], ids[1]],  # duplicate, unknown, out of order
+            "x": [1, 2, 3, 4, 5],
+        }
+    )
+    for f in (frame, frame.iloc[::-1], frame.iloc[0:0]):
+        expected = names.merge(f, on="unit_id", how="inner").reset_index(drop=True)
+        pd.testing.assert_frame_equal(m._with_names(f), expected)
+    assert m._with_names(frame)["x"].tolist() == [2, 5, 1, 4]
+    with pytest.raises(ValueError, match="name"):
+        m._with_names(frame.assign(name="x"))
