@@ -75,7 +75,8 @@ if not meeting:
 
 try:
     # pages that read several dates get their day-list queries answered in one pass each
-    with db.as_of_batch(page_days.days_for(navigation.url_path or "meeting", current.as_of)):
+    # (the default page's url_path is empty)
+    with db.as_of_batch(page_days.days_for(navigation.url_path or PAGES[0][3], current.as_of)):
         navigation.run()
 except db.AccessDenied:
     st.warning("这部分内容涉及您授权范围以外的单位，已隐藏。", icon=":material/lock:")
