@@ -719,7 +719,7 @@ def test_readers_in_threads_during_imports(db: Path) -> None:
     def reader(how: str) -> None:
         while not stop.is_set():
             try:
-                if how == "connect":  # the way dashboard/db.py opens the file
+                if how == "connect":  # a plain read-only connect (scripts, the CLI)
                     opened = contextlib.closing(duckdb.connect(str(db), read_only=True))
                 else:
                     opened = importer.open_snapshot(db)
@@ -727,7 +727,7 @@ def test_readers_in_threads_during_imports(db: Path) -> None:
                     con.execute(sql, params).fetchall()
                     seen[how].append(con.execute("select count(*) from problems").fetchone()[0])
             except BaseException as exc:  # noqa: BLE001 - collected and reported below
-                failures.append(exc)
+                failures.append((how, exc))
 
     threads = [threading.Thread(target=reader, args=(how,)) for how in ("connect", "attach") * 2]
     for t in threads:
