@@ -67,10 +67,11 @@ def cores(name: str) -> set[str]:
 class UnitMatchError(ValueError):
     """A written unit name that fits no unit or several; `message` is Chinese."""
 
-    def __init__(self, message: str, candidates: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, candidates: Sequence[str] = (), rule: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.candidates = list(candidates)
+        self.rule = rule or message  # the message without the written name, for a cell error
 
 
 @dataclass(frozen=True)
@@ -264,11 +265,11 @@ class UnitIndex:
             paths = sorted(self.path(u) for u in found)
             listed = "、".join(paths[:MAX_CANDIDATES_SHOWN])
             more = f" 等 {len(paths)} 个" if len(paths) > MAX_CANDIDATES_SHOWN else ""
-            raise UnitMatchError(
-                f"单位名称「{shown}」对应 {len(paths)} 个单位：{listed}{more}。"
-                "请写明上级单位（如「街道名+社区名」或「区县/街道/社区」），或填写区县、街道列",
-                paths,
+            rule = (
+                f"对应 {len(paths)} 个同名单位：{listed}{more}。"
+                "请写明上级单位（如「街道名+社区名」或「区县/街道/社区」），或填写区县、街道列"
             )
+            raise UnitMatchError(f"单位名称「{shown}」{rule}", paths, rule)
         raise self._unknown(text, hints, shown)
 
     def _shown(self, written: str, hints: Sequence[str]) -> str:
@@ -281,16 +282,17 @@ class UnitIndex:
         if elsewhere and hints:
             listed = "、".join(elsewhere[:MAX_CANDIDATES_SHOWN])
             more = f" 等 {len(elsewhere)} 个" if len(elsewhere) > MAX_CANDIDATES_SHOWN else ""
-            return UnitMatchError(
-                f"找不到单位「{shown}」：所写上级下没有该单位。同名单位有：{listed}{more}",
-                elsewhere,
-            )
+            rule = f"所写上级下没有该单位。同名单位有：{listed}{more}"
+            return UnitMatchError(f"找不到单位「{shown}」：{rule}", elsewhere, rule)
         suggestions = self.suggest(target)
         if suggestions:
+            rule = "你是不是要找：" + "、".join(suggestions)
             return UnitMatchError(
-                f"找不到单位「{shown}」。你是不是要找：" + "、".join(suggestions), suggestions
+                f"找不到单位「{shown}」。{rule}", suggestions, f"找不到该单位。{rule}"
             )
-        return UnitMatchError(f"找不到单位「{shown}」，请与单位名录核对")
+        return UnitMatchError(
+            f"找不到单位「{shown}」，请与单位名录核对", (), "找不到该单位，请与单位名录核对"
+        )
 
     def suggest(self, written: str, limit: int = 3) -> list[str]:
         """Close names, each shown with its parents when the name repeats."""

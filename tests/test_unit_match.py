@@ -60,7 +60,7 @@ def test_repeated_name_without_parent_is_refused_with_every_candidate(index: Uni
     with pytest.raises(UnitMatchError) as caught:
         index.resolve("文苑社区")
     assert caught.value.candidates == WENYUAN
-    assert "对应 3 个单位" in caught.value.message
+    assert "对应 3 个同名单位" in caught.value.message
     assert "青溪县/柳林镇/文苑社区" in caught.value.message
 
 
