@@ -1218,6 +1218,34 @@ def _type_note(col: Column) -> str:
     return "文字"
 
 
+def template_rules(spec: KindSpec) -> list[str]:
+    """The rules printed under the columns on a template's 填写说明 sheet."""
+    lines = [
+        f"按「{spec.key_label}」识别同一条记录：重复导入不会重复计数，改正后的文件只更新改动的行。",
+        f"更新已有记录时，空白的格保持原值不变；要删去已存的值，请在该格填「{CLEAR_MARK}」"
+        "（必填列不能清空）。文件中没有的列也保持原值。",
+        "表中不认识的列不会导入，预览时会列出它们的列名。",
+    ]
+    if spec.parts_for:
+        lines.append(
+            "重名单位（如多个街道都有「文苑社区」）必须写明上级：写作「和平街道文苑社区」"
+            "「东城区/和平街道/文苑社区」「东城区 和平街道 文苑社区」，或另设「区县」「街道」「社区」列；"
+            "仍对应多个单位时不导入，并列出所有同名单位。"
+        )
+    if spec.kind == "problems":
+        lines += [
+            f"没有「问题编号」列时，按「{DERIVED_KEY_LABEL}」生成编号（{DERIVED_KEY_PREFIX}开头）："
+            "下周的台账只要这几项不变，就更新同一问题；改动了其中任一项会被当作新问题。"
+            "有「问题编号」列时每行都要填写。",
+            "整改状态填「作废」（或撤销、无效）的问题不再计入任何统计和排名，记录保留；"
+            "以后改回其他状态即恢复。",
+        ]
+    lines.append(
+        "「序号」为「示例」的行不会导入；合计行、空行自动跳过。请勿填写群众姓名、电话、身份证号。"
+    )
+    return lines
+
+
 def template_xlsx(kind: str) -> bytes:
     """An empty ledger for `kind`: title row, 填报单位/日期 line, headers, an example row, notes."""
     spec = SPECS[kind]
@@ -1235,14 +1263,15 @@ def template_xlsx(kind: str) -> bytes:
         {"italic": True, "font_color": "#6B7280", "border": 1, "num_format": "yyyy-mm-dd"}
     )
     sheet = book.add_worksheet(spec.label)
-    width = len(spec.columns) + 1
+    shown = [c for c in spec.columns if not c.hidden]
+    width = len(shown) + 1
     sheet.merge_range(0, 0, 0, width - 1, neutralise(f"{spec.label}（模板）"), title)
     sheet.write(1, 0, "填报单位：")
     sheet.write(1, max(width - 3, 1), "填报日期：    年  月  日")
     sheet.write(2, 0, "序号", head)
     sheet.write(3, 0, "示例", example)
     sheet.set_column(0, 0, 6)
-    for i, col in enumerate(spec.columns, start=1):
+    for i, col in enumerate(shown, start=1):
         sheet.write(2, i, neutralise(col.label), required if col.required else head)
         note = (
             ("必填。" if col.required else "选填。")
@@ -1276,16 +1305,8 @@ def template_xlsx(kind: str) -> bytes:
             ],
         )
     tail = len(spec.columns) + 2
-    notes.write(
-        tail,
-        0,
-        f"按「{spec.key_label}」识别同一条记录：重复导入不会重复计数，改正后的文件只更新改动的行。",
-    )
-    notes.write(
-        tail + 1,
-        0,
-        "「序号」为「示例」的行不会导入；合计行、空行自动跳过。请勿填写群众姓名、电话、身份证号。",
-    )
+    for offset, line in enumerate(template_rules(spec)):
+        notes.write(tail + offset, 0, neutralise(line))
     notes.set_column(0, 0, 16)
     notes.set_column(2, 2, 60)
     notes.set_column(3, 3, 36)
