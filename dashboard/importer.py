@@ -50,6 +50,7 @@ from dashboard.import_specs import (
     KIND_LABELS,
     PART_FIELDS,
     SPECS,
+    TEST_TYPE_STORED,
     Column,
     KindSpec,
 )
@@ -108,6 +109,7 @@ class ImportPlan:
     names: dict[str, dict] = field(default_factory=dict, repr=False)  # id -> name, for preview
     derived_keys: bool = False  # 问题编号 derived from the row (the file has no such column)
     ignored_headers: list[str] = field(default_factory=list)  # headers not recognised
+    reported_change: bool = False  # the scores file has a 同比 column (read, not stored)
 
     @property
     def ok(self) -> bool:
@@ -133,6 +135,8 @@ class ImportPlan:
                 f"文件没有「问题编号」列，已按「{DERIVED_KEY_LABEL}」生成编号（{DERIVED_KEY_PREFIX}开头），"
                 "下周的台账按同样的内容识别同一问题"
             )
+        if self.kind == "scores" and self.reported_change:
+            out.append("「同比」列不导入：同比由系统按去年同期的调查计算，可在「趋势」页核对")
         if self.ignored_headers:
             listed = "、".join(f"「{h}」" for h in self.ignored_headers)
             out.append(f"以下列未识别，不会导入：{listed}")
@@ -151,16 +155,17 @@ class ImportPlan:
                     shown[k] = _show(spec, k, shown[k]) if k not in REFERENCE_OF else shown[k]
                 out.append(shown)
         frame = pd.DataFrame(out)
-        order = ["变化"] + [c.field for c in spec.columns] + ["point_id"]
+        order = list(
+            dict.fromkeys(["变化"] + [c.field for c in spec.columns] + list(EXTRA_HEADERS))
+        )
         frame = frame[[c for c in order if c in frame.columns]]
-        headers = {c.field: c.label for c in spec.columns}
-        headers["point_id"] = "点位名称"
+        headers = EXTRA_HEADERS | {c.field: c.label for c in spec.columns}
         return frame.rename(columns=headers)
 
     def changes_frame(self, limit: int = 200) -> pd.DataFrame:
         """One row per changed cell of an updated record: key, column, old and new value."""
         spec = SPECS[self.kind]
-        headers = {c.field: c.label for c in spec.columns} | {"point_id": "点位名称"}
+        headers = EXTRA_HEADERS | {c.field: c.label for c in spec.columns}
         out = []
         for change in self.changes[:limit]:
             lookup = self.names.get(REFERENCE_OF.get(change["column"], ""), {})
@@ -190,10 +195,17 @@ REFERENCE_OF = {  # columns holding ids, and which names they refer to
 }
 
 
+# Stored columns that are not columns of a ledger (filled in from other cells).
+EXTRA_HEADERS = {"point_id": "点位名称", "level": "测评层级", "kind": "测评类别"}
+EXTRA_LABELS = {"level": labels.ASSESSMENT_LEVEL, "kind": labels.ASSESSMENT_KIND}
+
+
 def _show(spec: KindSpec, field_: str, value: object) -> object:
     col = next((c for c in spec.columns if c.field == field_), None)
     if col is not None and col.enum and value is not None:
         return labels.label(col.enum, value)
+    if col is None and field_ in EXTRA_LABELS and value is not None:
+        return labels.label(EXTRA_LABELS[field_], value)
     if isinstance(value, bool):
         return "是" if value else "否"
     return value
@@ -267,7 +279,11 @@ def _fingerprint(path: Path) -> tuple:
 
 
 def _key_value(spec: KindSpec, field_: str, value: object) -> object:
-    if spec.kind in ("units", "points") and field_ == "name" and isinstance(value, str):
+    if (
+        spec.kind in ("units", "points", "assessments")
+        and field_ == "name"
+        and isinstance(value, str)
+    ):
         return compact(value)
     return value
 
@@ -480,6 +496,7 @@ KEY_STEPS: dict[str, KeyStep] = {
     "materials": _key_materials,
     "points": _key_names,
     "units": _key_names,
+    "assessments": _key_names,
     "scores": _key_scores,
 }
 
@@ -547,7 +564,34 @@ def _rules_visits(row: dict, old: dict, ctx: Context, present: set[str]) -> list
     return []
 
 
+def _rules_assessments(
+    row: dict, old: dict, ctx: Context, present: set[str]
+) -> list[tuple[str, str]]:
+    """测评类型 (+ 组织层级 for surveys) to the stored level and kind; dates and ranks."""
+    out = []
+    test_type = row.pop("test_type")
+    organiser = row.pop("organiser", None)
+    level, kind = TEST_TYPE_STORED[test_type]
+    if level is None:
+        level = organiser or old.get("level") or "city"
+    elif organiser is not None and organiser != level:
+        out.append(
+            ("organiser", "国家测评、省级测评、市级模拟测评的层级由测评类型决定，此列请留空")
+        )
+    row["level"], row["kind"] = level, kind
+    if row.get("end_date") is None and old.get("end_date") is None:
+        row["end_date"] = row["start_date"]
+    merged = {**old, **row}
+    if merged["end_date"] < merged["start_date"]:
+        out.append(("end_date", f"结束日期早于开始日期（{merged['start_date'].isoformat()}）"))
+    rank, ranked = merged.get("city_rank"), merged.get("cities_ranked")
+    if rank is not None and ranked is not None and rank > ranked:
+        out.append(("city_rank", f"名次大于参评城市数（{ranked}）"))
+    return out
+
+
 def _rules_scores(row: dict, old: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    row.pop("reported_change", None)  # 同比 is computed from last year's wave, never stored
     rate = row.pop("rate", None)
     if row.get("value") is None and rate is not None:
         row["value"] = rate
@@ -596,6 +640,7 @@ def _rules_units(row: dict, old: dict, ctx: Context, present: set[str]) -> list[
 
 ROW_RULES: dict[str, RowRule] = {
     "problems": _rules_problems,
+    "assessments": _rules_assessments,
     "visits": _rules_visits,
     "scores": _rules_scores,
     "materials": _rules_materials,
@@ -886,6 +931,7 @@ def prepare_import(
 
     plan.names = ctx.names
     plan.derived_keys = kind == "problems" and "problem_id" not in columns
+    plan.reported_change = "reported_change" in columns
     _diff(plan, spec, ctx, records, columns)
     return plan
 

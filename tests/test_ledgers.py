@@ -406,3 +406,83 @@ def test_unrecognised_header_is_listed_in_the_summary(city: Path) -> None:
     assert plan.ok
     assert plan.ignored_headers == ["联系人电话"]
     assert "以下列未识别，不会导入：「联系人电话」" in plan.summary()
+
+
+# --- new assessments and survey waves from the templates alone ---------------------------
+
+
+def _fill_template(kind: str, rows: list[list]) -> bytes:
+    """The downloaded template with rows typed under the example row, as a clerk does."""
+    book = openpyxl.load_workbook(io.BytesIO(template_xlsx(kind)))
+    sheet = book.worksheets[0]
+    for n, row in enumerate(rows, start=1):
+        sheet.append([n, *row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_new_provincial_test_and_phone_wave_from_templates_reach_the_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import meeting, rankings, trends
+    from tests.tiny import AS_OF as TINY_AS_OF
+    from tests.tiny import build_tiny
+
+    path = build_tiny(tmp_path / "tiny.duckdb")
+    # template columns: 测评名称 测评类型 组织层级 开始日期 结束日期 全市名次 参评城市数 目标名次
+    tests = _fill_template(
+        "assessments",
+        [
+            ["2026年5月省级测评", "省级测评", None, "2026-05-25", "2026-05-27", 6, 16, 5],
+            ["2026年5月群众满意度电话调查", "电话调查", "省级", "2026年5月28日", "2026.6.2", None, None, None],
+        ],
+    )  # fmt: skip
+    plan, result = import_file(path, tests, "测评.xlsx", "assessments")
+    assert result.added == 2
+    stored = rows_of(
+        path,
+        "select name, level, kind, start_date, end_date, city_rank, cities_ranked"
+        " from assessments where assessment_id > 4 order by assessment_id",
+    )
+    assert stored == [
+        ("2026年5月省级测评", "provincial", "overall", dt.date(2026, 5, 25), dt.date(2026, 5, 27), 6, 16),
+        ("2026年5月群众满意度电话调查", "provincial", "phone", dt.date(2026, 5, 28), dt.date(2026, 6, 2), None, None),
+    ]  # fmt: skip
+    # template columns: 测评名称 单位 指标编号 得分 得分率 满分 样本量
+    scores = _fill_template(
+        "scores",
+        [
+            ["2026年5月省级测评", "临江市", None, 84, None, 100, None],
+            ["2026年5月省级测评", "和平街道", None, 88, None, 100, None],
+            ["2026年5月省级测评", "解放街道", None, 81.5, None, 100, None],
+            ["2026年5月省级测评", "城关镇", None, 83, None, 100, None],
+            ["2026年5月群众满意度电话调查", "临江市", "看病就医", None, "83.5%", None, 460],
+            ["2026年5月群众满意度电话调查", "东城区", "P-01", 80.1, None, 100, 230],
+        ],
+    )
+    plan, result = import_file(path, scores, "成绩.xlsx", "scores")
+    assert result.added == 6
+    again = prepare_import(path, scores, "成绩.xlsx", "scores")
+    assert (len(again.added), len(again.updated)) == (0, 0)
+
+    monkeypatch.setenv(db.ENV_VAR, str(path))
+    db._cached.clear()
+    try:
+        new_test = rows_of(
+            path, "select assessment_id from assessments where name = '2026年5月省级测评'"
+        )[0][0]
+        ranking = rankings.ranking("score", 1, "street", TINY_AS_OF)
+        assert rankings.default_assessment(rankings.metric("score"), TINY_AS_OF, None) == new_test
+        assert list(ranking.sort_values("rank")["name"]) == ["和平街道", "城关镇", "解放街道"]
+        series = trends.score_series([1], TINY_AS_OF)
+        assert series.iloc[-1]["score"] == pytest.approx(84)
+        survey = trends.survey_trend(1, TINY_AS_OF, "phone")
+        assert survey is not None
+        assert list(survey.latest["rate"]) == [pytest.approx(83.5)]
+        view = meeting.meeting_view(1, TINY_AS_OF)
+        assert view.number("score").value == pytest.approx(84)
+        assert view.number("score").detail == "2026年5月省级测评"
+        assert view.number("rank").value == 6
+    finally:
+        db._cached.clear()
