@@ -389,7 +389,7 @@ def _score_frames(
             raise ValueError(f"unknown measure {measure!r}")
     days = SPANS[span]
     since = EARLIEST if days is None else as_of - dt.timedelta(days=days - 1)
-    names = metrics.units().set_index("unit_id")["name"]
+    names = metrics.display_names()
     tests = _overall_tests(as_of, since)
     result = []
     for unit_id in unit_ids:

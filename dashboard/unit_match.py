@@ -64,6 +64,16 @@ def cores(name: str) -> set[str]:
     return out
 
 
+def _missing(value: object) -> bool:
+    """None, NaN or pandas' NA (a parent_id read from a DataFrame)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pd.NA refuses to be a bool
+        return True
+
+
 class UnitMatchError(ValueError):
     """A written unit name that fits no unit or several; `message` is Chinese."""
 
@@ -88,7 +98,7 @@ class UnitIndex:
     def __init__(self, units: Iterable[tuple[int, str, str, int | None]]) -> None:
         self._units: dict[int, _Unit] = {}
         for unit_id, name, kind, parent_id in units:
-            parent = None if parent_id is None or parent_id != parent_id else int(parent_id)
+            parent = None if _missing(parent_id) else int(parent_id)
             self._units[int(unit_id)] = _Unit(int(unit_id), str(name), str(kind), parent)
         self._exact: dict[str, list[int]] = {}
         self._core: dict[str, list[int]] = {}

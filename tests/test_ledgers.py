@@ -486,3 +486,23 @@ def test_new_provincial_test_and_phone_wave_from_templates_reach_the_pages(
         assert view.number("rank").value == 6
     finally:
         db._cached.clear()
+
+
+def test_repeated_names_are_shown_with_their_parent(
+    city: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import flags, rankings
+
+    import_file(city, *ledger_file("ids_street_community"))
+    monkeypatch.setenv(db.ENV_VAR, str(city))
+    db._cached.clear()
+    try:
+        frame = rankings.ranking("rectification_rate", 1, "community", AS_OF)
+        assert set(frame["name"]) == {
+            "文苑社区（和平街道）", "文苑社区（解放街道）", "文苑社区（柳林镇）", "幸福社区",
+        }  # fmt: skip
+        shown = dict(zip(frame["unit_id"], frame["name"], strict=True))
+        assert shown[9] == "文苑社区（柳林镇）"
+        assert flags._unit_names()[8] == "文苑社区（解放街道）"
+    finally:
+        db._cached.clear()
