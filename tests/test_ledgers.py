@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 import openpyxl
+import pandas as pd
 import pytest
 
 from dashboard import db, metrics, store
@@ -506,3 +507,76 @@ def test_repeated_names_are_shown_with_their_parent(
         assert flags._unit_names()[8] == "文苑社区（解放街道）"
     finally:
         db._cached.clear()
+
+
+# --- survey reporting: 同比 beside 环比, units below the city's score ----------------------
+#
+# Three phone waves imported from the templates, P-01 看病就医 (rate in %):
+#   wave                 临江市  东城区  西城区  和平街道
+#   2025年5月 (05-28)     80.0    78.0     —       —
+#   2026年2月 (02-20)     81.0     —       —       —
+#   2026年5月 (05-28)     83.5    80.1    86.0    79.0
+# City, latest wave: 环比 83.5 − 81.0 = +2.5; 同比 83.5 − 80.0 = +3.5 (a year before to
+# the day); 2026年2月 has no wave a year earlier (2025-05-28 is 97 days from 2025-02-20).
+# Below the city in 2026年5月: 和平街道 −4.5, 东城区 −3.4; 西城区 is +2.5 above.
+PHONE_WAVES = [
+    ["2025年5月电话调查", "电话调查", "市级", "2025-05-28", "2025-06-02", None, None, None],
+    ["2026年2月电话调查", "电话调查", "市级", "2026-02-20", "2026-02-25", None, None, None],
+    ["2026年5月电话调查", "电话调查", "省级", "2026-05-28", "2026-06-02", None, None, None],
+]
+PHONE_SCORES = [
+    ["2025年5月电话调查", "临江市", "P-01", 80.0, None, 100, None],
+    ["2025年5月电话调查", "东城区", "P-01", 78.0, None, 100, None],
+    ["2026年2月电话调查", "临江市", "P-01", 81.0, None, 100, None],
+    ["2026年5月电话调查", "临江市", "看病就医", 83.5, None, 100, 460],
+    ["2026年5月电话调查", "东城区", "看病就医", 80.1, None, 100, None],
+    ["2026年5月电话调查", "西城区", "看病就医", 86.0, None, 100, None],
+    ["2026年5月电话调查", "和平街道", "看病就医", 79.0, None, 100, None],
+]
+
+
+@pytest.fixture(scope="module")
+def waves_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.tiny import build_tiny
+
+    path = build_tiny(tmp_path_factory.mktemp("waves") / "tiny.duckdb")
+    import_file(path, _fill_template("assessments", PHONE_WAVES), "测评.xlsx", "assessments")
+    import_file(path, _fill_template("scores", PHONE_SCORES), "成绩.xlsx", "scores")
+    return path
+
+
+@pytest.fixture()
+def use_waves(waves_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(db.ENV_VAR, str(waves_db))
+    db._cached.clear()
+    yield waves_db
+    db._cached.clear()
+
+
+def test_survey_items_have_year_on_year_beside_wave_on_wave(use_waves: Path) -> None:
+    from dashboard import trends
+    from tests.tiny import AS_OF as TINY_AS_OF
+
+    survey = trends.survey_trend(1, TINY_AS_OF, "phone")
+    latest = survey.latest.iloc[0]
+    assert latest["rate"] == pytest.approx(83.5)
+    assert latest["change"] == pytest.approx(2.5)
+    assert latest["yoy_change"] == pytest.approx(3.5)
+    assert latest["year_ago_name"] == "2025年5月电话调查"
+    february = survey.waves[survey.waves["assessment_name"] == "2026年2月电话调查"].iloc[0]
+    assert pd.isna(february["yoy_change"])
+    assert february["change"] == pytest.approx(1.0)
+
+
+def test_units_below_the_city_score_per_item(use_waves: Path) -> None:
+    from dashboard import trends
+    from tests.tiny import AS_OF as TINY_AS_OF
+
+    gaps = trends.survey_gaps(1, TINY_AS_OF, "phone")
+    assert gaps.assessment_name == "2026年5月电话调查"
+    below = [(r.name, round(r.gap, 2), r.city_rate) for r in gaps.below.itertuples()]
+    assert below == [("和平街道", -4.5, 83.5), ("东城区", -3.4, 83.5)]
+    assert len(gaps.compared) == 3
+    district = trends.survey_gaps(2, TINY_AS_OF, "phone", kinds=("street",))
+    assert [(r.name, round(r.gap, 2)) for r in district.below.itertuples()] == [("和平街道", -4.5)]
+    assert trends.survey_gaps(1, dt.date(2026, 5, 1), "phone") is None  # Feb: the city only
