@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard import db, metrics
+from dashboard.components.text import points, signed
 from dashboard.db import query
 
 GRAINS = ("day", "week", "month")
@@ -590,6 +591,35 @@ def survey_gaps(
     below = compared[compared["gap"] < 0].reset_index(drop=True)
     names = compared["assessment_name"].unique()
     return SurveyGaps("、".join(str(n) for n in names), compared, below)
+
+
+def survey_item_table(latest: pd.DataFrame) -> pd.DataFrame:
+    """The latest wave item by item as the city reports it: score, 环比 and 同比."""
+    rows = latest.sort_values("code")
+    return pd.DataFrame(
+        {
+            "调查项目": rows["item_name"],
+            "牵头单位": rows["lead_unit_name"].fillna("—"),
+            "本轮得分": [points(v) for v in rows["rate"]],
+            "环比（较上一轮）": [signed(v, 2, " 分") for v in rows["change"]],
+            "同比（较去年同期）": [signed(v, 2, " 分") for v in rows["yoy_change"]],
+            "去年同期": rows["year_ago_name"].fillna("无"),
+        }
+    ).reset_index(drop=True)
+
+
+def survey_below_table(gaps: SurveyGaps) -> pd.DataFrame:
+    """Per item, the units below the city's score and by how much (largest shortfall first)."""
+    rows = gaps.below
+    return pd.DataFrame(
+        {
+            "调查项目": rows["item_name"],
+            "单位": rows["name"],
+            "得分": [points(v) for v in rows["rate"]],
+            "全市得分": [points(v) for v in rows["city_rate"]],
+            "低于全市": [points(-v) for v in rows["gap"]],
+        }
+    ).reset_index(drop=True)
 
 
 def lowest_items(latest: pd.DataFrame, n: int = 5) -> list[int]:
