@@ -254,6 +254,7 @@ class Context:
     next_id: int
     names: dict[str, dict] = field(default_factory=dict)
     report_date: dt.date | None = None
+    provisional_ids: dict[int, int] = field(default_factory=dict)  # units: sheet row -> id
 
 
 @contextlib.contextmanager
@@ -490,12 +491,26 @@ def _key_scores(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, s
     return []
 
 
+def _key_units(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    """Units are keyed by (上级单位, 名称); a file without a 上级单位 column updates by name
+    alone, which must then name one unit."""
+    row["name"] = compact(row["name"])
+    if "parent_id" in present:
+        return []
+    same = [u for u in ctx.unit_rows if name_key(u[1]) == name_key(row["name"])]
+    if len(same) > 1:
+        paths = "、".join(sorted(ctx.units.path(u[0]) for u in same))
+        return [("name", f"有 {len(same)} 个同名单位（{paths}），请增加「上级单位」列")]
+    row["parent_id"] = same[0][3] if same else None
+    return []
+
+
 KEY_STEPS: dict[str, KeyStep] = {
     "problems": _key_problems,
     "point_checks": _key_point_checks,
     "materials": _key_materials,
     "points": _key_names,
-    "units": _key_names,
+    "units": _key_units,
     "assessments": _key_names,
     "scores": _key_scores,
 }
@@ -939,20 +954,25 @@ def prepare_import(
 def _extend_units(
     ctx: Context, sheet: Sheet, header_row: int, columns: dict[str, tuple[int, str]]
 ) -> None:
-    """Let 上级单位 refer to units that this same file adds."""
+    """Let 上级单位 refer to units that this same file adds.
+
+    Every row naming a unit the database does not have gets its unit_id now (by row), and
+    `_diff` gives those rows the same ids, so a parent named in the file is found under the
+    id it will have. Other new rows (a known name under another parent) are numbered after."""
     if "name" not in columns:
         return
     index = columns["name"][0]
     rows = list(ctx.unit_rows)
     known = {name_key(name) for _, name, _, _ in rows}
     next_id = ctx.next_id
-    for row in sheet.rows[header_row:]:
+    for number, row in enumerate(sheet.rows[header_row:], start=header_row + 1):
         if index < len(row) and not is_blank(row[index]):
             name = compact(parse_text(row[index]))
             if name_key(name) not in known:
-                known.add(name_key(name))
                 rows.append((next_id, name, "new", None))
+                ctx.provisional_ids[number] = next_id
                 next_id += 1
+    ctx.next_id = next_id
     ctx.units = UnitIndex(rows)
     ctx.unit_names = ctx.units.display_names()
 
@@ -996,7 +1016,9 @@ def _diff(
         old = ctx.existing.get(key)
         if old is None:
             row = {**spec.defaults, **record}
-            if spec.id_field:
+            if spec.id_field and number in ctx.provisional_ids:
+                row[spec.id_field] = ctx.provisional_ids[number]
+            elif spec.id_field:
                 row[spec.id_field] = next_id
                 next_id += 1
             plan.added.append(row)

@@ -580,3 +580,63 @@ def test_units_below_the_city_score_per_item(use_waves: Path) -> None:
     district = trends.survey_gaps(2, TINY_AS_OF, "phone", kinds=("street",))
     assert [(r.name, round(r.gap, 2)) for r in district.below.itertuples()] == [("和平街道", -4.5)]
     assert trends.survey_gaps(1, dt.date(2026, 5, 1), "phone") is None  # Feb: the city only
+
+
+def test_unit_view_survey_items_and_pages(use_waves: Path) -> None:
+    from dashboard import unit_view
+    from tests.apptest import open_page
+    from tests.tiny import AS_OF as TINY_AS_OF
+
+    items = unit_view.survey_items(2, TINY_AS_OF)  # 东城区: 78.0 → 80.1; city 83.5
+    row = items.iloc[0]
+    assert (row["item_name"], row["rate"]) == ("看病就医", pytest.approx(80.1))
+    assert row["change"] == pytest.approx(2.1) and row["yoy_change"] == pytest.approx(2.1)
+    assert (row["city_rate"], row["gap"]) == (pytest.approx(83.5), pytest.approx(-3.4))
+    assert unit_view.survey_items(12, TINY_AS_OF).empty  # a department has no own results
+
+    params = {"as_of": TINY_AS_OF.isoformat()}
+    at = open_page("dashboard/pages/unit.py", {"unit": "东城区", **params})
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "同比" in d.value.columns)
+    assert list(table.iloc[0][["得分", "环比", "同比", "全市得分", "与全市差"]]) == [
+        "80.10 分", "+2.10 分", "+2.10 分", "83.50 分", "−3.40 分",
+    ]  # fmt: skip
+    at = open_page("dashboard/pages/trends.py", {"view": "满意度调查", **params})
+    assert not at.exception, at.exception
+    tables = {tuple(d.value.columns): d.value for d in at.dataframe}
+    items_table = next(t for c, t in tables.items() if "同比（较去年同期）" in c)
+    assert list(items_table.iloc[0][["本轮得分", "环比（较上一轮）", "同比（较去年同期）"]]) == [
+        "83.50 分", "+2.50 分", "+3.50 分",
+    ]  # fmt: skip
+    below = next(t for c, t in tables.items() if "低于全市" in c)
+    assert list(below["单位"]) == ["和平街道", "东城区"]
+    assert list(below["低于全市"]) == ["4.50 分", "3.40 分"]
+
+
+def test_units_file_with_repeated_names_keys_by_parent(city: Path) -> None:
+    header = ["序号", "单位名称", "单位类型", "上级单位", "目标分"]
+    rows = [
+        [1, "新华街道", "街道", "东城区", None],
+        [2, "文苑社区", "社区", "新华街道", None],  # a new 文苑社区 under the new street
+        [3, "文苑社区", "社区", "和平街道", 88],  # the existing one (unit 7): updated
+    ]
+    plan, result = import_file(city, _xlsx(header, rows), "单位.xlsx", "units")
+    assert (result.added, result.updated) == (2, 1)
+    assert rows_of(
+        city,
+        "select unit_id, parent_id, target_score from units where name = '文苑社区' order by unit_id",
+    ) == [(7, 4, 88.0), (8, 5, None), (9, 6, None), (15, 14, None)]
+    plan = prepare_import(
+        city,
+        _xlsx(["单位名称", "单位类型", "目标分"], [["文苑社区", "社区", 80]]),
+        "u.xlsx",
+        "units",
+    )
+    assert "有 4 个同名单位" in plan.errors[0].message
+    plan = prepare_import(
+        city,
+        _xlsx(["单位名称", "单位类型", "目标分"], [["幸福社区", "社区", 80]]),
+        "u.xlsx",
+        "units",
+    )
+    assert plan.ok and len(plan.updated) == 1
