@@ -505,6 +505,10 @@ def test_repeated_names_are_shown_with_their_parent(
         shown = dict(zip(frame["unit_id"], frame["name"], strict=True))
         assert shown[9] == "文苑社区（柳林镇）"
         assert flags._unit_names()[8] == "文苑社区（解放街道）"
+        from dashboard import unit_view
+
+        problems = unit_view.open_problems(6, AS_OF)  # 柳林镇: L-05 and L-07 still open
+        assert list(problems["unit_name"]) == ["文苑社区（柳林镇）", "文苑社区（柳林镇）"]
     finally:
         db._cached.clear()
 
