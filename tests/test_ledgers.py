@@ -644,3 +644,20 @@ def test_units_file_with_repeated_names_keys_by_parent(city: Path) -> None:
         "units",
     )
     assert plan.ok and len(plan.updated) == 1
+
+
+def test_a_file_shaped_like_the_citys_table_with_year_on_year_imports(waves_db: Path) -> None:
+    header = ["序号", "测评名称", "单位", "调查项目", "得分", "同比"]
+    rows = [
+        [1, "2026年5月电话调查", "临江市", "看病就医", 83.5, 3.5],
+        [2, "2026年5月电话调查", "东城区", "看病就医", 80.1, "+2.0"],
+        [3, "2026年5月电话调查", "西城区", "看病就医", 86.0, 1.0],
+    ]
+    plan = prepare_import(waves_db, _xlsx(header, rows), "电话调查.xlsx", "scores")
+    assert plan.ok, [e.message for e in plan.errors]
+    assert (len(plan.added), len(plan.updated), plan.unchanged) == (0, 0, 3)
+    assert plan.warnings == [
+        "东城区：文件所写同比 2，按去年同期计算为 2.10，请核对",
+        "西城区：没有去年同期的调查数据，无法核对文件所写的同比 1",
+    ]
+    assert "「同比」列不导入" in plan.summary()
