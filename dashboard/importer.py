@@ -49,6 +49,7 @@ from dashboard.import_specs import DATE_COLUMN, KIND_LABELS, SPECS, Column, Kind
 from dashboard.ledger import (
     MAX_HEADER_ROW,
     CellError,
+    ErrorList,
     FileRefused,
     LedgerError,
     NameMatcher,
@@ -91,7 +92,7 @@ class ImportPlan:
     sheet: str | None = None
     header_row: int | None = None
     rows: int = 0
-    errors: list[LedgerError] = field(default_factory=list)
+    errors: list[LedgerError] = field(default_factory=ErrorList)  # capped: see ErrorList
     added: list[dict] = field(default_factory=list)
     updated: list[dict] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)  # (key, column, old, new) per changed cell
@@ -103,10 +104,15 @@ class ImportPlan:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def error_count(self) -> int:
+        """Every error found, including those past the listing caps."""
+        return getattr(self.errors, "total", len(self.errors))
+
     def summary(self) -> str:
         label = KIND_LABELS[self.kind]
         if self.errors:
-            return f"「{self.file_name}」（{label}）有 {len(self.errors)} 处问题，未导入任何数据"
+            return f"「{self.file_name}」（{label}）有 {self.error_count:,} 处问题，未导入任何数据"
         return (
             f"「{self.file_name}」（{label}）共 {self.rows} 行：新增 {len(self.added)} 行，"
             f"更新 {len(self.updated)} 行，无变化 {self.unchanged} 行"
@@ -556,8 +562,8 @@ def prepare_import(
         db_fingerprint=_fingerprint(db_path),
     )
 
-    def refuse(rule: str) -> ImportPlan:
-        plan.errors.append(LedgerError(file_name, rule, sheet=plan.sheet))
+    def refuse(rule: str, row: int | None = None) -> ImportPlan:
+        plan.errors.append(LedgerError(file_name, rule, sheet=plan.sheet, row=row))
         return plan
 
     if len(file_bytes) > max_bytes:
@@ -565,6 +571,7 @@ def prepare_import(
             f"文件大小 {len(file_bytes) / 1048576:.1f} MB，超过上限 {max_bytes / 1048576:g} MB，请拆分后分批导入"
         )
     book: Workbook | None = None
+    row_limit = max_rows + MAX_HEADER_ROW + 10
     try:
         fmt = sniff(file_bytes, file_name)
         if fmt == "xlsx":
@@ -573,16 +580,16 @@ def prepare_import(
             if error:
                 plan.errors.append(error)
                 return plan
-            sheet = book.read(sheet_name, max_rows + MAX_HEADER_ROW + 10)
+            sheet = book.read(sheet_name, row_limit)
         else:
-            sheets = read_csv(file_bytes, file_name)
+            sheets = read_csv(file_bytes, file_name, row_limit)
             sheet_name, _heads, error = _choose_sheet(None, sheets, spec, file_name)
             if error:
                 plan.errors.append(error)
                 return plan
             sheet = sheets[0]
     except FileRefused as exc:
-        return refuse(str(exc))
+        return refuse(str(exc), exc.row)
     finally:
         if book is not None:
             book.close()
@@ -654,11 +661,12 @@ def prepare_import(
 
     records: list[tuple[int, dict]] = []
     data_rows = 0
+    formula_rows = {r for r, _ in sheet.formula_cells}
     for number in range(header_row + 1, len(sheet.rows) + 1):
         row = sheet.rows[number - 1]
         if is_skippable(row, seq_col):
             blank = all(is_blank(v) for v in row)
-            if not (blank and any((number, i + 1) in sheet.formula_cells for i in range(len(row)))):
+            if not (blank and number in formula_rows):  # a row of formulas without values
                 continue
         data_rows += 1
         if data_rows > max_rows:
@@ -834,13 +842,13 @@ def apply_import(db_path: Path | str, plan: ImportPlan, user: str) -> ImportResu
             "file_name": plan.file_name,
             "checksum": plan.checksum,
             "rows": rows,
-            "errors": len(plan.errors),
+            "errors": plan.error_count,
             "first_errors": [e.message for e in plan.errors[:5]],
             "result": "rejected",
         }
         with open(rejected_log_path(db_path), "a", encoding="utf-8") as log:
             log.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        return ImportResult("rejected", None, rows, 0, 0, 0, errors=len(plan.errors))
+        return ImportResult("rejected", None, rows, 0, 0, 0, errors=plan.error_count)
 
     spec = SPECS[plan.kind]
     outcome: dict[str, int] = {}

@@ -6,16 +6,27 @@ import csv
 import datetime as dt
 import difflib
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import openpyxl
 
 MAX_HEADER_ROW = 6  # the header is searched for in rows 1..6
 BLANK_RUN_LIMIT = 1000  # stop reading after this many consecutive blank rows
+MAX_COLUMNS = 200  # cells right of this column are never read: no ledger is that wide
+# An .xlsx is a zip: its parts are checked before anything is unpacked or parsed, so a
+# small file that unpacks to gigabytes (a zip bomb, a sheet of whitespace) is refused
+# from the sizes the archive declares (Python's zipfile never unpacks past them).
+MAX_XLSX_UNPACKED = 256 * 1024 * 1024  # all parts together; a 200,000-row ledger is ~120 MB
+MAX_XLSX_RATIO = 100  # unpacked ÷ packed of one part; real sheets pack 5–30 times
+RATIO_CHECKED_FROM = 8 * 1024 * 1024  # parts smaller than this may pack as well as they like
+SHEET_ROW_SLACK = 10_000  # rows a sheet may hold beyond the data-row limit (titles, blank rows)
+PER_RULE_ERRORS = 50  # errors listed per rule and column; the rest are counted
+TOTAL_ERRORS = 500  # errors listed in all
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 SERIAL_RANGE = (32874, 73051)  # 1990-01-01 .. 2099-12-31 as Excel serials
 YEAR_RANGE = (2000, 2099)
@@ -61,6 +72,58 @@ class LedgerError:
         return f'第 {self.row} 行「{self.column}」值 "{self.value}"：{self.rule}'
 
 
+_NUMBERS = re.compile(r"\d+")
+
+
+class ErrorList(list):
+    """The errors of one import, capped so a million bad rows cost a few hundred entries.
+
+    At most PER_RULE_ERRORS errors of one rule in one column (numbers in the rule, such as
+    the row of a duplicate, do not make another rule) and TOTAL_ERRORS in all are listed;
+    each rule with more gets one line 「另有 N 行同类错误」, kept up to date as they come,
+    and errors past the total that belong to no listed rule share one line. `total` counts
+    every error reported.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+        self._listed = 0
+        self._per_rule: dict[tuple, int] = {}
+        self._more: dict[tuple | None, tuple[int, int]] = {}  # rule -> (index, count)
+
+    def append(self, error: LedgerError) -> None:  # type: ignore[override]
+        self.total += 1
+        rule: tuple | None = (error.sheet, error.column, _NUMBERS.sub("#", error.rule))
+        if self._listed < TOTAL_ERRORS and self._per_rule.get(rule, 0) < PER_RULE_ERRORS:
+            self._per_rule[rule] = self._per_rule.get(rule, 0) + 1
+            self._listed += 1
+            super().append(error)
+            return
+        if rule not in self._more and self._listed >= TOTAL_ERRORS:
+            rule = None
+        index, count = self._more.get(rule, (len(self), 0))
+        count += 1
+        if rule is None:
+            line = LedgerError(
+                error.file_name, f"另有 {count} 处错误未列出（只列出前 {TOTAL_ERRORS} 处）"
+            )
+        else:
+            line = LedgerError(
+                error.file_name, f"另有 {count} 行同类错误（{error.rule}）", error.sheet,
+                column=error.column,
+            )  # fmt: skip
+        if index == len(self):
+            super().append(line)
+        else:
+            self[index] = line
+        self._more[rule] = (index, count)
+
+    def extend(self, errors: Iterable[LedgerError]) -> None:  # type: ignore[override]
+        for error in errors:
+            self.append(error)
+
+
 class CellError(ValueError):
     """A cell value that does not parse; the message is the Chinese rule."""
 
@@ -75,7 +138,11 @@ class Sheet:
 
 
 class FileRefused(Exception):
-    """The file as a whole cannot be read; the message is Chinese."""
+    """The file as a whole cannot be read; the message is Chinese (and row, where known)."""
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
 
 
 # --- text -----------------------------------------------------------------------------
@@ -87,7 +154,45 @@ def nfkc(text: str) -> str:
 
 
 def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and nfkc(value) == "")
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    if not value.strip():
+        return True
+    return not value.isascii() and nfkc(value) == ""
+
+
+def trimmed(values: Iterable[object]) -> list[object]:
+    """A row as kept: blank cells (whitespace included) as None, no blank cells at its end,
+    nothing right of MAX_COLUMNS — so a sheet padded with whitespace costs no memory."""
+    row = [None if is_blank(v) else v for v in itertools.islice(values, MAX_COLUMNS)]
+    while row and row[-1] is None:
+        row.pop()
+    return row
+
+
+def collect_rows(source: Iterable[Iterable[object]], row_limit: int) -> list[list[object]]:
+    """Rows read one at a time; stops BLANK_RUN_LIMIT blank rows after the last filled one
+    or once row_limit filled rows are passed (the caller then reports the limit)."""
+    rows: list[list[object]] = []
+    blank_run = 0
+    filled = 0
+    for values in source:
+        row = trimmed(values)
+        if row:
+            blank_run = 0
+            filled += 1
+        else:
+            blank_run += 1
+            if blank_run > BLANK_RUN_LIMIT:
+                break
+        rows.append(row)
+        if filled > row_limit:
+            break
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
 
 
 def display(value: object) -> str:
@@ -186,7 +291,7 @@ def decode_text(data: bytes) -> str:
     raise FileRefused("无法识别 CSV 文件的编码，请另存为「CSV UTF-8（逗号分隔）」后再导入")
 
 
-def read_csv(data: bytes, file_name: str) -> list[Sheet]:
+def read_csv(data: bytes, file_name: str, row_limit: int) -> list[Sheet]:
     text = decode_text(data)
     sample = text[:4000]
     try:
@@ -194,28 +299,113 @@ def read_csv(data: bytes, file_name: str) -> list[Sheet]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    rows = [
-        [None if cell == "" else cell for cell in row]
-        for row in csv.reader(io.StringIO(text), delimiter=delimiter)
-    ]
-    return [Sheet(name=file_name, rows=rows)]
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return [Sheet(name=file_name, rows=collect_rows(_csv_rows(reader), row_limit))]
 
 
-def _formula_sheets(data: bytes) -> bool:
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for name in zf.namelist():
-            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                body = zf.read(name)
-                if b"<f>" in body or b"<f " in body or b":f>" in body:
-                    return True
-    return False
+def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The reader's rows; a row it cannot read is refused in Chinese, naming the line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num  # type: ignore[attr-defined]
+            if "field larger than field limit" in str(exc):
+                raise FileRefused(
+                    f"有单元格内容超过 {csv.field_size_limit():,} 个字符，无法读取"
+                    "（单元格最多 500 个字；请检查这一行是否有未配对的引号或误粘贴的内容）",
+                    row=line,
+                ) from exc
+            raise FileRefused(
+                "这一行无法按 CSV 格式读取，请用 Excel 打开后另存为「CSV UTF-8（逗号分隔）」",
+                row=line,
+            ) from exc
+        yield row
+
+
+def check_archive(zf: zipfile.ZipFile) -> None:
+    """Refuse an .xlsx whose parts unpack too large or pack suspiciously well, from the
+    sizes the archive declares, before any part is unpacked."""
+    parts = zf.infolist()
+    unpacked = sum(p.file_size for p in parts)
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise FileRefused(
+            f"Excel 文件解压后有 {unpacked / 1048576:,.0f} MB，超过上限 "
+            f"{MAX_XLSX_UNPACKED // 1048576} MB（文件中可能有大量空白单元格或隐藏内容）。"
+            "请只复制台账的数据区域到新工作簿，另存为 .xlsx 后再导入"
+        )
+    for part in parts:
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > RATIO_CHECKED_FROM and ratio > MAX_XLSX_RATIO:
+            raise FileRefused(
+                f"Excel 文件的压缩比异常（有一部分解压后是压缩时的 {ratio:,.0f} 倍，"
+                f"正常表格不超过 {MAX_XLSX_RATIO} 倍），可能含有大量空白或是恶意构造的文件，"
+                "已拒绝读取。请只复制台账的数据区域到新工作簿，另存为 .xlsx 后再导入"
+            )
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d*:?[A-Z]*(\d+)\"")
+_ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
+_SCAN_TAIL = 256  # bytes kept between chunks, longer than any tag looked for
+
+
+@dataclass(frozen=True)
+class SheetScan:
+    """What a sheet's XML holds, found without parsing it: rows, last row number, formulas."""
+
+    declared_rows: int | None  # from <dimension ref="A1:K200">, which may be missing or wrong
+    row_elements: int
+    last_row: int
+    has_formulas: bool
+
+    @property
+    def rows(self) -> int:
+        return max(self.declared_rows or 0, self.row_elements, self.last_row)
+
+
+def scan_sheet(source: io.BufferedIOBase) -> SheetScan:
+    """Stream a worksheet's XML in 1 MB chunks (memory stays flat) and count its rows."""
+    declared: int | None = None
+    elements = 0
+    last_row = 0
+    formulas = False
+    tail = b""
+    first = True
+    while chunk := source.read(1 << 20):
+        buffer = tail + chunk
+        if first:
+            found = _DIMENSION.search(buffer)
+            declared = int(found.group(1)) if found else None
+            first = False
+        elements += buffer.count(b"<row") + buffer.count(b":row ")
+        elements -= tail.count(b"<row") + tail.count(b":row ")
+        if not formulas:
+            formulas = any(tag in buffer for tag in (b"<f>", b"<f ", b":f>", b":f "))
+        at = max(buffer.rfind(b"<row"), buffer.rfind(b":row "))
+        if at >= 0:
+            found = _ROW_NUMBER.match(buffer, buffer.rfind(b"<", 0, at + 1))
+            if found:
+                last_row = max(last_row, int(found.group(1)))
+        tail = buffer[-_SCAN_TAIL:]
+    return SheetScan(declared, elements, last_row, formulas)
 
 
 class Workbook:
-    """An uploaded .xlsx: sheet names, the first rows of each, and full reads on demand."""
+    """An uploaded .xlsx: sheet names, the first rows of each, and full reads on demand.
+
+    The archive is checked (check_archive) before openpyxl opens it; a sheet is read in
+    openpyxl's read-only mode one row at a time, after scan_sheet has counted its rows.
+    """
 
     def __init__(self, data: bytes) -> None:
         self._data = data
+        try:
+            self._zip = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile as exc:
+            raise FileRefused("文件已损坏，无法按 Excel（.xlsx）格式读取") from exc
+        check_archive(self._zip)
         try:
             self._wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a broken file
@@ -223,36 +413,40 @@ class Workbook:
                 "Excel 文件已损坏或加密，无法读取，请在 Excel 中另存为 .xlsx 后再导入"
             ) from exc
         self.sheet_names: list[str] = list(self._wb.sheetnames)
-        self._has_formulas = _formula_sheets(data)
 
     def head(self, name: str, rows: int = MAX_HEADER_ROW) -> list[list[object]]:
         ws = self._wb[name]
         ws.reset_dimensions()
-        return [list(r) for r in ws.iter_rows(min_row=1, max_row=rows, values_only=True)]
+        return [trimmed(r) for r in ws.iter_rows(min_row=1, max_row=rows, values_only=True)]
+
+    def scan(self, name: str) -> SheetScan:
+        try:
+            with self._zip.open(self._wb[name]._worksheet_path) as source:
+                return scan_sheet(source)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a CRC or zlib error
+            raise FileRefused(
+                "Excel 文件已损坏，无法读取，请在 Excel 中另存为 .xlsx 后再导入"
+            ) from exc
 
     def read(self, name: str, row_limit: int) -> Sheet:
-        """All rows of one sheet; stops once row_limit non-blank rows are passed."""
+        """All rows of one sheet, streamed; a sheet with more than row_limit + SHEET_ROW_SLACK
+        rows (declared, present or numbered) is refused before it is parsed."""
+        scan = self.scan(name)
+        if scan.rows > row_limit + SHEET_ROW_SLACK:
+            raise FileRefused(
+                f"工作表「{name}」有 {scan.rows:,} 行，超过每次导入 {row_limit:,} 行的上限"
+                "（空行和带格式的行也算在内），请删除多余的行，或拆分后分批导入"
+            )
         ws = self._wb[name]
         ws.reset_dimensions()
-        rows: list[list[object]] = []
-        blank_run = 0
-        filled = 0
-        for values in ws.iter_rows(values_only=True):
-            row = list(values)
-            if all(is_blank(v) for v in row):
-                blank_run += 1
-                if blank_run > BLANK_RUN_LIMIT:
-                    break
-            else:
-                blank_run = 0
-                filled += 1
-            rows.append(row)
-            if filled > row_limit:
-                break
-        while rows and all(is_blank(v) for v in rows[-1]):
-            rows.pop()
+        try:
+            rows = collect_rows(ws.iter_rows(values_only=True), row_limit)
+        except Exception as exc:  # openpyxl raises many kinds on a broken sheet
+            raise FileRefused(
+                f"工作表「{name}」已损坏，无法读取，请在 Excel 中另存为 .xlsx 后再导入"
+            ) from exc
         sheet = Sheet(name=name, rows=rows)
-        if self._has_formulas:
+        if scan.has_formulas:
             sheet.formula_cells = self._formulas(name, len(rows))
         return sheet
 
@@ -263,7 +457,7 @@ class Workbook:
             ws.reset_dimensions()
             found = set()
             for r, values in enumerate(ws.iter_rows(max_row=max_row, values_only=True), start=1):
-                for c, value in enumerate(values, start=1):
+                for c, value in enumerate(values[:MAX_COLUMNS], start=1):
                     if isinstance(value, str) and value.startswith("="):
                         found.add((r, c))
             return found
@@ -272,6 +466,7 @@ class Workbook:
 
     def close(self) -> None:
         self._wb.close()
+        self._zip.close()
 
 
 # --- header finding ------------------------------------------------------------------
