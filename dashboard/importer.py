@@ -655,7 +655,7 @@ def prepare_import(
             )
         )
     if kind == "units":
-        _extend_units(ctx, sheet, header_row, columns)
+        _extend_units(ctx, sheet, header_row, columns, seq_col)
     if plan.errors:
         return plan
 
@@ -728,27 +728,112 @@ def prepare_import(
 
     plan.names = ctx.names
     _diff(plan, spec, ctx, records, columns)
+    if kind == "units":
+        _check_unit_tree(plan, ctx, sheet, records, columns)
     return plan
 
 
 def _extend_units(
-    ctx: Context, sheet: Sheet, header_row: int, columns: dict[str, tuple[int, str]]
+    ctx: Context,
+    sheet: Sheet,
+    header_row: int,
+    columns: dict[str, tuple[int, str]],
+    seq_col: int | None,
 ) -> None:
-    """Let 上级单位 refer to units that this same file adds."""
+    """Let 上级单位 refer to units that this same file adds.
+
+    New names get ids in file order, skipping the rows the import skips (an example row,
+    a 合计 row), so they are the ids `_diff` assigns.
+    """
     if "name" not in columns:
         return
     index = columns["name"][0]
     names = dict(ctx.units.names)
+    known = {compact(n) for n in names}
     next_id = ctx.next_id
     for row in sheet.rows[header_row:]:
-        if index < len(row) and not is_blank(row[index]):
+        if index >= len(row) or is_blank(row[index]) or is_skippable(row, seq_col):
+            continue
+        try:
             name = compact(parse_text(row[index]))
-            if compact(name) not in {compact(n) for n in names}:
-                names[name] = next_id
-                next_id += 1
+        except CellError:  # reported with the row itself
+            continue
+        if name not in known:
+            names[name] = next_id
+            known.add(name)
+            next_id += 1
     areas = [n for n in names]  # any unit may prefix another in a names list
     ctx.units = NameMatcher(names, [a for a in areas if a.endswith(("市", "区", "县"))])
     ctx.unit_names = {i: n for n, i in names.items()}
+
+
+def _check_unit_tree(
+    plan: ImportPlan,
+    ctx: Context,
+    sheet: Sheet,
+    records: list[tuple[int, dict]],
+    columns: dict[str, tuple[int, str]],
+) -> None:
+    """The units as they would be after this import form one tree: no unit under its own
+    descendant (directly or through other rows of the file) and one top unit only."""
+    if plan.errors:
+        return
+    spec = SPECS["units"]
+    stored = list(ctx.existing.values())
+    changed = plan.added + plan.updated
+    parent = {r["unit_id"]: r["parent_id"] for r in stored}
+    name_of = {r["unit_id"]: r["name"] for r in stored}
+    stored_roots = {u for u, p in parent.items() if p is None}
+    row_of_name = {compact(values["name"]): number for number, values in records}
+    row_of = {}
+    for r in changed:
+        parent[r["unit_id"]] = r.get("parent_id")
+        name_of[r["unit_id"]] = r["name"]
+        row_of[r["unit_id"]] = row_of_name[compact(r["name"])]
+    index, written = columns.get("parent_id", (None, spec.column("parent_id").label))
+
+    def report(unit_id: int, rule: str) -> None:
+        number = row_of[unit_id]
+        row = sheet.rows[number - 1]
+        raw = row[index] if index is not None and index < len(row) else None
+        plan.errors.append(
+            LedgerError(plan.file_name, rule, plan.sheet, number, written, display(raw))
+        )
+
+    cycles: set[frozenset[int]] = set()
+    for r in changed:
+        start = r["unit_id"]
+        chain = [start]
+        up = parent.get(start)
+        while up is not None and up != start and up not in chain[1:] and len(chain) <= len(parent):
+            chain.append(up)
+            up = parent.get(up)
+        if up != start or frozenset(chain) in cycles:
+            continue
+        cycles.add(frozenset(chain))
+        path = " → ".join(name_of.get(u, str(u)) for u in [*chain, start])
+        rows = sorted(row_of[u] for u in chain if u in row_of)
+        also = f"（与第 {'、'.join(map(str, rows))} 行一起）" if len(rows) > 1 else ""
+        for unit_id in chain:
+            if unit_id in row_of:
+                report(unit_id, f"上级单位会形成循环{also}：{path}。单位不能挂在自己的下级单位之下")
+    roots = [u for u in stored_roots if parent[u] is None]
+    for r in changed:
+        if r.get("parent_id") is not None or r["unit_id"] in stored_roots:
+            continue
+        if roots:
+            top = name_of[roots[0]]
+            report(
+                r["unit_id"],
+                f"没有上级单位：已有顶级单位「{top}」，只能有一个顶级单位，请填写上级单位",
+            )
+        else:
+            roots.append(r["unit_id"])  # an empty list of units: the first top unit
+    if plan.errors:
+        plan.added.clear()
+        plan.updated.clear()
+        plan.changes.clear()
+        plan.unchanged = 0
 
 
 def _diff(
