@@ -48,6 +48,7 @@ from dashboard.export import neutralise
 from dashboard.import_specs import (
     DATE_COLUMN,
     KIND_LABELS,
+    MAX_UNIT_NAME,
     PART_FIELDS,
     SPECS,
     Column,
@@ -79,7 +80,7 @@ from dashboard.ledger import (
     report_date,
     sniff,
 )
-from dashboard.unit_match import UnitIndex, UnitMatchError, name_key
+from dashboard.unit_match import UnitIndex, UnitMatchError, name_key, normalise_name
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -595,6 +596,17 @@ def _rules_point_checks(
 
 
 def _rules_units(row: dict, old: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    name = normalise_name(row["name"])  # no zero-width or direction characters are stored
+    if not name:
+        return [("name", "单位名称只有不可见字符")]
+    row["name"] = name
+    if len(name) > MAX_UNIT_NAME:
+        return [
+            (
+                "name",
+                f"单位名称有 {len(name)} 个字，超过 {MAX_UNIT_NAME} 个字的上限，请填写规范名称",
+            )
+        ]
     if row.get("parent_id") is not None and ctx.unit_names.get(row["parent_id"]) == row["name"]:
         return [("parent_id", "上级单位不能是本单位自己")]
     return []
@@ -700,7 +712,7 @@ def prepare_import(
     try:
         fmt = sniff(file_bytes, file_name)
         if fmt == "xlsx":
-            book = Workbook(file_bytes)
+            book = Workbook(file_bytes, row_limit)
             sheet_name, _heads, error = _choose_sheet(book, None, spec, file_name)
             if error:
                 plan.errors.append(error)
@@ -894,6 +906,8 @@ def prepare_import(
 
     plan.names = ctx.names
     plan.derived_keys = kind == "problems" and "problem_id" not in columns
+    if kind == "units":
+        _check_unit_names(plan, ctx, sheet, records, columns)
     _diff(plan, spec, ctx, records, columns)
     if kind == "units":
         _check_unit_tree(plan, ctx, sheet, records, columns)
@@ -922,15 +936,47 @@ def _extend_units(
         if index >= len(row) or is_blank(row[index]) or is_skippable(row, seq_col):
             continue
         try:
-            name = compact(parse_text(row[index]))
+            name = normalise_name(parse_text(row[index]))
         except CellError:  # reported with the row itself
             continue
-        if name_key(name) not in known:
+        if name and name_key(name) not in known:
             known.add(name_key(name))
             rows.append((next_id, name, "new", None))
             next_id += 1
     ctx.units = UnitIndex(rows)
     ctx.unit_names = ctx.units.display_names()
+
+
+def _visible(text: str) -> str:
+    """Characters that normalise_name removes shown as <U+200B>, so an error row does not
+    turn invisible or reverse its neighbours."""
+    return "".join(
+        f"<U+{ord(c):04X}>" if not c.isspace() and not normalise_name(c) else c for c in text
+    )
+
+
+def _check_unit_names(
+    plan: ImportPlan,
+    ctx: Context,
+    sheet: Sheet,
+    records: list[tuple[int, dict]],
+    columns: dict[str, tuple[int, str]],
+) -> None:
+    """Refuse look-alikes: a name that normalises to a stored unit's name but is written
+    otherwise (zero-width or direction characters, full-width or compatibility forms)."""
+    index, written = columns["name"]
+    stored = {name_key(r["name"]): r["name"] for r in ctx.existing.values()}
+    for number, values in records:
+        raw = sheet.rows[number - 1][index]
+        official = stored.get(name_key(values["name"]))
+        if official is None or re.sub(r"\s+", "", str(raw)) == re.sub(r"\s+", "", official):
+            continue
+        rule = (
+            f"与已有单位「{official}」看起来相同，但写法不同（含不可见字符、方向控制符或全角字符）。"
+            f"请照单位名录原样填写「{official}」"
+        )
+        value = _visible(display(raw))
+        plan.errors.append(LedgerError(plan.file_name, rule, plan.sheet, number, written, value))
 
 
 def _check_unit_tree(

@@ -6,11 +6,13 @@ import csv
 import datetime as dt
 import io
 import itertools
+import posixpath
 import re
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
 
 import openpyxl
 
@@ -99,17 +101,17 @@ class ErrorList(list):
             self._listed += 1
             super().append(error)
             return
-        if rule not in self._more and self._listed >= TOTAL_ERRORS:
+        if rule not in self._per_rule:  # a rule first met past the total
             rule = None
         index, count = self._more.get(rule, (len(self), 0))
         count += 1
         if rule is None:
             line = LedgerError(
-                error.file_name, f"另有 {count} 处错误未列出（只列出前 {TOTAL_ERRORS} 处）"
+                error.file_name, f"另有 {count:,} 处错误未列出（只列出前 {TOTAL_ERRORS} 处）"
             )
         else:
             line = LedgerError(
-                error.file_name, f"另有 {count} 行同类错误（{error.rule}）", error.sheet,
+                error.file_name, f"另有 {count:,} 行同类错误（{error.rule}）", error.sheet,
                 column=error.column,
             )  # fmt: skip
         if index == len(self):
@@ -364,6 +366,27 @@ class SheetScan:
         return max(self.declared_rows or 0, self.row_elements, self.last_row)
 
 
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> its part in the archive, from xl/workbook.xml and its relationships
+    (small parts, sizes already checked); a book whose catalogue cannot be read is left
+    to openpyxl to refuse."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
+        return {}
+    targets = {r.get("Id"): r.get("Target") or "" for r in rels}
+    parts = {}
+    for sheet in book.iter(f"{main}sheet"):
+        target = targets.get(sheet.get(f"{rel}id"), "")
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if target and posixpath.normpath(path) in zf.NameToInfo:
+            parts[sheet.get("name") or ""] = posixpath.normpath(path)
+    return parts
+
+
 def scan_sheet(source: io.BufferedIOBase) -> SheetScan:
     """Stream a worksheet's XML in 1 MB chunks (memory stays flat) and count its rows."""
     declared: int | None = None
@@ -398,13 +421,24 @@ class Workbook:
     openpyxl's read-only mode one row at a time, after scan_sheet has counted its rows.
     """
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, row_limit: int) -> None:
         self._data = data
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
         except zipfile.BadZipFile as exc:
             raise FileRefused("文件已损坏，无法按 Excel（.xlsx）格式读取") from exc
         check_archive(self._zip)
+        # Every sheet is counted before openpyxl opens the book: opening it parses a sheet
+        # without a <dimension> to its end (12 s for a million rows).
+        self._scans = {}
+        for title, part in _sheet_parts(self._zip).items():
+            scan = self._scan(part)
+            if scan.rows > row_limit + SHEET_ROW_SLACK:
+                raise FileRefused(
+                    f"工作表「{title}」有 {scan.rows:,} 行，超过每次导入 {row_limit:,} 行的上限"
+                    "（空行和带格式的行也算在内），请删除多余的行或工作表，或拆分后分批导入"
+                )
+            self._scans[title] = scan
         try:
             self._wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a broken file
@@ -418,24 +452,18 @@ class Workbook:
         ws.reset_dimensions()
         return [trimmed(r) for r in ws.iter_rows(min_row=1, max_row=rows, values_only=True)]
 
-    def scan(self, name: str) -> SheetScan:
+    def _scan(self, part: str) -> SheetScan:
         try:
-            with self._zip.open(self._wb[name]._worksheet_path) as source:
+            with self._zip.open(part) as source:
                 return scan_sheet(source)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a CRC or zlib error
+        except (KeyError, zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC, zlib, no part
             raise FileRefused(
                 "Excel 文件已损坏，无法读取，请在 Excel 中另存为 .xlsx 后再导入"
             ) from exc
 
     def read(self, name: str, row_limit: int) -> Sheet:
-        """All rows of one sheet, streamed; a sheet with more than row_limit + SHEET_ROW_SLACK
-        rows (declared, present or numbered) is refused before it is parsed."""
-        scan = self.scan(name)
-        if scan.rows > row_limit + SHEET_ROW_SLACK:
-            raise FileRefused(
-                f"工作表「{name}」有 {scan.rows:,} 行，超过每次导入 {row_limit:,} 行的上限"
-                "（空行和带格式的行也算在内），请删除多余的行，或拆分后分批导入"
-            )
+        """All rows of one sheet, streamed (its size was checked when the book was opened)."""
+        scan = self._scans.get(name) or self._scan(self._wb[name]._worksheet_path)
         ws = self._wb[name]
         ws.reset_dimensions()
         try:
