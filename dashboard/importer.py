@@ -1446,9 +1446,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file")
     args = parser.parse_args(argv)
     path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"无法读取文件「{path}」：{exc.strerror}")
+        return 1
     plan = prepare_import(
         args.db,
-        path.read_bytes(),
+        data,
         path.name,
         args.kind,
         max_bytes=int(args.max_mb * 1048576),

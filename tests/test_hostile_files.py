@@ -139,6 +139,9 @@ def test_csv_with_a_1mb_field_gets_a_chinese_message_in_plan_and_cli(
         LONG_FIELD,
     ]
     assert "Traceback" not in out.err
+    missing = tmp_path / "没有这个文件.csv"
+    assert importer.main(["--db", str(db), "--kind", "problems", str(missing)]) == 1
+    assert capsys.readouterr().out == f"无法读取文件「{missing}」：No such file or directory\n"
 
 
 # --- error caps ---------------------------------------------------------------------------
