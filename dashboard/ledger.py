@@ -414,6 +414,15 @@ def scan_sheet(source: io.BufferedIOBase) -> SheetScan:
     return SheetScan(declared, elements, last_row, formulas)
 
 
+def _within(title: str, scan: SheetScan, row_limit: int) -> SheetScan:
+    if scan.rows > row_limit + SHEET_ROW_SLACK:
+        raise FileRefused(
+            f"工作表「{title}」有 {scan.rows:,} 行，超过每次导入 {row_limit:,} 行的上限"
+            "（空行和带格式的行也算在内），请删除多余的行或工作表，或拆分后分批导入"
+        )
+    return scan
+
+
 class Workbook:
     """An uploaded .xlsx: sheet names, the first rows of each, and full reads on demand.
 
@@ -432,13 +441,7 @@ class Workbook:
         # without a <dimension> to its end (12 s for a million rows).
         self._scans = {}
         for title, part in _sheet_parts(self._zip).items():
-            scan = self._scan(part)
-            if scan.rows > row_limit + SHEET_ROW_SLACK:
-                raise FileRefused(
-                    f"工作表「{title}」有 {scan.rows:,} 行，超过每次导入 {row_limit:,} 行的上限"
-                    "（空行和带格式的行也算在内），请删除多余的行或工作表，或拆分后分批导入"
-                )
-            self._scans[title] = scan
+            self._scans[title] = _within(title, self._scan(part), row_limit)
         try:
             self._wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a broken file
@@ -463,7 +466,9 @@ class Workbook:
 
     def read(self, name: str, row_limit: int) -> Sheet:
         """All rows of one sheet, streamed (its size was checked when the book was opened)."""
-        scan = self._scans.get(name) or self._scan(self._wb[name]._worksheet_path)
+        scan = self._scans.get(name) or _within(
+            name, self._scan(self._wb[name]._worksheet_path), row_limit
+        )
         ws = self._wb[name]
         ws.reset_dimensions()
         try:
