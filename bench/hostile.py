@@ -107,8 +107,10 @@ def _part(name: str, data: bytes) -> tuple[str, bytes, int, int]:
     return (name, _deflate(data), zlib.crc32(data), len(data))
 
 
-def xlsx_from_sheet(sheet: tuple[str, bytes, int, int]) -> bytes:
-    """A one-sheet workbook around a prepared worksheet part."""
+def xlsx_from_sheet(
+    sheet: tuple[str, bytes, int, int], *extra: tuple[str, bytes, int, int]
+) -> bytes:
+    """A one-sheet workbook around a prepared worksheet part (and any extra parts)."""
     return _zip(
         [
             _part("[Content_Types].xml", _CONTENT_TYPES.encode()),
@@ -116,6 +118,7 @@ def xlsx_from_sheet(sheet: tuple[str, bytes, int, int]) -> bytes:
             _part("xl/workbook.xml", _WORKBOOK.encode()),
             _part("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS.encode()),
             sheet,
+            *extra,
         ]
     )
 

@@ -348,18 +348,38 @@ def check_archive(zf: zipfile.ZipFile) -> None:
 
 
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d*:?[A-Z]*(\d+)\"")
-_ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
-_SCAN_TAIL = 256  # bytes kept between chunks, longer than any tag looked for
+_ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br=\"(\d+)\"")
+# Tags are counted with bytes.count (a regex over 100 MB takes seconds): "<c" also counts
+# the few <col>/<cfRule> of a sheet, an upper bound is all that is needed. A prefixed tag
+# (<x:row …>, written by a few tools) is counted by what follows its colon.
+_ROW_TAGS = (b"<row", b":row ")
+_CELL_TAGS = (b"<c", b":c ")
+_STRING_TAGS = (b"<si", b":si ")
+_FORMULA_TAGS = (b"<f", b":f>", b":f ")  # "<f" also meets <firstHeader>: a needless pass
+_SCAN_TAIL = 256  # bytes carried to the next chunk when a chunk has no tag end
+MAX_CELLS_PER_ROW = 16384  # Excel's columns; openpyxl parses every cell of a row at once
+MAX_SHARED_STRINGS = 2_000_000  # openpyxl holds them all; a 200,000-row ledger has < 1 M
+
+
+def _count(data: bytes, tags: tuple[bytes, ...]) -> int:
+    return sum(data.count(tag) for tag in tags)
+
+
+def _cells(data: bytes) -> int:
+    return _count(data, _CELL_TAGS)
 
 
 @dataclass(frozen=True)
 class SheetScan:
-    """What a sheet's XML holds, found without parsing it: rows, last row number, formulas."""
+    """What a part's XML holds, found without parsing it: rows (declared in <dimension>,
+    present, and the last row number), the most cells in one row, shared strings, formulas."""
 
     declared_rows: int | None  # from <dimension ref="A1:K200">, which may be missing or wrong
     row_elements: int
     last_row: int
     has_formulas: bool
+    widest_row: int = 0
+    shared_strings: int = 0
 
     @property
     def rows(self) -> int:
@@ -368,8 +388,7 @@ class SheetScan:
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet title -> its part in the archive, from xl/workbook.xml and its relationships
-    (small parts, sizes already checked); a book whose catalogue cannot be read is left
-    to openpyxl to refuse."""
+    (small parts, sizes already checked); used to name a sheet in a refusal."""
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
     try:
@@ -388,37 +407,65 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
 
 
 def scan_sheet(source: io.BufferedIOBase) -> SheetScan:
-    """Stream a worksheet's XML in 1 MB chunks (memory stays flat) and count its rows."""
+    """Stream a part's XML in 1 MB chunks, each cut after its last tag end (memory stays
+    flat), counting rows, shared strings, formula tags and the cells of rows that span
+    chunks (a row inside one chunk has at most ~65,000 cells, which openpyxl parses in
+    ~25 MB; a row of millions is what has to be caught)."""
     declared: int | None = None
-    elements = 0
-    last_row = 0
+    elements = last_row = widest = in_row = strings = 0
     formulas = False
-    tail = b""
+    carry = b""
     first = True
-    while chunk := source.read(1 << 20):
-        buffer = tail + chunk
+    while True:
+        chunk = source.read(1 << 20)
+        buffer = carry + chunk
+        if not buffer:
+            break
+        cut = buffer.rfind(b">") + 1 if chunk else len(buffer)
+        if cut == 0:  # a megabyte of text without a tag: keep only what a tag could need
+            cut = max(len(buffer) - _SCAN_TAIL, 0)
+        body, carry = buffer[:cut], buffer[cut:]
         if first:
-            found = _DIMENSION.search(buffer)
+            found = _DIMENSION.search(body)
             declared = int(found.group(1)) if found else None
             first = False
-        elements += buffer.count(b"<row") + buffer.count(b":row ")
-        elements -= tail.count(b"<row") + tail.count(b":row ")
-        if not formulas:
-            formulas = any(tag in buffer for tag in (b"<f>", b"<f ", b":f>", b":f "))
-        at = max(buffer.rfind(b"<row"), buffer.rfind(b":row "))
-        if at >= 0:
-            found = _ROW_NUMBER.match(buffer, buffer.rfind(b"<", 0, at + 1))
-            if found:
-                last_row = max(last_row, int(found.group(1)))
-        tail = buffer[-_SCAN_TAIL:]
-    return SheetScan(declared, elements, last_row, formulas)
+        formulas = formulas or any(tag in body for tag in _FORMULA_TAGS)
+        strings += _count(body, _STRING_TAGS)
+        elements += _count(body, _ROW_TAGS)
+        firsts = [i for i in (body.find(tag) for tag in _ROW_TAGS) if i >= 0]
+        if firsts:
+            in_row += _cells(body[: min(firsts)])  # the end of the row the last chunk began
+            widest = max(widest, in_row)
+            last = max(body.rfind(tag) for tag in _ROW_TAGS)
+            last = body.rfind(b"<", 0, last + 1)
+            found = _ROW_NUMBER.match(body, last)
+            last_row = max(last_row, int(found.group(1))) if found else last_row
+            in_row = _cells(body[last:])
+        else:
+            in_row += _cells(body)
+        widest = max(widest, in_row)
+        if not chunk:
+            break
+    return SheetScan(declared, elements, last_row, formulas, widest, strings)
 
 
 def _within(title: str, scan: SheetScan, row_limit: int) -> SheetScan:
+    """The scan, or FileRefused when its part holds more than a ledger can."""
+    where = f"工作表「{title}」" if title else "文件中的一个工作表"
     if scan.rows > row_limit + SHEET_ROW_SLACK:
         raise FileRefused(
-            f"工作表「{title}」有 {scan.rows:,} 行，超过每次导入 {row_limit:,} 行的上限"
+            f"{where}有 {scan.rows:,} 行，超过每次导入 {row_limit:,} 行的上限"
             "（空行和带格式的行也算在内），请删除多余的行或工作表，或拆分后分批导入"
+        )
+    if scan.widest_row > MAX_CELLS_PER_ROW:
+        raise FileRefused(
+            f"{where}有一行含 {scan.widest_row:,} 个单元格，超过 Excel 的 {MAX_CELLS_PER_ROW:,} 列，"
+            "不是正常的表格，已拒绝读取"
+        )
+    if scan.shared_strings > MAX_SHARED_STRINGS:
+        raise FileRefused(
+            f"Excel 文件含 {scan.shared_strings:,} 个不同的文字，超过上限 {MAX_SHARED_STRINGS:,}，"
+            "请只复制台账的数据区域到新工作簿，另存为 .xlsx 后再导入"
         )
     return scan
 
@@ -437,11 +484,15 @@ class Workbook:
         except zipfile.BadZipFile as exc:
             raise FileRefused("文件已损坏，无法按 Excel（.xlsx）格式读取") from exc
         check_archive(self._zip)
-        # Every sheet is counted before openpyxl opens the book: opening it parses a sheet
-        # without a <dimension> to its end (12 s for a million rows).
+        # Every part is scanned before openpyxl opens the book (opening parses a sheet
+        # without a <dimension> to its end: 12 s for a million rows), whatever its name.
+        titles = {part: title for title, part in _sheet_parts(self._zip).items()}
         self._scans = {}
-        for title, part in _sheet_parts(self._zip).items():
-            self._scans[title] = _within(title, self._scan(part), row_limit)
+        for info in self._zip.infolist():
+            title = titles.get(info.filename, "")
+            scan = _within(title, self._scan(info.filename), row_limit)
+            if title:
+                self._scans[title] = scan
         try:
             self._wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a broken file

@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from bench import hostile
-from dashboard import importer, startup, store
+from dashboard import importer, ledger, startup, store
 from dashboard.importer import apply_import, prepare_import, template_xlsx
 from dashboard.ledger import (
     PER_RULE_ERRORS,
@@ -96,6 +96,35 @@ def test_rows_are_counted_without_a_dimension(db: Path, rows: int, step: int, co
     data = hostile.many_rows(rows, dimension=False, step=step)
     (message,) = refused(db, data, "a.xlsx", "problems", max_rows=10)
     assert message.startswith(f"工作表「台账」有 {counted} 行，超过每次导入 26 行的上限")
+
+
+def test_a_row_wider_than_excel_is_refused(db: Path) -> None:
+    cells = "<c><v>1</v></c>" * 70_000  # 1.1 MB: the row spans two chunks of the scan
+    sheet = (
+        f'<worksheet xmlns="{hostile.MAIN_NS}"><sheetData>{hostile._head_rows()}'
+        f'<row r="4">{cells}</row></sheetData></worksheet>'
+    ).encode()
+    data = hostile.xlsx_from_sheet(hostile._part("xl/worksheets/sheet1.xml", sheet))
+    assert refused(db, data, "wide.xlsx", "problems") == [
+        "工作表「台账」有一行含 70,000 个单元格，超过 Excel 的 16,384 列，不是正常的表格，已拒绝读取"
+    ]
+
+
+def test_too_many_shared_strings_are_refused(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ledger, "MAX_SHARED_STRINGS", 10)
+    strings = "".join(f"<si><t>问题{i}</t></si>" for i in range(11))
+    table = f'<sst xmlns="{hostile.MAIN_NS}" count="11">{strings}</sst>'.encode()
+    sheet = (
+        f'<worksheet xmlns="{hostile.MAIN_NS}"><sheetData>{hostile._head_rows()}'
+        "</sheetData></worksheet>"
+    ).encode()
+    data = hostile.xlsx_from_sheet(
+        hostile._part("xl/worksheets/sheet1.xml", sheet),
+        hostile._part("xl/sharedStrings.xml", table),  # scanned though no part refers to it
+    )
+    assert refused(db, data, "a.xlsx", "problems") == [
+        "Excel 文件含 11 个不同的文字，超过上限 10，请只复制台账的数据区域到新工作簿，另存为 .xlsx 后再导入"
+    ]
 
 
 def test_scan_ignores_a_wrong_dimension() -> None:
