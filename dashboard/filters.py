@@ -41,10 +41,7 @@ def scope_options() -> pd.DataFrame:
         frame = frame[frame["unit_id"].isin(allowed)]
     kind_order = {k: i for i, k in enumerate(SCOPE_KINDS)}
     frame["kind_order"] = frame["kind"].map(kind_order)
-    duplicated = frame["name"].duplicated(keep=False)
-    frame["label"] = frame["name"].where(
-        ~duplicated, frame["name"] + "（" + frame["parent_name"].fillna("") + "）"
-    )
+    frame["label"] = frame["unit_id"].map(metrics.display_names()).fillna(frame["name"])
     return frame.sort_values(["kind_order", "sort_order", "unit_id"]).reset_index(drop=True)
 
 

@@ -413,7 +413,7 @@ def _names(table: str) -> dict[int, str]:
 
 
 def _unit_names() -> dict[int, str]:
-    return _names("units")
+    return metrics.display_names()  # a repeated name with its parent: 文苑社区（和平街道）
 
 
 Evidence = tuple[dict, ...] | Callable[[], tuple[dict, ...]]

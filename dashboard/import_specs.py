@@ -59,6 +59,22 @@ def _c(field_: str, label: str, type_: str, **kw: object) -> Column:
 PROBLEM_STATUS_IMPORT = {**labels.PROBLEM_STATUS, "withdrawn": "作废"}
 
 MAX_UNIT_NAME = 30  # characters of a unit's name; official full names run to about 20
+# What a clerk calls a test, and the (level, kind) it is stored as.
+TEST_TYPES = {
+    "national": "国家测评",
+    "provincial": "省级测评",
+    "city_mock": "市级模拟测评",
+    "questionnaire": "问卷调查",
+    "phone": "电话调查",
+}
+TEST_TYPE_STORED = {  # test type -> (level, kind); None = the survey's organiser
+    "national": ("national", "overall"),
+    "provincial": ("provincial", "overall"),
+    "city_mock": ("city", "overall"),
+    "questionnaire": (None, "questionnaire"),
+    "phone": (None, "phone"),
+}
+SURVEY_ORGANISERS = {"national": "国家", "provincial": "省级", "city": "市级", "self": "自查"}
 
 UNIT_ALIASES = ("单位名称", "所属单位", "属地单位")
 
@@ -440,8 +456,16 @@ SPECS: dict[str, KindSpec] = {
                 "indicator_id",
                 "指标编号",
                 "indicator",
-                aliases=("指标代码", "测评指标"),
-                note="不填表示该单位的总分",
+                aliases=(
+                    "指标代码",
+                    "测评指标",
+                    "指标",
+                    "指标名称",
+                    "调查项目",
+                    "测评项目",
+                    "项目",
+                ),
+                note="指标编号或指标名称（如 P-01 或 看病就医）；不填表示该单位的总分",
             ),
             _c("value", "得分", "number", minimum=0, aliases=("分数", "成绩"), example=85.74),
             _c(
@@ -460,6 +484,114 @@ SPECS: dict[str, KindSpec] = {
                 example=100,
             ),
             _c("sample_size", "样本量", "int", minimum=0, aliases=("样本数", "调查样本数")),
+            _c(
+                "reported_change",
+                "同比",
+                "number",
+                aliases=("同比变化", "较去年同期", "比去年同期", "同比增减", "与去年同期比"),
+                note="可不填，不导入：同比由系统按去年同期的调查计算，预览时与文件所写的核对",
+                hidden=True,
+            ),
+        ),
+    ),
+    "assessments": KindSpec(
+        kind="assessments",
+        key_column="name",
+        label="测评",
+        table="assessments",
+        key=("name",),
+        key_label="测评名称",
+        defaults={"city_rank": None, "cities_ranked": None, "target_rank": None},
+        id_field="assessment_id",
+        columns=(
+            _c(
+                "name",
+                "测评名称",
+                "text",
+                required=True,
+                aliases=("测评", "名称", "测评批次", "调查名称"),
+                note="测评成绩表按这个名称引用本测评，请先导入本表，再导入成绩",
+                example="2026年上半年省级测评",
+            ),
+            _c(
+                "test_type",
+                "测评类型",
+                "enum",
+                required=True,
+                aliases=("类型", "测评类别", "调查类型"),
+                enum=TEST_TYPES,
+                enum_aliases={
+                    "全国测评": "national",
+                    "国家级测评": "national",
+                    "省测评": "provincial",
+                    "省级": "provincial",
+                    "市级测评": "city_mock",
+                    "模拟测评": "city_mock",
+                    "市模拟测评": "city_mock",
+                    "问卷": "questionnaire",
+                    "电话": "phone",
+                    "电话满意度调查": "phone",
+                    "群众满意度电话调查": "phone",
+                },
+                example="省级测评",
+            ),
+            _c(
+                "organiser",
+                "组织层级",
+                "enum",
+                aliases=("组织单位层级", "组织方"),
+                enum=SURVEY_ORGANISERS,
+                enum_aliases={
+                    "国家": "national",
+                    "省": "provincial",
+                    "市": "city",
+                    "省级": "provincial",
+                    "市级": "city",
+                },
+                note="问卷调查、电话调查由谁组织，不填为市级",
+                example="省级",
+            ),
+            _c(
+                "start_date",
+                "开始日期",
+                "date",
+                required=True,
+                aliases=("测评日期", "调查日期", "开始时间", "测评开始日期"),
+                example=dt.date(2026, 7, 1),
+            ),
+            _c(
+                "end_date",
+                "结束日期",
+                "date",
+                aliases=("结束时间", "测评结束日期"),
+                note="不填为开始日期（当天结束）",
+                example=dt.date(2026, 7, 3),
+            ),
+            _c(
+                "city_rank",
+                "全市名次",
+                "int",
+                minimum=1,
+                aliases=("本市名次", "排名", "全市排名", "名次"),
+                note="本市在参评城市中的名次，已公布时填写",
+                example=8,
+            ),
+            _c(
+                "cities_ranked",
+                "参评城市数",
+                "int",
+                minimum=1,
+                aliases=("参评城市", "城市数", "参评城市总数"),
+                example=16,
+            ),
+            _c(
+                "target_rank",
+                "目标名次",
+                "int",
+                minimum=1,
+                aliases=("目标排名",),
+                example=5,
+            ),
         ),
     ),
     "materials": KindSpec(
@@ -633,8 +765,8 @@ SPECS: dict[str, KindSpec] = {
         key_column="name",
         label="单位名录",
         table="units",
-        key=("name",),
-        key_label="单位名称（全称）",
+        key=("parent_id", "name"),
+        key_label="上级单位 + 单位名称（重名单位按上级区分）",
         defaults={"parent_id": None, "sort_order": 0, "target_score": None},
         id_field="unit_id",
         columns=(
@@ -691,6 +823,7 @@ for _kind in ("problems", "visits", "visit_targets", "scores", "materials", "poi
 
 KIND_LABELS = {kind: spec.label for kind, spec in SPECS.items()}
 DATE_COLUMN = {  # the column that says how recent a table's data is
+    "assessments": "start_date",
     "problems": "found_on",
     "visits": "visited_on",
     "materials": "updated_on",

@@ -51,6 +51,7 @@ from dashboard.import_specs import (
     MAX_UNIT_NAME,
     PART_FIELDS,
     SPECS,
+    TEST_TYPE_STORED,
     Column,
     KindSpec,
 )
@@ -110,6 +111,7 @@ class ImportPlan:
     names: dict[str, dict] = field(default_factory=dict, repr=False)  # id -> name, for preview
     derived_keys: bool = False  # 问题编号 derived from the row (the file has no such column)
     ignored_headers: list[str] = field(default_factory=list)  # headers not recognised
+    reported_change: bool = False  # the scores file has a 同比 column (read, not stored)
 
     @property
     def ok(self) -> bool:
@@ -140,6 +142,8 @@ class ImportPlan:
                 f"文件没有「问题编号」列，已按「{DERIVED_KEY_LABEL}」生成编号（{DERIVED_KEY_PREFIX}开头），"
                 "下周的台账按同样的内容识别同一问题"
             )
+        if self.kind == "scores" and self.reported_change:
+            out.append("「同比」列不导入：同比由系统按去年同期的调查计算，可在「趋势」页核对")
         if self.ignored_headers:
             listed = "、".join(f"「{h}」" for h in self.ignored_headers)
             out.append(f"以下列未识别，不会导入：{listed}")
@@ -158,16 +162,17 @@ class ImportPlan:
                     shown[k] = _show(spec, k, shown[k]) if k not in REFERENCE_OF else shown[k]
                 out.append(shown)
         frame = pd.DataFrame(out)
-        order = ["变化"] + [c.field for c in spec.columns] + ["point_id"]
+        order = list(
+            dict.fromkeys(["变化"] + [c.field for c in spec.columns] + list(EXTRA_HEADERS))
+        )
         frame = frame[[c for c in order if c in frame.columns]]
-        headers = {c.field: c.label for c in spec.columns}
-        headers["point_id"] = "点位名称"
+        headers = EXTRA_HEADERS | {c.field: c.label for c in spec.columns}
         return frame.rename(columns=headers)
 
     def changes_frame(self, limit: int = 200) -> pd.DataFrame:
         """One row per changed cell of an updated record: key, column, old and new value."""
         spec = SPECS[self.kind]
-        headers = {c.field: c.label for c in spec.columns} | {"point_id": "点位名称"}
+        headers = EXTRA_HEADERS | {c.field: c.label for c in spec.columns}
         out = []
         for change in self.changes[:limit]:
             lookup = self.names.get(REFERENCE_OF.get(change["column"], ""), {})
@@ -197,10 +202,17 @@ REFERENCE_OF = {  # columns holding ids, and which names they refer to
 }
 
 
+# Stored columns that are not columns of a ledger (filled in from other cells).
+EXTRA_HEADERS = {"point_id": "点位名称", "level": "测评层级", "kind": "测评类别"}
+EXTRA_LABELS = {"level": labels.ASSESSMENT_LEVEL, "kind": labels.ASSESSMENT_KIND}
+
+
 def _show(spec: KindSpec, field_: str, value: object) -> object:
     col = next((c for c in spec.columns if c.field == field_), None)
     if col is not None and col.enum and value is not None:
         return labels.label(col.enum, value)
+    if col is None and field_ in EXTRA_LABELS and value is not None:
+        return labels.label(EXTRA_LABELS[field_], value)
     if isinstance(value, bool):
         return "是" if value else "否"
     return value
@@ -249,6 +261,7 @@ class Context:
     next_id: int
     names: dict[str, dict] = field(default_factory=dict)
     report_date: dt.date | None = None
+    provisional_ids: dict[int, int] = field(default_factory=dict)  # units: sheet row -> id
 
 
 @contextlib.contextmanager
@@ -274,7 +287,11 @@ def _fingerprint(path: Path) -> tuple:
 
 
 def _key_value(spec: KindSpec, field_: str, value: object) -> object:
-    if spec.kind in ("units", "points") and field_ == "name" and isinstance(value, str):
+    if (
+        spec.kind in ("units", "points", "assessments")
+        and field_ == "name"
+        and isinstance(value, str)
+    ):
         return compact(value)
     return value
 
@@ -481,12 +498,27 @@ def _key_scores(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, s
     return []
 
 
+def _key_units(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    """Units are keyed by (上级单位, 名称); a file without a 上级单位 column updates by name
+    alone, which must then name one unit."""
+    row["name"] = compact(row["name"])
+    if "parent_id" in present:
+        return []
+    same = [u for u in ctx.unit_rows if name_key(u[1]) == name_key(row["name"])]
+    if len(same) > 1:
+        paths = "、".join(sorted(ctx.units.path(u[0]) for u in same))
+        return [("name", f"有 {len(same)} 个同名单位（{paths}），请增加「上级单位」列")]
+    row["parent_id"] = same[0][3] if same else None
+    return []
+
+
 KEY_STEPS: dict[str, KeyStep] = {
     "problems": _key_problems,
     "point_checks": _key_point_checks,
     "materials": _key_materials,
     "points": _key_names,
-    "units": _key_names,
+    "units": _key_units,
+    "assessments": _key_names,
     "scores": _key_scores,
 }
 
@@ -554,7 +586,34 @@ def _rules_visits(row: dict, old: dict, ctx: Context, present: set[str]) -> list
     return []
 
 
+def _rules_assessments(
+    row: dict, old: dict, ctx: Context, present: set[str]
+) -> list[tuple[str, str]]:
+    """测评类型 (+ 组织层级 for surveys) to the stored level and kind; dates and ranks."""
+    out = []
+    test_type = row.pop("test_type")
+    organiser = row.pop("organiser", None)
+    level, kind = TEST_TYPE_STORED[test_type]
+    if level is None:
+        level = organiser or old.get("level") or "city"
+    elif organiser is not None and organiser != level:
+        out.append(
+            ("organiser", "国家测评、省级测评、市级模拟测评的层级由测评类型决定，此列请留空")
+        )
+    row["level"], row["kind"] = level, kind
+    if row.get("end_date") is None and old.get("end_date") is None:
+        row["end_date"] = row["start_date"]
+    merged = {**old, **row}
+    if merged["end_date"] < merged["start_date"]:
+        out.append(("end_date", f"结束日期早于开始日期（{merged['start_date'].isoformat()}）"))
+    rank, ranked = merged.get("city_rank"), merged.get("cities_ranked")
+    if rank is not None and ranked is not None and rank > ranked:
+        out.append(("city_rank", f"名次大于参评城市数（{ranked}）"))
+    return out
+
+
 def _rules_scores(row: dict, old: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    row.pop("reported_change", None)  # 同比 is computed from last year's wave, never stored
     rate = row.pop("rate", None)
     if row.get("value") is None and rate is not None:
         row["value"] = rate
@@ -614,6 +673,7 @@ def _rules_units(row: dict, old: dict, ctx: Context, present: set[str]) -> list[
 
 ROW_RULES: dict[str, RowRule] = {
     "problems": _rules_problems,
+    "assessments": _rules_assessments,
     "visits": _rules_visits,
     "scores": _rules_scores,
     "materials": _rules_materials,
@@ -906,6 +966,7 @@ def prepare_import(
 
     plan.names = ctx.names
     plan.derived_keys = kind == "problems" and "problem_id" not in columns
+    plan.reported_change = "reported_change" in columns
     if kind == "units":
         _check_unit_names(plan, ctx, sheet, records, columns)
     _diff(plan, spec, ctx, records, columns)
@@ -923,8 +984,10 @@ def _extend_units(
 ) -> None:
     """Let 上级单位 refer to units that this same file adds.
 
-    New names get ids in file order, skipping the rows the import skips (an example row,
-    a 合计 row), so they are the ids `_diff` assigns.
+    Every row naming a unit the database does not have gets its unit_id now (by row), and
+    `_diff` gives those rows the same ids, so a parent named in the file is found under the
+    id it will have. Other new rows (a known name under another parent) are numbered after.
+    Rows the import skips (an example row, a 合计 row) name no unit.
     """
     if "name" not in columns:
         return
@@ -932,7 +995,7 @@ def _extend_units(
     rows = list(ctx.unit_rows)
     known = {name_key(name) for _, name, _, _ in rows}
     next_id = ctx.next_id
-    for row in sheet.rows[header_row:]:
+    for number, row in enumerate(sheet.rows[header_row:], start=header_row + 1):
         if index >= len(row) or is_blank(row[index]) or is_skippable(row, seq_col):
             continue
         try:
@@ -940,9 +1003,10 @@ def _extend_units(
         except CellError:  # reported with the row itself
             continue
         if name and name_key(name) not in known:
-            known.add(name_key(name))
             rows.append((next_id, name, "new", None))
+            ctx.provisional_ids[number] = next_id
             next_id += 1
+    ctx.next_id = next_id
     ctx.units = UnitIndex(rows)
     ctx.unit_names = ctx.units.display_names()
 
@@ -996,12 +1060,12 @@ def _check_unit_tree(
     parent = {r["unit_id"]: r["parent_id"] for r in stored}
     name_of = {r["unit_id"]: r["name"] for r in stored}
     stored_roots = {u for u, p in parent.items() if p is None}
-    row_of_name = {compact(values["name"]): number for number, values in records}
+    row_of_key = {_record_key(spec, values): number for number, values in reversed(records)}
     row_of = {}
     for r in changed:
         parent[r["unit_id"]] = r.get("parent_id")
         name_of[r["unit_id"]] = r["name"]
-        row_of[r["unit_id"]] = row_of_name[compact(r["name"])]
+        row_of[r["unit_id"]] = row_of_key[_record_key(spec, r)]
     index, written = columns.get("parent_id", (None, spec.column("parent_id").label))
 
     def report(unit_id: int, rule: str) -> None:
@@ -1013,13 +1077,22 @@ def _check_unit_tree(
         )
 
     cycles: set[frozenset[int]] = set()
+    rule = "上级单位会形成循环{also}：{path}。单位不能挂在自己的下级单位之下"
     for r in changed:
         start = r["unit_id"]
         chain = [start]
         up = parent.get(start)
+        namesake = None  # units are keyed by (上级单位, 名称): 西城区 under its own street
         while up is not None and up != start and up not in chain[1:] and len(chain) <= len(parent):
-            chain.append(up)
+            chain.append(up)  # would be a new 西城区, as good as a cycle to whoever reads it
+            if name_key(name_of.get(up, "")) == name_key(r["name"]):
+                namesake = up
+                break
             up = parent.get(up)
+        if namesake is not None:
+            path = " → ".join(name_of.get(u, str(u)) for u in chain)
+            report(start, rule.format(also="", path=path))
+            continue
         if up != start or frozenset(chain) in cycles:
             continue
         cycles.add(frozenset(chain))
@@ -1028,7 +1101,7 @@ def _check_unit_tree(
         also = f"（与第 {'、'.join(map(str, rows))} 行一起）" if len(rows) > 1 else ""
         for unit_id in chain:
             if unit_id in row_of:
-                report(unit_id, f"上级单位会形成循环{also}：{path}。单位不能挂在自己的下级单位之下")
+                report(unit_id, rule.format(also=also, path=path))
     roots = [u for u in stored_roots if parent[u] is None]
     for r in changed:
         if r.get("parent_id") is not None or r["unit_id"] in stored_roots:
@@ -1087,7 +1160,9 @@ def _diff(
         old = ctx.existing.get(key)
         if old is None:
             row = {**spec.defaults, **record}
-            if spec.id_field:
+            if spec.id_field and number in ctx.provisional_ids:
+                row[spec.id_field] = ctx.provisional_ids[number]
+            elif spec.id_field:
                 row[spec.id_field] = next_id
                 next_id += 1
             plan.added.append(row)
@@ -1355,6 +1430,34 @@ def _type_note(col: Column) -> str:
     return "文字"
 
 
+def template_rules(spec: KindSpec) -> list[str]:
+    """The rules printed under the columns on a template's 填写说明 sheet."""
+    lines = [
+        f"按「{spec.key_label}」识别同一条记录：重复导入不会重复计数，改正后的文件只更新改动的行。",
+        f"更新已有记录时，空白的格保持原值不变；要删去已存的值，请在该格填「{CLEAR_MARK}」"
+        "（必填列不能清空）。文件中没有的列也保持原值。",
+        "表中不认识的列不会导入，预览时会列出它们的列名。",
+    ]
+    if spec.parts_for:
+        lines.append(
+            "重名单位（如多个街道都有「文苑社区」）必须写明上级：写作「和平街道文苑社区」"
+            "「东城区/和平街道/文苑社区」「东城区 和平街道 文苑社区」，或另设「区县」「街道」「社区」列；"
+            "仍对应多个单位时不导入，并列出所有同名单位。"
+        )
+    if spec.kind == "problems":
+        lines += [
+            f"没有「问题编号」列时，按「{DERIVED_KEY_LABEL}」生成编号（{DERIVED_KEY_PREFIX}开头）："
+            "下周的台账只要这几项不变，就更新同一问题；改动了其中任一项会被当作新问题。"
+            "有「问题编号」列时每行都要填写。",
+            "整改状态填「作废」（或撤销、无效）的问题不再计入任何统计和排名，记录保留；"
+            "以后改回其他状态即恢复。",
+        ]
+    lines.append(
+        "「序号」为「示例」的行不会导入；合计行、空行自动跳过。请勿填写群众姓名、电话、身份证号。"
+    )
+    return lines
+
+
 def template_xlsx(kind: str) -> bytes:
     """An empty ledger for `kind`: title row, 填报单位/日期 line, headers, an example row, notes."""
     spec = SPECS[kind]
@@ -1372,14 +1475,15 @@ def template_xlsx(kind: str) -> bytes:
         {"italic": True, "font_color": "#6B7280", "border": 1, "num_format": "yyyy-mm-dd"}
     )
     sheet = book.add_worksheet(spec.label)
-    width = len(spec.columns) + 1
+    shown = [c for c in spec.columns if not c.hidden]
+    width = len(shown) + 1
     sheet.merge_range(0, 0, 0, width - 1, neutralise(f"{spec.label}（模板）"), title)
     sheet.write(1, 0, "填报单位：")
     sheet.write(1, max(width - 3, 1), "填报日期：    年  月  日")
     sheet.write(2, 0, "序号", head)
     sheet.write(3, 0, "示例", example)
     sheet.set_column(0, 0, 6)
-    for i, col in enumerate(spec.columns, start=1):
+    for i, col in enumerate(shown, start=1):
         sheet.write(2, i, neutralise(col.label), required if col.required else head)
         note = (
             ("必填。" if col.required else "选填。")
@@ -1413,16 +1517,8 @@ def template_xlsx(kind: str) -> bytes:
             ],
         )
     tail = len(spec.columns) + 2
-    notes.write(
-        tail,
-        0,
-        f"按「{spec.key_label}」识别同一条记录：重复导入不会重复计数，改正后的文件只更新改动的行。",
-    )
-    notes.write(
-        tail + 1,
-        0,
-        "「序号」为「示例」的行不会导入；合计行、空行自动跳过。请勿填写群众姓名、电话、身份证号。",
-    )
+    for offset, line in enumerate(template_rules(spec)):
+        notes.write(tail + offset, 0, neutralise(line))
     notes.set_column(0, 0, 16)
     notes.set_column(2, 2, 60)
     notes.set_column(3, 3, 36)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.db import per_snapshot, query
+from dashboard.unit_match import UnitIndex
 
 LEVELS = ("self", "district", "street", "community", "department", "group", "city")
 PACE_WINDOW_DAYS = 14
@@ -74,9 +75,18 @@ NAME_COLUMNS = ["unit_id", "name", "kind", "parent_id", "sort_order", "target_sc
 
 
 @per_snapshot
+def display_names() -> dict[int, str]:
+    """unit_id → the name to show: with its parent in （） when the name repeats
+    (文苑社区（和平街道）), so rankings, flags, lists and exports never show two alike."""
+    return UnitIndex.from_frame(units()).display_names()
+
+
+@per_snapshot
 def _name_table() -> tuple[pd.DataFrame, pd.Series]:
-    """The unit columns every metric frame carries, and unit_id → row position."""
+    """The unit columns every metric frame carries (`name` = the display name), and
+    unit_id → row position."""
     names = units()[NAME_COLUMNS].reset_index(drop=True)
+    names["name"] = names["unit_id"].map(display_names()).fillna(names["name"])
     return names, pd.Series(np.arange(len(names)), index=names["unit_id"].to_numpy())
 
 

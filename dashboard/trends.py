@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard import db, metrics
+from dashboard.components.text import points, signed
 from dashboard.db import query
 
 GRAINS = ("day", "week", "month")
@@ -36,6 +37,7 @@ EARLIEST = dt.date(2000, 1, 1)
 SCORE_CATEGORIES = ("field", "materials", "questionnaire")
 SCORE_MEASURES = ("overall", *SCORE_CATEGORIES)
 SURVEY_CATEGORIES = ("phone", "questionnaire")
+YEAR_AGO_WINDOW_DAYS = 45  # 同比: last year's wave started within this many days of a year before
 RED_LIST_RATE = 0.90  # 整改率 ≥ 90% → red (honour) list
 BLACK_LIST_RATE = 0.85  # 整改率 < 85% → black list
 
@@ -389,7 +391,7 @@ def _score_frames(
             raise ValueError(f"unknown measure {measure!r}")
     days = SPANS[span]
     since = EARLIEST if days is None else as_of - dt.timedelta(days=days - 1)
-    names = metrics.units().set_index("unit_id")["name"]
+    names = metrics.display_names()
     tests = _overall_tests(as_of, since)
     result = []
     for unit_id in unit_ids:
@@ -461,8 +463,8 @@ class SurveyTrend:
     unit_id: int  # the unit whose waves are shown (the scope or its nearest ancestor)
     unit_name: str
     borrowed: bool  # True when the scope has no waves and an ancestor's are shown
-    waves: pd.DataFrame  # one row per wave and item: rate (%), change from previous wave
-    latest: pd.DataFrame  # one row per item: latest and previous rate, change, sorted
+    waves: pd.DataFrame  # one row per wave and item: rate (%), change (环比), yoy_change (同比)
+    latest: pd.DataFrame  # one row per item: latest and previous rate, change, yoy_change
 
 
 def survey_trend(
@@ -518,6 +520,17 @@ def _survey_frames(
         how="left",
     ).sort_values(["code", "start_date", "assessment_id"])
     full["change"] = full.groupby("indicator_id")["rate"].diff()
+    year_ago = year_ago_waves(wave_info)
+    full["year_ago_id"] = full["assessment_id"].map(year_ago).astype("Int64")
+    full["year_ago_name"] = full["year_ago_id"].map(
+        dict(zip(wave_info["assessment_id"], wave_info["assessment_name"], strict=True))
+    )
+    rate_at = full.set_index(["assessment_id", "indicator_id"])["rate"].to_dict()
+    full["year_ago_rate"] = [
+        math.nan if pd.isna(a) else rate_at.get((int(a), i), math.nan)
+        for a, i in zip(full["year_ago_id"], full["indicator_id"], strict=True)
+    ]
+    full["yoy_change"] = full["rate"] - full["year_ago_rate"].astype("float64")
     days = SPANS[span]
     if days is not None:
         full = full[full["start_date"] >= as_of - dt.timedelta(days=days - 1)]
@@ -527,6 +540,86 @@ def _survey_frames(
     latest["previous_rate"] = latest["rate"] - latest["change"]
     latest = latest.sort_values("rate", ascending=True, na_position="first").reset_index(drop=True)
     return SurveyTrend(unit_id, name, borrowed, full, latest)
+
+
+def year_ago_waves(waves: pd.DataFrame) -> dict[int, int]:
+    """assessment_id → the same wave a year earlier (同比): the wave of this kind whose start
+    is nearest to one year before this one's, within YEAR_AGO_WINDOW_DAYS; none otherwise."""
+    starts = list(zip(waves["assessment_id"], waves["start_date"], strict=True))
+    out: dict[int, int] = {}
+    for wave, start in starts:
+        try:
+            target = start.replace(year=start.year - 1)
+        except ValueError:  # 29 February
+            target = start - dt.timedelta(days=365)
+        near = [
+            (abs((other_start - target).days), other)
+            for other, other_start in starts
+            if other != wave and abs((other_start - target).days) <= YEAR_AGO_WINDOW_DAYS
+        ]
+        if near:
+            out[int(wave)] = int(min(near)[1])
+    return out
+
+
+@dataclass(frozen=True)
+class SurveyGaps:
+    """Per survey item of the latest wave, the units below their city's score (全市得分)."""
+
+    assessment_name: str
+    compared: pd.DataFrame  # every unit and item compared: rate, city_rate, gap (unit − city)
+    below: pd.DataFrame  # the rows with gap < 0, per item the largest shortfall first
+
+
+def survey_gaps(
+    scope_id: int, as_of: dt.date, category: str = "phone", kinds: tuple[str, ...] = ()
+) -> SurveyGaps | None:
+    """Each unit under the scope against its city, item by item, in the city's newest wave of
+    `category` ended by as_of (queries/survey_item_gaps.sql). `kinds` keeps only units of
+    those kinds (all by default). None: no wave with the city's items."""
+    if category not in SURVEY_CATEGORIES:
+        raise ValueError(f"unknown survey category {category!r}")
+    rows = query("survey_item_gaps", scope_id=scope_id, as_of=as_of, category=category)
+    if kinds:
+        rows = rows[rows["kind"].isin(kinds)]
+    rows = rows[rows["unit_id"].isin(visible(list(rows["unit_id"])))]
+    if rows.empty:
+        return None
+    compared = rows.copy()
+    compared["name"] = compared["unit_id"].map(metrics.display_names())
+    compared = compared.sort_values(["code", "gap", "sort_order"]).reset_index(drop=True)
+    below = compared[compared["gap"] < 0].reset_index(drop=True)
+    names = compared["assessment_name"].unique()
+    return SurveyGaps("、".join(str(n) for n in names), compared, below)
+
+
+def survey_item_table(latest: pd.DataFrame) -> pd.DataFrame:
+    """The latest wave item by item as the city reports it: score, 环比 and 同比."""
+    rows = latest.sort_values("code")
+    return pd.DataFrame(
+        {
+            "调查项目": rows["item_name"],
+            "牵头单位": rows["lead_unit_name"].fillna("—"),
+            "本轮得分": [points(v) for v in rows["rate"]],
+            "环比（较上一轮）": [signed(v, 2, " 分") for v in rows["change"]],
+            "同比（较去年同期）": [signed(v, 2, " 分") for v in rows["yoy_change"]],
+            "去年同期": rows["year_ago_name"].fillna("无"),
+        }
+    ).reset_index(drop=True)
+
+
+def survey_below_table(gaps: SurveyGaps) -> pd.DataFrame:
+    """Per item, the units below the city's score and by how much (largest shortfall first)."""
+    rows = gaps.below
+    return pd.DataFrame(
+        {
+            "调查项目": rows["item_name"],
+            "单位": rows["name"],
+            "得分": [points(v) for v in rows["rate"]],
+            "全市得分": [points(v) for v in rows["city_rate"]],
+            "低于全市": [points(-v) for v in rows["gap"]],
+        }
+    ).reset_index(drop=True)
 
 
 def lowest_items(latest: pd.DataFrame, n: int = 5) -> list[int]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -64,6 +65,16 @@ def cores(name: str) -> set[str]:
     return out
 
 
+def _missing(value: object) -> bool:
+    """None, NaN or pandas' NA (a parent_id read from a DataFrame)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pd.NA refuses to be a bool
+        return True
+
+
 class UnitMatchError(ValueError):
     """A written unit name that fits no unit or several; `message` is Chinese."""
 
@@ -88,7 +99,7 @@ class UnitIndex:
     def __init__(self, units: Iterable[tuple[int, str, str, int | None]]) -> None:
         self._units: dict[int, _Unit] = {}
         for unit_id, name, kind, parent_id in units:
-            parent = None if parent_id is None or parent_id != parent_id else int(parent_id)
+            parent = None if _missing(parent_id) else int(parent_id)
             self._units[int(unit_id)] = _Unit(int(unit_id), str(name), str(kind), parent)
         self._exact: dict[str, list[int]] = {}
         self._core: dict[str, list[int]] = {}
@@ -97,7 +108,9 @@ class UnitIndex:
             for core in cores(unit.name):
                 self._core.setdefault(core, []).append(unit.unit_id)
         self._chains: dict[int, tuple[int, ...]] = {}
-        self._cache: dict[tuple[str, tuple[str, ...]], int] = {}
+        self._forms: dict[int, list[str]] = {}
+        self._cache: dict[tuple[str, tuple[str, ...]], int | UnitMatchError] = {}
+        self._display: dict[int, str] | None = None
 
     @classmethod
     def from_frame(cls, frame: object) -> UnitIndex:
@@ -145,30 +158,34 @@ class UnitIndex:
         return len(self._exact.get(name_key(self._units[unit_id].name), ())) > 1
 
     def display_name(self, unit_id: int) -> str:
-        """The name, with as many parents in （） as make it unique when the name repeats."""
-        unit = self._units.get(unit_id)
-        if unit is None:
-            return str(unit_id)
-        namesakes = self._exact.get(name_key(unit.name), [unit_id])
-        if len(namesakes) <= 1:
-            return unit.name
-        chain = self.chain(unit_id)[:-1]
-        for depth in range(1, len(chain) + 1):
-            label = "/".join(self._units[i].name for i in chain[-depth:])
-            clash = [
-                other
-                for other in namesakes
-                if other != unit_id
-                and "/".join(self._units[i].name for i in self.chain(other)[:-1][-depth:]) == label
-            ]
-            if not clash:
-                return f"{unit.name}（{label}）"
-        return (
-            f"{unit.name}（{'/'.join(self._units[i].name for i in chain)}）" if chain else unit.name
-        )
+        """The name, with as many parents in （） as make it unique when the name repeats:
+        文苑社区（和平街道）, or 明德社区（青溪县/新华街道） when the street name repeats too."""
+        return self.display_names().get(unit_id, str(unit_id))
 
     def display_names(self) -> dict[int, str]:
-        return {unit_id: self.display_name(unit_id) for unit_id in self._units}
+        """display_name of every unit, computed once: per group of namesakes, the nearest
+        parents are added one level at a time until the label is unique in the group."""
+        if self._display is not None:
+            return self._display
+        out: dict[int, str] = {}
+        for namesakes in self._exact.values():
+            if len(namesakes) == 1:
+                out[namesakes[0]] = self._units[namesakes[0]].name
+                continue
+            parents = {u: [self._units[i].name for i in self.chain(u)[:-1]] for u in namesakes}
+            pending = set(namesakes)
+            depth = 1
+            while pending:
+                labels = {u: "/".join(parents[u][-depth:]) for u in namesakes}
+                counts = Counter(labels.values())
+                for u in sorted(pending):
+                    if counts[labels[u]] == 1 or depth >= len(parents[u]):
+                        name = self._units[u].name
+                        out[u] = f"{name}（{labels[u]}）" if labels[u] else name
+                        pending.discard(u)
+                depth += 1
+        self._display = out
+        return out
 
     # --- matching ------------------------------------------------------------------
 
@@ -202,10 +219,7 @@ class UnitIndex:
     def _prefix_fits(self, unit_id: int, prefix: str) -> bool:
         """`prefix` is the names of some ancestors, top-down, written without separators."""
         ancestors = self.chain(unit_id)[:-1]
-        forms = [
-            sorted({name_key(self._units[a].name)} | cores(self._units[a].name), key=len)
-            for a in ancestors
-        ]
+        forms = [self._forms_of(a) for a in ancestors]
 
         def split(rest: str, start: int) -> bool:
             if not rest:
@@ -217,6 +231,12 @@ class UnitIndex:
             return False
 
         return split(prefix, 0)
+
+    def _forms_of(self, unit_id: int) -> list[str]:
+        if unit_id not in self._forms:
+            name = self._units[unit_id].name
+            self._forms[unit_id] = sorted({name_key(name)} | cores(name), key=len)
+        return self._forms[unit_id]
 
     def _candidates(self, target: str, hints: Sequence[str]) -> tuple[list[int], list[int]]:
         """(exact, core) candidates for one target part, after the hints and prefix splits."""
@@ -242,8 +262,17 @@ class UnitIndex:
         text = normalise_name(written)
         hints = tuple(h for h in (name_key(p) for p in parents if p is not None) if h)
         cache_key = (text, hints)
-        if cache_key in self._cache:
-            return self._cache[cache_key]
+        if cache_key not in self._cache:
+            try:
+                self._cache[cache_key] = self._resolve(text, hints, written)
+            except UnitMatchError as exc:
+                self._cache[cache_key] = exc
+        found = self._cache[cache_key]
+        if isinstance(found, UnitMatchError):
+            raise UnitMatchError(found.message, found.candidates, found.rule)
+        return found
+
+    def _resolve(self, text: str, hints: tuple[str, ...], written: str) -> int:
         if not text:
             raise UnitMatchError("单位名称为空")
         parts = [p for p in _SEPARATORS.split(text) if p]
@@ -258,7 +287,6 @@ class UnitIndex:
             core += [u for u in found_core if u not in core]
         found = exact or core
         if len(found) == 1:
-            self._cache[cache_key] = found[0]
             return found[0]
         shown = self._shown(written, hints)
         if found:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard import flags, metrics, rankings, weekly
+from dashboard import flags, metrics, rankings, trends, weekly
 from dashboard.db import query
 
 STANDING_METRICS = (
@@ -311,6 +311,44 @@ def owned_items(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     frame["change"] = frame["rate"] - frame["rate_prev"]
     frame["gap_to_target"] = frame["rate"] - frame["target"]
     return frame
+
+
+SURVEY_LABELS = {"phone": "电话调查", "questionnaire": "问卷调查"}
+
+
+def survey_items(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+    """The unit's own survey results, item by item as the city reports them: its latest
+    rate, 环比 and 同比 (trends.survey_trend), and its city's score in the same wave with
+    the gap (trends.survey_gaps). Empty when the unit has no survey results of its own."""
+    frames = []
+    for category in trends.SURVEY_CATEGORIES:
+        trend = trends.survey_trend(unit_id, as_of, category)
+        if trend is None or trend.borrowed or trend.latest.empty:
+            continue
+        latest = trend.latest[
+            ["assessment_id", "assessment_name", "indicator_id", "code", "item_name", "rate",
+             "change", "yoy_change"]
+        ].copy()  # fmt: skip
+        latest["category"] = category
+        gaps = trends.survey_gaps(unit_id, as_of, category)
+        if gaps is not None:
+            mine = gaps.compared[gaps.compared["unit_id"] == unit_id]
+            latest = latest.merge(
+                mine[["assessment_id", "indicator_id", "city_rate", "gap"]],
+                on=["assessment_id", "indicator_id"],
+                how="left",
+            )
+        frames.append(latest)
+    if not frames:
+        return pd.DataFrame(
+            columns=["category", "assessment_name", "code", "item_name", "rate", "change",
+                     "yoy_change", "city_rate", "gap"]
+        )  # fmt: skip
+    frame = pd.concat(frames, ignore_index=True)
+    for column in ("city_rate", "gap"):
+        if column not in frame:
+            frame[column] = float("nan")
+    return frame.sort_values(["category", "code"]).reset_index(drop=True)
 
 
 def unit_flags(unit_id: int, as_of: dt.date) -> pd.DataFrame:

@@ -186,7 +186,8 @@ def problem_counts(scope_id: int, week: Week, level: str = "self") -> pd.DataFra
         week_start=week.start,
         week_end=week.end,
     )
-    names = metrics.units()[_UNIT_COLUMNS]
+    names = metrics.units()[_UNIT_COLUMNS].copy()
+    names["name"] = names["unit_id"].map(metrics.display_names()).fillna(names["name"])
     return names.merge(counts, on="unit_id", how="inner").reset_index(drop=True)
 
 

@@ -258,11 +258,6 @@ def units_file(*rows: list, header: list = UNIT_HEADER) -> bytes:
             id="new_names_are_normalised",
         ),
         pytest.param(
-            [["和平街道", "街道", "东城区"], ["和平街道", "街道", "东城区"]],
-            ['第 3 行「单位名称」值 "和平街道"：与第 2 行重复（按「单位名称（全称）」只能出现一次）'],
-            id="duplicate_still_reported",
-        ),
-        pytest.param(
             [["临" * 497, "社区", "和平街道"]],
             [f'第 2 行「单位名称」值 "{"临" * 57}…"：单位名称有 497 个字，超过 30 个字的上限，请填写规范名称'],
             id="name_too_long",

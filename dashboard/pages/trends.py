@@ -170,6 +170,19 @@ if is_open(tab_survey):
                     if down["change"] < 0:
                         text += f"；降幅最大：{down['item_name']} {signed(down['change'])} 个百分点"
                 st.caption(md_escape(text + "。"))
+            st.markdown("**各项得分：环比与同比**")
+            st.dataframe(
+                trends.survey_item_table(trend.latest), hide_index=True, key="survey_items"
+            )
+            gaps = trends.survey_gaps(scope_id, as_of, survey)
+            if gaps is not None:
+                st.markdown(f"**低于全市得分的单位（{md_escape(gaps.assessment_name)}）**")
+                if gaps.below.empty:
+                    st.caption("各单位各项均不低于全市得分。")
+                else:
+                    st.dataframe(
+                        trends.survey_below_table(gaps), hide_index=True, key="survey_below"
+                    )
 
 # ── 问题整改 ────────────────────────────────────────────────────────────────────────────
 if is_open(tab_rect):

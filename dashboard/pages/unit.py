@@ -86,8 +86,11 @@ tab_names = [
     "台账",
     "同级比较",
 ]
+survey = unit_view.survey_items(info.unit_id, f.as_of)
 if info.is_department or len(owned):
     tab_names.append(f"牵头调查指标（{len(owned)}）")
+if len(survey):
+    tab_names.append("调查得分")
 tabs = st.tabs(tab_names)
 
 
@@ -281,7 +284,7 @@ with tabs[4]:
             ]
         st.dataframe(table, hide_index=True)
 
-if len(tabs) > 5:
+if info.is_department or len(owned):
     with tabs[5]:
         if owned.empty:
             st.info("本单位没有牵头的问卷调查或电话调查指标", icon=":material/info:")
@@ -307,3 +310,25 @@ if len(tabs) > 5:
                 ),
                 hide_index=True,
             )
+
+if len(survey):
+    with tabs[-1]:
+        st.caption(
+            "本单位最新一轮调查各项得分：环比较上一轮，同比较去年同期；与全市得分比较（低于全市为负）。"
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "调查": [unit_view.SURVEY_LABELS[c] for c in survey["category"]],
+                    "项目": survey["item_name"],
+                    "得分": [points(v) for v in survey["rate"]],
+                    "环比": [signed(v, 2, " 分") for v in survey["change"]],
+                    "同比": [signed(v, 2, " 分") for v in survey["yoy_change"]],
+                    "全市得分": [points(v) for v in survey["city_rate"]],
+                    "与全市差": [signed(v, 2, " 分") for v in survey["gap"]],
+                    "调查批次": survey["assessment_name"],
+                }
+            ),
+            hide_index=True,
+            key="unit_survey",
+        )
