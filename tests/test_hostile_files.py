@@ -60,6 +60,17 @@ def refused(db: Path, data: bytes, file_name: str, kind: str, **options: object)
 # --- xlsx: sizes, rows, whitespace ----------------------------------------------------
 
 
+@pytest.fixture()
+def openpyxl_never_opens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusal must come before openpyxl parses anything."""
+
+    def opened(*args: object, **kwargs: object) -> None:
+        raise AssertionError("openpyxl opened a file that should have been refused before")
+
+    monkeypatch.setattr(ledger.openpyxl, "load_workbook", opened)
+
+
+@pytest.mark.usefixtures("openpyxl_never_opens")
 def test_zip_bomb_is_refused_from_the_sizes_the_archive_declares(db: Path) -> None:
     bomb = hostile.zip_bomb()
     assert len(bomb) < 1.1 * 1048576
@@ -77,6 +88,7 @@ def test_a_part_that_packs_too_well_is_refused(db: Path) -> None:
     assert "正常表格不超过 100 倍" in message
 
 
+@pytest.mark.usefixtures("openpyxl_never_opens")
 def test_million_row_sheet_is_refused_before_it_is_parsed(db: Path) -> None:
     assert refused(db, hostile.many_rows(), "million.xlsx", "problems") == [
         "工作表「台账」有 1,048,575 行，超过每次导入 200,016 行的上限"
@@ -92,6 +104,7 @@ def test_million_row_sheet_is_refused_before_it_is_parsed(db: Path) -> None:
     ],
     ids=["counted", "sparse"],
 )
+@pytest.mark.usefixtures("openpyxl_never_opens")
 def test_rows_are_counted_without_a_dimension(db: Path, rows: int, step: int, counted: str) -> None:
     data = hostile.many_rows(rows, dimension=False, step=step)
     (message,) = refused(db, data, "a.xlsx", "problems", max_rows=10)
