@@ -168,7 +168,7 @@ def write_snapshot(
 
 
 ABANDONED_AFTER_SECONDS = 3600  # for a temporary file without a claim (an older release's)
-_BUILD_FILES = ("tmp", "tmp.wal", "claim")
+_BUILD_FILES = ("tmp", "tmp.wal", "tmp.tmp", "claim")  # tmp.tmp: DuckDB's spill directory
 
 
 def sweep_abandoned(target: Path | str) -> list[Path]:
@@ -219,7 +219,10 @@ def _age(path: Path, now: float) -> float:
 
 def _unlink(path: Path) -> bool:
     try:
-        path.unlink()
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
     except FileNotFoundError:
         return False
     return True

@@ -368,9 +368,14 @@ def test_killed_build_is_swept_at_start_and_a_live_one_is_kept(
     assert list(db.parent.glob(".city.duckdb.*")) == []
     legacy = db.with_name(".city.duckdb.0123abcd.tmp")  # an older release's, no claim
     legacy.write_bytes(b"x")
+    spill = db.with_name(".city.duckdb.0123abcd.tmp.tmp")  # DuckDB's spill directory
+    spill.mkdir()
+    (spill / "duckdb_temp_block-1.block").write_bytes(b"x")
     assert store.sweep_abandoned(db) == []
-    os.utime(legacy, (time.time() - 7200, time.time() - 7200))
-    assert store.sweep_abandoned(db) == [legacy]
+    for path in (legacy, spill):
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    assert sorted(store.sweep_abandoned(db)) == [legacy, spill]
+    assert list(db.parent.glob(".city.duckdb.*")) == []
 
 
 # --- memory -------------------------------------------------------------------------------
