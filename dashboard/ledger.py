@@ -300,8 +300,21 @@ def read_csv(data: bytes, file_name: str, row_limit: int) -> list[Sheet]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(_csv_lines(text), delimiter=delimiter)
     return [Sheet(name=file_name, rows=collect_rows(_csv_rows(reader), row_limit))]
+
+
+MAX_CSV_LINE = 2_000_000  # characters; the reader holds a line's every field at once
+
+
+def _csv_lines(text: str) -> Iterator[str]:
+    for number, line in enumerate(io.StringIO(text), start=1):
+        if len(line) > MAX_CSV_LINE:
+            raise FileRefused(
+                f"这一行有 {len(line):,} 个字符，超过 {MAX_CSV_LINE:,} 个字符的上限，无法读取",
+                row=number,
+            )
+        yield line
 
 
 def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:

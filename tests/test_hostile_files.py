@@ -186,6 +186,13 @@ def test_csv_with_a_1mb_field_gets_a_chinese_message_in_plan_and_cli(
     assert capsys.readouterr().out == f"无法读取文件「{missing}」：No such file or directory\n"
 
 
+def test_csv_line_of_millions_of_fields_is_refused(db: Path) -> None:
+    data = ",".join(PROBLEM_HEADER).encode() + b"\r\n" + b"a," * 1_000_001 + b"\r\n"
+    assert refused(db, data, "wide.csv", "problems") == [
+        "第 2 行：这一行有 2,000,004 个字符，超过 2,000,000 个字符的上限，无法读取"
+    ]
+
+
 # --- error caps ---------------------------------------------------------------------------
 
 
