@@ -661,3 +661,19 @@ def test_a_file_shaped_like_the_citys_table_with_year_on_year_imports(waves_db: 
         "西城区：没有去年同期的调查数据，无法核对文件所写的同比 1",
     ]
     assert "「同比」列不导入" in plan.summary()
+
+
+def test_survey_below_city_red_flag(use_waves: Path) -> None:
+    from dashboard import flags
+    from tests.tiny import AS_OF as TINY_AS_OF
+
+    found = [f for f in flags.evaluate(1, TINY_AS_OF) if f.rule_id == "survey_below_city"]
+    shown = sorted((f.unit_name, round(f.value, 2), f.subject) for f in found)
+    assert shown == [("东城区", -3.4, "P-01"), ("和平街道", -4.5, "P-01")]  # gap > 3 points
+    hp = next(f for f in found if f.unit_name == "和平街道")
+    assert hp.value_text == "电话调查「看病就医」79 分，低于全市得分 4.5 分（阈值 3 分）"
+    assert hp.evidence[0]["全市得分"] == 83.5
+    quiet = flags.parse_rules({"rules": {"survey_below_city": {"gap_points": 5.0}}})
+    assert not [
+        f for f in flags.evaluate(1, TINY_AS_OF, quiet) if f.rule_id == "survey_below_city"
+    ]  # −4.5 and −3.4 are within 5 points
