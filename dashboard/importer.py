@@ -112,6 +112,7 @@ class ImportPlan:
     derived_keys: bool = False  # 问题编号 derived from the row (the file has no such column)
     ignored_headers: list[str] = field(default_factory=list)  # headers not recognised
     reported_change: bool = False  # the scores file has a 同比 column (read, not stored)
+    warnings: list[str] = field(default_factory=list)  # e.g. a 同比 that does not add up
 
     @property
     def ok(self) -> bool:
@@ -143,7 +144,8 @@ class ImportPlan:
                 "下周的台账按同样的内容识别同一问题"
             )
         if self.kind == "scores" and self.reported_change:
-            out.append("「同比」列不导入：同比由系统按去年同期的调查计算，可在「趋势」页核对")
+            out.append("「同比」列不导入：同比由系统按去年同期的调查计算，可在「趋势」页查看")
+        out += self.warnings
         if self.ignored_headers:
             listed = "、".join(f"「{h}」" for h in self.ignored_headers)
             out.append(f"以下列未识别，不会导入：{listed}")
@@ -262,6 +264,8 @@ class Context:
     names: dict[str, dict] = field(default_factory=dict)
     report_date: dt.date | None = None
     provisional_ids: dict[int, int] = field(default_factory=dict)  # units: sheet row -> id
+    waves: dict[int, tuple[str, dt.date]] = field(default_factory=dict)  # assessment kind, start
+    warnings: list[str] = field(default_factory=list)  # told in the preview, not errors
 
 
 @contextlib.contextmanager
@@ -338,7 +342,14 @@ def _load_context(con: duckdb.DuckDBPyConnection, spec: KindSpec) -> Context:
         ).fetchone()[0]
     point_names = dict(con.execute("select point_id, name from points").fetchall())
     assessment_names = dict(con.execute("select assessment_id, name from assessments").fetchall())
+    waves = {
+        i: (kind, start)
+        for i, kind, start in con.execute(
+            "select assessment_id, kind, start_date from assessments"
+        ).fetchall()
+    }
     return Context(
+        waves=waves,
         names={
             "unit": index.display_names(),
             "point": point_names,
@@ -612,8 +623,34 @@ def _rules_assessments(
     return out
 
 
+def _check_reported_change(row: dict, reported: float, ctx: Context) -> None:
+    """Compare a file's 同比 with the one computed from last year's wave (trends.year_ago_waves);
+    a difference is told in the preview (the file's figure is not stored)."""
+    from dashboard.trends import year_ago_waves
+
+    wave = row.get("assessment_id")
+    if wave not in ctx.waves or row.get("value") is None:
+        return
+    kind = ctx.waves[wave][0]
+    same_kind = [(i, start) for i, (k, start) in ctx.waves.items() if k == kind]
+    year_ago = year_ago_waves(pd.DataFrame(same_kind, columns=["assessment_id", "start_date"])).get(
+        wave
+    )
+    before = ctx.existing.get((year_ago, row.get("unit_id"), row.get("indicator_id")))
+    unit = ctx.unit_names.get(row.get("unit_id"), "")
+    if before is None or not before.get("max_value"):
+        ctx.warnings.append(f"{unit}：没有去年同期的调查数据，无法核对文件所写的同比 {reported:g}")
+        return
+    max_value = row.get("max_value") or 100.0
+    computed = 100 * row["value"] / max_value - 100 * before["value"] / before["max_value"]
+    if abs(computed - reported) > 0.05:
+        ctx.warnings.append(
+            f"{unit}：文件所写同比 {reported:g}，按去年同期计算为 {computed:.2f}，请核对"
+        )
+
+
 def _rules_scores(row: dict, old: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
-    row.pop("reported_change", None)  # 同比 is computed from last year's wave, never stored
+    reported = row.pop("reported_change", None)  # 同比 is computed, never stored
     rate = row.pop("rate", None)
     if row.get("value") is None and rate is not None:
         row["value"] = rate
@@ -627,6 +664,8 @@ def _rules_scores(row: dict, old: dict, ctx: Context, present: set[str]) -> list
         return [("max_value", "满分必须大于 0")]
     if merged["value"] > merged["max_value"]:
         return [("value", f"得分超过满分（{merged['max_value']:g}）")]
+    if reported is not None:
+        _check_reported_change(row, reported, ctx)
     return []
 
 
@@ -967,6 +1006,7 @@ def prepare_import(
     plan.names = ctx.names
     plan.derived_keys = kind == "problems" and "problem_id" not in columns
     plan.reported_change = "reported_change" in columns
+    plan.warnings = ctx.warnings[:20]
     if kind == "units":
         _check_unit_names(plan, ctx, sheet, records, columns)
     _diff(plan, spec, ctx, records, columns)

@@ -81,6 +81,18 @@ def display_names() -> dict[int, str]:
     return UnitIndex.from_frame(units()).display_names()
 
 
+def with_display_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """A query's unit_name / dept_name columns replaced by display names (from unit_id /
+    dept_id), so lists of problems and ledger lines show 文苑社区（和平街道） too."""
+    names = display_names()
+    out = frame.copy()
+    for id_column, name_column in (("unit_id", "unit_name"), ("dept_id", "dept_name")):
+        if id_column in out and name_column in out:
+            shown = out[id_column].map(lambda v: names.get(int(v)) if pd.notna(v) else None)
+            out[name_column] = shown.where(shown.notna(), out[name_column])
+    return out
+
+
 @per_snapshot
 def _name_table() -> tuple[pd.DataFrame, pd.Series]:
     """The unit columns every metric frame carries (`name` = the display name), and

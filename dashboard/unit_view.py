@@ -217,7 +217,7 @@ SECTIONS = {"overdue": "已逾期", "due_this_week": "本周到期", "later": "�
 def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """Open problems of the unit (属地 or 责任) sorted by deadline, with their section,
     days overdue (as_of − deadline, for 已逾期) and days left (deadline − as_of)."""
-    frame = query("unit_open_problems", unit_id=unit_id, as_of=as_of).copy()
+    frame = metrics.with_display_names(query("unit_open_problems", unit_id=unit_id, as_of=as_of))
     _, sunday = week_bounds(as_of)
     deadline = pd.to_datetime(frame["deadline"]).dt.date
     frame["deadline"] = deadline
@@ -279,7 +279,7 @@ def visit_progress(unit_id: int, as_of: dt.date) -> VisitProgress:
 
 def missing_materials(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """台账 lines still short at as_of, by deadline, with days left (negative = past due)."""
-    lines = query("materials_lines", scope_id=unit_id, as_of=as_of)
+    lines = metrics.with_display_names(query("materials_lines", scope_id=unit_id, as_of=as_of))
     frame = (
         lines[lines["completed"] < lines["required"]]
         .sort_values(["deadline", "unit_sort_order", "unit_id", "indicator_code"], kind="stable")

@@ -193,9 +193,9 @@ def problem_counts(scope_id: int, week: Week, level: str = "self") -> pd.DataFra
 
 def problem_events(scope_id: int, week: Week) -> pd.DataFrame:
     """Every problem of the scope found, rectified or newly overdue in the week."""
-    return query(
-        "weekly_problem_events", scope_id=scope_id, week_start=week.start, week_end=week.end
-    ).copy()
+    return metrics.with_display_names(
+        query("weekly_problem_events", scope_id=scope_id, week_start=week.start, week_end=week.end)
+    )
 
 
 # ── red flags at the two week ends ────────────────────────────────────────────────────

@@ -505,6 +505,10 @@ def test_repeated_names_are_shown_with_their_parent(
         shown = dict(zip(frame["unit_id"], frame["name"], strict=True))
         assert shown[9] == "文苑社区（柳林镇）"
         assert flags._unit_names()[8] == "文苑社区（解放街道）"
+        from dashboard import unit_view
+
+        problems = unit_view.open_problems(6, AS_OF)  # 柳林镇: L-05 and L-07 still open
+        assert list(problems["unit_name"]) == ["文苑社区（柳林镇）", "文苑社区（柳林镇）"]
     finally:
         db._cached.clear()
 
@@ -640,3 +644,36 @@ def test_units_file_with_repeated_names_keys_by_parent(city: Path) -> None:
         "units",
     )
     assert plan.ok and len(plan.updated) == 1
+
+
+def test_a_file_shaped_like_the_citys_table_with_year_on_year_imports(waves_db: Path) -> None:
+    header = ["序号", "测评名称", "单位", "调查项目", "得分", "同比"]
+    rows = [
+        [1, "2026年5月电话调查", "临江市", "看病就医", 83.5, 3.5],
+        [2, "2026年5月电话调查", "东城区", "看病就医", 80.1, "+2.0"],
+        [3, "2026年5月电话调查", "西城区", "看病就医", 86.0, 1.0],
+    ]
+    plan = prepare_import(waves_db, _xlsx(header, rows), "电话调查.xlsx", "scores")
+    assert plan.ok, [e.message for e in plan.errors]
+    assert (len(plan.added), len(plan.updated), plan.unchanged) == (0, 0, 3)
+    assert plan.warnings == [
+        "东城区：文件所写同比 2，按去年同期计算为 2.10，请核对",
+        "西城区：没有去年同期的调查数据，无法核对文件所写的同比 1",
+    ]
+    assert "「同比」列不导入" in plan.summary()
+
+
+def test_survey_below_city_red_flag(use_waves: Path) -> None:
+    from dashboard import flags
+    from tests.tiny import AS_OF as TINY_AS_OF
+
+    found = [f for f in flags.evaluate(1, TINY_AS_OF) if f.rule_id == "survey_below_city"]
+    shown = sorted((f.unit_name, round(f.value, 2), f.subject) for f in found)
+    assert shown == [("东城区", -3.4, "P-01"), ("和平街道", -4.5, "P-01")]  # gap > 3 points
+    hp = next(f for f in found if f.unit_name == "和平街道")
+    assert hp.value_text == "电话调查「看病就医」79 分，低于全市得分 4.5 分（阈值 3 分）"
+    assert hp.evidence[0]["全市得分"] == 83.5
+    quiet = flags.parse_rules({"rules": {"survey_below_city": {"gap_points": 5.0}}})
+    assert not [
+        f for f in flags.evaluate(1, TINY_AS_OF, quiet) if f.rule_id == "survey_below_city"
+    ]  # −4.5 and −3.4 are within 5 points
