@@ -10,13 +10,16 @@
 -- unit_tree: the transitive closure of units.parent_id, including each unit
 -- as its own descendant at depth 0. "Everything under X" is
 --   select descendant_id from unit_tree where ancestor_id = X
+-- The walk carries the units it has passed, so a cycle in parent_id (which the
+-- importer refuses) ends the walk instead of recursing for ever.
 create or replace table unit_tree as
-with recursive walk(ancestor_id, descendant_id, depth) as (
-    select unit_id, unit_id, 0 from units
+with recursive walk(ancestor_id, descendant_id, depth, path) as (
+    select unit_id, unit_id, 0, [unit_id] from units
     union all
-    select w.ancestor_id, u.unit_id, w.depth + 1
+    select w.ancestor_id, u.unit_id, w.depth + 1, list_append(w.path, u.unit_id)
     from walk w
     join units u on u.parent_id = w.descendant_id
+    where not list_contains(w.path, u.unit_id)
 )
 select ancestor_id, descendant_id, depth from walk;
 

@@ -58,6 +58,7 @@ def _c(field_: str, label: str, type_: str, **kw: object) -> Column:
 # `problems_withdrawn`, so no count sees it (see importer).
 PROBLEM_STATUS_IMPORT = {**labels.PROBLEM_STATUS, "withdrawn": "作废"}
 
+MAX_UNIT_NAME = 30  # characters of a unit's name; official full names run to about 20
 # What a clerk calls a test, and the (level, kind) it is stored as.
 TEST_TYPES = {
     "national": "国家测评",
@@ -769,7 +770,17 @@ SPECS: dict[str, KindSpec] = {
         defaults={"parent_id": None, "sort_order": 0, "target_score": None},
         id_field="unit_id",
         columns=(
-            _c("name", "单位名称", "text", required=True, aliases=("单位",), example="和平街道"),
+            _c(
+                "name",
+                "单位名称",
+                "text",
+                required=True,
+                aliases=("单位",),
+                note=f"规范全称，不超过 {MAX_UNIT_NAME} 个字"
+                "（如「某某市某某区某某街道某某社区居民委员会」为 19 个字）；"
+                "与已有单位只差全角字符或不可见字符的名称不予导入",
+                example="和平街道",
+            ),
             _c(
                 "kind",
                 "单位类型",

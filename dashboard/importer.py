@@ -48,6 +48,7 @@ from dashboard.export import neutralise
 from dashboard.import_specs import (
     DATE_COLUMN,
     KIND_LABELS,
+    MAX_UNIT_NAME,
     PART_FIELDS,
     SPECS,
     TEST_TYPE_STORED,
@@ -57,6 +58,7 @@ from dashboard.import_specs import (
 from dashboard.ledger import (
     MAX_HEADER_ROW,
     CellError,
+    ErrorList,
     FileRefused,
     LedgerError,
     Sheet,
@@ -79,7 +81,7 @@ from dashboard.ledger import (
     report_date,
     sniff,
 )
-from dashboard.unit_match import UnitIndex, UnitMatchError, name_key
+from dashboard.unit_match import UnitIndex, UnitMatchError, name_key, normalise_name
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -100,7 +102,7 @@ class ImportPlan:
     sheet: str | None = None
     header_row: int | None = None
     rows: int = 0
-    errors: list[LedgerError] = field(default_factory=list)
+    errors: list[LedgerError] = field(default_factory=ErrorList)  # capped: see ErrorList
     added: list[dict] = field(default_factory=list)
     updated: list[dict] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)  # (key, column, old, new) per changed cell
@@ -116,10 +118,15 @@ class ImportPlan:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def error_count(self) -> int:
+        """Every error found, including those past the listing caps."""
+        return getattr(self.errors, "total", len(self.errors))
+
     def summary(self) -> str:
         label = KIND_LABELS[self.kind]
         if self.errors:
-            return f"「{self.file_name}」（{label}）有 {len(self.errors)} 处问题，未导入任何数据"
+            return f"「{self.file_name}」（{label}）有 {self.error_count:,} 处问题，未导入任何数据"
         return "".join(
             [
                 f"「{self.file_name}」（{label}）共 {self.rows} 行：新增 {len(self.added)} 行，"
@@ -687,6 +694,17 @@ def _rules_point_checks(
 
 
 def _rules_units(row: dict, old: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    name = normalise_name(row["name"])  # no zero-width or direction characters are stored
+    if not name:
+        return [("name", "单位名称只有不可见字符")]
+    row["name"] = name
+    if len(name) > MAX_UNIT_NAME:
+        return [
+            (
+                "name",
+                f"单位名称有 {len(name)} 个字，超过 {MAX_UNIT_NAME} 个字的上限，请填写规范名称",
+            )
+        ]
     if row.get("parent_id") is not None and ctx.unit_names.get(row["parent_id"]) == row["name"]:
         return [("parent_id", "上级单位不能是本单位自己")]
     return []
@@ -780,8 +798,8 @@ def prepare_import(
         db_fingerprint=_fingerprint(db_path),
     )
 
-    def refuse(rule: str) -> ImportPlan:
-        plan.errors.append(LedgerError(file_name, rule, sheet=plan.sheet))
+    def refuse(rule: str, row: int | None = None) -> ImportPlan:
+        plan.errors.append(LedgerError(file_name, rule, sheet=plan.sheet, row=row))
         return plan
 
     if len(file_bytes) > max_bytes:
@@ -789,24 +807,25 @@ def prepare_import(
             f"文件大小 {len(file_bytes) / 1048576:.1f} MB，超过上限 {max_bytes / 1048576:g} MB，请拆分后分批导入"
         )
     book: Workbook | None = None
+    row_limit = max_rows + MAX_HEADER_ROW + 10
     try:
         fmt = sniff(file_bytes, file_name)
         if fmt == "xlsx":
-            book = Workbook(file_bytes)
+            book = Workbook(file_bytes, row_limit)
             sheet_name, _heads, error = _choose_sheet(book, None, spec, file_name)
             if error:
                 plan.errors.append(error)
                 return plan
-            sheet = book.read(sheet_name, max_rows + MAX_HEADER_ROW + 10)
+            sheet = book.read(sheet_name, row_limit)
         else:
-            sheets = read_csv(file_bytes, file_name)
+            sheets = read_csv(file_bytes, file_name, row_limit)
             sheet_name, _heads, error = _choose_sheet(None, sheets, spec, file_name)
             if error:
                 plan.errors.append(error)
                 return plan
             sheet = sheets[0]
     except FileRefused as exc:
-        return refuse(str(exc))
+        return refuse(str(exc), exc.row)
     finally:
         if book is not None:
             book.close()
@@ -880,17 +899,18 @@ def prepare_import(
             )
         )
     if kind == "units":
-        _extend_units(ctx, sheet, header_row, columns)
+        _extend_units(ctx, sheet, header_row, columns, seq_col)
     if plan.errors:
         return plan
 
     records: list[tuple[int, dict]] = []
     data_rows = 0
+    formula_rows = {r for r, _ in sheet.formula_cells}
     for number in range(header_row + 1, len(sheet.rows) + 1):
         row = sheet.rows[number - 1]
         if is_skippable(row, seq_col):
             blank = all(is_blank(v) for v in row)
-            if not (blank and any((number, i + 1) in sheet.formula_cells for i in range(len(row)))):
+            if not (blank and number in formula_rows):  # a row of formulas without values
                 continue
         data_rows += 1
         if data_rows > max_rows:
@@ -987,18 +1007,28 @@ def prepare_import(
     plan.derived_keys = kind == "problems" and "problem_id" not in columns
     plan.reported_change = "reported_change" in columns
     plan.warnings = ctx.warnings[:20]
+    if kind == "units":
+        _check_unit_names(plan, ctx, sheet, records, columns)
     _diff(plan, spec, ctx, records, columns)
+    if kind == "units":
+        _check_unit_tree(plan, ctx, sheet, records, columns)
     return plan
 
 
 def _extend_units(
-    ctx: Context, sheet: Sheet, header_row: int, columns: dict[str, tuple[int, str]]
+    ctx: Context,
+    sheet: Sheet,
+    header_row: int,
+    columns: dict[str, tuple[int, str]],
+    seq_col: int | None,
 ) -> None:
     """Let 上级单位 refer to units that this same file adds.
 
     Every row naming a unit the database does not have gets its unit_id now (by row), and
     `_diff` gives those rows the same ids, so a parent named in the file is found under the
-    id it will have. Other new rows (a known name under another parent) are numbered after."""
+    id it will have. Other new rows (a known name under another parent) are numbered after.
+    Rows the import skips (an example row, a 合计 row) name no unit.
+    """
     if "name" not in columns:
         return
     index = columns["name"][0]
@@ -1006,15 +1036,129 @@ def _extend_units(
     known = {name_key(name) for _, name, _, _ in rows}
     next_id = ctx.next_id
     for number, row in enumerate(sheet.rows[header_row:], start=header_row + 1):
-        if index < len(row) and not is_blank(row[index]):
-            name = compact(parse_text(row[index]))
-            if name_key(name) not in known:
-                rows.append((next_id, name, "new", None))
-                ctx.provisional_ids[number] = next_id
-                next_id += 1
+        if index >= len(row) or is_blank(row[index]) or is_skippable(row, seq_col):
+            continue
+        try:
+            name = normalise_name(parse_text(row[index]))
+        except CellError:  # reported with the row itself
+            continue
+        if name and name_key(name) not in known:
+            rows.append((next_id, name, "new", None))
+            ctx.provisional_ids[number] = next_id
+            next_id += 1
     ctx.next_id = next_id
     ctx.units = UnitIndex(rows)
     ctx.unit_names = ctx.units.display_names()
+
+
+def _visible(text: str) -> str:
+    """Characters that normalise_name removes shown as <U+200B>, so an error row does not
+    turn invisible or reverse its neighbours."""
+    return "".join(
+        f"<U+{ord(c):04X}>" if not c.isspace() and not normalise_name(c) else c for c in text
+    )
+
+
+def _check_unit_names(
+    plan: ImportPlan,
+    ctx: Context,
+    sheet: Sheet,
+    records: list[tuple[int, dict]],
+    columns: dict[str, tuple[int, str]],
+) -> None:
+    """Refuse look-alikes: a name that normalises to a stored unit's name but is written
+    otherwise (zero-width or direction characters, full-width or compatibility forms)."""
+    index, written = columns["name"]
+    stored = {name_key(r["name"]): r["name"] for r in ctx.existing.values()}
+    for number, values in records:
+        raw = sheet.rows[number - 1][index]
+        official = stored.get(name_key(values["name"]))
+        if official is None or re.sub(r"\s+", "", str(raw)) == re.sub(r"\s+", "", official):
+            continue
+        rule = (
+            f"与已有单位「{official}」看起来相同，但写法不同（含不可见字符、方向控制符或全角字符）。"
+            f"请照单位名录原样填写「{official}」"
+        )
+        value = _visible(display(raw))
+        plan.errors.append(LedgerError(plan.file_name, rule, plan.sheet, number, written, value))
+
+
+def _check_unit_tree(
+    plan: ImportPlan,
+    ctx: Context,
+    sheet: Sheet,
+    records: list[tuple[int, dict]],
+    columns: dict[str, tuple[int, str]],
+) -> None:
+    """The units as they would be after this import form one tree: no unit under its own
+    descendant (directly or through other rows of the file) and one top unit only."""
+    if plan.errors:
+        return
+    spec = SPECS["units"]
+    stored = list(ctx.existing.values())
+    changed = plan.added + plan.updated
+    parent = {r["unit_id"]: r["parent_id"] for r in stored}
+    name_of = {r["unit_id"]: r["name"] for r in stored}
+    stored_roots = {u for u, p in parent.items() if p is None}
+    row_of_key = {_record_key(spec, values): number for number, values in reversed(records)}
+    row_of = {}
+    for r in changed:
+        parent[r["unit_id"]] = r.get("parent_id")
+        name_of[r["unit_id"]] = r["name"]
+        row_of[r["unit_id"]] = row_of_key[_record_key(spec, r)]
+    index, written = columns.get("parent_id", (None, spec.column("parent_id").label))
+
+    def report(unit_id: int, rule: str) -> None:
+        number = row_of[unit_id]
+        row = sheet.rows[number - 1]
+        raw = row[index] if index is not None and index < len(row) else None
+        plan.errors.append(
+            LedgerError(plan.file_name, rule, plan.sheet, number, written, display(raw))
+        )
+
+    cycles: set[frozenset[int]] = set()
+    rule = "上级单位会形成循环{also}：{path}。单位不能挂在自己的下级单位之下"
+    for r in changed:
+        start = r["unit_id"]
+        chain = [start]
+        up = parent.get(start)
+        namesake = None  # units are keyed by (上级单位, 名称): 西城区 under its own street
+        while up is not None and up != start and up not in chain[1:] and len(chain) <= len(parent):
+            chain.append(up)  # would be a new 西城区, as good as a cycle to whoever reads it
+            if name_key(name_of.get(up, "")) == name_key(r["name"]):
+                namesake = up
+                break
+            up = parent.get(up)
+        if namesake is not None:
+            path = " → ".join(name_of.get(u, str(u)) for u in chain)
+            report(start, rule.format(also="", path=path))
+            continue
+        if up != start or frozenset(chain) in cycles:
+            continue
+        cycles.add(frozenset(chain))
+        path = " → ".join(name_of.get(u, str(u)) for u in [*chain, start])
+        rows = sorted(row_of[u] for u in chain if u in row_of)
+        also = f"（与第 {'、'.join(map(str, rows))} 行一起）" if len(rows) > 1 else ""
+        for unit_id in chain:
+            if unit_id in row_of:
+                report(unit_id, rule.format(also=also, path=path))
+    roots = [u for u in stored_roots if parent[u] is None]
+    for r in changed:
+        if r.get("parent_id") is not None or r["unit_id"] in stored_roots:
+            continue
+        if roots:
+            top = name_of[roots[0]]
+            report(
+                r["unit_id"],
+                f"没有上级单位：已有顶级单位「{top}」，只能有一个顶级单位，请填写上级单位",
+            )
+        else:
+            roots.append(r["unit_id"])  # an empty list of units: the first top unit
+    if plan.errors:
+        plan.added.clear()
+        plan.updated.clear()
+        plan.changes.clear()
+        plan.unchanged = 0
 
 
 def _diff(
@@ -1118,13 +1262,13 @@ def apply_import(db_path: Path | str, plan: ImportPlan, user: str) -> ImportResu
             "file_name": plan.file_name,
             "checksum": plan.checksum,
             "rows": rows,
-            "errors": len(plan.errors),
+            "errors": plan.error_count,
             "first_errors": [e.message for e in plan.errors[:5]],
             "result": "rejected",
         }
         with open(rejected_log_path(db_path), "a", encoding="utf-8") as log:
             log.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        return ImportResult("rejected", None, rows, 0, 0, 0, errors=len(plan.errors))
+        return ImportResult("rejected", None, rows, 0, 0, 0, errors=plan.error_count)
 
     spec = SPECS[plan.kind]
     outcome: dict[str, int] = {}
@@ -1438,9 +1582,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file")
     args = parser.parse_args(argv)
     path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"无法读取文件「{path}」：{exc.strerror}")
+        return 1
     plan = prepare_import(
         args.db,
-        path.read_bytes(),
+        data,
         path.name,
         args.kind,
         max_bytes=int(args.max_mb * 1048576),

@@ -5,16 +5,29 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
+import posixpath
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
 
 import openpyxl
 
 MAX_HEADER_ROW = 6  # the header is searched for in rows 1..6
 BLANK_RUN_LIMIT = 1000  # stop reading after this many consecutive blank rows
+MAX_COLUMNS = 200  # cells right of this column are never read: no ledger is that wide
+# An .xlsx is a zip: its parts are checked before anything is unpacked or parsed, so a
+# small file that unpacks to gigabytes (a zip bomb, a sheet of whitespace) is refused
+# from the sizes the archive declares (Python's zipfile never unpacks past them).
+MAX_XLSX_UNPACKED = 256 * 1024 * 1024  # all parts together; a 200,000-row ledger is ~120 MB
+MAX_XLSX_RATIO = 100  # unpacked ÷ packed of one part; real sheets pack 5–30 times
+RATIO_CHECKED_FROM = 8 * 1024 * 1024  # parts smaller than this may pack as well as they like
+SHEET_ROW_SLACK = 10_000  # rows a sheet may hold beyond the data-row limit (titles, blank rows)
+PER_RULE_ERRORS = 50  # errors listed per rule and column; the rest are counted
+TOTAL_ERRORS = 500  # errors listed in all
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 SERIAL_RANGE = (32874, 73051)  # 1990-01-01 .. 2099-12-31 as Excel serials
 YEAR_RANGE = (2000, 2099)
@@ -60,6 +73,58 @@ class LedgerError:
         return f'第 {self.row} 行「{self.column}」值 "{self.value}"：{self.rule}'
 
 
+_NUMBERS = re.compile(r"\d+")
+
+
+class ErrorList(list):
+    """The errors of one import, capped so a million bad rows cost a few hundred entries.
+
+    At most PER_RULE_ERRORS errors of one rule in one column (numbers in the rule, such as
+    the row of a duplicate, do not make another rule) and TOTAL_ERRORS in all are listed;
+    each rule with more gets one line 「另有 N 行同类错误」, kept up to date as they come,
+    and errors past the total that belong to no listed rule share one line. `total` counts
+    every error reported.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+        self._listed = 0
+        self._per_rule: dict[tuple, int] = {}
+        self._more: dict[tuple | None, tuple[int, int]] = {}  # rule -> (index, count)
+
+    def append(self, error: LedgerError) -> None:  # type: ignore[override]
+        self.total += 1
+        rule: tuple | None = (error.sheet, error.column, _NUMBERS.sub("#", error.rule))
+        if self._listed < TOTAL_ERRORS and self._per_rule.get(rule, 0) < PER_RULE_ERRORS:
+            self._per_rule[rule] = self._per_rule.get(rule, 0) + 1
+            self._listed += 1
+            super().append(error)
+            return
+        if rule not in self._per_rule:  # a rule first met past the total
+            rule = None
+        index, count = self._more.get(rule, (len(self), 0))
+        count += 1
+        if rule is None:
+            line = LedgerError(
+                error.file_name, f"另有 {count:,} 处错误未列出（只列出前 {TOTAL_ERRORS} 处）"
+            )
+        else:
+            line = LedgerError(
+                error.file_name, f"另有 {count:,} 行同类错误（{error.rule}）", error.sheet,
+                column=error.column,
+            )  # fmt: skip
+        if index == len(self):
+            super().append(line)
+        else:
+            self[index] = line
+        self._more[rule] = (index, count)
+
+    def extend(self, errors: Iterable[LedgerError]) -> None:  # type: ignore[override]
+        for error in errors:
+            self.append(error)
+
+
 class CellError(ValueError):
     """A cell value that does not parse; the message is the Chinese rule."""
 
@@ -74,7 +139,11 @@ class Sheet:
 
 
 class FileRefused(Exception):
-    """The file as a whole cannot be read; the message is Chinese."""
+    """The file as a whole cannot be read; the message is Chinese (and row, where known)."""
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
 
 
 # --- text -----------------------------------------------------------------------------
@@ -86,7 +155,45 @@ def nfkc(text: str) -> str:
 
 
 def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and nfkc(value) == "")
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    if not value.strip():
+        return True
+    return not value.isascii() and nfkc(value) == ""
+
+
+def trimmed(values: Iterable[object]) -> list[object]:
+    """A row as kept: blank cells (whitespace included) as None, no blank cells at its end,
+    nothing right of MAX_COLUMNS — so a sheet padded with whitespace costs no memory."""
+    row = [None if is_blank(v) else v for v in itertools.islice(values, MAX_COLUMNS)]
+    while row and row[-1] is None:
+        row.pop()
+    return row
+
+
+def collect_rows(source: Iterable[Iterable[object]], row_limit: int) -> list[list[object]]:
+    """Rows read one at a time; stops BLANK_RUN_LIMIT blank rows after the last filled one
+    or once row_limit filled rows are passed (the caller then reports the limit)."""
+    rows: list[list[object]] = []
+    blank_run = 0
+    filled = 0
+    for values in source:
+        row = trimmed(values)
+        if row:
+            blank_run = 0
+            filled += 1
+        else:
+            blank_run += 1
+            if blank_run > BLANK_RUN_LIMIT:
+                break
+        rows.append(row)
+        if filled > row_limit:
+            break
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
 
 
 def display(value: object) -> str:
@@ -185,7 +292,7 @@ def decode_text(data: bytes) -> str:
     raise FileRefused("无法识别 CSV 文件的编码，请另存为「CSV UTF-8（逗号分隔）」后再导入")
 
 
-def read_csv(data: bytes, file_name: str) -> list[Sheet]:
+def read_csv(data: bytes, file_name: str, row_limit: int) -> list[Sheet]:
     text = decode_text(data)
     sample = text[:4000]
     try:
@@ -193,28 +300,212 @@ def read_csv(data: bytes, file_name: str) -> list[Sheet]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    rows = [
-        [None if cell == "" else cell for cell in row]
-        for row in csv.reader(io.StringIO(text), delimiter=delimiter)
-    ]
-    return [Sheet(name=file_name, rows=rows)]
+    reader = csv.reader(_csv_lines(text), delimiter=delimiter)
+    return [Sheet(name=file_name, rows=collect_rows(_csv_rows(reader), row_limit))]
 
 
-def _formula_sheets(data: bytes) -> bool:
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for name in zf.namelist():
-            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                body = zf.read(name)
-                if b"<f>" in body or b"<f " in body or b":f>" in body:
-                    return True
-    return False
+MAX_CSV_LINE = 2_000_000  # characters; the reader holds a line's every field at once
+
+
+def _csv_lines(text: str) -> Iterator[str]:
+    for number, line in enumerate(io.StringIO(text), start=1):
+        if len(line) > MAX_CSV_LINE:
+            raise FileRefused(
+                f"这一行有 {len(line):,} 个字符，超过 {MAX_CSV_LINE:,} 个字符的上限，无法读取",
+                row=number,
+            )
+        yield line
+
+
+def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The reader's rows; a row it cannot read is refused in Chinese, naming the line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num  # type: ignore[attr-defined]
+            if "field larger than field limit" in str(exc):
+                raise FileRefused(
+                    f"有单元格内容超过 {csv.field_size_limit():,} 个字符，无法读取"
+                    "（单元格最多 500 个字；请检查这一行是否有未配对的引号或误粘贴的内容）",
+                    row=line,
+                ) from exc
+            raise FileRefused(
+                "这一行无法按 CSV 格式读取，请用 Excel 打开后另存为「CSV UTF-8（逗号分隔）」",
+                row=line,
+            ) from exc
+        yield row
+
+
+def check_archive(zf: zipfile.ZipFile) -> None:
+    """Refuse an .xlsx whose parts unpack too large or pack suspiciously well, from the
+    sizes the archive declares, before any part is unpacked."""
+    parts = zf.infolist()
+    unpacked = sum(p.file_size for p in parts)
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise FileRefused(
+            f"Excel 文件解压后有 {unpacked / 1048576:,.0f} MB，超过上限 "
+            f"{MAX_XLSX_UNPACKED // 1048576} MB（文件中可能有大量空白单元格或隐藏内容）。"
+            "请只复制台账的数据区域到新工作簿，另存为 .xlsx 后再导入"
+        )
+    for part in parts:
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > RATIO_CHECKED_FROM and ratio > MAX_XLSX_RATIO:
+            raise FileRefused(
+                f"Excel 文件的压缩比异常（有一部分解压后是压缩时的 {ratio:,.0f} 倍，"
+                f"正常表格不超过 {MAX_XLSX_RATIO} 倍），可能含有大量空白或是恶意构造的文件，"
+                "已拒绝读取。请只复制台账的数据区域到新工作簿，另存为 .xlsx 后再导入"
+            )
+
+
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d*:?[A-Z]*(\d+)\"")
+_ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br=\"(\d+)\"")
+# Tags are counted with bytes.count (a regex over 100 MB takes seconds): "<c" also counts
+# the few <col>/<cfRule> of a sheet, an upper bound is all that is needed. A prefixed tag
+# (<x:row …>, written by a few tools) is counted by what follows its colon.
+_ROW_TAGS = (b"<row", b":row ")
+_CELL_TAGS = (b"<c", b":c ")
+_STRING_TAGS = (b"<si", b":si ")
+_FORMULA_TAGS = (b"<f", b":f>", b":f ")  # "<f" also meets <firstHeader>: a needless pass
+_SCAN_TAIL = 256  # bytes carried to the next chunk when a chunk has no tag end
+MAX_CELLS_PER_ROW = 16384  # Excel's columns; openpyxl parses every cell of a row at once
+MAX_SHARED_STRINGS = 2_000_000  # openpyxl holds them all; a 200,000-row ledger has < 1 M
+
+
+def _count(data: bytes, tags: tuple[bytes, ...]) -> int:
+    return sum(data.count(tag) for tag in tags)
+
+
+def _cells(data: bytes) -> int:
+    return _count(data, _CELL_TAGS)
+
+
+@dataclass(frozen=True)
+class SheetScan:
+    """What a part's XML holds, found without parsing it: rows (declared in <dimension>,
+    present, and the last row number), the most cells in one row, shared strings, formulas."""
+
+    declared_rows: int | None  # from <dimension ref="A1:K200">, which may be missing or wrong
+    row_elements: int
+    last_row: int
+    has_formulas: bool
+    widest_row: int = 0
+    shared_strings: int = 0
+
+    @property
+    def rows(self) -> int:
+        return max(self.declared_rows or 0, self.row_elements, self.last_row)
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> its part in the archive, from xl/workbook.xml and its relationships
+    (small parts, sizes already checked); used to name a sheet in a refusal."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
+        return {}
+    targets = {r.get("Id"): r.get("Target") or "" for r in rels}
+    parts = {}
+    for sheet in book.iter(f"{main}sheet"):
+        target = targets.get(sheet.get(f"{rel}id"), "")
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if target and posixpath.normpath(path) in zf.NameToInfo:
+            parts[sheet.get("name") or ""] = posixpath.normpath(path)
+    return parts
+
+
+def scan_sheet(source: io.BufferedIOBase) -> SheetScan:
+    """Stream a part's XML in 1 MB chunks, each cut after its last tag end (memory stays
+    flat), counting rows, shared strings, formula tags and the cells of rows that span
+    chunks (a row inside one chunk has at most ~65,000 cells, which openpyxl parses in
+    ~25 MB; a row of millions is what has to be caught)."""
+    declared: int | None = None
+    elements = last_row = widest = in_row = strings = 0
+    formulas = False
+    carry = b""
+    first = True
+    while True:
+        chunk = source.read(1 << 20)
+        buffer = carry + chunk
+        if not buffer:
+            break
+        cut = buffer.rfind(b">") + 1 if chunk else len(buffer)
+        if cut == 0:  # a megabyte of text without a tag: keep only what a tag could need
+            cut = max(len(buffer) - _SCAN_TAIL, 0)
+        body, carry = buffer[:cut], buffer[cut:]
+        if first:
+            found = _DIMENSION.search(body)
+            declared = int(found.group(1)) if found else None
+            first = False
+        formulas = formulas or any(tag in body for tag in _FORMULA_TAGS)
+        strings += _count(body, _STRING_TAGS)
+        elements += _count(body, _ROW_TAGS)
+        firsts = [i for i in (body.find(tag) for tag in _ROW_TAGS) if i >= 0]
+        if firsts:
+            in_row += _cells(body[: min(firsts)])  # the end of the row the last chunk began
+            widest = max(widest, in_row)
+            last = max(body.rfind(tag) for tag in _ROW_TAGS)
+            last = body.rfind(b"<", 0, last + 1)
+            found = _ROW_NUMBER.match(body, last)
+            last_row = max(last_row, int(found.group(1))) if found else last_row
+            in_row = _cells(body[last:])
+        else:
+            in_row += _cells(body)
+        widest = max(widest, in_row)
+        if not chunk:
+            break
+    return SheetScan(declared, elements, last_row, formulas, widest, strings)
+
+
+def _within(title: str, scan: SheetScan, row_limit: int) -> SheetScan:
+    """The scan, or FileRefused when its part holds more than a ledger can."""
+    where = f"工作表「{title}」" if title else "文件中的一个工作表"
+    if scan.rows > row_limit + SHEET_ROW_SLACK:
+        raise FileRefused(
+            f"{where}有 {scan.rows:,} 行，超过每次导入 {row_limit:,} 行的上限"
+            "（空行和带格式的行也算在内），请删除多余的行或工作表，或拆分后分批导入"
+        )
+    if scan.widest_row > MAX_CELLS_PER_ROW:
+        raise FileRefused(
+            f"{where}有一行含 {scan.widest_row:,} 个单元格，超过 Excel 的 {MAX_CELLS_PER_ROW:,} 列，"
+            "不是正常的表格，已拒绝读取"
+        )
+    if scan.shared_strings > MAX_SHARED_STRINGS:
+        raise FileRefused(
+            f"Excel 文件含 {scan.shared_strings:,} 个不同的文字，超过上限 {MAX_SHARED_STRINGS:,}，"
+            "请只复制台账的数据区域到新工作簿，另存为 .xlsx 后再导入"
+        )
+    return scan
 
 
 class Workbook:
-    """An uploaded .xlsx: sheet names, the first rows of each, and full reads on demand."""
+    """An uploaded .xlsx: sheet names, the first rows of each, and full reads on demand.
 
-    def __init__(self, data: bytes) -> None:
+    The archive is checked (check_archive) before openpyxl opens it; a sheet is read in
+    openpyxl's read-only mode one row at a time, after scan_sheet has counted its rows.
+    """
+
+    def __init__(self, data: bytes, row_limit: int) -> None:
         self._data = data
+        try:
+            self._zip = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile as exc:
+            raise FileRefused("文件已损坏，无法按 Excel（.xlsx）格式读取") from exc
+        check_archive(self._zip)
+        # Every part is scanned before openpyxl opens the book (opening parses a sheet
+        # without a <dimension> to its end: 12 s for a million rows), whatever its name.
+        titles = {part: title for title, part in _sheet_parts(self._zip).items()}
+        self._scans = {}
+        for info in self._zip.infolist():
+            title = titles.get(info.filename, "")
+            scan = _within(title, self._scan(info.filename), row_limit)
+            if title:
+                self._scans[title] = scan
         try:
             self._wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a broken file
@@ -222,36 +513,36 @@ class Workbook:
                 "Excel 文件已损坏或加密，无法读取，请在 Excel 中另存为 .xlsx 后再导入"
             ) from exc
         self.sheet_names: list[str] = list(self._wb.sheetnames)
-        self._has_formulas = _formula_sheets(data)
 
     def head(self, name: str, rows: int = MAX_HEADER_ROW) -> list[list[object]]:
         ws = self._wb[name]
         ws.reset_dimensions()
-        return [list(r) for r in ws.iter_rows(min_row=1, max_row=rows, values_only=True)]
+        return [trimmed(r) for r in ws.iter_rows(min_row=1, max_row=rows, values_only=True)]
+
+    def _scan(self, part: str) -> SheetScan:
+        try:
+            with self._zip.open(part) as source:
+                return scan_sheet(source)
+        except (KeyError, zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC, zlib, no part
+            raise FileRefused(
+                "Excel 文件已损坏，无法读取，请在 Excel 中另存为 .xlsx 后再导入"
+            ) from exc
 
     def read(self, name: str, row_limit: int) -> Sheet:
-        """All rows of one sheet; stops once row_limit non-blank rows are passed."""
+        """All rows of one sheet, streamed (its size was checked when the book was opened)."""
+        scan = self._scans.get(name) or _within(
+            name, self._scan(self._wb[name]._worksheet_path), row_limit
+        )
         ws = self._wb[name]
         ws.reset_dimensions()
-        rows: list[list[object]] = []
-        blank_run = 0
-        filled = 0
-        for values in ws.iter_rows(values_only=True):
-            row = list(values)
-            if all(is_blank(v) for v in row):
-                blank_run += 1
-                if blank_run > BLANK_RUN_LIMIT:
-                    break
-            else:
-                blank_run = 0
-                filled += 1
-            rows.append(row)
-            if filled > row_limit:
-                break
-        while rows and all(is_blank(v) for v in rows[-1]):
-            rows.pop()
+        try:
+            rows = collect_rows(ws.iter_rows(values_only=True), row_limit)
+        except Exception as exc:  # openpyxl raises many kinds on a broken sheet
+            raise FileRefused(
+                f"工作表「{name}」已损坏，无法读取，请在 Excel 中另存为 .xlsx 后再导入"
+            ) from exc
         sheet = Sheet(name=name, rows=rows)
-        if self._has_formulas:
+        if scan.has_formulas:
             sheet.formula_cells = self._formulas(name, len(rows))
         return sheet
 
@@ -262,7 +553,7 @@ class Workbook:
             ws.reset_dimensions()
             found = set()
             for r, values in enumerate(ws.iter_rows(max_row=max_row, values_only=True), start=1):
-                for c, value in enumerate(values, start=1):
+                for c, value in enumerate(values[:MAX_COLUMNS], start=1):
                     if isinstance(value, str) and value.startswith("="):
                         found.add((r, c))
             return found
@@ -271,6 +562,7 @@ class Workbook:
 
     def close(self) -> None:
         self._wb.close()
+        self._zip.close()
 
 
 # --- header finding ------------------------------------------------------------------

@@ -29,10 +29,27 @@ def ensure_database(progress: Callable[[float, str], None] | None = None) -> str
                 from dashboard import demo
 
                 demo.generate(path, progress=progress)
+    _sweep_once(path)
     problem = db.check_database(path)
     if problem is None and not db.derived_is_current(path):
         problem = _refresh_derived(path, progress)
     return problem
+
+
+_swept: set[Path] = set()
+
+
+def _sweep_once(path: Path) -> None:
+    """At app start, remove temporary snapshots left by a killed import (store.sweep_abandoned)."""
+    if path in _swept:
+        return
+    _swept.add(path)
+    from dashboard import store
+
+    try:
+        store.sweep_abandoned(path)
+    except OSError:
+        logging.getLogger(__name__).warning("could not sweep temporary snapshots beside %s", path)
 
 
 def _refresh_derived(path: Path, progress: Callable[[float, str], None] | None) -> str | None:

@@ -9,6 +9,7 @@ the new one; a crash mid-build leaves the old file untouched.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import os
 import shutil
@@ -121,8 +122,12 @@ def write_snapshot(
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_abandoned(target)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    sweep_abandoned(target)
+    token = uuid.uuid4().hex
+    tmp = target.with_name(f".{target.name}.{token}.tmp")
+    claim_path = target.with_name(f".{target.name}.{token}.claim")
+    claim = open(claim_path, "w")  # noqa: SIM115 - held until the build ends, then closed
+    fcntl.flock(claim, fcntl.LOCK_EX)  # tells sweep_abandoned this build is alive
     try:
         if base is not None:
             shutil.copyfile(base, tmp)
@@ -155,27 +160,72 @@ def write_snapshot(
         _keep_backup(target)
         os.replace(tmp, target)
     finally:
-        if tmp.exists():
-            tmp.unlink()
-        wal = tmp.with_name(tmp.name + ".wal")
-        if wal.exists():
-            wal.unlink()
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        claim_path.unlink(missing_ok=True)  # before the lock goes, so no sweep sees it free
+        claim.close()
     return target
 
 
-ABANDONED_AFTER_SECONDS = 3600
+ABANDONED_AFTER_SECONDS = 3600  # for a temporary file without a claim (an older release's)
+_BUILD_FILES = ("tmp", "tmp.wal", "tmp.tmp", "claim")  # tmp.tmp: DuckDB's spill directory
 
 
-def _sweep_abandoned(target: Path) -> None:
-    """Remove temporary snapshots left by a killed build (older than an hour, so a build
-    running in another process right now is never touched)."""
+def sweep_abandoned(target: Path | str) -> list[Path]:
+    """Remove the temporary snapshots of builds that are no longer running; return them.
+
+    Each build holds an exclusive lock on its claim file (`.<db>.<token>.claim`) from
+    before its temporary file exists until after it is gone; the OS drops the lock when
+    the process ends, however it ends (kill -9 included). So a temporary file whose claim
+    can be locked was left by a dead build and goes at once (a killed import's 300 MB file
+    no longer waits an hour), while a live import in another process keeps its file. A
+    temporary file without a claim (from a release before claims) goes after an hour.
+    Runs before every snapshot is written and at app start.
+    """
+    target = Path(target)
+    prefix = f".{target.name}."
+    builds: dict[str, list[Path]] = {}
+    for path in target.parent.glob(f"{prefix}*"):
+        token, _, kind = path.name[len(prefix) :].partition(".")
+        if kind in _BUILD_FILES:
+            builds.setdefault(token, []).append(path)
+    removed: list[Path] = []
     now = dt.datetime.now().timestamp()
-    for stale in target.parent.glob(f".{target.name}.*.tmp*"):
+    for token, paths in builds.items():
+        claim = target.with_name(f"{prefix}{token}.claim")
         try:
-            if now - stale.stat().st_mtime > ABANDONED_AFTER_SECONDS:
-                stale.unlink()
+            handle = os.open(claim, os.O_RDONLY)
         except FileNotFoundError:
-            pass
+            stale = [p for p in paths if _age(p, now) > ABANDONED_AFTER_SECONDS]
+            removed += [p for p in stale if _unlink(p)]
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its build is running
+        else:
+            removed += [p for p in sorted(paths, key=lambda p: p == claim) if _unlink(p)]
+        finally:
+            os.close(handle)
+    return removed
+
+
+def _age(path: Path, now: float) -> float:
+    try:
+        return now - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def refresh_derived(target: Path | str) -> Path:
