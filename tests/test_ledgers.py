@@ -661,3 +661,14 @@ def test_a_file_shaped_like_the_citys_table_with_year_on_year_imports(waves_db: 
         "西城区：没有去年同期的调查数据，无法核对文件所写的同比 1",
     ]
     assert "「同比」列不导入" in plan.summary()
+
+
+def test_a_schema_v1_file_is_migrated_by_its_first_import(city: Path) -> None:
+    con = duckdb.connect(str(city))
+    con.execute("drop table problems_withdrawn")
+    con.execute("update meta set value = '1' where key = 'schema_version'")
+    con.close()
+    plan, result = import_file(city, *ledger_file("ids_spaces"))
+    assert result.added == 10
+    assert rows_of(city, "select value from meta where key = 'schema_version'") == [("2",)]
+    assert rows_of(city, "select count(*) from problems_withdrawn") == [(0,)]
