@@ -1181,6 +1181,58 @@ def random_pool_risk(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[F
     return flags
 
 
+# ── rules: surveys ─────────────────────────────────────────────────────────────────────
+
+SURVEY_KINDS = {"phone": "电话调查", "questionnaire": "问卷调查"}
+
+
+@rule(
+    "survey_below_city",
+    "调查单项低于全市",
+    "orange",
+    gap_points=Param("float", 3.0, 0.0, 100.0, "单项得分低于全市得分超过多少分"),
+    levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
+    weight=Param("float", 10.0, 0.0, 100.0, "排序用分值（问卷指标取其自身分值中较大者）"),
+)
+def survey_below_city(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
+    """Each survey item of the city's newest phone / questionnaire wave on which a unit is
+    more than gap_points below the city's own score (queries/survey_item_gaps.sql)."""
+    flags = []
+    for category, survey in SURVEY_KINDS.items():
+        rows = query("survey_item_gaps", scope_id=scope_id, as_of=as_of, category=category)
+        hit = rows[rows["kind"].isin(p["levels"]) & (rows["gap"] < -p["gap_points"])]
+        for r in hit.itertuples():
+            gap = float(r.gap)
+            flags.append(
+                _flag(
+                    p,
+                    unit_id=r.unit_id,
+                    owner_id=r.unit_id,
+                    subject=str(r.code),
+                    metric=f"{survey}「{r.item_name}」与全市得分差",
+                    value=gap,
+                    threshold=-p["gap_points"],
+                    value_text=(
+                        f"{survey}「{r.item_name}」{_num(r.rate)} 分，低于全市得分 {_num(-gap)} 分"
+                        f"（阈值 {_num(p['gap_points'])} 分）"
+                    ),
+                    evidence=(
+                        {
+                            "调查": str(r.assessment_name),
+                            "项目": str(r.item_name),
+                            "本单位得分": round(float(r.rate), 2),
+                            "全市得分": round(float(r.city_rate), 2),
+                            "分差": round(gap, 2),
+                        },
+                    ),
+                    deadline=_test_start(as_of),
+                    weight=max(p["weight"], float(r.weight)),
+                    magnitude=min(0.999, -gap / 20),
+                )
+            )
+    return flags
+
+
 # ── evaluation ─────────────────────────────────────────────────────────────────────────
 
 

@@ -24,6 +24,7 @@ DAY_QUERIES = {
     "flag_rebounds": [{"lookback_days": 180}],
     "flag_point_failures": [{"lookback_days": 90}],
     "flag_random_pool": [{"lookback_days": 180}],
+    "survey_item_gaps": [{"category": "phone"}, {"category": "questionnaire"}],
 }
 
 

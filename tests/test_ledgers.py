@@ -485,6 +485,10 @@ def test_new_provincial_test_and_phone_wave_from_templates_reach_the_pages(
         assert view.number("score").value == pytest.approx(84)
         assert view.number("score").detail == "2026年5月省级测评"
         assert view.number("rank").value == 6
+        # the phone wave on the meeting screen: its red flag (东城区 3.4 below the city)
+        assert [
+            (f.rule_id, f.unit_name) for f in view.flags if f.rule_id == "survey_below_city"
+        ] == [("survey_below_city", "东城区")]
     finally:
         db._cached.clear()
 
@@ -672,3 +676,19 @@ def test_a_schema_v1_file_is_migrated_by_its_first_import(city: Path) -> None:
     assert result.added == 10
     assert rows_of(city, "select value from meta where key = 'schema_version'") == [("2",)]
     assert rows_of(city, "select count(*) from problems_withdrawn") == [(0,)]
+
+
+def test_survey_below_city_red_flag(use_waves: Path) -> None:
+    from dashboard import flags
+    from tests.tiny import AS_OF as TINY_AS_OF
+
+    found = [f for f in flags.evaluate(1, TINY_AS_OF) if f.rule_id == "survey_below_city"]
+    shown = sorted((f.unit_name, round(f.value, 2), f.subject) for f in found)
+    assert shown == [("东城区", -3.4, "P-01"), ("和平街道", -4.5, "P-01")]  # gap > 3 points
+    hp = next(f for f in found if f.unit_name == "和平街道")
+    assert hp.value_text == "电话调查「看病就医」79 分，低于全市得分 4.5 分（阈值 3 分）"
+    assert hp.evidence[0]["全市得分"] == 83.5
+    quiet = flags.parse_rules({"rules": {"survey_below_city": {"gap_points": 5.0}}})
+    assert not [
+        f for f in flags.evaluate(1, TINY_AS_OF, quiet) if f.rule_id == "survey_below_city"
+    ]  # −4.5 and −3.4 are within 5 points
