@@ -329,7 +329,15 @@ def _load_context(con: duckdb.DuckDBPyConnection, spec: KindSpec) -> Context:
     ).fetchall():
         points.setdefault(compact(name), []).append((point_id, unit_id))
     existing = {}
+    tables = {
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database()"
+        ).fetchall()
+    }
     for table in (spec.table, *SIDE_TABLES.get(spec.kind, ())):
+        if table not in tables:  # a schema v1 file: migrated when the import is applied
+            continue
         cursor = con.execute(f"select * from {table}")  # noqa: S608 - sql: identifiers from allow-list
         columns = [d[0] for d in cursor.description]
         for values in cursor.fetchall():

@@ -667,6 +667,17 @@ def test_a_file_shaped_like_the_citys_table_with_year_on_year_imports(waves_db: 
     assert "「同比」列不导入" in plan.summary()
 
 
+def test_a_schema_v1_file_is_migrated_by_its_first_import(city: Path) -> None:
+    con = duckdb.connect(str(city))
+    con.execute("drop table problems_withdrawn")
+    con.execute("update meta set value = '1' where key = 'schema_version'")
+    con.close()
+    plan, result = import_file(city, *ledger_file("ids_spaces"))
+    assert result.added == 10
+    assert rows_of(city, "select value from meta where key = 'schema_version'") == [("2",)]
+    assert rows_of(city, "select count(*) from problems_withdrawn") == [(0,)]
+
+
 def test_survey_below_city_red_flag(use_waves: Path) -> None:
     from dashboard import flags
     from tests.tiny import AS_OF as TINY_AS_OF
