@@ -7,6 +7,13 @@ import streamlit as st
 from dashboard import auth, db, metrics
 
 _USER_KEY = "_cw_user"
+REFUSED = "这部分内容涉及您授权范围以外的单位，已隐藏。"
+
+
+def show_refused() -> None:
+    """What a refused query (db.AccessDenied) shows: the router's handler, and the handler of
+    code that runs outside it (a fragment's own reruns)."""
+    st.warning(REFUSED, icon=":material/lock:")
 
 
 def ensure_access() -> auth.Access:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import auth, db, metrics
+from dashboard import auth, db, metrics, session
 from tests.apptest import ENTRY, open_app
 from tests.test_app import registered_pages
 from tests.tiny import AS_OF
@@ -31,6 +31,17 @@ password_hash = "{hashed}"
 name = "西城区负责人"
 role = "unit_head"
 units = ["西城区"]
+password_hash = "{hashed}"
+
+[users.dept]
+name = "市住建局负责人"
+role = "unit_head"
+units = ["市住建局"]
+password_hash = "{hashed}"
+
+[users.clerk]
+name = "数据员"
+role = "clerk"
 password_hash = "{hashed}"
 
 [users.nobody]
@@ -127,20 +138,186 @@ def test_unit_head_cannot_pick_units_outside_their_subtree(with_users: Path) -> 
     assert set(box.options) == {"西城区", "城关镇"}
 
 
+# What each role must never see (README 访问控制): the 西城区 head nothing of 东城区; the
+# 市住建局 head neither its peer department nor the districts (its problems' 属地 communities
+# and streets are its own data).
+FORBIDDEN = {
+    "leader": (),
+    "clerk": (),
+    "west": EAST_ONLY,
+    "dept": ("市城管局", "东城区", "西城区"),
+}
+
+
+class Downloads:
+    """Every st.download_button a page draws, with its file resolved the way Streamlit
+    does: bytes at once, a callable later in another thread (outside the session), where
+    it must not query the database at all."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import threading
+
+        import streamlit as st
+        from streamlit.delta_generator import DeltaGenerator
+
+        self.files: dict[str, bytes] = {}
+        self.outside_queries: list[str] = []
+        original = DeltaGenerator.download_button
+        script_thread = threading.get_ident
+
+        def record(dg: DeltaGenerator, label: str, data: object, *args, **kwargs):
+            if callable(data):
+                box: list = []
+                worker = threading.Thread(target=lambda: box.append(data()))
+                worker.start()
+                worker.join()
+                data = box[0] if box else b""
+            self.files[kwargs.get("key") or label] = (
+                data.encode() if isinstance(data, str) else bytes(data)
+            )
+            return original(dg, label, data, *args, **kwargs)
+
+        guard = db._guard
+        main = script_thread()
+
+        def watched_guard(identity: db.FileIdentity, params: dict) -> None:
+            if threading.get_ident() != main and threading.current_thread().name != "MainThread":
+                from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+                if get_script_run_ctx(suppress_warning=True) is None:
+                    self.outside_queries.append(str(params))
+            guard(identity, params)
+
+        monkeypatch.setattr(DeltaGenerator, "download_button", record)
+        monkeypatch.setattr(st, "download_button", lambda *a, **k: record(st._main, *a, **k))
+        monkeypatch.setattr(db, "_guard", watched_guard)
+
+    def text(self) -> str:
+        import io
+        import zipfile
+
+        parts = []
+        for data in self.files.values():
+            if data[:2] == b"PK":  # xlsx / docx: the text of every part
+                with zipfile.ZipFile(io.BytesIO(data)) as book:
+                    parts += [book.read(n).decode("utf-8", "replace") for n in book.namelist()]
+            else:
+                parts.append(data.decode("utf-8-sig", "replace"))
+        return " ".join(parts)
+
+
 @pytest.mark.parametrize("page", registered_pages())
-def test_pages_show_nothing_outside_the_users_scope(with_users: Path, page: str) -> None:
-    at = signed_in("west", {"as_of": AS_OF.isoformat()}, f"dashboard/pages/{page}")
+@pytest.mark.parametrize("username", list(FORBIDDEN))
+def test_every_role_gets_every_page_whole(
+    with_users: Path, monkeypatch: pytest.MonkeyPatch, username: str, page: str
+) -> None:
+    downloads = Downloads(monkeypatch)
+    at = signed_in(username, {"as_of": AS_OF.isoformat()}, f"dashboard/pages/{page}")
     assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    warnings = [w.value for w in at.warning]
+    assert session.REFUSED not in warnings, f"{page} is refused in part to {username}"
+    drawn = len(at.metric) + len(at.dataframe) + len(at.get("plotly_chart")) + len(at.info)
+    if (username, page) == ("dept", "rankings.py"):
+        # a department has no units below it to rank: the page says so (its own rank among
+        # the departments is on 本单位)
+        assert "没有可排名的下级单位" in at.info[0].value
+    else:
+        assert drawn, f"{page} is empty for {username}"
     text = visible_text(at)
-    leaked = [name for name in EAST_ONLY if name in text]
-    assert not leaked, f"{page} shows {leaked} to a 西城区 user"
+    leaked = [name for name in FORBIDDEN[username] if name in text]
+    assert not leaked, f"{page} shows {leaked} to {username}"
+    files = downloads.text()
+    leaked = [name for name in FORBIDDEN[username] if name in files]
+    assert not leaked, f"a download of {page} holds {leaked} for {username}"
+    assert not downloads.outside_queries, downloads.outside_queries
+    expected = {"rankings.py": 1, "flags.py": 1, "weekly.py": 2}.get(page, 0)
+    if (username, page) == ("dept", "rankings.py"):
+        expected = 0
+    if page == "data.py" and username == "clerk":
+        expected = 1  # the ledger template
+    assert len(downloads.files) >= expected, (page, username, list(downloads.files))
 
 
-def test_user_without_units_sees_nothing(with_users: Path) -> None:
-    at = signed_in("nobody", {"as_of": AS_OF.isoformat()})
-    assert not at.exception
-    assert any("没有被授权" in w.value for w in at.warning)
-    assert not at.metric
+def test_a_user_without_units_gets_the_same_message_on_every_page(with_users: Path) -> None:
+    for page in registered_pages():
+        at = signed_in("nobody", {"as_of": AS_OF.isoformat()}, f"dashboard/pages/{page}")
+        assert not at.exception and not at.error
+        assert [w.value for w in at.warning] == [
+            "您的账号没有被授权查看任何单位，请联系创文办开通。"
+        ]
+        assert not at.metric and not at.dataframe
+
+
+def test_a_unit_head_sees_their_own_rank_among_peers_and_nothing_of_the_peers(
+    with_users: Path,
+) -> None:
+    # 整改率 at AS_OF: 西城区 1/3 = 33.3%, 东城区 5/8 = 62.5% → 西城区 第 2 名 of 2, 29.2 个百分点
+    # behind; 综合得分 (2026年5月市级模拟测评) 79 vs 85 → 第 2 名, 6.00 分 behind, target 88.
+    at = signed_in("west", {"as_of": AS_OF.isoformat()}, "dashboard/pages/unit.py")
+    own = own_places(at)
+    assert own.loc["整改率", "名次"] == "第 2 名 / 共 2 名"
+    assert own.loc["整改率", "距上一名"] == "29.2 个百分点"
+    assert own.loc["综合得分", "名次"] == "第 2 名 / 共 2 名"
+    assert own.loc["综合得分", "距上一名"] == "6.00 分"
+    assert own.loc["综合得分", "与目标差距"] == "差 9.00 分"
+    assert "东城区" not in visible_text(at)
+    # 市住建局 3/6 = 50% vs 市城管局 3/5 = 60%: 第 2 名 of the 2 departments, 10 points behind
+    at = signed_in("dept", {"as_of": AS_OF.isoformat()}, "dashboard/pages/unit.py")
+    own = own_places(at)
+    assert own.loc["整改率", "名次"] == "第 2 名 / 共 2 名"
+    assert own.loc["整改率", "距上一名"] == "10.0 个百分点"
+    # the meeting view's rank card: 第 2 名 of the 2 districts
+    at = signed_in("west", {"as_of": AS_OF.isoformat()})
+    assert "第 2 名" in [m.value for m in at.metric] or "第 2 名" in visible_text(at)
+    # a leader looking at 西城区 gets the whole peer table instead
+    at = signed_in(
+        "leader", {"as_of": AS_OF.isoformat(), "unit": "西城区"}, "dashboard/pages/unit.py"
+    )
+    peers = next(d.value for d in at.dataframe if "单位" in d.value.columns and "" in d.value)
+    assert peers["单位"].tolist() == ["东城区", "西城区"]
+
+
+def own_places(at):
+    """The 同级比较 tab's table of the unit's own places."""
+    return next(d.value for d in at.dataframe if "名次" in d.value.columns).set_index("指标")
+
+
+def test_peer_rank_returns_only_the_units_own_row(as_west: auth.Access) -> None:
+    from dashboard import rankings
+
+    calls = []
+
+    def ranking(parent_id: int, kind: str):
+        calls.append((parent_id, kind))
+        return rankings.ranking("rectification_rate", parent_id, kind, AS_OF)
+
+    place = db.peer_rank(3, ranking)
+    assert calls == [(1, "district")]
+    assert (place.rank, place.ranked, place.listed) == (2, 2, 2)
+    assert place.row["name"] == "西城区"
+    assert place.row["gap_to_above"] == pytest.approx(0.625 - 1 / 3, abs=1e-3)
+    # the parent's scope was admitted for that call only
+    with pytest.raises(db.AccessDenied):
+        rankings.ranking("rectification_rate", 1, "district", AS_OF)
+    # and only for a unit the user may see
+    with pytest.raises(db.AccessDenied):
+        db.peer_rank(2, ranking)
+
+
+def test_a_refusal_inside_the_meeting_fragment_gets_the_chinese_message(
+    with_users: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import meeting
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise db.AccessDenied("无权查看单位 1 的数据")
+
+    monkeypatch.setattr(meeting, "meeting_view", refused)
+    for extra in ({"refresh": "300"}, {"rotate": "overview,flags", "every": "60"}):
+        at = signed_in("west", {"as_of": AS_OF.isoformat(), "mode": "meeting", **extra})
+        assert not at.exception, at.exception
+        assert session.REFUSED in [w.value for w in at.warning]
 
 
 def test_queries_outside_scope_are_refused_on_the_server(

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboard import filters, meeting
+from dashboard import db, filters, meeting, session
 from dashboard.components import board, kpi, sparkline
 from dashboard.components.meeting_css import MEETING_CSS, STATUS_CSS
 from dashboard.components.text import md_escape
@@ -160,7 +160,16 @@ def _board() -> None:
         )
 
 
+def _refusable_board() -> None:
+    # A fragment's reruns run only this function, outside the router's handler: a refusal
+    # gets the same Chinese message here, not Streamlit's generic error.
+    try:
+        _board()
+    except db.AccessDenied:
+        session.show_refused()
+
+
 if rotation.every:
-    st.fragment(run_every=rotation.every)(_board)()
+    st.fragment(run_every=rotation.every)(_refusable_board)()
 else:
     _board()
