@@ -29,7 +29,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import math
 import os
+import threading
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +124,25 @@ def load_users(path: Path) -> dict[str, User]:
     return users
 
 
+_users_memo: dict[tuple, dict[str, User]] = {}
+
+
+def current_users(path: Path) -> dict[str, User]:
+    """`load_users`, re-read whenever the file's mtime, size or inode changes — every run
+    checks the signed-in user against this, so an edit takes effect at the next run."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_users(path)  # the Chinese "not found / unreadable" message
+    key = (str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    users = _users_memo.get(key)
+    if users is None:
+        users = load_users(path)
+        _users_memo.clear()
+        _users_memo[key] = users
+    return users
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -141,6 +163,123 @@ def verify(users: dict[str, User], username: str, password: str) -> User | None:
 
 
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+# ── sign-in throttling ─────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class ThrottleRules:
+    """Failed sign-ins are counted per (user name, client address) and per address, within a
+    sliding window. Per (user, address): the first `free` failures cost nothing, each later
+    one doubles the wait before the next attempt (`first_delay`, 2×, 4× … up to `max_delay`),
+    and `lock_after` failures lock that pair for `lock_for` seconds. Per address: `address_cap`
+    failures within the window (any user names) lock the address for `lock_for` seconds.
+
+    Nothing is locked per user name alone: a leader who forgot their password, or an
+    attacker trying the leader's name, locks only that name from that address — the right
+    password from another address still signs in, and nobody else is affected. One user
+    name alone cannot reach the address cap (lock_after < address_cap)."""
+
+    free: int = 3
+    first_delay: float = 2.0
+    max_delay: float = 60.0
+    lock_after: int = 10
+    lock_for: float = 15 * 60.0
+    address_cap: int = 30
+    window: float = 15 * 60.0
+    max_tracked: int = 10_000  # bounded memory: the oldest entries are forgotten first
+
+
+@dataclass
+class _Failures:
+    times: list[float]
+    locked_until: float = 0.0
+
+
+class Throttle:
+    """In-process, thread-safe count of failed sign-ins (one per server process).
+
+    `refusal(user, address)` before checking a password: None, or a Chinese message with
+    the wait; `failed` / `succeeded` after. The clock is injectable (tests)."""
+
+    def __init__(self, rules: ThrottleRules | None = None, clock=time.monotonic) -> None:
+        self.rules = rules or ThrottleRules()
+        self.clock = clock
+        self._pairs: dict[tuple[str, str], _Failures] = {}
+        self._addresses: dict[str, _Failures] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, entry: _Failures | None, now: float) -> list[float]:
+        if entry is None:
+            return []
+        entry.times = [t for t in entry.times if now - t < self.rules.window]
+        return entry.times
+
+    def wait(self, username: str, address: str) -> tuple[float, str]:
+        """(seconds to wait, why: 'address' | 'locked' | 'delay'); (0, '') when free to try."""
+        r, now = self.rules, self.clock()
+        with self._lock:
+            place = self._addresses.get(address)
+            if place is not None and place.locked_until > now:
+                return place.locked_until - now, "address"
+            pair = self._pairs.get((username, address))
+            if pair is not None and pair.locked_until > now:
+                return pair.locked_until - now, "locked"
+            times = self._recent(pair, now)
+            if len(times) > r.free:
+                delay = min(r.first_delay * 2 ** (len(times) - r.free - 1), r.max_delay)
+                left = times[-1] + delay - now
+                if left > 0:
+                    return left, "delay"
+        return 0.0, ""
+
+    def refusal(self, username: str, address: str) -> str | None:
+        """None when the attempt may go ahead, else why not and how long to wait (Chinese)."""
+        seconds, why = self.wait(username, address)
+        if not why:
+            return None
+        left = wait_text(seconds)
+        if why == "address":
+            return f"当前网络地址登录失败次数过多，已暂停登录，请 {left}后再试。"
+        if why == "locked":
+            return (
+                f"该账号在当前网络地址连续输错密码 {self.rules.lock_after} 次，已锁定，"
+                f"请 {left}后再试；忘记密码请联系创文办重置。"
+            )
+        return f"密码输错次数较多，请 {left}后再试。"
+
+    def failed(self, username: str, address: str) -> None:
+        r, now = self.rules, self.clock()
+        with self._lock:
+            self._forget_oldest()
+            pair = self._pairs.setdefault((username, address), _Failures([]))
+            self._recent(pair, now).append(now)
+            if len(pair.times) >= r.lock_after:
+                pair.locked_until, pair.times = now + r.lock_for, []
+            place = self._addresses.setdefault(address, _Failures([]))
+            self._recent(place, now).append(now)
+            if len(place.times) >= r.address_cap:
+                place.locked_until, place.times = now + r.lock_for, []
+
+    def succeeded(self, username: str, address: str) -> None:
+        """The right password: that pair starts afresh (the address's count stays)."""
+        with self._lock:
+            self._pairs.pop((username, address), None)
+
+    def _forget_oldest(self) -> None:
+        for table in (self._pairs, self._addresses):
+            while len(table) >= self.rules.max_tracked:
+                table.pop(next(iter(table)))
+
+
+def wait_text(seconds: float) -> str:
+    """12 → '12 秒', 125 → '3 分钟' (rounded up: never tell someone to retry too early)."""
+    seconds = max(1, math.ceil(seconds))
+    return f"{seconds} 秒" if seconds < 60 else f"{math.ceil(seconds / 60)} 分钟"
+
+
+THROTTLE = Throttle()
 
 
 def resolve_roots(user: User, units: list[tuple[int, str]]) -> tuple[int, ...]:

@@ -408,3 +408,147 @@ def test_engines_refuse_scopes_outside_the_user(as_west: auth.Access, scope: int
     for call in calls:
         with pytest.raises(db.AccessDenied):
             call()
+
+
+# ── sign-in throttling (an injected clock: no timed assertions) ──────────────────────────
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fail(throttle: auth.Throttle, user: str, address: str, times: int, clock: Clock) -> None:
+    """`times` wrong passwords, each as soon as the throttle lets it through."""
+    for _ in range(times):
+        seconds, _why = throttle.wait(user, address)
+        clock.now += seconds
+        assert throttle.refusal(user, address) is None
+        throttle.failed(user, address)
+
+
+def test_a_few_mistakes_cost_nothing_then_the_wait_doubles() -> None:
+    clock = Clock()
+    throttle = auth.Throttle(clock=clock)
+    fail(throttle, "leader", "10.0.0.5", 3, clock)
+    assert throttle.refusal("leader", "10.0.0.5") is None
+    throttle.failed("leader", "10.0.0.5")  # the 4th: wait 2 s
+    assert throttle.refusal("leader", "10.0.0.5") == "密码输错次数较多，请 2 秒后再试。"
+    clock.now += 1.5
+    assert throttle.wait("leader", "10.0.0.5") == (pytest.approx(0.5), "delay")
+    clock.now += 0.5
+    assert throttle.refusal("leader", "10.0.0.5") is None
+    throttle.failed("leader", "10.0.0.5")  # the 5th: 4 s
+    assert throttle.wait("leader", "10.0.0.5") == (4.0, "delay")
+
+
+def test_a_forgotten_password_locks_one_name_at_one_address_only() -> None:
+    clock = Clock()
+    throttle = auth.Throttle(clock=clock)
+    fail(throttle, "leader", "10.0.0.5", 10, clock)
+    message = throttle.refusal("leader", "10.0.0.5")
+    assert message.startswith("该账号在当前网络地址连续输错密码 10 次，已锁定，请 15 分钟后再试")
+    # the same name from another address, and another name from the same address: free
+    assert throttle.refusal("leader", "10.0.0.6") is None
+    assert throttle.refusal("west", "10.0.0.5") is None
+    clock.now += 14 * 60
+    assert "1 分钟" in throttle.refusal("leader", "10.0.0.5")
+    clock.now += 60
+    assert throttle.refusal("leader", "10.0.0.5") is None
+
+
+def test_guessing_many_names_from_one_address_locks_that_address() -> None:
+    clock = Clock()
+    throttle = auth.Throttle(clock=clock)
+    for i in range(10):  # 3 tries each: never slowed down per name
+        fail(throttle, f"name{i}", "10.0.0.9", 3, clock)
+    assert throttle.refusal("leader", "10.0.0.9").startswith("当前网络地址登录失败次数过多")
+    assert throttle.refusal("leader", "10.0.0.5") is None
+    # failures older than the window no longer count
+    clock.now += 15 * 60
+    assert throttle.refusal("leader", "10.0.0.9") is None
+    fail(throttle, "x", "10.0.0.9", 3, clock)
+    assert throttle.refusal("y", "10.0.0.9") is None
+
+
+def test_the_right_password_resets_the_name_at_that_address() -> None:
+    clock = Clock()
+    throttle = auth.Throttle(clock=clock)
+    fail(throttle, "west", "10.0.0.5", 4, clock)
+    clock.now += 2
+    throttle.succeeded("west", "10.0.0.5")
+    fail(throttle, "west", "10.0.0.5", 3, clock)
+    assert throttle.refusal("west", "10.0.0.5") is None
+
+
+def login(at, username: str, password: str):
+    at.text_input(key="login_user").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click().run()
+    return at
+
+
+def test_thirty_wrong_passwords_then_the_right_one_is_throttled(
+    with_users: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import session
+
+    clock = Clock()
+    monkeypatch.setattr(auth, "THROTTLE", auth.Throttle(clock=clock))
+    address = ["10.0.0.5"]
+    monkeypatch.setattr(session, "client_address", lambda: address[0])
+    at = open_app({"as_of": AS_OF.isoformat()})
+    for _ in range(30):
+        login(at, "leader", "wrong")
+    assert not at.exception
+    assert at.error[0].value == "密码输错次数较多，请 2 秒后再试。"
+    login(at, "leader", PASSWORD)
+    assert at.error[0].value == "密码输错次数较多，请 2 秒后再试。"
+    assert at.text_input(key="login_user") is not None  # still on the sign-in form
+    address[0] = "10.0.0.6"  # the leader at another desk signs in at once
+    login(at, "leader", PASSWORD)
+    assert not at.exception and not at.error
+    assert at.selectbox(key="unit").value == 1
+
+
+# ── the users file is re-read: demotion and removal take effect at the next run ───────────
+
+
+def test_a_demoted_or_removed_user_loses_the_role_at_the_next_run(
+    use_tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    hashed = auth.hash_password(PASSWORD)
+    path = tmp_path / "users.toml"
+
+    def write(role: str, units: str, stamp: int) -> None:
+        path.write_text(
+            f'[users.boss]\nrole = "{role}"\nunits = {units}\npassword_hash = "{hashed}"\n',
+            encoding="utf-8",
+        )
+        os.utime(path, ns=(stamp, stamp))  # a new mtime, as any edit has
+
+    write("leader", "[]", 1_000_000_000)
+    monkeypatch.setenv(auth.USERS_ENV, str(path))
+    at = login(open_app({"as_of": AS_OF.isoformat()}), "boss", PASSWORD)
+    assert at.selectbox(key="unit").value == 1
+    assert len(at.selectbox(key="unit").options) == 9  # every unit above the communities
+    assert "（领导）" in at.sidebar.caption[0].value
+
+    write("unit_head", '["西城区"]', 2_000_000_000)
+    at.run()
+    assert not at.exception
+    assert set(at.selectbox(key="unit").options) == {"西城区", "城关镇"}
+    assert at.selectbox(key="unit").value == 3
+    assert "（单位负责人）" in at.sidebar.caption[0].value
+
+    path.write_text("[users]\n", encoding="utf-8")
+    os.utime(path, ns=(3_000_000_000, 3_000_000_000))
+    at.run()
+    assert not at.exception
+    assert at.text_input(key="login_user") is not None
+    assert at.warning[0].value == "您的账号已被停用或密码已重置，请重新登录。"
