@@ -31,6 +31,7 @@ import contextlib
 import getpass
 import math
 import os
+import re
 import threading
 import time
 import tomllib
@@ -90,25 +91,67 @@ def users_file() -> Path | None:
     return Path(configured).expanduser() if configured else None
 
 
+USER_KEYS = ("name", "role", "units", "password_hash")
+
+
 def load_users(path: Path) -> dict[str, User]:
+    """Every user of the file, or UsersFileError naming the file, user and key in Chinese."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise UsersFileError(f"找不到用户文件 {path}（环境变量 {USERS_ENV}）") from exc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsersFileError(f"用户文件 {path} 无法读取：{exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"line (\d+), column (\d+)", str(exc))
+        at = f"第 {where[1]} 行第 {where[2]} 列" if where else "某处"
+        raise UsersFileError(f"用户文件 {path} 不是有效的 TOML：{at}格式有误") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsersFileError(
+            f"用户文件 {path} 无法读取（{type(exc).__name__}），应为 UTF-8 文本"
+        ) from exc
+    other = [k for k in data if k != "users"]
+    if other:
+        raise UsersFileError(
+            f"用户文件 {path} 含未知的表或字段「{other[0]}」：用户应写在 [users.用户名] 下"
+        )
+    table = data.get("users")
+    if table is None:
+        raise UsersFileError(f"用户文件 {path} 中没有任何用户：每个用户写一个 [users.用户名] 表")
+    if not isinstance(table, dict):
+        raise UsersFileError(
+            f"用户文件 {path} 中 users 应为表（[users.用户名]），而不是「{_shown(table)}」"
+        )
+    if not table:
+        raise UsersFileError(f"用户文件 {path} 中没有任何用户：每个用户写一个 [users.用户名] 表")
     users = {}
-    for username, entry in (data.get("users") or {}).items():
+    for username, entry in table.items():
         if not isinstance(entry, dict):
-            raise UsersFileError(f"用户文件中 [users.{username}] 应为一个表")
+            raise UsersFileError(
+                f"用户文件中 users.{username} 应为一个表（[users.{username}]），"
+                f"而不是「{_shown(entry)}」"
+            )
+        unknown = [k for k in entry if k not in USER_KEYS]
+        if unknown:
+            raise UsersFileError(
+                f"用户 {username} 含未知字段「{unknown[0]}」，可用字段：{'、'.join(USER_KEYS)}"
+            )
         role = entry.get("role")
+        if role is None:
+            raise UsersFileError(f"用户 {username} 缺少 role，应为 {', '.join(ROLES)} 之一")
         if role not in ROLES:
             raise UsersFileError(
-                f"用户 {username} 的 role「{role}」无效，应为 {', '.join(ROLES)} 之一"
+                f"用户 {username} 的 role「{_shown(role)}」无效，应为 {', '.join(ROLES)} 之一"
             )
         units = entry.get("units", [])
-        if not isinstance(units, list) or not all(isinstance(u, str | int) for u in units):
-            raise UsersFileError(f"用户 {username} 的 units 应为单位名称列表")
+        if not isinstance(units, list) or not all(
+            isinstance(u, str | int) and not isinstance(u, bool) for u in units
+        ):
+            raise UsersFileError(
+                f'用户 {username} 的 units 应为单位名称列表，如 units = ["东城区"]，'
+                f"而不是「{_shown(units)}」"
+            )
+        name = entry.get("name", username)
+        if not isinstance(name, str) or not name.strip():
+            raise UsersFileError(f"用户 {username} 的 name 应为非空文字")
         password_hash = entry.get("password_hash", "")
         if not isinstance(password_hash, str) or not password_hash.startswith("$argon2"):
             raise UsersFileError(
@@ -116,12 +159,17 @@ def load_users(path: Path) -> dict[str, User]:
             )
         users[username] = User(
             username=username,
-            name=str(entry.get("name", username)),
+            name=name.strip(),
             role=role,
-            units=tuple(str(u) for u in units),
+            units=tuple(str(u).strip() for u in units),
             password_hash=password_hash,
         )
     return users
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 _users_memo: dict[tuple, dict[str, User]] = {}
@@ -318,8 +366,16 @@ def main(argv: list[str] | None = None) -> int:
         print(exc)
         return 1
     for user in users.values():
-        print(f"{user.username}\t{ROLES[user.role]}\t{','.join(user.units) or '全部单位'}")
+        print(f"{user.username}\t{ROLES[user.role]}\t{scope_text(user)}")
     return 0
+
+
+def scope_text(user: User) -> str:
+    """What the user sees, as `check` lists it: 全部单位 for leaders and clerks, else their
+    units, or 无单位 (they see nothing)."""
+    if user.sees_everything:
+        return "全部单位"
+    return "、".join(user.units) or "无单位（看不到任何数据）"
 
 
 if __name__ == "__main__":

@@ -74,7 +74,30 @@ def test_password_is_checked_against_argon2_hash(users_file: Path) -> None:
     [
         ('[users.a]\nrole = "boss"\npassword_hash = "$argon2id$x"', "role「boss」无效"),
         ('[users.a]\nrole = "leader"\npassword_hash = "plain"', "缺少 argon2 密码哈希"),
-        ("[users.a\n", "无法读取"),
+        ("[users.a\n", "不是有效的 TOML：第 1 行"),
+        ("users = 5", "users 应为表（\\[users.用户名\\]），而不是「5」"),
+        ('users = "x"', "users 应为表"),
+        ('[user.a]\nrole = "leader"', "未知的表或字段「user」"),
+        ("", "没有任何用户"),
+        ("[users]\na = 5", "users.a 应为一个表"),
+        ('[users.a]\npassword_hash = "$argon2id$x"', "缺少 role"),
+        ('[users.a]\nrole = 5\npassword_hash = "$argon2id$x"', "role「5」无效"),
+        (
+            '[users.a]\nrole = "unit_head"\nunits = "东城区"\npassword_hash = "$argon2id$x"',
+            "units 应为单位名称列表",
+        ),
+        (
+            '[users.a]\nrole = "unit_head"\nunits = [true]\npassword_hash = "$argon2id$x"',
+            "units 应为单位名称列表",
+        ),
+        (
+            '[users.a]\nrole = "unit_head"\nunit = ["东城区"]\npassword_hash = "$argon2id$x"',
+            "未知字段「unit」",
+        ),
+        (
+            '[users.a]\nrole = "leader"\nname = 5\npassword_hash = "$argon2id$x"',
+            "name 应为非空文字",
+        ),
     ],
 )
 def test_bad_users_file_gives_chinese_error(tmp_path: Path, text: str, message: str) -> None:
@@ -82,6 +105,32 @@ def test_bad_users_file_gives_chinese_error(tmp_path: Path, text: str, message: 
     path.write_text(text, encoding="utf-8")
     with pytest.raises(auth.UsersFileError, match=message):
         auth.load_users(path)
+
+
+def test_check_lists_scopes_and_reports_bad_files_without_a_traceback(
+    users_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert auth.main(["check", str(users_file)]) == 0
+    lines = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["leader"] == "领导\t全部单位"
+    assert lines["west"] == "单位负责人\t西城区"
+    assert lines["nobody"] == "单位负责人\t无单位（看不到任何数据）"
+    bad = tmp_path / "users.toml"
+    bad.write_text("users = 5\n", encoding="utf-8")
+    assert auth.main(["check", str(bad)]) == 1
+    out = capsys.readouterr()
+    assert "users 应为表" in out.out and "Traceback" not in out.out + out.err
+
+
+def test_a_bad_users_file_is_a_chinese_message_on_the_page(
+    use_tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "users.toml"
+    bad.write_text("users = 5\n", encoding="utf-8")
+    monkeypatch.setenv(auth.USERS_ENV, str(bad))
+    at = open_app({"as_of": AS_OF.isoformat()})
+    assert not at.exception
+    assert "users 应为表" in at.error[0].value
 
 
 def test_open_mode_shows_a_banner(use_tiny: Path) -> None:
