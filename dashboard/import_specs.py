@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dashboard import labels
 
@@ -27,6 +27,8 @@ class Column:
     minimum: float | None = None
     note: str = ""
     example: object = None
+    hidden: bool = False  # documented on the 填写说明 sheet, not a column of the template
+    required_if_present: bool = False  # the column may be absent, but not blank where present
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class KindSpec:
     key_column: str  # the column cited when a key repeats
     defaults: dict[str, object]
     id_field: str | None = None
+    parts_for: str | None = None  # the unit column that 区县/街道/社区 columns narrow
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.field == name)
@@ -51,7 +54,42 @@ def _c(field_: str, label: str, type_: str, **kw: object) -> Column:
     return Column(field_, label, type_, **kw)  # type: ignore[arg-type]
 
 
-UNIT_ALIASES = ("单位名称", "所属单位", "属地单位", "社区", "村", "所在社区", "所在街道")
+# 作废 (withdrawn) exists only in ledgers: such a problem is moved out of `problems` into
+# `problems_withdrawn`, so no count sees it (see importer).
+PROBLEM_STATUS_IMPORT = {**labels.PROBLEM_STATUS, "withdrawn": "作废"}
+
+UNIT_ALIASES = ("单位名称", "所属单位", "属地单位")
+
+# Split unit columns: a row may name its unit by 区县 / 街道 / 社区 columns instead of (or
+# besides) one unit column; the deepest one filled is the unit, the others its parents.
+PART_NOTE = "可与单位列同时填写，用于区分重名单位；不填单位列时，取最下一级为本行单位"
+PART_FIELDS = ("district_part", "street_part", "community_part")
+PART_COLUMNS = (
+    Column(
+        "district_part",
+        "区县",
+        "unit_part",
+        aliases=("所属区县", "县区", "区县名称", "县(市、区)", "县市区", "所在区县"),
+        note=PART_NOTE,
+        hidden=True,
+    ),
+    Column(
+        "street_part",
+        "街道",
+        "unit_part",
+        aliases=("乡镇", "街镇", "镇街", "乡镇街道", "街道乡镇", "所属街道", "所在街道"),
+        note=PART_NOTE,
+        hidden=True,
+    ),
+    Column(
+        "community_part",
+        "社区",
+        "unit_part",
+        aliases=("村", "村社区", "社区村", "村/社区", "社区/村", "所属社区", "所在社区"),
+        note=PART_NOTE,
+        hidden=True,
+    ),
+)
 
 
 # One column spec for the subject kind, shared by the visits and visit-targets ledgers.
@@ -88,9 +126,12 @@ SPECS: dict[str, KindSpec] = {
                 "problem_id",
                 "问题编号",
                 "text",
-                required=True,
-                aliases=("编号", "问题编码", "问题单号"),
-                note="本台账内唯一，重复导入时按它更新",
+                required_if_present=True,
+                aliases=("编号", "问题编码", "问题单号", "问题序号编码", "交办编号", "工单编号"),
+                note=(
+                    "本台账内唯一，重复导入时按它更新。整个台账没有这一列时，按「属地单位 + 点位名称"
+                    "（或具体位置）+ 问题描述 + 发现日期」生成编号（见下方说明）"
+                ),
                 example="LJ-2026-0001",
             ),
             _c(
@@ -98,7 +139,7 @@ SPECS: dict[str, KindSpec] = {
                 "发现日期",
                 "date",
                 required=True,
-                aliases=("发现时间", "交办日期", "检查日期"),
+                aliases=("发现时间", "交办日期", "交办时间", "检查日期", "检查时间", "督查日期"),
                 example=dt.date(2026, 5, 20),
             ),
             _c(
@@ -125,7 +166,7 @@ SPECS: dict[str, KindSpec] = {
                 "point",
                 "点位名称",
                 "point",
-                aliases=("点位", "所在点位"),
+                aliases=("点位", "所在点位", "问题点位", "点位名"),
                 note="须与点位名录一致，可不填",
                 example=None,
             ),
@@ -134,15 +175,32 @@ SPECS: dict[str, KindSpec] = {
                 "属地单位",
                 "unit",
                 required=True,
-                aliases=("所属单位", "属地", "属地街道", "所在街道"),
+                aliases=("所属单位", "属地", "属地街道", "属地单位名称", "问题属地"),
+                note="重名单位写明上级，如「和平街道文苑社区」或「东城区/和平街道/文苑社区」",
                 example="和平街道",
             ),
             _c(
                 "dept_id",
                 "责任单位",
                 "unit",
-                aliases=("整改责任单位", "责任部门", "主责单位", "整改单位"),
+                required=True,
+                aliases=(
+                    "整改责任单位",
+                    "责任部门",
+                    "主责单位",
+                    "整改单位",
+                    "牵头单位",
+                    "责任主体",
+                ),
+                note="负责整改的单位；不得空缺，否则各部门视图都看不到该问题",
                 example="市城管局",
+            ),
+            _c(
+                "place",
+                "具体位置",
+                "text",
+                aliases=("问题地点", "地点", "位置", "具体地点", "问题位置", "问题地址"),
+                note="可不填；台账没有问题编号时用于区分同一单位的不同问题；导入后写在问题描述前",
             ),
             _c(
                 "indicator_id",
@@ -157,7 +215,7 @@ SPECS: dict[str, KindSpec] = {
                 "description",
                 "问题描述",
                 "text",
-                aliases=("问题内容", "具体问题", "存在问题"),
+                aliases=("问题内容", "具体问题", "存在问题", "问题表现", "问题情况", "问题详情"),
                 note="不得填写群众姓名、电话等个人信息",
                 example="小区门口杂物堆放",
             ),
@@ -186,7 +244,15 @@ SPECS: dict[str, KindSpec] = {
                 "整改时限",
                 "date",
                 required=True,
-                aliases=("整改期限", "完成时限", "整改截止日期", "整改截止时间"),
+                aliases=(
+                    "整改期限",
+                    "完成时限",
+                    "整改截止日期",
+                    "整改截止时间",
+                    "限期整改时间",
+                    "要求完成时间",
+                    "要求完成日期",
+                ),
                 example=dt.date(2026, 5, 27),
             ),
             _c(
@@ -194,9 +260,14 @@ SPECS: dict[str, KindSpec] = {
                 "整改状态",
                 "enum",
                 required=True,
-                aliases=("状态", "办理状态", "整改进度"),
-                enum=labels.PROBLEM_STATUS,
+                aliases=("状态", "办理状态", "整改进度", "整改情况", "整改结果", "完成情况"),
+                enum=PROBLEM_STATUS_IMPORT,
+                note="「作废」：问题撤销（误报、重复交办），不再计入任何统计，记录保留",
                 enum_aliases={
+                    "撤销": "withdrawn",
+                    "已撤销": "withdrawn",
+                    "已作废": "withdrawn",
+                    "无效": "withdrawn",
                     "未整改": "open",
                     "正在整改": "open",
                     "已完成": "rectified",
@@ -210,7 +281,16 @@ SPECS: dict[str, KindSpec] = {
                 "rectified_on",
                 "整改完成日期",
                 "date",
-                aliases=("完成日期", "整改日期", "实际完成日期"),
+                aliases=(
+                    "完成日期",
+                    "完成时间",
+                    "整改日期",
+                    "整改完成时间",
+                    "实际完成日期",
+                    "实际完成时间",
+                    "办结日期",
+                    "办结时间",
+                ),
                 note="状态为已整改、已销号时必填",
                 example=dt.date(2026, 5, 25),
             ),
@@ -218,7 +298,7 @@ SPECS: dict[str, KindSpec] = {
                 "closed_on",
                 "销号日期",
                 "date",
-                aliases=("验收销号日期", "验收日期"),
+                aliases=("验收销号日期", "验收日期", "销号时间", "验收时间"),
                 note="状态为已销号时必填",
             ),
             _c(
@@ -591,6 +671,11 @@ SPECS: dict[str, KindSpec] = {
         ),
     ),
 }
+
+for _kind in ("problems", "visits", "visit_targets", "scores", "materials", "points"):
+    SPECS[_kind] = replace(
+        SPECS[_kind], parts_for="unit_id", columns=SPECS[_kind].columns + PART_COLUMNS
+    )
 
 KIND_LABELS = {kind: spec.label for kind, spec in SPECS.items()}
 DATE_COLUMN = {  # the column that says how recent a table's data is

@@ -45,13 +45,19 @@ import xlsxwriter
 
 from dashboard import labels, store
 from dashboard.export import neutralise
-from dashboard.import_specs import DATE_COLUMN, KIND_LABELS, SPECS, Column, KindSpec
+from dashboard.import_specs import (
+    DATE_COLUMN,
+    KIND_LABELS,
+    PART_FIELDS,
+    SPECS,
+    Column,
+    KindSpec,
+)
 from dashboard.ledger import (
     MAX_HEADER_ROW,
     CellError,
     FileRefused,
     LedgerError,
-    NameMatcher,
     Sheet,
     Workbook,
     compact,
@@ -59,6 +65,7 @@ from dashboard.ledger import (
     find_header,
     is_blank,
     is_skippable,
+    nfkc,
     normalise_header,
     parse_bool,
     parse_date,
@@ -71,6 +78,7 @@ from dashboard.ledger import (
     report_date,
     sniff,
 )
+from dashboard.unit_match import UnitIndex, UnitMatchError, name_key
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -98,6 +106,8 @@ class ImportPlan:
     unchanged: int = 0
     db_fingerprint: tuple = ()
     names: dict[str, dict] = field(default_factory=dict, repr=False)  # id -> name, for preview
+    derived_keys: bool = False  # 问题编号 derived from the row (the file has no such column)
+    ignored_headers: list[str] = field(default_factory=list)  # headers not recognised
 
     @property
     def ok(self) -> bool:
@@ -107,10 +117,26 @@ class ImportPlan:
         label = KIND_LABELS[self.kind]
         if self.errors:
             return f"「{self.file_name}」（{label}）有 {len(self.errors)} 处问题，未导入任何数据"
-        return (
-            f"「{self.file_name}」（{label}）共 {self.rows} 行：新增 {len(self.added)} 行，"
-            f"更新 {len(self.updated)} 行，无变化 {self.unchanged} 行"
+        return "".join(
+            [
+                f"「{self.file_name}」（{label}）共 {self.rows} 行：新增 {len(self.added)} 行，"
+                f"更新 {len(self.updated)} 行，无变化 {self.unchanged} 行。",
+                *(f"{note}。" for note in self.notes()),
+            ]
         )
+
+    def notes(self) -> list[str]:
+        """What the clerk should know besides the counts: derived keys, ignored columns."""
+        out = []
+        if self.derived_keys:
+            out.append(
+                f"文件没有「问题编号」列，已按「{DERIVED_KEY_LABEL}」生成编号（{DERIVED_KEY_PREFIX}开头），"
+                "下周的台账按同样的内容识别同一问题"
+            )
+        if self.ignored_headers:
+            listed = "、".join(f"「{h}」" for h in self.ignored_headers)
+            out.append(f"以下列未识别，不会导入：{listed}")
+        return out
 
     def preview(self, limit: int = SAMPLE_ROWS) -> pd.DataFrame:
         """Sample of new and updated rows, Chinese headers, codes shown as labels."""
@@ -202,7 +228,8 @@ class StalePlanError(RuntimeError):
 class Context:
     """What validation needs from the current database."""
 
-    units: NameMatcher
+    units: UnitIndex
+    unit_rows: list[tuple[int, str, str, int | None]]
     unit_names: dict[int, str]
     indicators: dict[str, int]  # compact upper code or compact name -> id
     indicator_codes: list[str]
@@ -245,10 +272,21 @@ def _key_value(spec: KindSpec, field_: str, value: object) -> object:
     return value
 
 
+def _record_key(spec: KindSpec, row: dict) -> tuple:
+    return tuple(_key_value(spec, k, row.get(k)) for k in spec.key)
+
+
+# Problems marked 作废 live in problems_withdrawn: out of every count, history kept.
+SIDE_TABLES = {"problems": ("problems_withdrawn",)}
+CLEAR_MARK = "清空"
+SEQ_HEADERS = ("序号", "编号序号", "序")  # a cell holding only this clears a stored optional value
+
+
 def _load_context(con: duckdb.DuckDBPyConnection, spec: KindSpec) -> Context:
-    units = con.execute("select unit_id, name, kind from units order by unit_id").fetchall()
-    names = {name: unit_id for unit_id, name, _ in units}
-    areas = [name for _, name, kind in units if kind in ("province", "city", "district")]
+    unit_rows = con.execute(
+        "select unit_id, name, kind, parent_id from units order by unit_id"
+    ).fetchall()
+    index = UnitIndex(unit_rows)
     indicators = con.execute(
         "select indicator_id, code, name, is_static from indicators"
     ).fetchall()
@@ -262,12 +300,13 @@ def _load_context(con: duckdb.DuckDBPyConnection, spec: KindSpec) -> Context:
         "select point_id, name, unit_id from points"
     ).fetchall():
         points.setdefault(compact(name), []).append((point_id, unit_id))
-    cursor = con.execute(f"select * from {spec.table}")  # noqa: S608 - sql: identifiers from allow-list
-    columns = [d[0] for d in cursor.description]
     existing = {}
-    for values in cursor.fetchall():
-        row = dict(zip(columns, values, strict=True))
-        existing[tuple(_key_value(spec, k, row[k]) for k in spec.key)] = row
+    for table in (spec.table, *SIDE_TABLES.get(spec.kind, ())):
+        cursor = con.execute(f"select * from {table}")  # noqa: S608 - sql: identifiers from allow-list
+        columns = [d[0] for d in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(columns, values, strict=True))
+            existing[_record_key(spec, row)] = row
     next_id = 1
     if spec.id_field:
         next_id = con.execute(
@@ -277,14 +316,15 @@ def _load_context(con: duckdb.DuckDBPyConnection, spec: KindSpec) -> Context:
     assessment_names = dict(con.execute("select assessment_id, name from assessments").fetchall())
     return Context(
         names={
-            "unit": {unit_id: name for unit_id, name, _ in units},
+            "unit": index.display_names(),
             "point": point_names,
             "indicator": {i: code for i, code, _, _ in indicators},
             "campaign": dict(con.execute("select campaign_id, name from campaigns").fetchall()),
             "assessment": assessment_names,
         },
-        units=NameMatcher(names, areas),
-        unit_names={unit_id: name for unit_id, name, _ in units},
+        units=index,
+        unit_rows=unit_rows,
+        unit_names=index.display_names(),
         indicators=by_code,
         indicator_codes=[code for _, code, _, _ in indicators],
         indicator_static={i: s for i, _, _, s in indicators},
@@ -321,6 +361,13 @@ def _raise(rule: str) -> int:
     raise CellError(rule)
 
 
+def _resolve_unit(ctx: Context, raw: object, parents: list[str] | tuple[str, ...]) -> int:
+    try:
+        return ctx.units.resolve(str(display(raw)), parents)
+    except UnitMatchError as exc:
+        raise CellError(exc.rule) from exc
+
+
 def _parse_cell(col: Column, raw: object, ctx: Context) -> object:
     kind = col.type
     if kind == "text":
@@ -338,7 +385,7 @@ def _parse_cell(col: Column, raw: object, ctx: Context) -> object:
     elif kind == "enum":
         return parse_enum(raw, col.enum or {}, col.enum_aliases)
     elif kind == "unit":
-        return ctx.units.match(str(display(raw)))
+        return _resolve_unit(ctx, raw, ())
     elif kind == "indicator":
         return _lookup(ctx.indicators, display(raw), "指标编号", upper=True)
     elif kind == "assessment":
@@ -354,17 +401,97 @@ def _parse_cell(col: Column, raw: object, ctx: Context) -> object:
     return value
 
 
-# --- per-kind row rules -------------------------------------------------------------
+# --- per-kind row steps and rules ---------------------------------------------------
+#
+# A row is handled in two steps. Key steps fill in what the stable key needs (the point
+# resolved to its id, the 问题编号 derived, the report date) so the stored record can be
+# found; row rules then check the row as it would be stored: the file's cells over the
+# stored values (a blank cell keeps the stored value, so a rule must see that value).
 
-RowRule = Callable[[dict, Context, set[str]], list[tuple[str, str]]]
+KeyStep = Callable[[dict, Context, set[str]], list[tuple[str, str]]]
+RowRule = Callable[[dict, dict, Context, set[str]], list[tuple[str, str]]]
+DERIVED_KEY_PREFIX = "D-"
+DERIVED_KEY_LABEL = "属地单位 + 点位名称（或具体位置）+ 问题描述 + 发现日期"
 
 
-def _rules_problems(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+def derived_problem_id(
+    unit_id: int,
+    point_id: int | None,
+    place: str | None,
+    description: str | None,
+    found_on: dt.date,
+) -> str:
+    """The stable 问题编号 of a ledger row without one: a digest of what identifies the problem.
+
+    Names are compared without spaces and after NFKC, so re-typing a description with
+    other spacing or full-width characters gives the same key."""
+    parts = [
+        str(unit_id),
+        "" if point_id is None else str(point_id),
+        name_key(place or ""),
+        name_key(description or ""),
+        found_on.isoformat(),
+    ]
+    digest = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+    return DERIVED_KEY_PREFIX + digest[:12].upper()
+
+
+def _key_problems(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    out = _resolve_point(row, ctx, row.get("unit_id"), required=False)
+    place = row.pop("place", None)
+    if "problem_id" not in present:
+        if out or row.get("unit_id") is None or row.get("found_on") is None:
+            return out
+        row["problem_id"] = derived_problem_id(
+            row["unit_id"], row.get("point_id"), place, row.get("description"), row["found_on"]
+        )
+    if place:
+        description = row.get("description")
+        row["description"] = f"{place}：{description}" if description else place
+    return out
+
+
+def _key_point_checks(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    return _resolve_point(row, ctx, row.pop("point_unit", None), required=True)
+
+
+def _key_materials(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    if row.get("updated_on") is None:
+        if ctx.report_date is None:
+            row["updated_on"] = None
+            return [("updated_on", "必填项不能为空（表头上方也没有填报日期）")]
+        row["updated_on"] = ctx.report_date
+    return []
+
+
+def _key_names(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    row["name"] = compact(row["name"])
+    return []
+
+
+def _key_scores(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    row.setdefault("indicator_id", None)
+    return []
+
+
+KEY_STEPS: dict[str, KeyStep] = {
+    "problems": _key_problems,
+    "point_checks": _key_point_checks,
+    "materials": _key_materials,
+    "points": _key_names,
+    "units": _key_names,
+    "scores": _key_scores,
+}
+
+
+def _rules_problems(row: dict, old: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+    merged = {**old, **row}
     out = []
-    found, deadline = row.get("found_on"), row.get("deadline")
+    found, deadline = merged.get("found_on"), merged.get("deadline")
     if found is not None and deadline is not None and deadline < found:
         out.append(("deadline", f"整改时限早于发现日期（{found.isoformat()}）"))
-    rectified, closed, status = row.get("rectified_on"), row.get("closed_on"), row.get("status")
+    rectified, closed = merged.get("rectified_on"), merged.get("closed_on")
+    status = merged.get("status")
     if found is not None and rectified is not None and rectified < found:
         out.append(("rectified_on", f"整改完成日期早于发现日期（{found.isoformat()}）"))
     if status in ("rectified", "closed") and rectified is None:
@@ -372,14 +499,22 @@ def _rules_problems(row: dict, ctx: Context, present: set[str]) -> list[tuple[st
             ("rectified_on", f"整改状态为「{labels.PROBLEM_STATUS[status]}」时必须填写整改完成日期")
         )
     if status == "open" and rectified is not None:
-        out.append(("rectified_on", "整改状态为「整改中」，却填写了整改完成日期"))
+        if row.get("rectified_on") is not None:
+            out.append(("rectified_on", "整改状态为「整改中」，却填写了整改完成日期"))
+        else:
+            out.append(
+                (
+                    "rectified_on",
+                    f"整改状态为「整改中」，但已存的整改完成日期为 {rectified.isoformat()}；"
+                    f"如需去掉，请在该格填「{CLEAR_MARK}」",
+                )
+            )
     if status == "closed" and closed is None and "closed_on" in present:
         out.append(("closed_on", "整改状态为「已销号」时必须填写销号日期"))
     if closed is not None and rectified is not None and closed < rectified:
         out.append(("closed_on", f"销号日期早于整改完成日期（{rectified.isoformat()}）"))
-    if row.get("rebound_of") is not None and row["rebound_of"] == row.get("problem_id"):
+    if merged.get("rebound_of") is not None and merged["rebound_of"] == merged.get("problem_id"):
         out.append(("rebound_of", "反弹问题编号不能是本问题自己"))
-    out += _resolve_point(row, ctx, row.get("unit_id"), required=False)
     return out
 
 
@@ -405,46 +540,47 @@ def _resolve_point(
     return [("point", rule)]
 
 
-def _rules_visits(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+def _rules_visits(row: dict, old: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
     subject = row["subject_id"]
     if re.fullmatch(r"1\d{10}", subject) or re.fullmatch(r"\d{17}[\dXx]", subject):
         return [("subject_id", "疑似手机号或身份证号：不得导入群众个人信息，请改用化名编号")]
     return []
 
 
-def _rules_scores(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+def _rules_scores(row: dict, old: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
     rate = row.pop("rate", None)
-    if row.get("value") is None:
-        if rate is None:
-            return [("value" if "value" in present else "rate", "「得分」和「得分率」至少填写一项")]
+    if row.get("value") is None and rate is not None:
         row["value"] = rate
         row["max_value"] = 100.0
-    if row.get("max_value") is None:
-        row["max_value"] = 100.0
-    if row["max_value"] <= 0:
+    merged = {**old, **row}
+    if merged.get("value") is None:
+        return [("value" if "value" in present else "rate", "「得分」和「得分率」至少填写一项")]
+    if merged.get("max_value") is None:
+        row["max_value"] = merged["max_value"] = 100.0
+    if merged["max_value"] <= 0:
         return [("max_value", "满分必须大于 0")]
-    if row["value"] > row["max_value"]:
-        return [("value", f"得分超过满分（{row['max_value']:g}）")]
-    row.setdefault("indicator_id", None)
+    if merged["value"] > merged["max_value"]:
+        return [("value", f"得分超过满分（{merged['max_value']:g}）")]
     return []
 
 
-def _rules_materials(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
+def _rules_materials(
+    row: dict, old: dict, ctx: Context, present: set[str]
+) -> list[tuple[str, str]]:
+    merged = {**old, **row}
     out = []
-    if row["submitted"] > row["required"]:
-        out.append(("submitted", f"已报数大于应报数（{row['required']}）"))
-    if row.get("approved") is not None and row["approved"] > row["submitted"]:
-        out.append(("approved", f"审核通过数大于已报数（{row['submitted']}）"))
-    if row.get("updated_on") is None:
-        if ctx.report_date is None:
-            out.append(("updated_on", "必填项不能为空（表头上方也没有填报日期）"))
-        row["updated_on"] = ctx.report_date
+    if merged["submitted"] > merged["required"]:
+        out.append(("submitted", f"已报数大于应报数（{merged['required']}）"))
+    if merged.get("approved") is not None and merged["approved"] > merged["submitted"]:
+        out.append(("approved", f"审核通过数大于已报数（{merged['submitted']}）"))
     return out
 
 
-def _rules_point_checks(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
-    out = _resolve_point(row, ctx, row.pop("point_unit", None), required=True)
-    if row.get("is_static") is None:
+def _rules_point_checks(
+    row: dict, old: dict, ctx: Context, present: set[str]
+) -> list[tuple[str, str]]:
+    out = []
+    if row.get("is_static") is None and old.get("is_static") is None:
         static = ctx.indicator_static.get(row["indicator_id"])
         if static is None:
             out.append(("indicator_id", "该指标未标明静态或动态，请填写「指标类型」"))
@@ -452,13 +588,7 @@ def _rules_point_checks(row: dict, ctx: Context, present: set[str]) -> list[tupl
     return out
 
 
-def _rules_points(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
-    row["name"] = compact(row["name"])
-    return []
-
-
-def _rules_units(row: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
-    row["name"] = compact(row["name"])
+def _rules_units(row: dict, old: dict, ctx: Context, present: set[str]) -> list[tuple[str, str]]:
     if row.get("parent_id") is not None and ctx.unit_names.get(row["parent_id"]) == row["name"]:
         return [("parent_id", "上级单位不能是本单位自己")]
     return []
@@ -469,26 +599,21 @@ ROW_RULES: dict[str, RowRule] = {
     "visits": _rules_visits,
     "scores": _rules_scores,
     "materials": _rules_materials,
-    "points": _rules_points,
     "point_checks": _rules_point_checks,
     "units": _rules_units,
 }
 
 
-def _row_rules(
-    kind: str, row: dict, ctx: Context, present: set[str], failed: set[str]
+def _guarded(
+    step: Callable[..., list[tuple[str, str]]], failed: set[str], *args: object
 ) -> list[tuple[str, str]]:
-    """Cross-column rules; on a row with bad cells, those the bad cells allow to check."""
-    rule = ROW_RULES.get(kind)
-    if rule is None:
-        return []
+    """A step's findings; on a row with bad cells, those the bad cells allow to check."""
     if not failed:
-        return rule(row, ctx, present)
+        return step(*args)
     try:
-        found = rule(row, ctx, present)
-    except (KeyError, TypeError):  # a rule needed a cell that did not parse
+        return [(f, text) for f, text in step(*args) if f not in failed]
+    except (KeyError, TypeError):  # a step needed a cell that did not parse
         return []
-    return [(f, text) for f, text in found if f not in failed]
 
 
 # --- prepare --------------------------------------------------------------------------
@@ -592,6 +717,11 @@ def prepare_import(
     assert found is not None  # _choose_sheet checked it
     header_row, matched = found
     plan.header_row = header_row
+    plan.ignored_headers = [
+        nfkc(str(cell)).replace("\n", "")
+        for i, cell in enumerate(sheet.rows[header_row - 1])
+        if i not in matched and not is_blank(cell) and normalise_header(cell) not in SEQ_HEADERS
+    ]
     columns: dict[str, tuple[int, str]] = {}
     for index, (field_, written) in sorted(matched.items()):
         if field_ in columns:
@@ -607,7 +737,10 @@ def prepare_import(
             )
             continue
         columns[field_] = (index, written)
+    part_columns = [(f, columns[f]) for f in PART_FIELDS if spec.parts_for and f in columns]
     for col in spec.columns:
+        if col.field == spec.parts_for and part_columns:
+            continue  # the unit is named by the 区县/街道/社区 columns
         if col.required and col.field not in columns:
             also = f"（也可写作：{'、'.join(col.aliases)}）" if col.aliases else ""
             plan.errors.append(
@@ -617,7 +750,7 @@ def prepare_import(
         (
             i
             for i, cell in enumerate(sheet.rows[header_row - 1])
-            if normalise_header(cell) in ("序号", "编号序号")
+            if normalise_header(cell) in SEQ_HEADERS
         ),
         None,
     )
@@ -664,61 +797,95 @@ def prepare_import(
         if data_rows > max_rows:
             return refuse(f"数据超过 {max_rows} 行的上限，请拆分后分批导入")
         values: dict = {}
-        failed: set[str] = set()
-        row_ok = True
+        bad: list[tuple[str, str, object, str]] = []  # (rule, header as written, raw, field)
+        parts: list[tuple[str, str, object]] = []  # (text, header as written, raw) top-down
+        for _part, (index, written) in part_columns:
+            raw = row[index] if index < len(row) else None
+            if not is_blank(raw):
+                parts.append((parse_text(raw), written, raw))
         for col in spec.columns:
-            if col.field not in columns:
+            if col.field not in columns or col.type == "unit_part":
                 continue
             index, written = columns[col.field]
             raw = row[index] if index < len(row) else None
             if raw is None and (number, index + 1) in sheet.formula_cells:
-                plan.errors.append(
-                    LedgerError(
-                        file_name,
+                bad.append(
+                    (
                         "公式没有计算结果（请在 Excel 中打开并保存，或把公式粘贴为数值）",
-                        plan.sheet,
-                        number,
                         written,
                         "",
+                        col.field,
                     )
                 )
-                row_ok = False
-                failed.add(col.field)
                 continue
             if is_blank(raw):
+                if col.field == spec.parts_for and parts:
+                    continue  # named by the 区县/街道/社区 columns below
                 if col.required:
-                    plan.errors.append(
-                        LedgerError(file_name, "必填项不能为空", plan.sheet, number, written, "")
-                    )
-                    row_ok = False
-                    failed.add(col.field)
-                else:
+                    bad.append(("必填项不能为空", written, "", col.field))
+                elif col.required_if_present:
+                    rule = f"必填项不能为空（文件有「{written}」列时每行都要填写）"
+                    bad.append((rule, written, "", col.field))
+                elif col.field in spec.key:
                     values[col.field] = col.default
+                # otherwise blank means unchanged: the stored value (or the default) stays
+                continue
+            if nfkc(str(raw)) == CLEAR_MARK:
+                if col.required or col.field in spec.key:
+                    bad.append((f"必填项不能「{CLEAR_MARK}」", written, raw, col.field))
+                else:
+                    values[col.field] = None
                 continue
             try:
-                values[col.field] = _parse_cell(col, raw, ctx)
+                if col.field == spec.parts_for:
+                    values[col.field] = _resolve_unit(ctx, raw, [p[0] for p in parts])
+                else:
+                    values[col.field] = _parse_cell(col, raw, ctx)
             except CellError as exc:
-                plan.errors.append(
-                    LedgerError(file_name, str(exc), plan.sheet, number, written, display(raw))
-                )
-                row_ok = False
-                failed.add(col.field)
+                bad.append((str(exc), written, raw, col.field))
+        unit_failed = any(b[3] == spec.parts_for for b in bad)
+        if spec.parts_for and spec.parts_for not in values and not unit_failed:
+            if parts:
+                text, written, raw = parts[-1]
+                try:
+                    values[spec.parts_for] = _resolve_unit(ctx, text, [p[0] for p in parts[:-1]])
+                except CellError as exc:
+                    bad.append((str(exc), written, raw, spec.parts_for))
+            elif spec.parts_for not in columns:
+                written = "、".join(w for _f, (_i, w) in part_columns)
+                bad.append(("区县、街道、社区列都为空，无法确定单位", written, "", spec.parts_for))
+        for rule_text, written, raw, _field in bad:
+            plan.errors.append(
+                LedgerError(file_name, rule_text, plan.sheet, number, written, display(raw))
+            )
+        failed = {b[3] for b in bad}
         if "campaign_id" in {c.field for c in spec.columns} and "campaign_id" not in columns:
             values["campaign_id"] = default_campaign
-        problems = _row_rules(kind, values, ctx, set(columns), failed)
+        present = set(columns)
+        problems = []
+        step = KEY_STEPS.get(kind)
+        if step is not None:
+            problems += _guarded(step, failed, values, ctx, present)
+        old: dict = {}
+        if not failed and not problems:
+            old = ctx.existing.get(_record_key(spec, values), {})
+        rule = ROW_RULES.get(kind)
+        if rule is not None:
+            problems += _guarded(rule, failed, values, old, ctx, present)
         for field_, text in problems:
             index, written = columns.get(field_, (None, spec.column(field_).label))
             raw = sheet.rows[number - 1][index] if index is not None and index < len(row) else None
             plan.errors.append(
                 LedgerError(file_name, text, plan.sheet, number, written, display(raw))
             )
-        if row_ok and not problems:
+        if not failed and not problems:
             records.append((number, values))
     plan.rows = data_rows
     if data_rows == 0 and not plan.errors:
         return refuse(f"表头（第 {header_row} 行）下面没有数据行")
 
     plan.names = ctx.names
+    plan.derived_keys = kind == "problems" and "problem_id" not in columns
     _diff(plan, spec, ctx, records, columns)
     return plan
 
@@ -730,17 +897,18 @@ def _extend_units(
     if "name" not in columns:
         return
     index = columns["name"][0]
-    names = dict(ctx.units.names)
+    rows = list(ctx.unit_rows)
+    known = {name_key(name) for _, name, _, _ in rows}
     next_id = ctx.next_id
     for row in sheet.rows[header_row:]:
         if index < len(row) and not is_blank(row[index]):
             name = compact(parse_text(row[index]))
-            if compact(name) not in {compact(n) for n in names}:
-                names[name] = next_id
+            if name_key(name) not in known:
+                known.add(name_key(name))
+                rows.append((next_id, name, "new", None))
                 next_id += 1
-    areas = [n for n in names]  # any unit may prefix another in a names list
-    ctx.units = NameMatcher(names, [a for a in areas if a.endswith(("市", "区", "县"))])
-    ctx.unit_names = {i: n for n, i in names.items()}
+    ctx.units = UnitIndex(rows)
+    ctx.unit_names = ctx.units.display_names()
 
 
 def _diff(
@@ -759,10 +927,18 @@ def _diff(
                 for k, v in zip(spec.key, key, strict=True)
                 if v is not None
             )
+            rule = f"与第 {seen[key]} 行重复（按「{spec.key_label}」只能出现一次）"
+            if plan.derived_keys:
+                _index, written = columns.get("description", (None, "问题描述"))
+                shown = record.get("description") or ""
+                rule = (
+                    f"与第 {seen[key]} 行是同一问题（{DERIVED_KEY_LABEL}都相同）："
+                    "请在问题描述中写明区别，或增加「问题编号」列"
+                )
             plan.errors.append(
                 LedgerError(
                     plan.file_name,
-                    f"与第 {seen[key]} 行重复（按「{spec.key_label}」只能出现一次）",
+                    rule,
                     plan.sheet,
                     number,
                     written,
@@ -875,37 +1051,49 @@ def apply_import(db_path: Path | str, plan: ImportPlan, user: str) -> ImportResu
     )
 
 
+def _table_for(spec: KindSpec, row: dict) -> str:
+    """Where a row is stored: withdrawn (作废) problems apart, so no count sees them."""
+    if spec.kind == "problems" and row.get("status") == "withdrawn":
+        return "problems_withdrawn"
+    return spec.table
+
+
 def _write_rows(con: duckdb.DuckDBPyConnection, spec: KindSpec, plan: ImportPlan) -> None:
     """Delete the updated rows by key, insert new and updated ones.
 
     Identifiers in the SQL come from SPECS and the table's own catalogue, never from the
-    file; every value travels in a registered DataFrame.
+    file; every value travels in a registered DataFrame. A problem whose status becomes
+    作废 (or stops being it) moves between `problems` and `problems_withdrawn`.
     """
-    types = dict(
-        con.execute(
-            "select column_name, data_type from information_schema.columns where table_name = $t",
-            {"t": spec.table},
-        ).fetchall()
-    )
-    if plan.updated:
-        key = (spec.id_field,) if spec.id_field else spec.key
-        keys = pd.DataFrame(
-            [[r[k] for k in key] for r in plan.updated], columns=list(key), dtype=object
+    for table in (spec.table, *SIDE_TABLES.get(spec.kind, ())):
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_name = $t",
+                {"t": table},
+            ).fetchall()
         )
-        con.register("import_keys", keys)
-        match = " and ".join(f"t.{k} is not distinct from cast(k.{k} as {types[k]})" for k in key)
-        con.execute(f"delete from {spec.table} t using import_keys k where {match}")  # noqa: S608 - sql: identifiers from allow-list
-        con.unregister("import_keys")
-    rows = plan.added + plan.updated
-    if not rows:
-        return
-    cols = [c for c in types if any(c in r for r in rows)]
-    frame = pd.DataFrame([[r.get(c) for c in cols] for r in rows], columns=cols, dtype=object)
-    con.register("import_rows", frame)
-    casts = ", ".join(f"cast({c} as {types[c]})" for c in cols)
-    target = f"{spec.table} ({', '.join(cols)})"
-    con.execute(f"insert into {target} select {casts} from import_rows")  # noqa: S608 - sql: identifiers from allow-list
-    con.unregister("import_rows")
+        if plan.updated:
+            key = (spec.id_field,) if spec.id_field else spec.key
+            keys = pd.DataFrame(
+                [[r[k] for k in key] for r in plan.updated], columns=list(key), dtype=object
+            )
+            con.register("import_keys", keys)
+            match = " and ".join(
+                f"t.{k} is not distinct from cast(k.{k} as {types[k]})" for k in key
+            )
+            con.execute(f"delete from {table} t using import_keys k where {match}")  # noqa: S608 - sql: identifiers from allow-list
+            con.unregister("import_keys")
+        rows = [r for r in plan.added + plan.updated if _table_for(spec, r) == table]
+        if not rows:
+            continue
+        cols = [c for c in types if any(c in r for r in rows)]
+        frame = pd.DataFrame([[r.get(c) for c in cols] for r in rows], columns=cols, dtype=object)
+        con.register("import_rows", frame)
+        casts = ", ".join(f"cast({c} as {types[c]})" for c in cols)
+        target = f"{table} ({', '.join(cols)})"
+        con.execute(f"insert into {target} select {casts} from import_rows")  # noqa: S608 - sql: identifiers from allow-list
+        con.unregister("import_rows")
 
 
 # --- history and freshness ------------------------------------------------------------
@@ -1030,6 +1218,34 @@ def _type_note(col: Column) -> str:
     return "文字"
 
 
+def template_rules(spec: KindSpec) -> list[str]:
+    """The rules printed under the columns on a template's 填写说明 sheet."""
+    lines = [
+        f"按「{spec.key_label}」识别同一条记录：重复导入不会重复计数，改正后的文件只更新改动的行。",
+        f"更新已有记录时，空白的格保持原值不变；要删去已存的值，请在该格填「{CLEAR_MARK}」"
+        "（必填列不能清空）。文件中没有的列也保持原值。",
+        "表中不认识的列不会导入，预览时会列出它们的列名。",
+    ]
+    if spec.parts_for:
+        lines.append(
+            "重名单位（如多个街道都有「文苑社区」）必须写明上级：写作「和平街道文苑社区」"
+            "「东城区/和平街道/文苑社区」「东城区 和平街道 文苑社区」，或另设「区县」「街道」「社区」列；"
+            "仍对应多个单位时不导入，并列出所有同名单位。"
+        )
+    if spec.kind == "problems":
+        lines += [
+            f"没有「问题编号」列时，按「{DERIVED_KEY_LABEL}」生成编号（{DERIVED_KEY_PREFIX}开头）："
+            "下周的台账只要这几项不变，就更新同一问题；改动了其中任一项会被当作新问题。"
+            "有「问题编号」列时每行都要填写。",
+            "整改状态填「作废」（或撤销、无效）的问题不再计入任何统计和排名，记录保留；"
+            "以后改回其他状态即恢复。",
+        ]
+    lines.append(
+        "「序号」为「示例」的行不会导入；合计行、空行自动跳过。请勿填写群众姓名、电话、身份证号。"
+    )
+    return lines
+
+
 def template_xlsx(kind: str) -> bytes:
     """An empty ledger for `kind`: title row, 填报单位/日期 line, headers, an example row, notes."""
     spec = SPECS[kind]
@@ -1047,14 +1263,15 @@ def template_xlsx(kind: str) -> bytes:
         {"italic": True, "font_color": "#6B7280", "border": 1, "num_format": "yyyy-mm-dd"}
     )
     sheet = book.add_worksheet(spec.label)
-    width = len(spec.columns) + 1
+    shown = [c for c in spec.columns if not c.hidden]
+    width = len(shown) + 1
     sheet.merge_range(0, 0, 0, width - 1, neutralise(f"{spec.label}（模板）"), title)
     sheet.write(1, 0, "填报单位：")
     sheet.write(1, max(width - 3, 1), "填报日期：    年  月  日")
     sheet.write(2, 0, "序号", head)
     sheet.write(3, 0, "示例", example)
     sheet.set_column(0, 0, 6)
-    for i, col in enumerate(spec.columns, start=1):
+    for i, col in enumerate(shown, start=1):
         sheet.write(2, i, neutralise(col.label), required if col.required else head)
         note = (
             ("必填。" if col.required else "选填。")
@@ -1088,16 +1305,8 @@ def template_xlsx(kind: str) -> bytes:
             ],
         )
     tail = len(spec.columns) + 2
-    notes.write(
-        tail,
-        0,
-        f"按「{spec.key_label}」识别同一条记录：重复导入不会重复计数，改正后的文件只更新改动的行。",
-    )
-    notes.write(
-        tail + 1,
-        0,
-        "「序号」为「示例」的行不会导入；合计行、空行自动跳过。请勿填写群众姓名、电话、身份证号。",
-    )
+    for offset, line in enumerate(template_rules(spec)):
+        notes.write(tail + offset, 0, neutralise(line))
     notes.set_column(0, 0, 16)
     notes.set_column(2, 2, 60)
     notes.set_column(3, 3, 36)

@@ -1,10 +1,9 @@
-"""Reading units' ledgers: file sniffing, CSV/xlsx to rows, header finding, cell parsing, unit matching."""
+"""Reading units' ledgers: file sniffing, CSV/xlsx to rows, header finding, cell parsing."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import difflib
 import io
 import re
 import unicodedata
@@ -477,82 +476,10 @@ def parse_enum(value: object, labels: dict[str, str], aliases: dict[str, str]) -
     raise CellError("不是可选值，应为：" + "、".join(labels.values()))
 
 
-# --- name matching ------------------------------------------------------------------
-
-UNIT_SUFFIXES = ("居民委员会", "村民委员会", "人民政府", "办事处", "委员会", "居委会", "村委会")
-UNIT_PREFIXES = ("市", "区", "县")
+# --- names -------------------------------------------------------------------------
+# Unit names are matched by dashboard.unit_match (the one matcher); indicator, point,
+# campaign and assessment names are compared in this compact form.
 
 
 def compact(name: str) -> str:
     return re.sub(r"\s+", "", nfkc(name))
-
-
-class NameMatcher:
-    """Match names written by clerks to official unit names, tolerating prefixes and suffixes.
-
-    Exact (after NFKC and removing spaces) wins; otherwise both sides are reduced to
-    cores — without a leading city/district name or 市/区/县, without 办事处/委员会 … —
-    and a name matches when exactly one official name shares a core with it.
-    """
-
-    def __init__(self, names: dict[str, int], area_names: Iterable[str] = ()) -> None:
-        self.names = names  # official name -> id
-        self._exact = {compact(n): i for n, i in names.items()}
-        self._areas = sorted({compact(a) for a in area_names}, key=len, reverse=True)
-        self._by_core: dict[str, set[int]] = {}
-        for name, unit_id in names.items():
-            for core in self.cores(name):
-                self._by_core.setdefault(core, set()).add(unit_id)
-        self._name_of = {i: n for n, i in names.items()}
-        self._cache: dict[str, int] = {}
-
-    def cores(self, name: str) -> set[str]:
-        base = compact(name)
-        found = {base}
-        for area in self._areas:
-            if base.startswith(area) and len(base) > len(area) + 1:
-                found.add(base[len(area) :])
-        stripped = set(found)
-        for item in found:
-            for suffix in UNIT_SUFFIXES:
-                if item.endswith(suffix) and len(item) > len(suffix) + 1:
-                    stripped.add(item[: -len(suffix)])
-            if item.endswith("街道办") and len(item) > 4:
-                stripped.add(item[:-1])
-        cores = set(stripped)
-        for item in stripped:
-            if item[:1] in UNIT_PREFIXES and len(item) > 2:
-                cores.add(item[1:])
-        return cores
-
-    def match(self, written: str) -> int:
-        """The id of the unit meant by `written`, or raise CellError with suggestions."""
-        key = compact(written)
-        if key in self._cache:
-            return self._cache[key]
-        if key in self._exact:
-            self._cache[key] = self._exact[key]
-            return self._exact[key]
-        candidates: set[int] = set()
-        for core in self.cores(key):
-            candidates |= self._by_core.get(core, set())
-        if len(candidates) == 1:
-            unit_id = next(iter(candidates))
-            self._cache[key] = unit_id
-            return unit_id
-        if len(candidates) > 1:
-            names = sorted(self._name_of[i] for i in candidates)[:5]
-            raise CellError("单位名称不明确，可能是：" + "、".join(names) + "，请写全称")
-        raise CellError(self.unknown_rule(key, "单位"))
-
-    def unknown_rule(self, written: str, what: str) -> str:
-        suggestions = self.suggest(written)
-        if suggestions:
-            return f"找不到该{what}。你是不是要找：" + "、".join(suggestions)
-        return f"找不到该{what}，请与{what}名录核对"
-
-    def suggest(self, written: str, limit: int = 3) -> list[str]:
-        official = list(self.names)
-        pool = {compact(n): n for n in official}
-        hits = difflib.get_close_matches(compact(written), list(pool), n=limit, cutoff=0.4)
-        return [pool[h] for h in hits]

@@ -160,6 +160,29 @@ create table problems (
     rebound_of   varchar
 );
 
+-- problems_withdrawn: problems a ledger marked 作废 (withdrawn: a false report, the
+-- same problem assigned twice). The same columns as problems, status 'withdrawn'; kept
+-- apart so that no count, ranking or red flag sees them, while the record stays. A
+-- later ledger that gives the problem another status moves it back (dashboard/importer.py).
+create table problems_withdrawn (
+    problem_id   varchar primary key,
+    found_on     date not null,
+    source       varchar not null,
+    point_id     integer,
+    unit_id      integer not null,
+    dept_id      integer,
+    indicator_id integer,
+    category     varchar,
+    description  varchar,
+    severity     varchar not null,
+    is_dynamic   boolean not null default false,
+    deadline     date not null,
+    status       varchar not null,
+    rectified_on date,
+    closed_on    date,
+    rebound_of   varchar
+);
+
 -- campaigns: one household-visit campaign (大走访).
 create table campaigns (
     campaign_id integer primary key,

@@ -18,15 +18,25 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PACKAGE_DIR = Path(__file__).resolve().parent
 SCHEMA_FILE = PACKAGE_DIR / "schema.sql"
 DERIVED_FILE = PACKAGE_DIR / "derived.sql"
 BACKUPS_KEPT = 3
 
-# Migrations from version N to N+1, each a list of SQL statements. Empty while at v1;
-# a database of an older version is migrated on import instead of rebuilt.
-MIGRATIONS: dict[int, list[str]] = {}
+# Migrations from version N to N+1, each a list of SQL statements; a database of an
+# older version is migrated on import instead of rebuilt.
+#   1 → 2: problems_withdrawn (problems a ledger marked 作废), see schema.sql.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "create table problems_withdrawn (problem_id varchar primary key, found_on date not null,"
+        " source varchar not null, point_id integer, unit_id integer not null, dept_id integer,"
+        " indicator_id integer, category varchar, description varchar,"
+        " severity varchar not null, is_dynamic boolean not null default false,"
+        " deadline date not null, status varchar not null, rectified_on date, closed_on date,"
+        " rebound_of varchar)"
+    ],
+}
 
 
 def derived_version() -> str:

@@ -27,7 +27,8 @@ import pytest
 from dashboard import importer, store
 from dashboard.export import neutralise
 from dashboard.importer import apply_import, errors_as_csv, prepare_import, template_xlsx
-from dashboard.ledger import NameMatcher, parse_date, parse_rate
+from dashboard.ledger import parse_date, parse_rate
+from dashboard.unit_match import UnitIndex
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -519,11 +520,21 @@ def test_columns_absent_from_file_keep_stored_values(db: Path) -> None:
         "发现日期",
         "问题来源",
         "属地单位",
+        "责任单位",
         "整改时限",
         "整改状态",
         "整改完成日期",
     ]
-    row = ["WT-001", "2026-05-20", "暗访", "和平街道", "2026-05-27", "已整改", "2026-05-26"]
+    row = [
+        "WT-001",
+        "2026-05-20",
+        "暗访",
+        "和平街道",
+        "市住建局",
+        "2026-05-27",
+        "已整改",
+        "2026-05-26",
+    ]
     plan = prepare_import(db, xlsx(header, [row]), "b.xlsx", "problems")
     assert (len(plan.added), len(plan.updated)) == (0, 1)
     assert [c["column"] for c in plan.changes] == ["rectified_on"]
@@ -598,14 +609,14 @@ def test_visits_targets_materials_scores_points_checks_units_import(db: Path) ->
 
 
 def test_unit_name_matching_tolerates_prefixes_and_suffixes() -> None:
-    matcher = NameMatcher({n: i for i, n, _, _ in UNITS}, ["临江市", "东城区", "西城区"])
-    assert matcher.match("区住建局") == 10
-    assert matcher.match("住建局") == 10
-    assert matcher.match("临江市住建局") == 10
-    assert matcher.match("和平街道办事处") == 4
-    assert matcher.match("东城区和平街道") == 4
-    assert matcher.match("幸福社区居民委员会") == 7
-    assert matcher.match("市场监管局") == 13
+    matcher = UnitIndex(UNITS)
+    assert matcher.resolve("区住建局") == 10
+    assert matcher.resolve("住建局") == 10
+    assert matcher.resolve("临江市住建局") == 10
+    assert matcher.resolve("和平街道办事处") == 4
+    assert matcher.resolve("东城区和平街道") == 4
+    assert matcher.resolve("幸福社区居民委员会") == 7
+    assert matcher.resolve("市场监管局") == 13
 
 
 def test_cell_parsers() -> None:
