@@ -35,11 +35,15 @@ import re
 import threading
 import time
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from dashboard.unit_match import UnitIndex, UnitMatchError
 
 USERS_ENV = "CHUANGWEN_USERS"
 ROLES = {"leader": "领导", "unit_head": "单位负责人", "clerk": "数据员"}
@@ -330,28 +334,58 @@ def wait_text(seconds: float) -> str:
 THROTTLE = Throttle()
 
 
-def resolve_roots(user: User, units: list[tuple[int, str]]) -> tuple[int, ...]:
-    """The unit ids a user's `units` entries name (by id or exact name); unknown ones drop."""
-    by_name: dict[str, list[int]] = {}
-    ids = set()
-    for unit_id, name in units:
-        by_name.setdefault(name, []).append(unit_id)
-        ids.add(unit_id)
-    roots: list[int] = []
+def resolve_roots(user: User, index: UnitIndex) -> tuple[int, ...]:
+    """The unit ids the user's `units` entries name: a unit id, or a name matched by the
+    importer's matcher (`unit_match.UnitIndex`: the same normalisation, paths such as
+    东城区/解放街道/光明社区 or 解放街道光明社区, suffixes such as 办事处). Nothing is guessed: a
+    name that fits several units or none raises UsersFileError naming the user, the entry
+    and the candidates."""
+    roots: set[int] = set()
     for entry in user.units:
-        if entry.isdigit() and int(entry) in ids:
-            roots.append(int(entry))
-        else:
-            roots.extend(by_name.get(entry, []))
-    return tuple(sorted(set(roots)))
+        if entry.isdigit() and int(entry) in index:
+            roots.add(int(entry))
+            continue
+        try:
+            roots.add(index.resolve(entry))
+        except UnitMatchError as exc:
+            raise UsersFileError(f"用户 {user.username} 的 units 中：{exc.message}") from exc
+    return tuple(sorted(roots))
+
+
+def unit_index(rows: Iterable[tuple]) -> UnitIndex:
+    """The matcher over (unit_id, name, kind, parent_id) rows; a missing parent (None, NaN or
+    pandas' NA) is the root."""
+    return UnitIndex(
+        (int(u), str(n), str(k), None if p is None or pd.isna(p) else int(p)) for u, n, k, p in rows
+    )
+
+
+def check_units(users: dict[str, User], index: UnitIndex) -> tuple[dict[str, str], list[str]]:
+    """For `check`: each user's scope as text (units by their path) and every problem."""
+    scopes, problems = {}, []
+    for user in users.values():
+        if user.sees_everything:
+            scopes[user.username] = "全部单位"
+            continue
+        try:
+            roots = resolve_roots(user, index)
+        except UsersFileError as exc:
+            problems.append(str(exc))
+            scopes[user.username] = "（有错误，见下）"
+            continue
+        scopes[user.username] = (
+            "、".join(index.path(r) for r in roots) or "无单位（看不到任何数据）"
+        )
+    return scopes, problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard.auth", description="用户与密码工具")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("hash", help="为一个密码生成 argon2 哈希（写入 users.toml 的 password_hash）")
-    check = sub.add_parser("check", help="检查用户文件是否有效")
+    check = sub.add_parser("check", help="检查用户文件是否有效，并按数据库中的单位名录核对单位")
     check.add_argument("path", type=Path)
+    check.add_argument("--db", type=Path, help="数据库文件（默认：$CHUANGWEN_DB 或内置演示数据）")
     args = parser.parse_args(argv)
     if args.command == "hash":
         password = getpass.getpass("密码：")
@@ -365,9 +399,41 @@ def main(argv: list[str] | None = None) -> int:
     except UsersFileError as exc:
         print(exc)
         return 1
+    index, why = _unit_index(args.db)
+    if index is None:
+        for user in users.values():
+            print(f"{user.username}\t{ROLES[user.role]}\t{scope_text(user)}")
+        print(f"未核对单位名称：{why}")
+        return 0
+    scopes, problems = check_units(users, index)
     for user in users.values():
-        print(f"{user.username}\t{ROLES[user.role]}\t{scope_text(user)}")
-    return 0
+        print(f"{user.username}\t{ROLES[user.role]}\t{scopes[user.username]}")
+    for problem in problems:
+        print(problem)
+    return 1 if problems else 0
+
+
+def _unit_index(path: Path | None) -> tuple[UnitIndex | None, str]:
+    """The unit list of the database, read-only; (None, why) when it cannot be read."""
+    import duckdb
+
+    from dashboard import db
+
+    path = path or db.db_path()
+    problem = db.check_database(path)
+    if problem:
+        return None, problem
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            rows = con.execute(db.sql_text("all_units")).fetchall()
+            columns = [c[0] for c in con.description]
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        return None, f"无法读取数据库 {path}（{type(exc).__name__}）"
+    at = [columns.index(c) for c in ("unit_id", "name", "kind", "parent_id")]
+    return unit_index(tuple(r[i] for i in at) for r in rows), ""
 
 
 def scope_text(user: User) -> str:

@@ -7,6 +7,7 @@ import os
 import streamlit as st
 
 from dashboard import auth, db, metrics
+from dashboard.unit_match import UnitIndex
 
 _USER_KEY = "_cw_user"
 REFUSED = "这部分内容涉及您授权范围以外的单位，已隐藏。"
@@ -36,10 +37,11 @@ def ensure_access() -> auth.Access:
     if user.sees_everything:
         access = auth.Access(user, None)
     else:
-        all_units = metrics.units()
-        roots = auth.resolve_roots(
-            user, list(zip(all_units["unit_id"].astype(int), all_units["name"], strict=True))
-        )
+        try:
+            roots = auth.resolve_roots(user, _unit_index())
+        except auth.UsersFileError as exc:  # a repeated or unknown unit name: nothing guessed
+            st.error(f"{exc}。请联系创文办修改用户文件。", icon=":material/error:")
+            st.stop()
         access = auth.Access(user, roots)
     st.session_state[db.ACCESS_STATE_KEY] = access
     return access
@@ -84,6 +86,13 @@ def client_address() -> str:
         return st.context.ip_address or "本机"
     except Exception:  # noqa: BLE001 - no client context (bare mode): one shared bucket
         return "本机"
+
+
+@db.per_snapshot
+def _unit_index() -> UnitIndex:
+    """The importer's matcher over the snapshot's unit list (built once per snapshot)."""
+    units = metrics.units()
+    return auth.unit_index(units[["unit_id", "name", "kind", "parent_id"]].itertuples(index=False))
 
 
 def _login_form(users: dict[str, auth.User]) -> None:

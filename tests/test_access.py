@@ -108,12 +108,14 @@ def test_bad_users_file_gives_chinese_error(tmp_path: Path, text: str, message: 
 
 
 def test_check_lists_scopes_and_reports_bad_files_without_a_traceback(
-    users_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+    tiny_db: Path, users_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    assert auth.main(["check", str(users_file)]) == 0
-    lines = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
+    assert auth.main(["check", str(users_file), "--db", str(tiny_db)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    lines = dict(line.split("\t", 1) for line in out if "\t" in line)
     assert lines["leader"] == "领导\t全部单位"
     assert lines["west"] == "单位负责人\t西城区"
+    assert lines["dept"] == "单位负责人\t生活环境组/市住建局"
     assert lines["nobody"] == "单位负责人\t无单位（看不到任何数据）"
     bad = tmp_path / "users.toml"
     bad.write_text("users = 5\n", encoding="utf-8")
@@ -601,3 +603,94 @@ def test_a_demoted_or_removed_user_loses_the_role_at_the_next_run(
     assert not at.exception
     assert at.text_input(key="login_user") is not None
     assert at.warning[0].value == "您的账号已被停用或密码已重置，请重新登录。"
+
+
+# ── unit names in the users file: the importer's matcher, nothing guessed ────────────────
+
+
+@pytest.fixture(scope="module")
+def repeated_name_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny city with 桃源村 renamed 光明社区: the name repeats under 解放街道 and 城关镇."""
+    import duckdb
+
+    from dashboard import store
+    from tests.tiny import build_tiny
+
+    path = build_tiny(tmp_path_factory.mktemp("repeated") / "repeated.duckdb")
+
+    def rename(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("update units set name = '光明社区' where unit_id = 10")
+
+    store.write_snapshot(path, rename, base=path)
+    return path
+
+
+def users_with_units(tmp_path: Path, units: str) -> Path:
+    path = tmp_path / "users.toml"
+    path.write_text(
+        f'[users.head]\nrole = "unit_head"\nunits = {units}\n'
+        f'password_hash = "{auth.hash_password(PASSWORD)}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("units", "roots", "message"),
+    [
+        ('["西城区"]', (3,), None),
+        ('["西城区 "]', (3,), None),  # the importer's normalisation
+        ('["城关镇/光明社区"]', (10,), None),  # a path names the one meant
+        ('["解放街道光明社区", "12"]', (9, 12), None),  # parents in front; an id
+        (
+            '["光明社区"]',
+            None,
+            "对应 2 个同名单位：东城区/解放街道/光明社区、西城区/城关镇/光明社区",
+        ),
+        ('["西城"]', None, "找不到单位「西城」。你是不是要找：西城区"),
+    ],
+)
+def test_unit_names_are_matched_like_the_importers(
+    repeated_name_db: Path, tmp_path: Path, units: str, roots: tuple | None, message: str | None
+) -> None:
+    user = auth.load_users(users_with_units(tmp_path, units))["head"]
+    con = __import__("duckdb").connect(str(repeated_name_db), read_only=True)
+    try:
+        frame = con.execute("select unit_id, name, kind, parent_id from units").df()
+    finally:
+        con.close()
+    index = auth.unit_index(frame.itertuples(index=False))
+    if message is None:
+        assert auth.resolve_roots(user, index) == roots
+    else:
+        with pytest.raises(auth.UsersFileError, match=message):
+            auth.resolve_roots(user, index)
+
+
+def test_check_refuses_a_repeated_or_unknown_unit_name(
+    repeated_name_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    path = users_with_units(tmp_path, '["光明社区", "西城"]')
+    assert auth.main(["check", str(path), "--db", str(repeated_name_db)]) == 1
+    out = capsys.readouterr().out
+    assert "用户 head 的 units 中：单位名称「光明社区」对应 2 个同名单位" in out
+    assert "Traceback" not in out
+    path = users_with_units(tmp_path, '["城关镇/光明社区", "市住建局"]')
+    assert auth.main(["check", str(path), "--db", str(repeated_name_db)]) == 0
+    assert (
+        capsys.readouterr().out == "head\t单位负责人\t西城区/城关镇/光明社区、生活环境组/市住建局\n"
+    )
+
+
+def test_a_repeated_unit_name_is_refused_on_the_page(
+    repeated_name_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(db.ENV_VAR, str(repeated_name_db))
+    monkeypatch.setenv(auth.USERS_ENV, str(users_with_units(tmp_path, '["光明社区"]')))
+    try:
+        at = signed_in("head", {"as_of": AS_OF.isoformat()})
+        assert not at.exception
+        assert "对应 2 个同名单位" in at.error[0].value
+        assert not at.metric and not at.dataframe
+    finally:
+        db._cached.clear()
