@@ -597,7 +597,9 @@ def test_a_demoted_or_removed_user_loses_the_role_at_the_next_run(
     assert at.selectbox(key="unit").value == 3
     assert "（单位负责人）" in at.sidebar.caption[0].value
 
-    path.write_text("[users]\n", encoding="utf-8")
+    path.write_text(
+        f'[users.other]\nrole = "leader"\npassword_hash = "{hashed}"\n', encoding="utf-8"
+    )
     os.utime(path, ns=(3_000_000_000, 3_000_000_000))
     at.run()
     assert not at.exception
