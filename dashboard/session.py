@@ -7,6 +7,7 @@ import os
 import streamlit as st
 
 from dashboard import auth, db, metrics
+from dashboard.components.text import md_escape
 from dashboard.unit_match import UnitIndex
 
 _USER_KEY = "_cw_user"
@@ -132,7 +133,7 @@ def sidebar_account(access: auth.Access) -> None:
         )
         return
     user = access.user
-    st.sidebar.caption(f"{user.name}（{auth.ROLES[user.role]}）")
+    st.sidebar.caption(f"{md_escape(user.name)}（{auth.ROLES[user.role]}）")
     if st.sidebar.button("退出登录", key="logout"):
         _sign_out()
         st.rerun()

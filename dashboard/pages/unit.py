@@ -10,14 +10,26 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import filters, metrics, unit_view
-from dashboard.components.text import is_missing, md_escape, pct, points, rank_text, signed
+from dashboard.components.text import (
+    is_long,
+    is_missing,
+    md_escape,
+    pct,
+    points,
+    rank_text,
+    short,
+    signed,
+)
 from dashboard.labels import PROBLEM_SOURCE, SEVERITY, SUBJECT_KIND, UNIT_KIND, label
 
 f = filters.current()
 info = unit_view.unit_info(f.scope_id)
 kind_label = label(UNIT_KIND, info.kind)
 
-st.subheader(f"本单位 · {md_escape(info.name)}（{kind_label}）")
+st.subheader(
+    f"本单位 · {md_escape(short(info.name))}（{kind_label}）",
+    help=md_escape(info.name) if is_long(info.name) else None,
+)
 if not info.has_peers:
     st.info(
         "当前范围是最上级单位，没有同级可比。请在左侧「单位范围」选择本单位（街道或部门），"
@@ -183,7 +195,9 @@ with tabs[2]:
     if visits.campaign is None:
         st.info("截至当日没有进行中的走访活动", icon=":material/info:")
     elif not visits.has_target:
-        st.info(f"本单位在「{visits.campaign.name}」中没有走访任务", icon=":material/info:")
+        st.info(
+            f"本单位在「{md_escape(visits.campaign.name)}」中没有走访任务", icon=":material/info:"
+        )
     else:
         t = visits.total
         a, b, c = st.columns(3)
