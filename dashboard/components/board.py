@@ -25,8 +25,9 @@ FLAG_MARK = {
     "orange": ("▲", "橙", "orange"),
     "yellow": ("◆", "黄", "gray"),
 }
-NAME_LIMIT = 20  # characters of a unit name in the board's tables (a cell must not grow
+NAME_LIMIT = 12  # characters of a unit name in the board's tables (a cell must not grow
 VALUE_LIMIT = 40  # the screen: a 500-character name is cut with "…")
+LAGGARD_LIMIT = 8  # three names side by side in a third of the screen
 PLACES = ("倒数第一", "倒数第二", "倒数第三", "倒数第四", "倒数第五")
 
 
@@ -58,7 +59,9 @@ def laggards_md(laggards: Sequence[Laggards], n: int = 3) -> str:
             symbol = STATUS[u.status][1]
             value = u.value_text.removesuffix(" 分")  # the row says it is a score
             cells.append(
-                coloured(u.status, f"{symbol} {short(u.name, NAME_LIMIT)}") + " " + md_escape(value)
+                coloured(u.status, f"{symbol} {short(u.name, LAGGARD_LIMIT)}")
+                + " "
+                + md_escape(value)
             )
         if not lag.units:
             cells.append(coloured("ok", "● 全部达标"))
