@@ -159,12 +159,12 @@ ranked = frame["rank"].notna()
 no_data = frame.loc[~ranked, "name"].tolist()
 summary = f"{len(frame)} 个{level_text}，{int(ranked.sum())} 个有名次"
 if no_data:
-    shown = "、".join(md_escape(short(n)) for n in no_data[:8]) + ("等" if len(no_data) > 8 else "")
+    shown = "、".join(short(n) for n in no_data[:8]) + ("等" if len(no_data) > 8 else "")
     summary += f"；{len(no_data)} 个无数据（{shown}），不参与排名"
 compare = "上一次测评" if m.compare == "assessment" else "上周同日"
 st.markdown(f"##### {md_escape(title)}")
 st.caption(
-    f"{summary}。名次按显示精度比较，数值相同的并列同一名次，下一名次顺延（1、1、2）；"
+    f"{md_escape(summary)}。名次按显示精度比较，数值相同的并列同一名次，下一名次顺延（1、1、2）；"
     f"名次变化与{compare}相比。点击表格行或条形可查看该单位的下级。"
 )
 
