@@ -260,3 +260,17 @@ def test_data_reaches_markdown_only_escaped(path: Path) -> None:
                 if (relative, source) not in NOT_DATA:
                     bad.append(f"{node.lineno}: {source}")
     assert not bad, f"{relative}: data into markdown without md_escape at {bad}"
+
+
+def test_md_escape_leaves_nothing_markdown_or_gfm_would_turn_into_a_link() -> None:
+    from dashboard.components.text import WORD_JOINER as WJ
+    from dashboard.components.text import chart_text, md_escape, short
+
+    assert md_escape("![t](http://a.b/p.png)") == f"\\!\\[t\\]\\(http\\:{WJ}//a\\.b/p\\.png\\)"
+    assert md_escape("www.example.com") == f"www{WJ}\\.example\\.com"
+    assert md_escape("a@b.cn") == f"a\\@{WJ}b\\.cn"
+    assert md_escape("西城区\u202e\u200b") == "西城区"  # no reversal, no invisible twin
+    assert md_escape("第一行\n## 第二行") == "第一行 \\#\\# 第二行"
+    assert chart_text('<a href="x">甲</a> & 乙') == '&lt;a href="x"&gt;甲&lt;/a&gt; &amp; 乙'
+    assert short("超长单位名称" * 83) == "超长单位名称" * 3 + "超长单位名" + "…"
+    assert len(short("超长单位名称" * 83)) == 24 and short("西城区") == "西城区"
