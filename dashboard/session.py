@@ -69,6 +69,21 @@ def _current_user(users: dict[str, auth.User]) -> auth.User | None:
     return fresh
 
 
+def still_current() -> bool:
+    """False when the users file no longer has the signed-in user as they signed in (demoted,
+    removed, password reset) or is broken. Code that reruns without the router — the meeting
+    view's self-refreshing fragment — checks this and reruns the whole app, so the change
+    takes effect there too."""
+    path = auth.users_file()
+    if path is None:
+        return True
+    user = st.session_state.get(_USER_KEY)
+    try:
+        return user is not None and auth.current_users(path).get(user.username) == user
+    except auth.UsersFileError:
+        return False
+
+
 def _sign_out() -> None:
     st.session_state.pop(_USER_KEY, None)
     st.session_state.pop(db.ACCESS_STATE_KEY, None)

@@ -701,3 +701,33 @@ def test_a_repeated_unit_name_is_refused_on_the_page(
         assert not at.metric and not at.dataframe
     finally:
         db._cached.clear()
+
+
+def test_the_meeting_fragment_notices_a_changed_users_file(
+    use_tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fragment's reruns skip the router; they ask `still_current` and rerun the app."""
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        import streamlit as st
+
+        from dashboard import session
+
+        st.write("current" if session.still_current() else "changed")
+
+    hashed = auth.hash_password(PASSWORD)
+    path = tmp_path / "users.toml"
+    path.write_text(f'[users.boss]\nrole = "leader"\npassword_hash = "{hashed}"\n', "utf-8")
+    monkeypatch.setenv(auth.USERS_ENV, str(path))
+    at = AppTest.from_function(script)
+    at.session_state["_cw_user"] = auth.load_users(path)["boss"]
+    assert at.run().markdown[0].value == "current"
+    path.write_text(
+        f'[users.boss]\nrole = "unit_head"\nunits = ["西城区"]\npassword_hash = "{hashed}"\n',
+        "utf-8",
+    )
+    os.utime(path, ns=(5_000_000_000, 5_000_000_000))
+    assert at.run().markdown[0].value == "changed"

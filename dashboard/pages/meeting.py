@@ -164,8 +164,10 @@ def _board() -> None:
 
 
 def _refusable_board() -> None:
-    # A fragment's reruns run only this function, outside the router's handler: a refusal
-    # gets the same Chinese message here, not Streamlit's generic error.
+    # A fragment's reruns run only this function, outside the router: a changed users file
+    # reruns the whole app (sign-in check), a refusal gets the router's Chinese message.
+    if not session.still_current():
+        st.rerun()
     try:
         _board()
     except db.AccessDenied:
