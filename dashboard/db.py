@@ -377,6 +377,9 @@ def peer_rank(unit_id: int, ranking: Callable[[int, str], pd.DataFrame]) -> Peer
         _admitted.scope_id = outer
     mine = frame[frame["unit_id"] == unit_id]
     row = mine.iloc[0].to_dict() if len(mine) else {}
+    # the own row only: a text field naming a peer (say, "the one above") is dropped
+    peers = [str(n) for n in frame.loc[frame["unit_id"] != unit_id, "name"] if str(n)]
+    row = {k: v for k, v in row.items() if not (isinstance(v, str) and any(n in v for n in peers))}
     return PeerRank(row, int(frame["rank"].notna().sum()), len(frame))
 
 

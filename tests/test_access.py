@@ -353,6 +353,9 @@ def test_peer_rank_returns_only_the_units_own_row(as_west: auth.Access) -> None:
     assert (place.rank, place.ranked, place.listed) == (2, 2, 2)
     assert place.row["name"] == "西城区"
     assert place.row["gap_to_above"] == pytest.approx(0.625 - 1 / 3, abs=1e-3)
+    # a text field that names a peer does not leave either
+    place = db.peer_rank(3, lambda p, k: ranking(p, k).assign(above="东城区 85.00"))
+    assert "above" not in place.row and place.row["name"] == "西城区"
     # the parent's scope was admitted for that call only
     with pytest.raises(db.AccessDenied):
         rankings.ranking("rectification_rate", 1, "district", AS_OF)
