@@ -369,6 +369,11 @@ def test_a_refusal_inside_the_meeting_fragment_gets_the_chinese_message(
 ) -> None:
     from dashboard import meeting
 
+    # as issue 18 found it: the 西城区 head's unattended screen, now whole
+    at = signed_in("west", {"as_of": AS_OF.isoformat(), "mode": "meeting", "refresh": "300"})
+    assert not at.exception and not at.warning
+    assert "第 2 名" in [m.value for m in at.metric]
+
     def refused(*args: object, **kwargs: object) -> None:
         raise db.AccessDenied("无权查看单位 1 的数据")
 
