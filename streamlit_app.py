@@ -79,4 +79,4 @@ try:
     with db.as_of_batch(page_days.days_for(navigation.url_path or PAGES[0][3], current.as_of)):
         navigation.run()
 except db.AccessDenied:
-    st.warning("这部分内容涉及您授权范围以外的单位，已隐藏。", icon=":material/lock:")
+    session.show_refused()

@@ -234,7 +234,8 @@ def batch_memo(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args: object, **kwargs: object) -> object:
         memo = _batch.memo
-        if memo is None:
+        if memo is None or _admitted.scope_id is not None:
+            # inside peer_rank nothing is memoised: the result must not outlive the call
             return func(*args, **kwargs)
         key = (func.__module__, func.__qualname__, args, tuple(sorted(kwargs.items())))
         try:
@@ -307,6 +308,13 @@ def allowed_unit_ids(access: Access, identity: FileIdentity | None = None) -> fr
     return frozenset(allowed)
 
 
+class _Admitted(threading.local):
+    scope_id: int | None = None  # the parent scope `peer_rank` admits for one computation
+
+
+_admitted = _Admitted()
+
+
 def _guard(identity: FileIdentity, params: dict) -> None:
     access = current_access()
     if access.root_ids is None:
@@ -314,8 +322,65 @@ def _guard(identity: FileIdentity, params: dict) -> None:
     allowed = allowed_unit_ids(access, identity)
     for key in SCOPED_PARAMS:
         value = params.get(key)
-        if value is not None and int(value) not in allowed:
-            raise AccessDenied(f"无权查看单位 {value} 的数据")
+        if value is None or int(value) in allowed:
+            continue
+        if (
+            key == "scope_id"
+            and _admitted.scope_id is not None
+            and int(value) == _admitted.scope_id
+        ):
+            continue  # inside peer_rank: only the unit's own row leaves (see there)
+        raise AccessDenied(f"无权查看单位 {value} 的数据")
+
+
+def may_see(unit_id: int) -> bool:
+    """True when the signed-in user may see the unit's data (always, with access control off)."""
+    allowed = allowed_unit_ids(current_access())
+    return allowed is None or int(unit_id) in allowed
+
+
+@dataclass(frozen=True)
+class PeerRank:
+    """A unit's place among its peers (same kind, same parent): all a user allowed the unit
+    but not its parent learns of the peers' ranking — never their rows or names."""
+
+    row: dict  # the unit's own row of the ranking ({} when the ranking does not list it)
+    ranked: int  # peers with a rank, the unit included
+    listed: int  # peers in the ranking, the unit included
+
+    @property
+    def rank(self) -> int | None:
+        value = self.row.get("rank")
+        return None if value is None or pd.isna(value) else int(value)
+
+
+def peer_rank(unit_id: int, ranking: Callable[[int, str], pd.DataFrame]) -> PeerRank:
+    """The unit's own row of `ranking(parent_id, kind)` — a ranking of the units of its kind
+    under its parent, with `unit_id` and `rank` columns — and how many peers are ranked.
+
+    The one narrow way a unit head sees their rank (README, 访问控制): the user must be
+    allowed the unit itself; when they are not allowed its parent, the parent's scope is
+    admitted for this computation only (this thread, no batch memo), and nothing but the
+    unit's own row and the two counts leaves this function."""
+    require_scope(unit_id)
+    units = _cached(file_identity(), "all_units", ())
+    match = units[units["unit_id"] == unit_id]
+    if match.empty or pd.isna(match.iloc[0]["parent_id"]):
+        return PeerRank({}, 0, 0)
+    parent_id, kind = int(match.iloc[0]["parent_id"]), str(match.iloc[0]["kind"])
+    outer = _admitted.scope_id
+    if not may_see(parent_id):
+        _admitted.scope_id = parent_id
+    try:
+        frame = ranking(parent_id, kind)
+    finally:
+        _admitted.scope_id = outer
+    mine = frame[frame["unit_id"] == unit_id]
+    row = mine.iloc[0].to_dict() if len(mine) else {}
+    # the own row only: a text field naming a peer (say, "the one above") is dropped
+    peers = [str(n) for n in frame.loc[frame["unit_id"] != unit_id, "name"] if str(n)]
+    row = {k: v for k, v in row.items() if not (isinstance(v, str) and any(n in v for n in peers))}
+    return PeerRank(row, int(frame["rank"].notna().sum()), len(frame))
 
 
 def require_scope(scope_id: int) -> None:

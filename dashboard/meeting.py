@@ -298,14 +298,16 @@ def _city_ranks(as_of: dt.date, next_test: metrics.NextTest | None) -> list[dict
 
 
 def _sibling_rank(unit: dict, assessment_id: int) -> tuple[int | None, int]:
-    """A unit's dense rank among the units of its kind under the same parent, and how many."""
+    """A unit's dense rank among the units of its kind under the same parent, and how many
+    are ranked — through `db.peer_rank`, so a unit head who may not see the parent gets
+    their own rank and nothing of the peers (README, 访问控制)."""
     if is_missing(unit.get("parent_id")):
         return None, 0
-    frame = metrics.unit_scores(int(unit["parent_id"]), assessment_id, unit["kind"])
-    siblings = frame[frame["value"].notna()]
-    mine = siblings[siblings["unit_id"] == unit["unit_id"]]
-    rank = None if mine.empty or is_missing(mine.iloc[0]["rank"]) else int(mine.iloc[0]["rank"])
-    return rank, len(siblings)
+    place = db.peer_rank(
+        int(unit["unit_id"]),
+        lambda parent_id, kind: metrics.unit_scores(parent_id, assessment_id, kind),
+    )
+    return place.rank, place.ranked
 
 
 def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard import flags, metrics, rankings, trends, weekly
+from dashboard import db, flags, metrics, rankings, trends, weekly
 from dashboard.db import query
 
 STANDING_METRICS = (
@@ -67,14 +67,34 @@ def _peer_scope(info: UnitInfo) -> tuple[int, str] | None:
     return (info.parent_id, info.kind) if info.has_peers else None
 
 
+def _ranking(key: str, parent_id: int, kind: str, as_of: dt.date, **kwargs: object) -> pd.DataFrame:
+    if kwargs:
+        return rankings.ranking(key, parent_id, kind, as_of, **kwargs)
+    return weekly.ranking_at(key, parent_id, kind, as_of)
+
+
 def peer_ranking(key: str, unit_id: int, as_of: dt.date, **kwargs: object) -> pd.DataFrame:
-    """The rankings engine's ranking of the unit's peers (same kind, same parent)."""
+    """The rankings engine's ranking of the unit's peers (same kind, same parent): every
+    peer's row, so only for a user who may see the parent (`peers_visible`)."""
     peers = _peer_scope(unit_info(unit_id))
     if peers is None:
         raise ValueError("the top unit has no peers")
-    if kwargs:
-        return rankings.ranking(key, peers[0], peers[1], as_of, **kwargs)
-    return weekly.ranking_at(key, peers[0], peers[1], as_of)
+    return _ranking(key, peers[0], peers[1], as_of, **kwargs)
+
+
+def own_place(key: str, unit_id: int, as_of: dt.date, **kwargs: object) -> db.PeerRank:
+    """The unit's own row of its peers' ranking and how many are ranked (`db.peer_rank`):
+    what every user allowed the unit sees, whether or not they may see the peers."""
+    return db.peer_rank(
+        unit_id, lambda parent_id, kind: _ranking(key, parent_id, kind, as_of, **kwargs)
+    )
+
+
+def peers_visible(unit_id: int) -> bool:
+    """True when the user may see the peers' rows (their parent's data), not only the
+    unit's own rank among them (README, 访问控制)."""
+    info = unit_info(unit_id)
+    return info.has_peers and db.may_see(info.parent_id)
 
 
 def _row(frame: pd.DataFrame, unit_id: int) -> dict:
@@ -104,6 +124,9 @@ class Standing:
     numerator: float | None
     denominator: float | None
     compared_with: str  # e.g. 06-03 or the previous assessment's name
+    gap_to_above: float | None = None  # behind the next better rank (≥ 0); None when first
+    target: float | None = None
+    gap_to_target: float | None = None  # > 0 = ahead of the target
 
     @property
     def change(self) -> float | None:
@@ -129,12 +152,13 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
     out = []
     for key in STANDING_METRICS:
         if top:
-            now = weekly.metric_values(key, unit_id, as_of)
-            then = weekly.metric_values(key, unit_id, before)
+            row = _row(weekly.metric_values(key, unit_id, as_of), unit_id)
+            row_before = _row(weekly.metric_values(key, unit_id, before), unit_id)
+            ranked = 0
         else:
-            now = peer_ranking(key, unit_id, as_of)
-            then = peer_ranking(key, unit_id, before)
-        row, row_before = _row(now, unit_id), _row(then, unit_id)
+            place = own_place(key, unit_id, as_of)
+            row, row_before = place.row, own_place(key, unit_id, before).row
+            ranked = place.ranked
         out.append(
             Standing(
                 key,
@@ -143,10 +167,13 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
                 _value(row_before.get("value")),
                 _rank(row.get("rank")),
                 _rank(row.get("prev_rank")),
-                0 if top else int(now["rank"].notna().sum()),
+                ranked,
                 _value(row.get("numerator")),
                 _value(row.get("denominator")),
                 before.strftime("%m-%d"),
+                _value(row.get("gap_to_above")),
+                _value(row.get("target")),
+                _value(row.get("gap_to_target")),
             )
         )
     score = score_standing(unit_id, as_of)
@@ -169,14 +196,12 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         latest = {**latest, "rank": None}  # the top of the tree is not ranked
         n = 0
     else:
-        frame = peer_ranking("score", unit_id, as_of, assessment_id=latest_id)
-        latest = _row(frame, unit_id)
+        place = own_place("score", unit_id, as_of, assessment_id=latest_id)
+        latest = place.row
         previous = (
-            _row(peer_ranking("score", unit_id, as_of, assessment_id=previous_id), unit_id)
-            if previous_id
-            else {}
+            own_place("score", unit_id, as_of, assessment_id=previous_id).row if previous_id else {}
         )
-        n = int(frame["rank"].notna().sum())
+        n = place.ranked
     if _value(latest.get("value")) is None and _value(previous.get("value")) is None:
         return None
     return Standing(
@@ -190,6 +215,9 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         None,
         None,
         str(names.get(previous_id, "—")),
+        _value(latest.get("gap_to_above")),
+        _value(latest.get("target")),
+        _value(latest.get("gap_to_target")),
     )
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from dashboard.components.text import is_missing, md_escape
+from dashboard.components.text import is_missing, md_escape, short
 from dashboard.labels import STATUS
 
 if TYPE_CHECKING:
@@ -25,6 +25,9 @@ FLAG_MARK = {
     "orange": ("▲", "橙", "orange"),
     "yellow": ("◆", "黄", "gray"),
 }
+NAME_LIMIT = 12  # characters of a unit name in the board's tables (a cell must not grow
+VALUE_LIMIT = 40  # the screen: a 500-character name is cut with "…")
+LAGGARD_LIMIT = 8  # three names side by side in a third of the screen
 PLACES = ("倒数第一", "倒数第二", "倒数第三", "倒数第四", "倒数第五")
 
 
@@ -55,7 +58,11 @@ def laggards_md(laggards: Sequence[Laggards], n: int = 3) -> str:
         for u in lag.units[:n]:
             symbol = STATUS[u.status][1]
             value = u.value_text.removesuffix(" 分")  # the row says it is a score
-            cells.append(coloured(u.status, f"{symbol} {u.name}") + " " + md_escape(value))
+            cells.append(
+                coloured(u.status, f"{symbol} {short(u.name, LAGGARD_LIMIT)}")
+                + " "
+                + md_escape(value)
+            )
         if not lag.units:
             cells.append(coloured("ok", "● 全部达标"))
         cells += [""] * (n - len(cells))
@@ -90,12 +97,15 @@ def flags_md(flags: Sequence[Flag], as_of: dt.date, *, with_value: bool = False)
         cells = [
             str(i),
             f":{colour}[**{symbol} {word}**]",
-            md_escape(f.rule_name),
-            md_escape(f.unit_name),
+            md_escape(short(f.rule_name, NAME_LIMIT)),
+            md_escape(short(f.unit_name, NAME_LIMIT)),
         ]
         if with_value:
-            cells.append(md_escape(f.value_text))
-        cells += [md_escape(f.owner_name or "—"), md_escape(days_left_text(f, as_of))]
+            cells.append(md_escape(short(f.value_text, VALUE_LIMIT)))
+        cells += [
+            md_escape(short(f.owner_name or "—", NAME_LIMIT)),
+            md_escape(days_left_text(f, as_of)),
+        ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)
 
@@ -119,7 +129,7 @@ def children_md(children: pd.DataFrame, limit: int = 14) -> str:
     lines = ["| 单位 | " + " | ".join(h for h, *_ in CHILD_TABLE) + " |"]
     lines.append("|" + " --- |" * (len(CHILD_TABLE) + 1))
     for r in rows.head(limit).to_dict("records"):
-        cells = [f"**{md_escape(r['name'])}**"]
+        cells = [f"**{md_escape(short(r['name'], NAME_LIMIT))}**"]
         for _header, column, status_column, fmt in CHILD_TABLE:
             value = r.get(column)
             if is_missing(value):

@@ -15,6 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.components.text import chart_text
+
 FONT_FAMILY = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 FONT_SIZE = 15
 SMALL = 14
@@ -158,7 +160,7 @@ def score_trend_figure(
     palette = iter(COMPARE)
     for key, rows in data.groupby("key", sort=False):
         role = rows["role"].iloc[0]
-        name = str(rows["series"].iloc[0])
+        name = chart_text(rows["series"].iloc[0])
         if role == "main":
             color, width, dash = MAIN, 4, "solid"
         elif role == "reference":
@@ -173,7 +175,7 @@ def score_trend_figure(
         ]
         custom = [
             [
-                str(a),
+                chart_text(a),
                 _fmt(v, 2),
                 _fmt(m, 0),
                 _signed(c, 2),
@@ -235,7 +237,7 @@ def survey_change_figure(
     latest columns: item_name, rate, previous_rate, change (sorted by rate ascending).
     """
     rows = latest.sort_values("rate", ascending=True, na_position="first").reset_index(drop=True)
-    names = list(rows["item_name"])
+    names = [chart_text(n) for n in rows["item_name"]]
     fig = go.Figure()
     # connectors: one segment per item, separated by gaps
     xs: list = []
@@ -323,7 +325,7 @@ def survey_waves_figure(waves: pd.DataFrame, *, height: int = 440) -> go.Figure:
     for n, (code, rows) in enumerate(waves.groupby("code", sort=True)):
         rows = rows.sort_values("start_date")
         color = colors[n % len(colors)]
-        name = str(rows["item_name"].iloc[0])
+        name = chart_text(rows["item_name"].iloc[0])
         last = rows["rate"].last_valid_index()
         legend = (
             name
@@ -343,7 +345,7 @@ def survey_waves_figure(waves: pd.DataFrame, *, height: int = 440) -> go.Figure:
                 line={"color": color, "width": 2.5},
                 connectgaps=False,
                 customdata=[
-                    [str(a), _signed(c, 1), "—" if _none(s) is None else f"{int(s)}"]
+                    [chart_text(a), _signed(c, 1), "—" if _none(s) is None else f"{int(s)}"]
                     for a, c, s in zip(
                         rows["assessment_name"], rows["change"], rows["sample_size"], strict=True
                     )

@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard.components.text import md_escape
+from dashboard.components.text import is_long, md_escape, short
 from dashboard.labels import ASSESSMENT_LEVEL, label
 from dashboard.metrics import NextTest
 
@@ -27,7 +27,10 @@ def header_strip(
 ) -> None:
     """Draw the strip: plain text elements only (everything is escaped by Streamlit)."""
     left, middle, right = st.columns([2, 5, 3], vertical_alignment="center")
-    left.markdown(f"**{md_escape(scope_name)}**")
+    left.markdown(
+        f"**{md_escape(short(scope_name))}**",
+        help=md_escape(scope_name) if is_long(scope_name) else None,
+    )
     middle.markdown(f"**{md_escape(countdown_text(next_test))}**")
     freshness = f"数据截至 {as_of.isoformat()}"
     if generated_at:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.components.text import is_missing
+from dashboard.components.text import chart_text, is_missing, short
 from dashboard.labels import PROBLEM_SOURCE, SEVERITY, STATUS, UNIT_KIND, label
 from dashboard.rankings import RankMetric
 
@@ -142,7 +142,12 @@ def bar_chart(ranking: pd.DataFrame, m: RankMetric, title: str) -> go.Figure:
     """
     rows, trimmed = chart_rows(ranking)
     values = _display_value(rows["value"], m)
-    labels = [f"{int(r)}. {n}" for r, n in zip(rows["rank"], rows["name"], strict=True)]
+    # names cut for the axis (the full name is in the hover and the table), plotly markup inert
+    labels = [
+        f"{int(r)}. {chart_text(short(n, 30))}"
+        for r, n in zip(rows["rank"], rows["name"], strict=True)
+    ]
+    full_names = [chart_text(n) for n in rows["name"]]
     colours = [STATUS[s][2] for s in rows["status"]]
     texts = [
         f"{value_text(v, m)} {STATUS[s][0]}"
@@ -162,7 +167,8 @@ def bar_chart(ranking: pd.DataFrame, m: RankMetric, title: str) -> go.Figure:
             outsidetextfont={"size": 18, "color": "#111827"},
             cliponaxis=False,
             customdata=rows["unit_id"].astype(int).tolist(),
-            hovertemplate="%{y}<br>" + m.label + "：%{text}<extra>点击查看下级</extra>",
+            hovertext=full_names,
+            hovertemplate="%{hovertext}<br>" + m.label + "：%{text}<extra>点击查看下级</extra>",
         )
     )
     targets = rows["target"].dropna().unique()

@@ -10,6 +10,8 @@ from typing import Protocol
 
 import plotly.graph_objects as go
 
+from dashboard.components.text import chart_text
+
 INK = "#111827"
 MUTED = "#4b5563"
 LINE = "#1d4ed8"
@@ -56,7 +58,7 @@ def score_trend_figure(
     font_size: int = 18,
 ) -> go.Figure:
     """The composite score at each of the last tests, with the target as a dashed line."""
-    labels = [p.label for p in points]
+    labels = [chart_text(p.label) for p in points]
     values = [p.value for p in points]
     positions = list(range(len(points)))  # by position: two tests may share a label
     fig = go.Figure(

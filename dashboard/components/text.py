@@ -1,16 +1,63 @@
-"""Text helpers shared by components: escaping data for markdown, Chinese number formats."""
+"""Text helpers shared by components: the one way data text is shown, Chinese number formats.
+
+Data text (unit names, problem descriptions, rule names, anything read from the database, a
+ledger or the users file) is shown in one of three ways, each through one helper here:
+
+* in anything Streamlit renders as markdown — st.markdown / caption / subheader / info /
+  warning / error / success, metric labels, widget and button labels, `help=` tooltips,
+  tab and expander labels: `md_escape(text)`;
+* as a plotly label (axis categories, hover text, annotations): `chart_text(text)`;
+* in a table cell (st.dataframe, exports): the value itself — cells are plain text there.
+
+All three drop bidi controls and zero-width characters (a U+202E would reverse everything
+after it). `md_escape` also escapes every markdown control character (images, links,
+emphasis, HTML, Streamlit's :colour[…] and :material/…: directives) and breaks what GFM
+would auto-link (http://…, www.…, name@host) with an invisible word joiner, because those
+links are found in the text after escapes are removed: backslashes alone do not stop them.
+`short(text, limit)` truncates long names with "…" (the full text goes into a tooltip).
+"""
 
 from __future__ import annotations
 
 import math
+import re
 
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:@=\"'&")
+# Bidi embeddings, overrides, isolates and marks; zero-width spaces and joiners; BOM.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u061c]")
+WORD_JOINER = "\u2060"
+# Where GFM finds a link in plain text: a scheme's ://, www., an e-mail's @.
+_AUTOLINK = re.compile(r"(?<=:)(?=/)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\u0085]+")
+
+
+def visible_text(text: object) -> str:
+    """The text without bidi controls and zero-width characters, line breaks as spaces."""
+    return _LINE_BREAKS.sub(" ", _INVISIBLE.sub("", str(text)))
 
 
 def md_escape(text: object) -> str:
-    """Escape markdown control characters so data renders as literal text, never markup,
-    links or HTML (Streamlit escapes raw HTML; this also defuses [x](javascript:…))."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+    """Data text for anything rendered as markdown: literal text, never markup, an image, a
+    link (also no auto-linked URL or e-mail address), HTML or a direction change."""
+    plain = _AUTOLINK.sub(WORD_JOINER, visible_text(text))
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in plain)
+
+
+def chart_text(text: object) -> str:
+    """Data text for a plotly label: plotly reads <a href>, <b>, <br> … and entities in its
+    labels, so the markup characters become entities it shows literally."""
+    return visible_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def short(text: object, limit: int = 24) -> str:
+    """The text, cut to `limit` characters with "…" when longer (show the full text in a
+    tooltip: `help=` of the element, or the table cell)."""
+    plain = visible_text(text)
+    return plain if len(plain) <= limit else plain[: limit - 1] + "…"
+
+
+def is_long(text: object, limit: int = 24) -> bool:
+    return len(visible_text(text)) > limit
 
 
 def is_missing(value: object) -> bool:

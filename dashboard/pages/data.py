@@ -46,7 +46,7 @@ else:
     )
     done = st.session_state.pop("import_done", None)
     if done:
-        st.success(done, icon=":material/check_circle:")
+        st.success(md_escape(done), icon=":material/check_circle:")
     if upload is not None:
         data = upload.getvalue()
         plan_key = ("import_plan", kind, upload.name, len(data), upload.file_id)

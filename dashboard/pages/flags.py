@@ -13,7 +13,7 @@ from dashboard.components.flag_table import (
     flags_column_config,
     flags_table,
 )
-from dashboard.components.text import md_escape
+from dashboard.components.text import is_long, md_escape, short
 from dashboard.flag_export import duban_workbook
 
 MAX_EXPANDERS = 60
@@ -29,10 +29,13 @@ if rules_problem:
 all_flags = flags.evaluate(f.scope_id, f.as_of, rules)
 test = metrics.next_test(f.as_of)
 
-st.subheader(f"红旗清单 · {f.scope_name}")
+st.subheader(
+    f"红旗清单 · {md_escape(short(f.scope_name))}",
+    help=md_escape(f.scope_name) if is_long(f.scope_name) else None,
+)
 if not all_flags:
     st.success(
-        f"当前范围内没有红旗：截至 {f.as_of.isoformat()}，{f.scope_name}没有任何一条规则被触发。",
+        f"当前范围内没有红旗：截至 {f.as_of.isoformat()}，{md_escape(f.scope_name)}没有任何一条规则被触发。",
         icon=":material/check_circle:",
     )
     st.stop()
@@ -45,7 +48,7 @@ tiles[2].metric("● 黄旗", f"{counts['yellow']} 条")
 tiles[3].metric(
     "距下次测评",
     "未安排" if test is None else ("进行中" if test.under_way else f"{test.days_left} 天"),
-    help=None if test is None else test.name,
+    help=None if test is None else md_escape(test.name),
 )
 
 rule_names = rules.names()

@@ -23,10 +23,10 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboard import filters, meeting
+from dashboard import db, filters, meeting, session
 from dashboard.components import board, kpi, sparkline
 from dashboard.components.meeting_css import MEETING_CSS, STATUS_CSS
-from dashboard.components.text import md_escape
+from dashboard.components.text import is_long, md_escape, short
 
 TICK_KEY = "_meeting_tick"
 
@@ -49,7 +49,10 @@ def _top_bar(view: meeting.MeetingView, shown: str) -> None:
     with left:
         title, countdown = st.columns([4, 6], vertical_alignment="bottom")
         with title.container(key="mtop-scope"):
-            st.markdown(f"{md_escape(view.scope_name)} · 创文态势")
+            st.markdown(
+                f"{md_escape(short(view.scope_name))} · 创文态势",
+                help=md_escape(view.scope_name) if is_long(view.scope_name) else None,
+            )
         with countdown.container(key="mtop-countdown"):
             st.markdown(md_escape(view.countdown_big))
         with countdown.container(key="mtop-countdetail"):
@@ -160,7 +163,18 @@ def _board() -> None:
         )
 
 
+def _refusable_board() -> None:
+    # A fragment's reruns run only this function, outside the router: a changed users file
+    # reruns the whole app (sign-in check), a refusal gets the router's Chinese message.
+    if not session.still_current():
+        st.rerun()
+    try:
+        _board()
+    except db.AccessDenied:
+        session.show_refused()
+
+
 if rotation.every:
-    st.fragment(run_every=rotation.every)(_board)()
+    st.fragment(run_every=rotation.every)(_refusable_board)()
 else:
     _board()

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import filters, rankings
 from dashboard.components import ranking_table as rt
-from dashboard.components.text import md_escape
+from dashboard.components.text import md_escape, short
 from dashboard.labels import INDICATOR_CATEGORY, SUBJECT_KIND, UNIT_KIND, label
 
 DRILL_PARAM = "drill"
@@ -41,7 +41,7 @@ metric_key = pickers[0].selectbox(
 )
 m = rankings.metric(metric_key)
 if not levels:
-    st.info(f"「{f.scope_name}」下没有可排名的下级单位，请在左侧选择更大的单位范围。")
+    st.info(f"「{md_escape(f.scope_name)}」下没有可排名的下级单位，请在左侧选择更大的单位范围。")
     st.stop()
 level = pickers[1].selectbox(
     "排名层级",
@@ -116,12 +116,12 @@ for i, (unit_id, name, _kind) in enumerate(path):
         crumbs.markdown(f"**{md_escape(name)}**")
     else:
         crumbs.button(
-            name,
+            md_escape(short(name)),
             key=f"crumb_{unit_id}",
             icon=":material/arrow_upward:" if i == len(path) - 2 else None,
             on_click=_set_drill,
             args=(None if i == 0 else unit_id,),
-            help=f"回到「{name}」",
+            help=f"回到「{md_escape(name)}」",
         )
 
 if drilled and rankings.child_level(here_kind) is None:
@@ -159,12 +159,12 @@ ranked = frame["rank"].notna()
 no_data = frame.loc[~ranked, "name"].tolist()
 summary = f"{len(frame)} 个{level_text}，{int(ranked.sum())} 个有名次"
 if no_data:
-    shown = "、".join(no_data[:8]) + ("等" if len(no_data) > 8 else "")
+    shown = "、".join(short(n) for n in no_data[:8]) + ("等" if len(no_data) > 8 else "")
     summary += f"；{len(no_data)} 个无数据（{shown}），不参与排名"
 compare = "上一次测评" if m.compare == "assessment" else "上周同日"
 st.markdown(f"##### {md_escape(title)}")
 st.caption(
-    f"{summary}。名次按显示精度比较，数值相同的并列同一名次，下一名次顺延（1、1、2）；"
+    f"{md_escape(summary)}。名次按显示精度比较，数值相同的并列同一名次，下一名次顺延（1、1、2）；"
     f"名次变化与{compare}相比。点击表格行或条形可查看该单位的下级。"
 )
 

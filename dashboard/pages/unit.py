@@ -10,14 +10,26 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import filters, metrics, unit_view
-from dashboard.components.text import is_missing, md_escape, pct, points, rank_text, signed
+from dashboard.components.text import (
+    is_long,
+    is_missing,
+    md_escape,
+    pct,
+    points,
+    rank_text,
+    short,
+    signed,
+)
 from dashboard.labels import PROBLEM_SOURCE, SEVERITY, SUBJECT_KIND, UNIT_KIND, label
 
 f = filters.current()
 info = unit_view.unit_info(f.scope_id)
 kind_label = label(UNIT_KIND, info.kind)
 
-st.subheader(f"本单位 · {md_escape(info.name)}（{kind_label}）")
+st.subheader(
+    f"本单位 · {md_escape(short(info.name))}（{kind_label}）",
+    help=md_escape(info.name) if is_long(info.name) else None,
+)
 if not info.has_peers:
     st.info(
         "当前范围是最上级单位，没有同级可比。请在左侧「单位范围」选择本单位（街道或部门），"
@@ -47,12 +59,20 @@ def _rank_line(s: unit_view.Standing) -> str:
     if s.rank is None:
         return "无数据，不参与排名"
     line = f"{rank_text(s.rank)}（{s.ranked_units} 个同级单位有数据）"
+    if not is_missing(s.gap_to_above) and s.gap_to_above > 0:
+        line += f" · 距上一名 {_gap(s)}"
     if s.rank_change is None:
         return line
     if s.rank_change == 0:
         return line + " · 名次持平"
     arrow = "上升" if s.rank_change > 0 else "下降"
     return line + f" · {arrow} {abs(s.rank_change)} 位"
+
+
+def _gap(s: unit_view.Standing, value: float | None = None) -> str:
+    """A gap in the standing's unit: points for the score, 个百分点 for a rate."""
+    value = s.gap_to_above if value is None else value
+    return f"{value:.2f} 分" if s.key == "score" else f"{value * 100:.1f} 个百分点"
 
 
 standings = unit_view.standing(info.unit_id, f.as_of)
@@ -178,7 +198,9 @@ with tabs[2]:
     if visits.campaign is None:
         st.info("截至当日没有进行中的走访活动", icon=":material/info:")
     elif not visits.has_target:
-        st.info(f"本单位在「{visits.campaign.name}」中没有走访任务", icon=":material/info:")
+        st.info(
+            f"本单位在「{md_escape(visits.campaign.name)}」中没有走访任务", icon=":material/info:"
+        )
     else:
         t = visits.total
         a, b, c = st.columns(3)
@@ -271,6 +293,45 @@ with tabs[3]:
 with tabs[4]:
     if not info.has_peers:
         st.info("最上级单位没有同级单位", icon=":material/info:")
+    elif not unit_view.peers_visible(info.unit_id):
+        # README 访问控制: the unit's own place among its peers, never their rows or names
+        st.caption(
+            f"按授权范围，只显示本单位在{md_escape(info.parent_name or '')}下全部{kind_label}中的名次，"
+            "不显示其他单位的数据。"
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "指标": [s.label for s in standings],
+                    "本单位": [
+                        points(s.value) if s.key == "score" else pct(s.value) for s in standings
+                    ],
+                    "名次": [
+                        "无数据" if s.rank is None else f"第 {s.rank} 名 / 共 {s.ranked_units} 名"
+                        for s in standings
+                    ],
+                    "距上一名": [
+                        "—" if s.rank is None or is_missing(s.gap_to_above) else _gap(s)
+                        for s in standings
+                    ],
+                    "目标": [
+                        "—"
+                        if is_missing(s.target)
+                        else (points(s.target) if s.key == "score" else pct(s.target))
+                        for s in standings
+                    ],
+                    "与目标差距": [
+                        "—"
+                        if is_missing(s.gap_to_target)
+                        else (
+                            "已达标" if s.gap_to_target >= 0 else "差 " + _gap(s, -s.gap_to_target)
+                        )
+                        for s in standings
+                    ],
+                }
+            ),
+            hide_index=True,
+        )
     else:
         peers = unit_view.peer_table(info.unit_id, f.as_of)
         st.caption(f"{md_escape(info.parent_name or '')}下的全部{kind_label}，按整改率名次排列。")
