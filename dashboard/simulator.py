@@ -38,6 +38,20 @@ from dashboard.flags import failed_draw_probability
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = ROOT / "config" / "simulator.toml"
 
+MODEL_TEXT = (
+    "预计得分 = Σ 各指标分值 × 预计得分率。实地考察指标的得分率 = 固定点位按现状的达标比例与随机点位"
+    "（各类点位池中抽中一个点位不达标的概率，按类平均）按固定点位观测比例 {fixed:.0%} 加权；"
+    "网上申报指标 = 其台账完成率；问卷调查指标 = 最近一次调查的得分率。"
+    "截至当日没有数据的指标按本单位上一次测评该项（无分项时按综合）得分率计；"
+    "各项整改可挽回的分值相加即预计提升。"
+)
+
+
+def model_text(settings: Settings) -> str:
+    """The model in three sentences, with the settings it uses (page and README)."""
+    return MODEL_TEXT.format(fixed=settings.fixed_share)
+
+
 SCORED_CATEGORIES = ("field", "materials", "questionnaire")
 CATEGORY_LABEL = {"field": "实地考察", "materials": "网上申报", "questionnaire": "问卷调查"}
 SOURCE_LABEL = {

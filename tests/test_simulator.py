@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import db, simulator
+from dashboard import db, sim_export, simulator
 from tests.sim_tiny import build_sim_tiny
 from tests.tiny import AS_OF
 
@@ -193,3 +193,115 @@ def test_fixed_share_is_a_setting(use_tiny: Path) -> None:
     # all weight on fixed points: F-01 = 1/2 → 10 (not 15)
     est = simulator.estimate(CITY, AS_OF, simulator.Settings(fixed_share=1.0))
     assert est.items.set_index("code").loc["F-01", "points"] == pytest.approx(10.0)
+
+
+# ── the page, through the entry script ─────────────────────────────────────────────────
+
+PAGE = "dashboard/pages/simulator.py"
+
+
+def _texts(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [s.value for s in at.subheader]
+    parts += [f"{m.label}={m.value}" for m in at.metric]
+    return "\n".join(parts).replace("\\", "")  # markdown escapes off
+
+
+def _metric(at, label_start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label_start))
+
+
+def test_page_selecting_fixes_moves_score_and_rank(use_sim: Path) -> None:
+    params = {"unit": "临江市", "as_of": AS_OF.isoformat()}
+    at = _open(params)
+    assert not at.exception, at.exception
+    text = _texts(at)
+    # estimate ± backtest MAE; the model loses to "same as last test" here and says so
+    assert "估计 64.5 ± 18.0 分" in text
+    assert any("不如「与上次测评相同」" in w.value for w in at.warning)
+    assert "全部 9 项，涉及 5 个单位，可挽回 +33.5 分 → 98.0 分，目标 90 分" in text
+    assert _metric(at, "勾选后推算名次") == "第 4 名（共 4 个城市）"
+    # tick the first row (F-03 at 幸福社区农贸市场, +10) and the third (F-02, +5)
+    at.session_state["sim_fixes"] = {
+        "edited_rows": {0: {"选择": True}, 2: {"选择": True}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception, at.exception
+    text = _texts(at)
+    assert "已选 2 项，涉及 1 个单位，可挽回 +15.0 分 → 79.5 分，目标 90 分" in text
+    assert _metric(at, "勾选后预计得分") == "79.5 分"
+    assert _metric(at, "勾选后推算名次") == "第 3 名（共 4 个城市）"
+    button = at.get("download_button")[0]
+    assert "已选 2 项" in button.proto.label and not button.proto.disabled
+
+
+def _open(params: dict[str, str]):
+    from tests.apptest import open_page
+
+    return open_page(PAGE, params)
+
+
+def test_page_gap_and_backtest_tabs(use_tiny: Path) -> None:
+    at = _open({"as_of": AS_OF.isoformat()})
+    assert not at.exception, at.exception
+    text = _texts(at) + "\n".join(i.value for i in at.info)
+    assert "距目标 90 分差 25.5 分" in text and "至少需完成 5 项" in text
+    assert "平均绝对误差：本模型 18.00 分，与上次相同 2.00 分（1 次测评）" in text
+    assert "其他城市的得分，无法推算名次" in text
+    assert "上次公布名次：第 8 名 / 16 个城市" in text
+
+
+def test_export_holds_the_selection(use_tiny: Path) -> None:
+    import io
+
+    import openpyxl
+
+    sim = simulator.simulate(CITY, AS_OF)
+    picked = sim.fixes[sim.fixes["fix_id"].isin(["point:2:11", "materials:5:21"])].copy()
+    picked.loc[picked.index[0], "detail"] = "=HYPERLINK(1)"  # hostile text stays text
+    data = sim_export.duban_workbook(picked, "临江市", AS_OF, "已选 2 项")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=6)]
+    assert len(rows) == 2
+    owners = {r[1]: r for r in rows}
+    assert set(owners) == {"市住建局", "解放街道"}
+    assert owners["市住建局"][8] == pytest.approx(5.0)
+    assert owners["市住建局"][7].date() == dt.date(2026, 6, 24)  # 督办时限
+    assert owners["市住建局"][6].date() == dt.date(2026, 6, 8)  # P6's own deadline
+    assert any(str(r[5]).startswith("'=") for r in rows)
+    assert rows[-1][9] == pytest.approx(10.0)  # running total
+
+
+def test_a_unit_head_sees_only_their_subtree(
+    use_sim: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import auth
+    from tests.apptest import ENTRY
+
+    users = tmp_path / "users.toml"
+    users.write_text(
+        '[users.east]\nname = "东城区负责人"\nrole = "unit_head"\nunits = ["东城区"]\n'
+        f'password_hash = "{auth.hash_password("pw")}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(auth.USERS_ENV, str(users))
+    at = AppTest.from_file(ENTRY, default_timeout=30)
+    at.session_state["_cw_user"] = auth.load_users(users)["east"]
+    at.query_params["as_of"] = AS_OF.isoformat()
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    text = _texts(at)
+    assert "测算 · 东城区" in text
+    # its backtest: assessment 3 as of 05-14, F-01 0 + the rest at 0.82 (assessment 2) = 65.6
+    # vs 85 → 19.4
+    assert "估计 55.0 ± 19.4 分" in text
+    # the districts' ranking needs 西城区, outside the user's subtree: not implied
+    assert "名次涉及授权范围以外的区县" in text
+    shown = " ".join(frame.value.to_string() for frame in at.dataframe)
+    assert "城关镇" not in shown and "桃源村" not in shown
