@@ -45,16 +45,12 @@ table = pd.DataFrame(
     }
 )
 
-a, b, c, d = st.columns(4)
+a, b, c, d = st.columns([1.4, 1, 1, 1.4])
 a.metric(
     f"{test_name} 预计得分",
-    sim_charts.estimate_text(current.total, acc.mae),
+    sim_charts.estimate_text(current.total, acc.mae).removeprefix("估计 "),
     border=True,
-    help=(
-        f"± 为回测平均绝对误差（{acc.tests} 次历史测评，用测评前一天的数据估计）"
-        if acc.mae is not None
-        else "没有可回测的历史测评，无法给出误差"
-    ),
+    help="± 为回测平均绝对误差（见「回测」）",
 )
 b.metric("上次测评得分", points(sim.last_actual, 2), border=True)
 c.metric("目标", "未设定" if sim.target_score is None else points(sim.target_score, 1), border=True)
@@ -66,6 +62,14 @@ d.metric(
     border=True,
     help=rank.note
     or f"按预计得分在上次测评 {len(rank.peers) + 1} 个{rank.peer_label}得分中的名次（并列同名）",
+)
+st.caption(
+    md_escape(sim_charts.estimate_text(current.total, acc.mae))
+    + (
+        f"（± 为 {acc.tests} 次历史测评的回测平均绝对误差，用测评前一天为止的数据估计）"
+        if acc.mae is not None
+        else "（没有可回测的历史测评，无法给出误差）"
+    )
 )
 if rank.note:
     published = (
