@@ -12,7 +12,7 @@ model is linear in the counts it reads (passing observations, completed ledger i
 survey points), so the worth of a set of fixes is the sum of their worths and the
 projected score is the estimate plus that sum — exactly, not an approximation.
 
-Field measure (queries/sim_field_states.sql): an (inspection point, indicator) is observed
+Field measure (queries/sim_field_counts.sql, sim_field_failures.sql): an (inspection point, indicator) is observed
 when it has a check within `lookback_days`; it fails as it stands when that check failed and
 the problem it raised is not rectified, or a problem found there since is still open. For an
 indicator, F = passing ÷ observed at fixed points, R = 1 − the mean over point types of
@@ -183,40 +183,44 @@ def _per_day(name: str, days: list[dt.date], **params: object) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _field_rates(states: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
-    """(as_of, indicator_id) → rate, and what one more passing observation is worth in rate
-    at a fixed point (fixed_step) and per point type at a random point (random_step)."""
-    if states.empty:
-        return pd.DataFrame(columns=["as_of", "indicator_id", "rate", "fixed_step", "n_fixed"])
-    s = states.assign(passing=~states["failing"].astype(bool))
-    fixed = (
-        s[s["is_fixed"]]
-        .groupby(["as_of", "indicator_id"])["passing"]
-        .agg(n_fixed="size", pass_fixed="sum")
-    )
-    by_type = (
-        s[~s["is_fixed"]]
-        .groupby(["as_of", "indicator_id", "point_type"])["passing"]
-        .agg(n="size", passed="sum")
-        .reset_index()
-    )
-    by_type["fail"] = [
-        failed_draw_probability(p / n, 1)
-        for p, n in zip(by_type["passed"], by_type["n"], strict=True)
+def _field_rates(counts: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
+    """(as_of, indicator_id) → rate from queries/sim_field_counts.sql, with the weights of
+    the fixed and random parts (fixed_weight, random_weight), the fixed pairs observed
+    (n_fixed) and the point types with random data (n_types) — what one fix is worth."""
+    columns = [
+        "as_of",
+        "indicator_id",
+        "rate",
+        "fixed_weight",
+        "random_weight",
+        "n_fixed",
+        "n_types",
     ]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    fixed_rows = counts["is_fixed"].astype(bool).to_numpy()
+    fixed = (
+        counts[fixed_rows]
+        .groupby(["as_of", "indicator_id"])
+        .agg(n_fixed=("observed", "sum"), fail_fixed=("failing", "sum"))
+    )
+    by_type = counts[~fixed_rows]
+    by_type = by_type.assign(
+        fail=failed_draw_probability(1 - by_type["failing"] / by_type["observed"], 1)
+    )
     rnd = by_type.groupby(["as_of", "indicator_id"]).agg(
         n_types=("point_type", "size"), mean_fail=("fail", "mean")
     )
     out = fixed.join(rnd, how="outer").reset_index()
-    has_f = out["n_fixed"].fillna(0) > 0
-    has_r = out["n_types"].fillna(0) > 0
-    f_rate = out["pass_fixed"] / out["n_fixed"]
-    r_rate = 1.0 - out["mean_fail"]
+    has_f = out["n_fixed"].fillna(0).to_numpy() > 0
+    has_r = out["n_types"].fillna(0).to_numpy() > 0
+    f_rate = (1 - out["fail_fixed"] / out["n_fixed"]).fillna(0).to_numpy()
+    r_rate = (1.0 - out["mean_fail"]).fillna(0).to_numpy()
     wf = np.where(has_f & has_r, fixed_share, np.where(has_f, 1.0, 0.0))
-    out["rate"] = wf * f_rate.fillna(0) + (1 - wf) * r_rate.fillna(0)
+    out["rate"] = wf * f_rate + (1 - wf) * r_rate
     out["fixed_weight"] = wf
     out["random_weight"] = 1 - wf
-    return out
+    return out[columns]
 
 
 def _material_rates(lines: pd.DataFrame) -> pd.DataFrame:
@@ -230,19 +234,31 @@ def _material_rates(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def _latest_before(scores: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
-    """For each day, the rows of the latest assessment ended on or before it (per indicator
-    for item scores), with that day as as_of."""
+    """For each day and indicator, the row of the latest assessment ended on or before the
+    day (ties on the end date: the later row in query order), with that day as as_of."""
     if scores.empty:
         return scores.assign(as_of=pd.Series(dtype=object))
-    ends = scores["end_date"].map(_date)
-    parts = []
-    for day in days:
-        known = scores[ends.to_numpy() <= day]
-        if len(known):
-            parts.append(known.drop_duplicates("indicator_id", keep="last").assign(as_of=day))
-    if not parts:
-        return scores.iloc[0:0].assign(as_of=pd.Series(dtype=object))
-    return pd.concat(parts, ignore_index=True)
+    right = scores.assign(
+        _end=pd.to_datetime(scores["end_date"]).astype("datetime64[ns]"),
+        _pos=np.arange(len(scores)),
+    )
+    right = right.sort_values(["_end", "_pos"], kind="stable")
+    right["indicator_id"] = right["indicator_id"].astype("int64")
+    left = pd.MultiIndex.from_product(
+        [pd.to_datetime(sorted(days)).astype("datetime64[ns]"), right["indicator_id"].unique()],
+        names=["_day", "indicator_id"],
+    ).to_frame(index=False)
+    found = pd.merge_asof(
+        left.sort_values("_day", kind="stable"),
+        right,
+        left_on="_day",
+        right_on="_end",
+        by="indicator_id",
+        direction="backward",
+    )
+    found = found[found["_end"].notna()]
+    found["as_of"] = found["_day"].dt.date
+    return found.drop(columns=["_day", "_end", "_pos"]).reset_index(drop=True)
 
 
 def _unit_scores(unit_id: int) -> pd.DataFrame:
@@ -251,7 +267,26 @@ def _unit_scores(unit_id: int) -> pd.DataFrame:
     return frame
 
 
-def item_rates(scope_id: int, days: list[dt.date], settings: Settings) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Measures:
+    """What the model reads, for a list of days at once (each frame has an as_of column)."""
+
+    counts: pd.DataFrame  # queries/sim_field_counts.sql
+    lines: pd.DataFrame  # queries/materials_lines.sql
+    scores: pd.DataFrame  # queries/sim_unit_scores.sql (no as_of: every score of the unit)
+
+
+def _measures(scope_id: int, days: list[dt.date], settings: Settings) -> Measures:
+    return Measures(
+        _per_day("sim_field_counts", days, scope_id=scope_id, lookback_days=settings.lookback_days),
+        _per_day("materials_lines", days, scope_id=scope_id),
+        _unit_scores(scope_id),
+    )
+
+
+def item_rates(
+    scope_id: int, days: list[dt.date], settings: Settings, measures: Measures | None = None
+) -> pd.DataFrame:
     """One row per (day, scored item): weight, rate, source, points = weight × rate.
 
     Source: points / materials / survey (measured), last_test (fallback: the unit's last
@@ -282,14 +317,11 @@ def item_rates(scope_id: int, days: list[dt.date], settings: Settings) -> pd.Dat
         grid.loc[hit, "rate"] = joined.loc[hit, "m"].to_numpy()
         grid.loc[hit, "source"] = source
 
-    states = _per_day(
-        "sim_field_states", days, scope_id=scope_id, lookback_days=settings.lookback_days
-    )
-    fill(_field_rates(states, settings.fixed_share), "field", "points")
-    lines = _per_day("materials_lines", days, scope_id=scope_id)
-    fill(_material_rates(lines), "materials", "materials")
+    measures = measures or _measures(scope_id, days, settings)
+    fill(_field_rates(measures.counts, settings.fixed_share), "field", "points")
+    fill(_material_rates(measures.lines), "materials", "materials")
 
-    scores = _unit_scores(scope_id)
+    scores = measures.scores
     item_scores = scores[scores["indicator_id"].notna()]
     surveys = _latest_before(item_scores, days)
     if len(surveys):
@@ -313,23 +345,35 @@ def item_rates(scope_id: int, days: list[dt.date], settings: Settings) -> pd.Dat
 def _fallback_rates(scores: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
     """(as_of, indicator_id) → the unit's rate at its last overall test ended by as_of: the
     item's own score there, else the overall score rate."""
-    items = structure()["indicator_id"].astype(int).to_numpy()
+    columns = ["as_of", "indicator_id", "fallback"]
     overall = scores[(scores["kind"] == "overall") & scores["indicator_id"].isna()]
-    ends = overall["end_date"].map(_date).to_numpy()
-    rows = []
-    for day in days:
-        done = overall[ends <= day]
-        if done.empty:
-            continue
-        last = done.iloc[-1]
-        own = scores[scores["assessment_id"] == last["assessment_id"]]
-        own = own[own["indicator_id"].notna()]
-        by_item = dict(
-            zip(own["indicator_id"].astype(int), own["value"] / own["max_value"], strict=True)
-        )
-        base = float(last["value"]) / float(last["max_value"])
-        rows += [(day, int(i), by_item.get(int(i), base)) for i in items]
-    return pd.DataFrame(rows, columns=["as_of", "indicator_id", "fallback"])
+    if overall.empty or not days:
+        return pd.DataFrame(columns=columns)
+    ends = np.array([_date(v).toordinal() for v in overall["end_date"]])
+    order = np.argsort(ends, kind="stable")
+    at = np.searchsorted(ends[order], [d.toordinal() for d in days], side="right") - 1
+    known = at >= 0
+    picked = overall.iloc[order[at[known]]]
+    last = pd.DataFrame(
+        {
+            "as_of": np.array(days, dtype=object)[known],
+            "assessment_id": picked["assessment_id"].to_numpy(),
+            "base": (picked["value"] / picked["max_value"]).to_numpy(),
+        }
+    )
+    items = structure()[["indicator_id"]].astype({"indicator_id": "int64"})
+    grid = last.merge(items, how="cross")
+    own = scores[scores["indicator_id"].notna()]
+    own = pd.DataFrame(
+        {
+            "assessment_id": own["assessment_id"].to_numpy(),
+            "indicator_id": own["indicator_id"].astype("int64").to_numpy(),
+            "item": (own["value"] / own["max_value"]).to_numpy(),
+        }
+    ).drop_duplicates(["assessment_id", "indicator_id"], keep="last")
+    grid = grid.merge(own, on=["assessment_id", "indicator_id"], how="left")
+    grid["fallback"] = grid["item"].fillna(grid["base"])
+    return grid[columns]
 
 
 # ── the estimate ───────────────────────────────────────────────────────────────────────
@@ -353,8 +397,10 @@ class Estimate:
         return g.reset_index()
 
 
-def _estimates(scope_id: int, days: list[dt.date], settings: Settings) -> dict[dt.date, Estimate]:
-    rates = item_rates(scope_id, days, settings)
+def _estimates(
+    scope_id: int, days: list[dt.date], settings: Settings, measures: Measures | None = None
+) -> dict[dt.date, Estimate]:
+    rates = item_rates(scope_id, days, settings, measures)
     out = {}
     for day, items in rates.groupby("as_of", sort=False):
         items = items.reset_index(drop=True)
@@ -399,84 +445,98 @@ def _short(day: object) -> str:
     return "—" if day is None or pd.isna(day) else f"{_date(day):%m-%d}"
 
 
-def _field_fixes(states: pd.DataFrame, rates: pd.DataFrame, items: pd.DataFrame) -> list[dict]:
+def _field_fixes(
+    failing: pd.DataFrame, counts: pd.DataFrame, rates: pd.DataFrame, items: pd.DataFrame
+) -> pd.DataFrame:
     """One fix per failing (point, indicator): worth = weight × the rate one more passing
     observation adds (fixed: share ÷ fixed observed; random: share ÷ (type observed × types))."""
-    if states.empty:
-        return []
-    per_type = states[~states["is_fixed"]].groupby(["indicator_id", "point_type"]).size()
-    rates = rates.set_index("indicator_id")
-    info = items.set_index("indicator_id")
-    out = []
-    for r in states[states["failing"].astype(bool)].itertuples(index=False):
-        if r.indicator_id not in info.index or r.indicator_id not in rates.index:
-            continue
-        ind, rate = info.loc[r.indicator_id], rates.loc[r.indicator_id]
-        if r.is_fixed:
-            step = rate["fixed_weight"] / rate["n_fixed"]
-        else:
-            step = rate["random_weight"] / (
-                per_type[(r.indicator_id, r.point_type)] * rate["n_types"]
-            )
-        if r.overdue_problems > 0:
-            kind = "overdue_problem"
-            detail = f"逾期问题 {r.overdue_ids}（时限 {_short(r.earliest_deadline)}）"
-        elif r.open_problems > 0:
-            kind = "open_problem"
-            detail = f"未整改问题 {int(r.open_problems)} 个（时限 {_short(r.earliest_deadline)}）"
-        else:
-            kind = "fixed_point" if r.is_fixed else "random_point"
-            detail = f"最近检查 {_short(r.checked_on)} 不达标"
-        by_problem = r.open_problems > 0 and not pd.isna(r.earliest_dept_id)
-        owner = r.earliest_dept_id if by_problem else r.dept_id
-        owner = r.unit_id if owner is None or pd.isna(owner) else owner
-        out.append(
-            {
-                "fix_id": f"point:{int(r.point_id)}:{int(r.indicator_id)}",
-                "kind": kind,
-                "category": "field",
-                "indicator_code": ind["code"],
-                "indicator_name": ind["name"],
-                "subject": f"{r.point_name}（{'固定' if r.is_fixed else '随机'}·{r.point_type}）",
-                "detail": detail,
-                "unit_id": int(r.unit_id),
-                "owner_id": int(owner),
-                "due": r.earliest_deadline if r.open_problems > 0 else None,
-                "worth": float(ind["weight"] * step),
-            }
+    if failing.empty:
+        return pd.DataFrame()
+    per_type = counts.loc[
+        ~counts["is_fixed"].astype(bool), ["indicator_id", "point_type", "observed"]
+    ].rename(columns={"observed": "n_type"})
+    f = (
+        failing.drop(columns="as_of", errors="ignore")
+        .merge(
+            rates[["indicator_id", "fixed_weight", "random_weight", "n_fixed", "n_types"]],
+            on="indicator_id",
         )
-    return out
+        .merge(per_type, on=["indicator_id", "point_type"], how="left")
+        .merge(items[["indicator_id", "code", "name", "weight"]], on="indicator_id")
+    )
+    fixed = f["is_fixed"].astype(bool).to_numpy()
+    step = np.where(
+        fixed, f["fixed_weight"] / f["n_fixed"], f["random_weight"] / (f["n_type"] * f["n_types"])
+    )
+    open_ = f["open_problems"].to_numpy() > 0
+    overdue = f["overdue_problems"].to_numpy() > 0
+    kind = np.select(
+        [overdue, open_, fixed], ["overdue_problem", "open_problem", "fixed_point"], "random_point"
+    )
+    detail = [
+        f"逾期问题 {ids}（时限 {_short(due)}）"
+        if od
+        else (f"未整改问题 {int(n)} 个（时限 {_short(due)}）" if op else f"最近检查 {_short(on)} 不达标")
+        for od, op, ids, n, due, on in zip(
+            overdue, open_, f["overdue_ids"], f["open_problems"], f["earliest_deadline"],
+            f["checked_on"], strict=True,
+        )
+    ]  # fmt: skip
+    owner = f["dept_id"].astype("Float64")
+    by_problem = open_ & f["earliest_dept_id"].notna().to_numpy()
+    owner = owner.where(~by_problem, f["earliest_dept_id"].astype("Float64"))
+    owner = owner.fillna(f["unit_id"].astype("Float64")).astype("int64")
+    return pd.DataFrame(
+        {
+            "fix_id": "point:" + f["point_id"].astype(str) + ":" + f["indicator_id"].astype(str),
+            "kind": kind,
+            "category": "field",
+            "indicator_code": f["code"],
+            "indicator_name": f["name"],
+            "subject": f["point_name"]
+            + "（"
+            + np.where(fixed, "固定", "随机")
+            + "·"
+            + f["point_type"]
+            + "）",
+            "detail": detail,
+            "unit_id": f["unit_id"].astype("int64"),
+            "owner_id": owner,
+            "due": f["earliest_deadline"].where(open_, None),
+            "worth": f["weight"] * step,
+        }
+    )
 
 
-def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> list[dict]:
+def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     """One fix per 台账 line short of its required items: worth = weight × missing ÷ the
     indicator's required items in scope."""
     if lines.empty:
-        return []
-    info = items.set_index("indicator_id")
-    required = lines.groupby("indicator_id")["required"].sum()
-    out = []
-    for r in lines.itertuples(index=False):
-        missing = int(r.required) - int(r.completed)
-        if missing <= 0 or r.indicator_id not in info.index:
-            continue
-        ind = info.loc[r.indicator_id]
-        out.append(
-            {
-                "fix_id": f"materials:{int(r.unit_id)}:{int(r.indicator_id)}",
-                "kind": "materials",
-                "category": "materials",
-                "indicator_code": ind["code"],
-                "indicator_name": ind["name"],
-                "subject": f"{r.unit_name} · {ind['name']}",
-                "detail": f"已完成 {int(r.completed)} / 应报 {int(r.required)}，尚缺 {missing} 项",
-                "unit_id": int(r.unit_id),
-                "owner_id": int(r.unit_id),
-                "due": r.deadline,
-                "worth": float(ind["weight"] * missing / required[r.indicator_id]),
-            }
-        )
-    return out
+        return pd.DataFrame()
+    required = lines.groupby("indicator_id")["required"].transform("sum")
+    f = lines.drop(columns=["weight"], errors="ignore")
+    f = f.assign(missing=f["required"] - f["completed"], total_required=required).merge(
+        items[["indicator_id", "code", "name", "weight"]], on="indicator_id"
+    )
+    f = f[f["missing"] > 0]
+    return pd.DataFrame(
+        {
+            "fix_id": "materials:" + f["unit_id"].astype(str) + ":" + f["indicator_id"].astype(str),
+            "kind": "materials",
+            "category": "materials",
+            "indicator_code": f["code"],
+            "indicator_name": f["name"],
+            "subject": f["unit_name"] + " · " + f["name"],
+            "detail": [
+                f"已完成 {int(c)} / 应报 {int(r)}，尚缺 {int(m)} 项"
+                for c, r, m in zip(f["completed"], f["required"], f["missing"], strict=True)
+            ],
+            "unit_id": f["unit_id"].astype("int64"),
+            "owner_id": f["unit_id"].astype("int64"),
+            "due": f["deadline"],
+            "worth": f["weight"] * f["missing"] / f["total_required"],
+        }
+    )
 
 
 def coverage_shortfall(scope_id: int, scope_kind: str, as_of: dt.date) -> pd.DataFrame:
@@ -558,31 +618,46 @@ def _survey_fixes(current: pd.DataFrame, shortfall: pd.DataFrame, settings: Sett
 
 
 def fixes(
-    scope_id: int, scope_kind: str, as_of: dt.date, current: Estimate, settings: Settings
+    scope_id: int,
+    scope_kind: str,
+    as_of: dt.date,
+    current: Estimate,
+    settings: Settings,
+    measures: Measures | None = None,
 ) -> pd.DataFrame:
     """Every open item that loses points, with the expected points regained if fixed before
     the test (`worth`), most valuable first, and the running total (`cumulative`)."""
     items = structure()
-    states = query(
-        "sim_field_states", scope_id=scope_id, as_of=as_of, lookback_days=settings.lookback_days
+    measures = measures or _measures(scope_id, [as_of], settings)
+    counts = measures.counts[measures.counts["as_of"] == as_of]
+    lines = measures.lines[measures.lines["as_of"] == as_of]
+    rates = _field_rates(counts, settings.fixed_share)
+    failing = query(
+        "sim_field_failures", scope_id=scope_id, as_of=as_of, lookback_days=settings.lookback_days
     )
-    rates = _field_rates(states.assign(as_of=as_of), settings.fixed_share)
-    lines = query("materials_lines", scope_id=scope_id, as_of=as_of)
     shortfall = coverage_shortfall(scope_id, scope_kind, as_of)
-    rows = (
-        _field_fixes(states, rates, items)
-        + _material_fixes(lines, items)
-        + _survey_fixes(current.items, shortfall, settings)
+    parts = [
+        _field_fixes(failing, counts, rates, items),
+        _material_fixes(lines, items),
+        pd.DataFrame(_survey_fixes(current.items, shortfall, settings)),
+    ]
+    columns = [c for c in FIX_COLUMNS if c not in ("kind_label", "owner_name", "deadline")]
+    frame = pd.concat(
+        [p[columns] for p in parts if len(p)] or [pd.DataFrame(columns=columns)],
+        ignore_index=True,
     )
-    frame = pd.DataFrame(rows, columns=[c for c in FIX_COLUMNS if c != "kind_label"])
-    frame = frame[frame["worth"] > 1e-9]
+    frame = frame[frame["worth"].astype(float) > 1e-9].copy()
+    frame["worth"] = frame["worth"].astype(float)
     names = _names()
-    frame["owner_name"] = [names.get(o, "未指定") if o is not None and not pd.isna(o) else "未指定"
-                           for o in frame["owner_id"]]  # fmt: skip
+    frame["owner_name"] = [
+        names.get(int(o), "未指定") if o is not None and not pd.isna(o) else "未指定"
+        for o in frame["owner_id"]
+    ]
     frame["kind_label"] = frame["kind"].map(KIND_LABEL)
     frame["deadline"] = fix_deadline(as_of, settings)
     frame["due"] = [None if v is None or pd.isna(v) else _date(v) for v in frame["due"]]
     frame["unit_id"] = frame["unit_id"].astype("Int64")
+    frame["owner_id"] = frame["owner_id"].astype("Int64")
     frame["kind_order"] = frame["kind"].map(KIND_ORDER)
     frame = frame.sort_values(
         ["worth", "kind_order", "owner_name", "fix_id"], ascending=[False, True, True, True]
@@ -860,7 +935,8 @@ def simulate(scope_id: int, as_of: dt.date, settings: Settings | None = None) ->
     units = metrics.units().set_index("unit_id")
     row = units.loc[scope_id]
     days = sorted({as_of, *backtest_days(scope_id, as_of)})
-    estimates = _estimates(scope_id, days, settings)
+    measures = _measures(scope_id, days, settings)
+    estimates = _estimates(scope_id, days, settings, measures)
     current = estimates[as_of]
     bt = backtest(scope_id, as_of, settings, estimates)
     tests = past_tests(scope_id, as_of)
@@ -878,7 +954,7 @@ def simulate(scope_id: int, as_of: dt.date, settings: Settings | None = None) ->
         current,
         bt,
         accuracy(bt),
-        fixes(scope_id, str(row["kind"]), as_of, current, settings),
+        fixes(scope_id, str(row["kind"]), as_of, current, settings, measures),
         rank_context(scope_id, as_of),
         None if pd.isna(target) else float(target),
         metrics.next_test(as_of),

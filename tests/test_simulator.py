@@ -305,3 +305,21 @@ def test_a_unit_head_sees_only_their_subtree(
     assert "名次涉及授权范围以外的区县" in text
     shown = " ".join(frame.value.to_string() for frame in at.dataframe)
     assert "城关镇" not in shown and "桃源村" not in shown
+
+
+def test_failures_and_counts_queries_apply_the_same_rule(use_tiny: Path) -> None:
+    from dashboard.db import query
+
+    for day in (AS_OF, dt.date(2026, 5, 14), dt.date(2026, 6, 25)):
+        counts = query("sim_field_counts", scope_id=CITY, as_of=day, lookback_days=180)
+        failing = query("sim_field_failures", scope_id=CITY, as_of=day, lookback_days=180)
+        assert int(counts["failing"].sum()) == len(failing)
+        per_indicator = failing.groupby("indicator_id").size().to_dict()
+        assert counts.groupby("indicator_id")["failing"].sum()[lambda s: s > 0].to_dict() == (
+            per_indicator
+        )
+    # at AS_OF: (1, F-02), (1, F-03) by their checks, (2, F-01) by the open P6
+    pairs = set(zip(failing["point_id"], failing["indicator_id"], strict=True))
+    assert len(pairs) >= 1
+    at = query("sim_field_failures", scope_id=CITY, as_of=AS_OF, lookback_days=180)
+    assert set(zip(at["point_id"], at["indicator_id"], strict=True)) == {(1, 12), (1, 13), (2, 11)}
