@@ -169,18 +169,10 @@ def _date(value: object) -> dt.date:
 
 
 def _per_day(name: str, days: list[dt.date], **params: object) -> pd.DataFrame:
-    """A day-list query for every day, one frame with an as_of column (one pass inside the
-    engine's batch)."""
-    parts = []
-    with db.as_of_batch(days):
-        for day in days:
-            frame = query(name, as_of=day, **params)
-            if len(frame):
-                parts.append(frame.assign(as_of=day))
-    if not parts:
-        empty = query(name, as_of=days[0], **params).iloc[0:0]
-        return empty.assign(as_of=pd.Series(dtype=object))
-    return pd.concat(parts, ignore_index=True)
+    """A day-list query (queries/*.sql over $days) for every day in one pass: one frame with
+    an as_of column of dates."""
+    frame = query(name, days=tuple(sorted(set(days))), **params)
+    return frame.assign(as_of=pd.to_datetime(frame["as_of"]).dt.date)
 
 
 def _field_rates(counts: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
@@ -276,11 +268,13 @@ class Measures:
     scores: pd.DataFrame  # queries/sim_unit_scores.sql (no as_of: every score of the unit)
 
 
-def _measures(scope_id: int, days: list[dt.date], settings: Settings) -> Measures:
+def _measures(
+    scope_id: int, days: list[dt.date], settings: Settings, scores: pd.DataFrame | None = None
+) -> Measures:
     return Measures(
         _per_day("sim_field_counts", days, scope_id=scope_id, lookback_days=settings.lookback_days),
         _per_day("materials_lines", days, scope_id=scope_id),
-        _unit_scores(scope_id),
+        _unit_scores(scope_id) if scores is None else scores,
     )
 
 
@@ -294,16 +288,8 @@ def item_rates(
     None with rate NaN when there is nothing to go on."""
     items = structure()
     days = sorted(set(days))
-    grid = pd.DataFrame(
-        [
-            (d, *row)
-            for d in days
-            for row in items[["indicator_id", "category"]].itertuples(index=False)
-        ],
-        columns=["as_of", "indicator_id", "category"],
-    )
-    grid = grid.merge(
-        items[["indicator_id", "code", "name", "weight", "target"]], on="indicator_id"
+    grid = pd.DataFrame({"as_of": np.array(days, dtype=object)}).merge(
+        items[["indicator_id", "category", "code", "name", "weight", "target"]], how="cross"
     )
     grid["rate"] = np.nan
     grid["source"] = None
@@ -632,8 +618,8 @@ def fixes(
     counts = measures.counts[measures.counts["as_of"] == as_of]
     lines = measures.lines[measures.lines["as_of"] == as_of]
     rates = _field_rates(counts, settings.fixed_share)
-    failing = query(
-        "sim_field_failures", scope_id=scope_id, as_of=as_of, lookback_days=settings.lookback_days
+    failing = _per_day(
+        "sim_field_failures", [as_of], scope_id=scope_id, lookback_days=settings.lookback_days
     )
     shortfall = coverage_shortfall(scope_id, scope_kind, as_of)
     parts = [
@@ -840,26 +826,27 @@ BACKTEST_COLUMNS = [
 ]  # fmt: skip
 
 
-def past_tests(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+def past_tests(unit_id: int, as_of: dt.date, scores: pd.DataFrame | None = None) -> pd.DataFrame:
     """The unit's overall scores in overall assessments ended by as_of, oldest first."""
-    scores = _unit_scores(unit_id)
+    scores = _unit_scores(unit_id) if scores is None else scores
     overall = scores[(scores["kind"] == "overall") & scores["indicator_id"].isna()].copy()
     overall["end"] = overall["end_date"].map(_date)
     overall["start"] = overall["start_date"].map(_date)
     return overall[overall["end"] <= as_of].reset_index(drop=True)
 
 
-def backtest_days(unit_id: int, as_of: dt.date) -> list[dt.date]:
-    return [s - dt.timedelta(days=1) for s in past_tests(unit_id, as_of)["start"]]
+def backtest_days(tests: pd.DataFrame) -> list[dt.date]:
+    """The day before each past test: the data its backtest estimate may use."""
+    return [s - dt.timedelta(days=1) for s in tests["start"]]
 
 
 def backtest(
-    unit_id: int, as_of: dt.date, settings: Settings, estimates: dict[dt.date, Estimate]
+    tests: pd.DataFrame, settings: Settings, estimates: dict[dt.date, Estimate]
 ) -> pd.DataFrame:
     """For each past test with data before it (≥ min_measured items measured as of the day
     before it): the estimate from that day's data, the actual score, the error, and the
-    naive estimate "same as the unit's previous overall test" with its error."""
-    tests = past_tests(unit_id, as_of)
+    naive estimate "same as the unit's previous overall test" with its error (`tests`:
+    past_tests)."""
     rows = []
     previous: float | None = None
     for t in tests.itertuples(index=False):
@@ -934,12 +921,13 @@ def simulate(scope_id: int, as_of: dt.date, settings: Settings | None = None) ->
         return hit
     units = metrics.units().set_index("unit_id")
     row = units.loc[scope_id]
-    days = sorted({as_of, *backtest_days(scope_id, as_of)})
-    measures = _measures(scope_id, days, settings)
+    scores = _unit_scores(scope_id)
+    tests = past_tests(scope_id, as_of, scores)
+    days = sorted({as_of, *backtest_days(tests)})
+    measures = _measures(scope_id, days, settings, scores)
     estimates = _estimates(scope_id, days, settings, measures)
     current = estimates[as_of]
-    bt = backtest(scope_id, as_of, settings, estimates)
-    tests = past_tests(scope_id, as_of)
+    bt = backtest(tests, settings, estimates)
     last_actual = (
         float(tests["value"].iloc[-1]) / float(tests["max_value"].iloc[-1]) * 100
         if len(tests) else None
