@@ -915,7 +915,8 @@ def simulate(scope_id: int, as_of: dt.date, settings: Settings | None = None) ->
     """The estimate, backtest, fix list and rank context for one unit and day."""
     settings = settings or Settings()
     db.require_scope(scope_id)
-    key = (db.file_identity(), scope_id, as_of, settings)
+    # the user's roots are part of the key: the rank context differs by what they may see
+    key = (db.file_identity(), scope_id, as_of, settings, db.current_access().root_ids)
     hit = _memo.get(key)
     if hit is not None:
         return hit

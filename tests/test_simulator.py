@@ -288,6 +288,8 @@ def test_a_unit_head_sees_only_their_subtree(
         f'password_hash = "{auth.hash_password("pw")}"\n',
         encoding="utf-8",
     )
+    # an open-access simulation of 东城区 first: its ranking (with 西城区) must not be reused
+    assert simulator.simulate(2, AS_OF).rank.peers == (77.0,)
     monkeypatch.setenv(auth.USERS_ENV, str(users))
     at = AppTest.from_file(ENTRY, default_timeout=30)
     at.session_state["_cw_user"] = auth.load_users(users)["east"]
