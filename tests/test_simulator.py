@@ -222,7 +222,7 @@ def test_page_selecting_fixes_moves_score_and_rank(use_sim: Path) -> None:
     assert "全部 9 项，涉及 5 个单位，可挽回 +33.5 分 → 98.0 分，目标 90 分" in text
     assert _metric(at, "勾选后推算名次") == "第 4 名（共 4 个城市）"
     # tick the first row (F-03 at 幸福社区农贸市场, +10) and the third (F-02, +5)
-    at.session_state["sim_fixes"] = {
+    at.session_state[f"sim_fixes_{CITY}_{AS_OF.isoformat()}"] = {
         "edited_rows": {0: {"选择": True}, 2: {"选择": True}},
         "added_rows": [],
         "deleted_rows": [],

@@ -30,7 +30,8 @@ if current.total is None:
     st.stop()
 
 test_name = sim.next_test.name if sim.next_test else "下一次测评"
-chosen_key = "sim_fixes"
+# a new scope or day is a new list: its ticks must not carry over to other rows
+chosen_key = f"sim_fixes_{f.scope_id}_{f.as_of.isoformat()}"
 table = pd.DataFrame(
     {
         "选择": False,
