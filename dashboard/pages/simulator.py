@@ -48,7 +48,7 @@ table = pd.DataFrame(
 
 a, b, c, d = st.columns([1.4, 1, 1, 1.4])
 a.metric(
-    f"{test_name} 预计得分",
+    f"{md_escape(test_name)} 预计得分",
     sim_charts.estimate_text(current.total, acc.mae).removeprefix("估计 "),
     border=True,
     help="± 为回测平均绝对误差（见「回测」）",
@@ -56,13 +56,14 @@ a.metric(
 b.metric("上次测评得分", points(sim.last_actual, 2), border=True)
 c.metric("目标", "未设定" if sim.target_score is None else points(sim.target_score, 1), border=True)
 d.metric(
-    f"推算名次（{rank.assessment_name or '上次测评'}）",
+    f"推算名次（{md_escape(rank.assessment_name or '上次测评')}）",
     sim_charts.rank_text(rank.implied(current.total), len(rank.peers) + 1, rank.peer_label)
     if rank.peers
     else "无法推算",
     border=True,
-    help=rank.note
-    or f"按预计得分在上次测评 {len(rank.peers) + 1} 个{rank.peer_label}得分中的名次（并列同名）",
+    help=md_escape(rank.note)
+    if rank.note
+    else f"按预计得分在上次测评 {len(rank.peers) + 1} 个{rank.peer_label}得分中的名次（并列同名）",
 )
 st.caption(
     md_escape(sim_charts.estimate_text(current.total, acc.mae))
