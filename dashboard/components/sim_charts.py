@@ -32,6 +32,7 @@ def backtest_figure(frame: pd.DataFrame, *, height: int = 420) -> go.Figure:
             )
         )
     base_layout(fig, height=height, y_title="得分（分）")
+    fig.update_xaxes(tickformat="%Y-%m")
     return fig
 
 

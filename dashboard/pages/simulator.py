@@ -57,7 +57,7 @@ b.metric("上次测评得分", points(sim.last_actual, 2), border=True)
 c.metric("目标", "未设定" if sim.target_score is None else points(sim.target_score, 1), border=True)
 d.metric(
     f"推算名次（{md_escape(rank.assessment_name or '上次测评')}）",
-    sim_charts.rank_text(rank.implied(current.total), len(rank.peers) + 1, rank.peer_label)
+    sim_charts.rank_text(rank.implied(current.total), None, rank.peer_label)
     if rank.peers
     else "无法推算",
     border=True,
