@@ -264,6 +264,7 @@ class Measures:
     """What the model reads, for a list of days at once (each frame has an as_of column)."""
 
     counts: pd.DataFrame  # queries/sim_field_counts.sql
+    field_rates: pd.DataFrame  # _field_rates of counts
     lines: pd.DataFrame  # queries/materials_lines.sql
     scores: pd.DataFrame  # queries/sim_unit_scores.sql (no as_of: every score of the unit)
 
@@ -271,8 +272,12 @@ class Measures:
 def _measures(
     scope_id: int, days: list[dt.date], settings: Settings, scores: pd.DataFrame | None = None
 ) -> Measures:
+    counts = _per_day(
+        "sim_field_counts", days, scope_id=scope_id, lookback_days=settings.lookback_days
+    )
     return Measures(
-        _per_day("sim_field_counts", days, scope_id=scope_id, lookback_days=settings.lookback_days),
+        counts,
+        _field_rates(counts, settings.fixed_share),
         _per_day("materials_lines", days, scope_id=scope_id),
         _unit_scores(scope_id) if scores is None else scores,
     )
@@ -304,7 +309,7 @@ def item_rates(
         grid.loc[hit, "source"] = source
 
     measures = measures or _measures(scope_id, days, settings)
-    fill(_field_rates(measures.counts, settings.fixed_share), "field", "points")
+    fill(measures.field_rates, "field", "points")
     fill(_material_rates(measures.lines), "materials", "materials")
 
     scores = measures.scores
@@ -436,24 +441,30 @@ def _field_fixes(
 ) -> pd.DataFrame:
     """One fix per failing (point, indicator): worth = weight × the rate one more passing
     observation adds (fixed: share ÷ fixed observed; random: share ÷ (type observed × types))."""
-    if failing.empty:
+    f = failing[failing["indicator_id"].isin(rates["indicator_id"])]
+    if f.empty:
         return pd.DataFrame()
-    per_type = counts.loc[
-        ~counts["is_fixed"].astype(bool), ["indicator_id", "point_type", "observed"]
-    ].rename(columns={"observed": "n_type"})
-    f = (
-        failing.drop(columns="as_of", errors="ignore")
-        .merge(
-            rates[["indicator_id", "fixed_weight", "random_weight", "n_fixed", "n_types"]],
-            on="indicator_id",
+    ind = f["indicator_id"].to_numpy()
+    rate = rates.set_index("indicator_id")
+    info = items.set_index("indicator_id")
+    random_rows = counts[~counts["is_fixed"].astype(bool)]
+    n_type = dict(
+        zip(
+            zip(random_rows["indicator_id"], random_rows["point_type"], strict=True),
+            random_rows["observed"],
+            strict=True,
         )
-        .merge(per_type, on=["indicator_id", "point_type"], how="left")
-        .merge(items[["indicator_id", "code", "name", "weight"]], on="indicator_id")
     )
     fixed = f["is_fixed"].astype(bool).to_numpy()
-    step = np.where(
-        fixed, f["fixed_weight"] / f["n_fixed"], f["random_weight"] / (f["n_type"] * f["n_types"])
+    fixed_step = (rate["fixed_weight"] / rate["n_fixed"]).reindex(ind).to_numpy()
+    per_type = np.array(
+        [n_type.get((i, t), np.nan) for i, t in zip(ind, f["point_type"], strict=True)],
+        dtype=float,
     )
+    random_step = rate["random_weight"].reindex(ind).to_numpy() / (
+        per_type * rate["n_types"].reindex(ind).to_numpy()
+    )
+    step = np.where(fixed, fixed_step, random_step)
     open_ = f["open_problems"].to_numpy() > 0
     overdue = f["overdue_problems"].to_numpy() > 0
     kind = np.select(
@@ -468,28 +479,27 @@ def _field_fixes(
             f["checked_on"], strict=True,
         )
     ]  # fmt: skip
-    owner = f["dept_id"].astype("Float64")
-    by_problem = open_ & f["earliest_dept_id"].notna().to_numpy()
-    owner = owner.where(~by_problem, f["earliest_dept_id"].astype("Float64"))
-    owner = owner.fillna(f["unit_id"].astype("Float64")).astype("int64")
+    dept = f["dept_id"].to_numpy(dtype=float, na_value=np.nan)
+    earliest = f["earliest_dept_id"].to_numpy(dtype=float, na_value=np.nan)
+    owner = np.where(open_ & ~np.isnan(earliest), earliest, dept)
+    owner = np.where(np.isnan(owner), f["unit_id"].to_numpy(dtype=float), owner)
+    subjects = [
+        f"{name}（{'固定' if fx else '随机'}·{kind_}）"
+        for name, fx, kind_ in zip(f["point_name"], fixed, f["point_type"], strict=True)
+    ]
     return pd.DataFrame(
         {
-            "fix_id": "point:" + f["point_id"].astype(str) + ":" + f["indicator_id"].astype(str),
+            "fix_id": [f"point:{p}:{i}" for p, i in zip(f["point_id"], ind, strict=True)],
             "kind": kind,
             "category": "field",
-            "indicator_code": f["code"],
-            "indicator_name": f["name"],
-            "subject": f["point_name"]
-            + "（"
-            + np.where(fixed, "固定", "随机")
-            + "·"
-            + f["point_type"]
-            + "）",
+            "indicator_code": info["code"].reindex(ind).to_numpy(),
+            "indicator_name": info["name"].reindex(ind).to_numpy(),
+            "subject": subjects,
             "detail": detail,
-            "unit_id": f["unit_id"].astype("int64"),
-            "owner_id": owner,
-            "due": f["earliest_deadline"].where(open_, None),
-            "worth": f["weight"] * step,
+            "unit_id": f["unit_id"].to_numpy(dtype="int64"),
+            "owner_id": owner.astype("int64"),
+            "due": np.where(open_, f["earliest_deadline"].to_numpy(dtype=object), None),
+            "worth": info["weight"].reindex(ind).to_numpy() * step,
         }
     )
 
@@ -499,28 +509,30 @@ def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     indicator's required items in scope."""
     if lines.empty:
         return pd.DataFrame()
-    required = lines.groupby("indicator_id")["required"].transform("sum")
-    f = lines.drop(columns=["weight"], errors="ignore")
-    f = f.assign(missing=f["required"] - f["completed"], total_required=required).merge(
-        items[["indicator_id", "code", "name", "weight"]], on="indicator_id"
-    )
-    f = f[f["missing"] > 0]
+    required = lines.groupby("indicator_id")["required"].transform("sum").to_numpy()
+    missing = (lines["required"] - lines["completed"]).to_numpy()
+    keep = (missing > 0) & lines["indicator_id"].isin(items["indicator_id"]).to_numpy()
+    f = lines[keep]
+    missing, required = missing[keep], required[keep]
+    ind = f["indicator_id"].to_numpy()
+    info = items.set_index("indicator_id")
+    names = info["name"].reindex(ind).to_numpy()
     return pd.DataFrame(
         {
-            "fix_id": "materials:" + f["unit_id"].astype(str) + ":" + f["indicator_id"].astype(str),
+            "fix_id": [f"materials:{u}:{i}" for u, i in zip(f["unit_id"], ind, strict=True)],
             "kind": "materials",
             "category": "materials",
-            "indicator_code": f["code"],
-            "indicator_name": f["name"],
-            "subject": f["unit_name"] + " · " + f["name"],
+            "indicator_code": info["code"].reindex(ind).to_numpy(),
+            "indicator_name": names,
+            "subject": [f"{u} · {n}" for u, n in zip(f["unit_name"], names, strict=True)],
             "detail": [
                 f"已完成 {int(c)} / 应报 {int(r)}，尚缺 {int(m)} 项"
-                for c, r, m in zip(f["completed"], f["required"], f["missing"], strict=True)
+                for c, r, m in zip(f["completed"], f["required"], missing, strict=True)
             ],
-            "unit_id": f["unit_id"].astype("int64"),
-            "owner_id": f["unit_id"].astype("int64"),
-            "due": f["deadline"],
-            "worth": f["weight"] * f["missing"] / f["total_required"],
+            "unit_id": f["unit_id"].to_numpy(dtype="int64"),
+            "owner_id": f["unit_id"].to_numpy(dtype="int64"),
+            "due": f["deadline"].to_numpy(dtype=object),
+            "worth": info["weight"].reindex(ind).to_numpy() * missing / required,
         }
     )
 
@@ -617,7 +629,7 @@ def fixes(
     measures = measures or _measures(scope_id, [as_of], settings)
     counts = measures.counts[measures.counts["as_of"] == as_of]
     lines = measures.lines[measures.lines["as_of"] == as_of]
-    rates = _field_rates(counts, settings.fixed_share)
+    rates = measures.field_rates[measures.field_rates["as_of"] == as_of]
     failing = _per_day(
         "sim_field_failures", [as_of], scope_id=scope_id, lookback_days=settings.lookback_days
     )
