@@ -327,8 +327,9 @@ def item_rates(
         fallback = _fallback_rates(scores, sorted(set(grid.loc[missing, "as_of"])))
         joined = grid.merge(fallback, on=["as_of", "indicator_id"], how="left")
         hit = missing.to_numpy() & joined["fallback"].notna().to_numpy()
-        grid.loc[hit, "rate"] = joined.loc[hit, "fallback"].to_numpy()
-        grid.loc[hit, "source"] = "last_test"
+        if hit.any():
+            grid.loc[hit, "rate"] = joined.loc[hit, "fallback"].to_numpy(dtype=float)
+            grid.loc[hit, "source"] = "last_test"
     grid["points"] = grid["weight"] * grid["rate"]
     return grid
 
@@ -842,9 +843,14 @@ def past_tests(unit_id: int, as_of: dt.date, scores: pd.DataFrame | None = None)
     """The unit's overall scores in overall assessments ended by as_of, oldest first."""
     scores = _unit_scores(unit_id) if scores is None else scores
     overall = scores[(scores["kind"] == "overall") & scores["indicator_id"].isna()].copy()
-    overall["end"] = overall["end_date"].map(_date)
-    overall["start"] = overall["start_date"].map(_date)
-    return overall[overall["end"] <= as_of].reset_index(drop=True)
+    overall["end"] = pd.Series(
+        [_date(v) for v in overall["end_date"]], index=overall.index, dtype=object
+    )
+    overall["start"] = pd.Series(
+        [_date(v) for v in overall["start_date"]], index=overall.index, dtype=object
+    )
+    ended = np.array([e <= as_of for e in overall["end"]], dtype=bool)
+    return overall[ended].reset_index(drop=True)
 
 
 def backtest_days(tests: pd.DataFrame) -> list[dt.date]:

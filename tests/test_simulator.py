@@ -177,6 +177,17 @@ def test_rank_among_the_cities_of_the_last_test(use_sim: Path) -> None:
     assert sim.rank.implied(64.5 + 10) == 3
 
 
+def test_a_unit_without_scores_is_not_estimated(use_sim: Path) -> None:
+    # 江南省 (100) has no score of its own and no survey: nothing to carry its items from
+    sim = simulator.simulate(100, AS_OF)
+    assert sim.current.total is None and sim.backtest.empty and sim.last_actual is None
+    from tests.apptest import open_page
+
+    at = open_page(PAGE, {"unit": "江南省", "as_of": AS_OF.isoformat()})
+    assert not at.exception, at.exception
+    assert any("无法测算" in i.value for i in at.info)
+
+
 def test_settings_errors_are_chinese_and_name_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "sim.toml"
     bad.write_text("[field]\nfixed_shares = 0.5\n", encoding="utf-8")
