@@ -242,7 +242,7 @@ def test_page_selecting_fixes_moves_score_and_rank(use_sim: Path) -> None:
     assert not at.exception, at.exception
     text = _texts(at)
     assert "已选 2 项，涉及 1 个单位，可挽回 +15.0 分 → 79.5 分，目标 90 分" in text
-    assert _metric(at, "勾选后预计得分") == "79.5 分"
+    assert _metric(at, "勾选后预计得分") == "79.5 ± 18.0 分"
     assert _metric(at, "勾选后推算名次") == "第 3 名（共 4 个城市）"
     button = at.get("download_button")[0]
     assert "已选 2 项" in button.proto.label and not button.proto.disabled

@@ -42,7 +42,7 @@ table = pd.DataFrame(
         "指标": (sim.fixes["indicator_code"] + " " + sim.fixes["indicator_name"]).str.strip(),
         "对象": sim.fixes["subject"],
         "情况": sim.fixes["detail"],
-        "督办时限": sim.fixes["deadline"].astype(str),
+        "督办时限": ["—" if is_missing(v) else str(v) for v in sim.fixes["deadline"]],
     }
 )
 
@@ -140,7 +140,7 @@ with fix_tab:
         x, y = st.columns(2)
         x.metric(
             "勾选后预计得分",
-            points(chosen.projected, 1),
+            sim_charts.estimate_text(chosen.projected, acc.mae).removeprefix("估计 "),
             delta=f"+{chosen.worth:.2f} 分" if chosen.items else None,
             border=True,
         )
