@@ -12,8 +12,8 @@ model is linear in the counts it reads (passing observations, completed ledger i
 survey points), so the worth of a set of fixes is the sum of their worths and the
 projected score is the estimate plus that sum — exactly, not an approximation.
 
-Field measure (queries/sim_field_counts.sql, sim_field_failures.sql): an (inspection point, indicator) is observed
-when it has a check within `lookback_days`; it fails as it stands when that check failed and
+Field measure (queries/sim_field_counts.sql, sim_field_failures.sql): an (inspection point,
+indicator) is observed when it has a check within `lookback_days`; it fails as it stands when that check failed and
 the problem it raised is not rectified, or a problem found there since is still open. For an
 indicator, F = passing ÷ observed at fixed points, R = 1 − the mean over point types of
 (failing ÷ observed) at random-pool points (flags.failed_draw_probability with one draw),
@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -971,7 +971,3 @@ def simulate(scope_id: int, as_of: dt.date, settings: Settings | None = None) ->
         _memo.clear()
     _memo[key] = result
     return result
-
-
-def settings_fields() -> list[str]:
-    return [f.name for f in fields(Settings)]
