@@ -24,6 +24,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("flags.py", "红旗清单", ":material/flag:", "flags"),
     ("unit.py", "本单位", ":material/apartment:", "unit"),
     ("weekly.py", "周报", ":material/summarize:", "weekly"),
+    ("simulator.py", "测算", ":material/calculate:", "simulator"),
     ("data.py", "数据", ":material/upload_file:", "data"),
 ]
 

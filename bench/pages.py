@@ -21,6 +21,7 @@ from dashboard import (
     metrics,
     page_days,
     rankings,
+    simulator,
     trends,
     unit_view,
     weekly,
@@ -107,6 +108,19 @@ def data_page(scope_id: int, as_of: dt.date) -> object:
     return importer.data_freshness(path), importer.import_history(path)
 
 
+def simulator_page(scope_id: int, as_of: dt.date) -> object:
+    """测算 with its defaults: estimate, backtest, fix list, rank context, owners, gap plan."""
+    settings, _problem = simulator.settings_or_default()
+    sim = simulator.simulate(scope_id, as_of, settings)
+    owners = simulator.owner_summary(sim.fixes)
+    plan = (
+        simulator.gap_plan(sim.target_score, sim.current, sim.fixes)
+        if sim.target_score is not None
+        else None
+    )
+    return sim, owners, plan
+
+
 def batched(url_path: str, page: Callable[[int, dt.date], object]):
     """The page inside the as-of batch the router opens for it (dashboard/page_days.py)."""
 
@@ -125,6 +139,7 @@ PAGES: dict[str, Callable[[int, dt.date], object]] = {
     "flags": batched("flags", flags_page),
     "unit": batched("unit", unit_page),
     "weekly": batched("weekly", weekly_page),
+    "simulator": simulator_page,
     "data": data_page,
 }
 
@@ -135,5 +150,6 @@ PAGE_FILES = {
     "flags": "dashboard/pages/flags.py",
     "unit": "dashboard/pages/unit.py",
     "weekly": "dashboard/pages/weekly.py",
+    "simulator": "dashboard/pages/simulator.py",
     "data": "dashboard/pages/data.py",
 }

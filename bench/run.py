@@ -32,7 +32,9 @@ if str(ROOT) not in sys.path:
 
 AS_OF = dt.date(2026, 11, 24)
 SEED = 20261124
-PAGE_ORDER = ("meeting", "rankings", "rankings_rates", "trends", "flags", "unit", "weekly", "data")
+PAGE_ORDER = (
+    "meeting", "rankings", "rankings_rates", "trends", "flags", "unit", "weekly", "simulator", "data",
+)  # fmt: skip
 
 
 # ── databases ────────────────────────────────────────────────────────────────────────────

@@ -1,0 +1,973 @@
+"""测算: the expected score of the next test, what each open fix is worth, and how often the
+estimate was right (backtest against "same as last test").
+
+The model, in three sentences (also on the page and in the README):
+    预计得分 = Σ 各指标分值 × 预计得分率。实地考察指标的得分率 = 固定点位按现状的达标比例与随机
+    点位（各类点位池抽中一个点位不达标的概率，按类平均）按 fixed_share 加权；网上申报指标 = 其
+    台账完成率；问卷调查指标 = 最近一次调查的得分率。截至当日没有数据的指标按本单位上一次测评
+    该项（无分项时按综合）得分率计。
+
+Every number the model assumes is a setting in config/simulator.toml (`Settings`). The
+model is linear in the counts it reads (passing observations, completed ledger items,
+survey points), so the worth of a set of fixes is the sum of their worths and the
+projected score is the estimate plus that sum — exactly, not an approximation.
+
+Field measure (queries/sim_field_counts.sql, sim_field_failures.sql): an (inspection point,
+indicator) is observed when it has a check within `lookback_days`; it fails as it stands when that check failed and
+the problem it raised is not rectified, or a problem found there since is still open. For an
+indicator, F = passing ÷ observed at fixed points, R = 1 − the mean over point types of
+(failing ÷ observed) at random-pool points (flags.failed_draw_probability with one draw),
+rate = fixed_share·F + (1 − fixed_share)·R (only F or only R when the other has no data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dashboard import db, metrics
+from dashboard.db import per_snapshot, query
+from dashboard.flags import failed_draw_probability
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_PATH = ROOT / "config" / "simulator.toml"
+
+MODEL_TEXT = (
+    "预计得分 = Σ 各指标分值 × 预计得分率。实地考察指标的得分率 = 固定点位按现状的达标比例与随机点位"
+    "（各类点位池中抽中一个点位不达标的概率，按类平均）按固定点位观测比例 {fixed:.0%} 加权；"
+    "网上申报指标 = 其台账完成率；问卷调查指标 = 最近一次调查的得分率。"
+    "截至当日没有数据的指标按本单位上一次测评该项（无分项时按综合）得分率计；"
+    "各项整改可挽回的分值相加即预计提升。"
+)
+
+
+def model_text(settings: Settings) -> str:
+    """The model in three sentences, with the settings it uses (page and README)."""
+    return MODEL_TEXT.format(fixed=settings.fixed_share)
+
+
+SCORED_CATEGORIES = ("field", "materials", "questionnaire")
+CATEGORY_LABEL = {"field": "实地考察", "materials": "网上申报", "questionnaire": "问卷调查"}
+SOURCE_LABEL = {
+    "points": "点位检查",
+    "materials": "台账完成率",
+    "survey": "最近调查",
+    "last_test": "沿用上次测评",
+}
+# fix kinds, in the order the list breaks ties
+KIND_LABEL = {
+    "overdue_problem": "逾期问题（点位）",
+    "open_problem": "未到期问题（点位）",
+    "fixed_point": "固定点位不达标",
+    "random_point": "随机点位不达标",
+    "materials": "台账未报齐",
+    "coverage": "走访未达节点",
+    "survey": "调查指标低于目标",
+}
+KIND_ORDER = {k: i for i, k in enumerate(KIND_LABEL)}
+
+
+# ── settings ───────────────────────────────────────────────────────────────────────────
+
+
+class SettingsError(ValueError):
+    """A Chinese message naming the section and key of config/simulator.toml at fault."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    fixed_share: float = 0.5
+    lookback_days: int = 180
+    driven_items: tuple[str, ...] = ("知晓率", "参与率")
+    gap_share: float = 0.5
+    lead_days: int = 7
+    min_measured: int = 1
+
+
+# (section, key) → (attribute, kind, low, high, Chinese description)
+_SPEC = {
+    ("field", "fixed_share"): ("fixed_share", "rate", 0.0, 1.0, "固定点位观测所占比例"),
+    ("field", "lookback_days"): ("lookback_days", "int", 1, 3650, "检查有效天数"),
+    ("coverage", "driven_items"): ("driven_items", "words", None, None, "受走访影响的指标"),
+    ("coverage", "gap_share"): ("gap_share", "rate", 0.0, 1.0, "走访可补回差距的比例"),
+    ("fixes", "lead_days"): ("lead_days", "int", 0, 365, "督办时限提前天数"),
+    ("backtest", "min_measured"): ("min_measured", "int", 0, 1000, "回测所需有数据的指标数"),
+}
+
+
+def parse_settings(data: dict) -> Settings:
+    """Settings from a parsed TOML document; SettingsError (Chinese) on anything wrong."""
+    values: dict[str, object] = {}
+    for section, body in data.items():
+        if not isinstance(body, dict):
+            raise SettingsError(f"测算配置：[{section}] 应为一个表")
+        for key, value in body.items():
+            spec = _SPEC.get((section, key))
+            if spec is None:
+                raise SettingsError(f"测算配置 [{section}] 含未知参数 “{key}”")
+            attr, kind, low, high, name = spec
+            where = f"测算配置 [{section}] {key}（{name}）"
+            if kind == "words":
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise SettingsError(f'{where} 应为文字列表，如 ["知晓率"]')
+                values[attr] = tuple(value)
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SettingsError(f"{where} 应为数字，实际为 “{value}”")
+            if kind == "int" and not isinstance(value, int):
+                raise SettingsError(f"{where} 应为整数，实际为 {value}")
+            if not low <= value <= high:
+                raise SettingsError(f"{where} 应在 {low} 到 {high} 之间，实际为 {value}")
+            values[attr] = float(value) if kind == "rate" else int(value)
+    return Settings(**values)
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """config/simulator.toml as Settings (defaults for keys left out); SettingsError if bad."""
+    path = Path(path or CONFIG_PATH)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"测算配置 {path.name} 格式有误：{exc}") from exc
+    return parse_settings(data)
+
+
+def settings_or_default(path: Path | str | None = None) -> tuple[Settings, str | None]:
+    """The settings, or the defaults and the Chinese reason the file could not be used."""
+    try:
+        return load_settings(path), None
+    except SettingsError as exc:
+        return Settings(), f"{exc}；已按内置默认值测算。"
+
+
+# ── the published structure ────────────────────────────────────────────────────────────
+
+
+@per_snapshot
+def structure() -> pd.DataFrame:
+    """The scored items: leaf indicators of 实地考察 / 网上申报 / 问卷调查 with weight > 0."""
+    frame = query("sim_indicators")
+    keep = frame["category"].isin(SCORED_CATEGORIES) & (frame["weight"] > 0)
+    return frame[keep].reset_index(drop=True)
+
+
+def _date(value: object) -> dt.date:
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.date()
+    return value  # type: ignore[return-value]
+
+
+# ── measures, for a list of days at once ───────────────────────────────────────────────
+
+
+def _per_day(name: str, days: list[dt.date], **params: object) -> pd.DataFrame:
+    """A day-list query (queries/*.sql over $days) for every day in one pass: one frame with
+    an as_of column of dates."""
+    frame = query(name, days=tuple(sorted(set(days))), **params)
+    return frame.assign(as_of=pd.to_datetime(frame["as_of"]).dt.date)
+
+
+def _field_rates(counts: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
+    """(as_of, indicator_id) → rate from queries/sim_field_counts.sql, with the weights of
+    the fixed and random parts (fixed_weight, random_weight), the fixed pairs observed
+    (n_fixed) and the point types with random data (n_types) — what one fix is worth."""
+    columns = [
+        "as_of",
+        "indicator_id",
+        "rate",
+        "fixed_weight",
+        "random_weight",
+        "n_fixed",
+        "n_types",
+    ]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    fixed_rows = counts["is_fixed"].astype(bool).to_numpy()
+    fixed = (
+        counts[fixed_rows]
+        .groupby(["as_of", "indicator_id"])
+        .agg(n_fixed=("observed", "sum"), fail_fixed=("failing", "sum"))
+    )
+    by_type = counts[~fixed_rows]
+    by_type = by_type.assign(
+        fail=failed_draw_probability(1 - by_type["failing"] / by_type["observed"], 1)
+    )
+    rnd = by_type.groupby(["as_of", "indicator_id"]).agg(
+        n_types=("point_type", "size"), mean_fail=("fail", "mean")
+    )
+    out = fixed.join(rnd, how="outer").reset_index()
+    has_f = out["n_fixed"].fillna(0).to_numpy() > 0
+    has_r = out["n_types"].fillna(0).to_numpy() > 0
+    f_rate = (1 - out["fail_fixed"] / out["n_fixed"]).fillna(0).to_numpy()
+    r_rate = (1.0 - out["mean_fail"]).fillna(0).to_numpy()
+    wf = np.where(has_f & has_r, fixed_share, np.where(has_f, 1.0, 0.0))
+    out["rate"] = wf * f_rate + (1 - wf) * r_rate
+    out["fixed_weight"] = wf
+    out["random_weight"] = 1 - wf
+    return out[columns]
+
+
+def _material_rates(lines: pd.DataFrame) -> pd.DataFrame:
+    if lines.empty:
+        return pd.DataFrame(columns=["as_of", "indicator_id", "rate", "required"])
+    g = lines.groupby(["as_of", "indicator_id"]).agg(
+        required=("required", "sum"), completed=("completed", "sum")
+    )
+    g["rate"] = np.minimum(g["completed"] / g["required"], 1.0)
+    return g.reset_index()
+
+
+def _latest_before(scores: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
+    """For each day and indicator, the row of the latest assessment ended on or before the
+    day (ties on the end date: the later row in query order), with that day as as_of."""
+    if scores.empty:
+        return scores.assign(as_of=pd.Series(dtype=object))
+    right = scores.assign(
+        _end=pd.to_datetime(scores["end_date"]).astype("datetime64[ns]"),
+        _pos=np.arange(len(scores)),
+    )
+    right = right.sort_values(["_end", "_pos"], kind="stable")
+    right["indicator_id"] = right["indicator_id"].astype("int64")
+    left = pd.MultiIndex.from_product(
+        [pd.to_datetime(sorted(days)).astype("datetime64[ns]"), right["indicator_id"].unique()],
+        names=["_day", "indicator_id"],
+    ).to_frame(index=False)
+    found = pd.merge_asof(
+        left.sort_values("_day", kind="stable"),
+        right,
+        left_on="_day",
+        right_on="_end",
+        by="indicator_id",
+        direction="backward",
+    )
+    found = found[found["_end"].notna()]
+    found["as_of"] = found["_day"].dt.date
+    return found.drop(columns=["_day", "_end", "_pos"]).reset_index(drop=True)
+
+
+def _unit_scores(unit_id: int) -> pd.DataFrame:
+    frame = query("sim_unit_scores", unit_id=unit_id).copy()
+    frame["indicator_id"] = frame["indicator_id"].astype("Int64")
+    return frame
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What the model reads, for a list of days at once (each frame has an as_of column)."""
+
+    counts: pd.DataFrame  # queries/sim_field_counts.sql
+    field_rates: pd.DataFrame  # _field_rates of counts
+    lines: pd.DataFrame  # queries/materials_lines.sql
+    scores: pd.DataFrame  # queries/sim_unit_scores.sql (no as_of: every score of the unit)
+
+
+def _measures(
+    scope_id: int, days: list[dt.date], settings: Settings, scores: pd.DataFrame | None = None
+) -> Measures:
+    counts = _per_day(
+        "sim_field_counts", days, scope_id=scope_id, lookback_days=settings.lookback_days
+    )
+    return Measures(
+        counts,
+        _field_rates(counts, settings.fixed_share),
+        _per_day("materials_lines", days, scope_id=scope_id),
+        _unit_scores(scope_id) if scores is None else scores,
+    )
+
+
+def item_rates(
+    scope_id: int, days: list[dt.date], settings: Settings, measures: Measures | None = None
+) -> pd.DataFrame:
+    """One row per (day, scored item): weight, rate, source, points = weight × rate.
+
+    Source: points / materials / survey (measured), last_test (fallback: the unit's last
+    overall test ended by the day — the item's rate there, else the overall rate), or
+    None with rate NaN when there is nothing to go on."""
+    items = structure()
+    days = sorted(set(days))
+    grid = pd.DataFrame({"as_of": np.array(days, dtype=object)}).merge(
+        items[["indicator_id", "category", "code", "name", "weight", "target"]], how="cross"
+    )
+    grid["rate"] = np.nan
+    grid["source"] = None
+
+    def fill(measure: pd.DataFrame, category: str, source: str) -> None:
+        if measure.empty:
+            return
+        m = measure[["as_of", "indicator_id", "rate"]].rename(columns={"rate": "m"})
+        joined = grid.merge(m, on=["as_of", "indicator_id"], how="left")
+        hit = (joined["category"] == category).to_numpy() & joined["m"].notna().to_numpy()
+        grid.loc[hit, "rate"] = joined.loc[hit, "m"].to_numpy()
+        grid.loc[hit, "source"] = source
+
+    measures = measures or _measures(scope_id, days, settings)
+    fill(measures.field_rates, "field", "points")
+    fill(_material_rates(measures.lines), "materials", "materials")
+
+    scores = measures.scores
+    item_scores = scores[scores["indicator_id"].notna()]
+    surveys = _latest_before(item_scores, days)
+    if len(surveys):
+        surveys = surveys.assign(
+            rate=surveys["value"] / surveys["max_value"],
+            indicator_id=surveys["indicator_id"].astype(int),
+        )
+    fill(surveys, "questionnaire", "survey")
+
+    missing = grid["rate"].isna()
+    if missing.any():
+        fallback = _fallback_rates(scores, sorted(set(grid.loc[missing, "as_of"])))
+        joined = grid.merge(fallback, on=["as_of", "indicator_id"], how="left")
+        hit = missing.to_numpy() & joined["fallback"].notna().to_numpy()
+        if hit.any():
+            grid.loc[hit, "rate"] = joined.loc[hit, "fallback"].to_numpy(dtype=float)
+            grid.loc[hit, "source"] = "last_test"
+    grid["points"] = grid["weight"] * grid["rate"]
+    return grid
+
+
+def _fallback_rates(scores: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
+    """(as_of, indicator_id) → the unit's rate at its last overall test ended by as_of: the
+    item's own score there, else the overall score rate."""
+    columns = ["as_of", "indicator_id", "fallback"]
+    overall = scores[(scores["kind"] == "overall") & scores["indicator_id"].isna()]
+    if overall.empty or not days:
+        return pd.DataFrame(columns=columns)
+    ends = np.array([_date(v).toordinal() for v in overall["end_date"]])
+    order = np.argsort(ends, kind="stable")
+    at = np.searchsorted(ends[order], [d.toordinal() for d in days], side="right") - 1
+    known = at >= 0
+    picked = overall.iloc[order[at[known]]]
+    last = pd.DataFrame(
+        {
+            "as_of": np.array(days, dtype=object)[known],
+            "assessment_id": picked["assessment_id"].to_numpy(),
+            "base": (picked["value"] / picked["max_value"]).to_numpy(),
+        }
+    )
+    items = structure()[["indicator_id"]].astype({"indicator_id": "int64"})
+    grid = last.merge(items, how="cross")
+    own = scores[scores["indicator_id"].notna()]
+    own = pd.DataFrame(
+        {
+            "assessment_id": own["assessment_id"].to_numpy(),
+            "indicator_id": own["indicator_id"].astype("int64").to_numpy(),
+            "item": (own["value"] / own["max_value"]).to_numpy(),
+        }
+    ).drop_duplicates(["assessment_id", "indicator_id"], keep="last")
+    grid = grid.merge(own, on=["assessment_id", "indicator_id"], how="left")
+    grid["fallback"] = grid["item"].fillna(grid["base"])
+    return grid[columns]
+
+
+# ── the estimate ───────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Estimate:
+    as_of: dt.date
+    total: float | None  # None when an item has nothing to go on
+    max_total: float
+    measured: int  # items measured from data as of the day (not carried from the last test)
+    items: pd.DataFrame = field(repr=False)
+
+    def by_category(self) -> pd.DataFrame:
+        """Per category: full marks, expected points, points lost."""
+        g = self.items.groupby("category", sort=False).agg(
+            max_points=("weight", "sum"), points=("points", "sum")
+        )
+        g = g.reindex([c for c in SCORED_CATEGORIES if c in g.index])
+        g["lost"] = g["max_points"] - g["points"]
+        return g.reset_index()
+
+
+def _estimates(
+    scope_id: int, days: list[dt.date], settings: Settings, measures: Measures | None = None
+) -> dict[dt.date, Estimate]:
+    rates = item_rates(scope_id, days, settings, measures)
+    out = {}
+    for day, items in rates.groupby("as_of", sort=False):
+        items = items.reset_index(drop=True)
+        complete = items["rate"].notna().all() and len(items) > 0
+        out[day] = Estimate(
+            day,
+            float(items["points"].sum()) if complete else None,
+            float(items["weight"].sum()),
+            int(items["source"].isin(["points", "materials", "survey"]).sum()),
+            items,
+        )
+    return out
+
+
+def estimate(scope_id: int, as_of: dt.date, settings: Settings | None = None) -> Estimate:
+    """The expected score of the next test for `scope_id` from the data as of `as_of`."""
+    return _estimates(scope_id, [as_of], settings or Settings())[as_of]
+
+
+# ── what each fix is worth ─────────────────────────────────────────────────────────────
+
+FIX_COLUMNS = [
+    "fix_id", "kind", "kind_label", "category", "indicator_code", "indicator_name", "subject",
+    "detail", "unit_id", "owner_id", "owner_name", "due", "deadline", "worth",
+]  # fmt: skip
+
+
+def fix_deadline(as_of: dt.date, settings: Settings) -> dt.date | None:
+    """督办 deadline: lead_days before the next test starts, never before as_of."""
+    test = metrics.next_test(as_of)
+    if test is None:
+        return None
+    return max(as_of, test.start_date - dt.timedelta(days=settings.lead_days))
+
+
+def _names() -> dict[int, str]:
+    units = metrics.units()
+    return dict(zip(units["unit_id"].astype(int), units["name"], strict=True))
+
+
+def _short(day: object) -> str:
+    return "—" if day is None or pd.isna(day) else f"{_date(day):%m-%d}"
+
+
+def _field_fixes(
+    failing: pd.DataFrame, counts: pd.DataFrame, rates: pd.DataFrame, items: pd.DataFrame
+) -> pd.DataFrame:
+    """One fix per failing (point, indicator): worth = weight × the rate one more passing
+    observation adds (fixed: share ÷ fixed observed; random: share ÷ (type observed × types))."""
+    f = failing[failing["indicator_id"].isin(rates["indicator_id"])]
+    if f.empty:
+        return pd.DataFrame()
+    ind = f["indicator_id"].to_numpy()
+    rate = rates.set_index("indicator_id")
+    info = items.set_index("indicator_id")
+    random_rows = counts[~counts["is_fixed"].astype(bool)]
+    n_type = dict(
+        zip(
+            zip(random_rows["indicator_id"], random_rows["point_type"], strict=True),
+            random_rows["observed"],
+            strict=True,
+        )
+    )
+    fixed = f["is_fixed"].astype(bool).to_numpy()
+    fixed_step = (rate["fixed_weight"] / rate["n_fixed"]).reindex(ind).to_numpy()
+    per_type = np.array(
+        [n_type.get((i, t), np.nan) for i, t in zip(ind, f["point_type"], strict=True)],
+        dtype=float,
+    )
+    random_step = rate["random_weight"].reindex(ind).to_numpy() / (
+        per_type * rate["n_types"].reindex(ind).to_numpy()
+    )
+    step = np.where(fixed, fixed_step, random_step)
+    open_ = f["open_problems"].to_numpy() > 0
+    overdue = f["overdue_problems"].to_numpy() > 0
+    kind = np.select(
+        [overdue, open_, fixed], ["overdue_problem", "open_problem", "fixed_point"], "random_point"
+    )
+    detail = [
+        f"逾期问题 {ids}（时限 {_short(due)}）"
+        if od
+        else (f"未整改问题 {int(n)} 个（时限 {_short(due)}）" if op else f"最近检查 {_short(on)} 不达标")
+        for od, op, ids, n, due, on in zip(
+            overdue, open_, f["overdue_ids"], f["open_problems"], f["earliest_deadline"],
+            f["checked_on"], strict=True,
+        )
+    ]  # fmt: skip
+    dept = f["dept_id"].to_numpy(dtype=float, na_value=np.nan)
+    earliest = f["earliest_dept_id"].to_numpy(dtype=float, na_value=np.nan)
+    owner = np.where(open_ & ~np.isnan(earliest), earliest, dept)
+    owner = np.where(np.isnan(owner), f["unit_id"].to_numpy(dtype=float), owner)
+    subjects = [
+        f"{name}（{'固定' if fx else '随机'}·{kind_}）"
+        for name, fx, kind_ in zip(f["point_name"], fixed, f["point_type"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "fix_id": [f"point:{p}:{i}" for p, i in zip(f["point_id"], ind, strict=True)],
+            "kind": kind,
+            "category": "field",
+            "indicator_code": info["code"].reindex(ind).to_numpy(),
+            "indicator_name": info["name"].reindex(ind).to_numpy(),
+            "subject": subjects,
+            "detail": detail,
+            "unit_id": f["unit_id"].to_numpy(dtype="int64"),
+            "owner_id": owner.astype("int64"),
+            "due": np.where(open_, f["earliest_deadline"].to_numpy(dtype=object), None),
+            "worth": info["weight"].reindex(ind).to_numpy() * step,
+        }
+    )
+
+
+def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """One fix per 台账 line short of its required items: worth = weight × missing ÷ the
+    indicator's required items in scope."""
+    if lines.empty:
+        return pd.DataFrame()
+    required = lines.groupby("indicator_id")["required"].transform("sum").to_numpy()
+    missing = (lines["required"] - lines["completed"]).to_numpy()
+    keep = (missing > 0) & lines["indicator_id"].isin(items["indicator_id"]).to_numpy()
+    f = lines[keep]
+    missing, required = missing[keep], required[keep]
+    ind = f["indicator_id"].to_numpy()
+    info = items.set_index("indicator_id")
+    names = info["name"].reindex(ind).to_numpy()
+    return pd.DataFrame(
+        {
+            "fix_id": [f"materials:{u}:{i}" for u, i in zip(f["unit_id"], ind, strict=True)],
+            "kind": "materials",
+            "category": "materials",
+            "indicator_code": info["code"].reindex(ind).to_numpy(),
+            "indicator_name": names,
+            "subject": [f"{u} · {n}" for u, n in zip(f["unit_name"], names, strict=True)],
+            "detail": [
+                f"已完成 {int(c)} / 应报 {int(r)}，尚缺 {int(m)} 项"
+                for c, r, m in zip(f["completed"], f["required"], missing, strict=True)
+            ],
+            "unit_id": f["unit_id"].to_numpy(dtype="int64"),
+            "owner_id": f["unit_id"].to_numpy(dtype="int64"),
+            "due": f["deadline"].to_numpy(dtype=object),
+            "worth": info["weight"].reindex(ind).to_numpy() * missing / required,
+        }
+    )
+
+
+def coverage_shortfall(scope_id: int, scope_kind: str, as_of: dt.date) -> pd.DataFrame:
+    """Units short of the next visit milestone: subjects still needed to reach it (whole
+    subjects, rounded up). Streets under a city or district; the unit itself otherwise."""
+    campaign = metrics.campaign_at(as_of)
+    milestone = campaign.next_milestone(as_of) if campaign else None
+    columns = ["unit_id", "name", "covered", "target", "needed", "due_date", "share"]
+    if milestone is None:
+        return pd.DataFrame(columns=columns)
+    level = "street" if scope_kind in ("province", "city", "district") else "self"
+    cov = metrics.coverage(scope_id, as_of, level)
+    rows = []
+    for r in cov.itertuples(index=False):
+        if not r.target:
+            continue
+        needed = math.ceil(milestone.target_share * r.target - 1e-9) - int(r.covered)
+        if needed > 0:
+            rows.append(
+                (int(r.unit_id), r.name, int(r.covered), int(r.target), needed,
+                 milestone.due_date, milestone.target_share)
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _survey_fixes(current: pd.DataFrame, shortfall: pd.DataFrame, settings: Settings) -> list[dict]:
+    """Survey items below target (latest survey): worth = weight × (target − rate). For the
+    items visits drive, gap_share of that goes to the units short of the next milestone, in
+    proportion to the subjects they still need; the rest stays with the item's owner."""
+    survey = current[(current["category"] == "questionnaire") & (current["source"] == "survey")]
+    lead = structure().set_index("indicator_id")["lead_unit_id"]
+    total_needed = int(shortfall["needed"].sum()) if len(shortfall) else 0
+    out, driven_gap = [], 0.0
+    for r in survey.itertuples(index=False):
+        if pd.isna(r.target):
+            continue
+        gap = r.weight * max(0.0, r.target / 100 - r.rate)
+        if gap <= 0:
+            continue
+        driven = any(word in r.name for word in settings.driven_items)
+        own = gap * (1 - settings.gap_share) if driven and total_needed else gap
+        driven_gap += gap - own
+        owner = lead.get(r.indicator_id)
+        out.append(
+            {
+                "fix_id": f"survey:{int(r.indicator_id)}",
+                "kind": "survey",
+                "category": "questionnaire",
+                "indicator_code": r.code,
+                "indicator_name": r.name,
+                "subject": r.name,
+                "detail": f"最近调查 {r.rate * 100:.1f}%，目标 {r.target:.1f}%",
+                "unit_id": None,
+                "owner_id": None if owner is None or pd.isna(owner) else int(owner),
+                "due": None,
+                "worth": float(own),
+            }
+        )
+    for r in shortfall.itertuples(index=False) if driven_gap > 0 else ():
+        out.append(
+            {
+                "fix_id": f"coverage:{int(r.unit_id)}",
+                "kind": "coverage",
+                "category": "questionnaire",
+                "indicator_code": "",
+                "indicator_name": "、".join(settings.driven_items),
+                "subject": f"{r.name} 入户走访",
+                "detail": (
+                    f"已走访 {r.covered} / 应走访 {r.target}，距 {_short(r.due_date)} 节点"
+                    f"（{r.share * 100:.0f}%）尚缺 {r.needed} 个对象"
+                ),
+                "unit_id": int(r.unit_id),
+                "owner_id": int(r.unit_id),
+                "due": r.due_date,
+                "worth": float(driven_gap * r.needed / total_needed),
+            }
+        )
+    return out
+
+
+def fixes(
+    scope_id: int,
+    scope_kind: str,
+    as_of: dt.date,
+    current: Estimate,
+    settings: Settings,
+    measures: Measures | None = None,
+) -> pd.DataFrame:
+    """Every open item that loses points, with the expected points regained if fixed before
+    the test (`worth`), most valuable first, and the running total (`cumulative`)."""
+    items = structure()
+    measures = measures or _measures(scope_id, [as_of], settings)
+    counts = measures.counts[measures.counts["as_of"] == as_of]
+    lines = measures.lines[measures.lines["as_of"] == as_of]
+    rates = measures.field_rates[measures.field_rates["as_of"] == as_of]
+    failing = _per_day(
+        "sim_field_failures", [as_of], scope_id=scope_id, lookback_days=settings.lookback_days
+    )
+    shortfall = coverage_shortfall(scope_id, scope_kind, as_of)
+    parts = [
+        _field_fixes(failing, counts, rates, items),
+        _material_fixes(lines, items),
+        pd.DataFrame(_survey_fixes(current.items, shortfall, settings)),
+    ]
+    columns = [c for c in FIX_COLUMNS if c not in ("kind_label", "owner_name", "deadline")]
+    frame = pd.concat(
+        [p[columns] for p in parts if len(p)] or [pd.DataFrame(columns=columns)],
+        ignore_index=True,
+    )
+    frame = frame[frame["worth"].astype(float) > 1e-9].copy()
+    frame["worth"] = frame["worth"].astype(float)
+    names = _names()
+    frame["owner_name"] = [
+        names.get(int(o), "未指定") if o is not None and not pd.isna(o) else "未指定"
+        for o in frame["owner_id"]
+    ]
+    frame["kind_label"] = frame["kind"].map(KIND_LABEL)
+    frame["deadline"] = fix_deadline(as_of, settings)
+    frame["due"] = [None if v is None or pd.isna(v) else _date(v) for v in frame["due"]]
+    frame["unit_id"] = frame["unit_id"].astype("Int64")
+    frame["owner_id"] = frame["owner_id"].astype("Int64")
+    frame["kind_order"] = frame["kind"].map(KIND_ORDER)
+    frame = frame.sort_values(
+        ["worth", "kind_order", "owner_name", "fix_id"], ascending=[False, True, True, True]
+    ).drop(columns="kind_order")
+    frame = frame[FIX_COLUMNS].reset_index(drop=True)
+    frame["cumulative"] = frame["worth"].cumsum()
+    return frame
+
+
+def owner_summary(fix_frame: pd.DataFrame) -> pd.DataFrame:
+    """Per owner: items, points regained, points per item — most per item first."""
+    if fix_frame.empty:
+        return pd.DataFrame(columns=["owner_name", "items", "worth", "per_item"])
+    g = fix_frame.groupby("owner_name", as_index=False).agg(
+        items=("fix_id", "size"), worth=("worth", "sum")
+    )
+    g["per_item"] = g["worth"] / g["items"]
+    return g.sort_values(["per_item", "owner_name"], ascending=[False, True]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a set of fixes adds up to: '这 23 项，涉及 6 个单位，可挽回 +1.9 分 → 89.6'."""
+
+    items: int
+    owners: int
+    worth: float
+    projected: float | None
+
+
+def selection(fix_frame: pd.DataFrame, expected: float | None, max_total: float) -> Selection:
+    worth = float(fix_frame["worth"].sum()) if len(fix_frame) else 0.0
+    projected = None if expected is None else min(max_total, expected + worth)
+    return Selection(len(fix_frame), int(fix_frame["owner_name"].nunique()), worth, projected)
+
+
+# ── gap to target ──────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class GapPlan:
+    gap: float  # target − expected (≤ 0: already reached)
+    supply: float  # what every open item together regains
+    items_needed: (
+        int | None
+    )  # fewest items (most valuable first) that close it; None if they cannot
+    shortfall: float  # what would still be missing after every open item (0 when they suffice)
+    categories: pd.DataFrame  # category, max_points, points, lost, supply, plan
+
+
+def gap_plan(target: float, current: Estimate, fix_frame: pd.DataFrame) -> GapPlan:
+    """How the gap to `target` decomposes by category: taking the open items most valuable
+    first until the gap is closed, what each category contributes (`plan`), what its open
+    items could give at most (`supply`) and what it loses now (`lost`)."""
+    expected = current.total or 0.0
+    gap = target - expected
+    ordered = fix_frame.sort_values("cumulative") if len(fix_frame) else fix_frame
+    supply = float(ordered["worth"].sum()) if len(ordered) else 0.0
+    if gap <= 0:
+        taken = ordered.iloc[0:0]
+    else:
+        reach = ordered["cumulative"].to_numpy() >= gap - 1e-9
+        n = int(np.argmax(reach)) + 1 if reach.any() else len(ordered)
+        taken = ordered.iloc[:n]
+    cats = current.by_category()
+    cats["supply"] = [
+        float(ordered.loc[ordered["category"] == c, "worth"].sum()) for c in cats["category"]
+    ]
+    cats["plan"] = [
+        float(taken.loc[taken["category"] == c, "worth"].sum()) for c in cats["category"]
+    ]
+    enough = supply >= gap - 1e-9
+    return GapPlan(
+        gap,
+        supply,
+        (0 if gap <= 0 else len(taken)) if enough else None,
+        0.0 if enough else gap - supply,
+        cats,
+    )
+
+
+# ── rank among the last test's peers ───────────────────────────────────────────────────
+
+
+def rank_among(score: float | None, peers: list[float]) -> int | None:
+    """Dense rank of `score` among the peers' scores (ties share a rank); None without
+    a score or without peers to compare with."""
+    if score is None or not peers:
+        return None
+    return 1 + len({round(v, 6) for v in peers if v > score + 1e-9})
+
+
+def score_for_rank(rank: int, peers: list[float]) -> float | None:
+    """The lowest score that reaches `rank` among the peers (dense ranks): the rank-th
+    highest distinct peer score; None when any score does (fewer distinct peers)."""
+    distinct = sorted({round(v, 6) for v in peers}, reverse=True)
+    return distinct[rank - 1] if rank >= 1 and len(distinct) >= rank else None
+
+
+@dataclass(frozen=True)
+class RankContext:
+    assessment_id: int | None  # the last provincial/national test scored by as_of
+    assessment_name: str | None
+    peer_label: str  # 城市 / 区县 / 街道 …
+    peers: tuple[float, ...]  # the peers' scores in that test (the unit itself left out)
+    actual_rank: int | None  # the unit's rank there (computed, or as published for a city)
+    published_rank: int | None
+    published_of: int | None
+    note: str | None  # why no rank can be implied
+    target_rank: int | None  # the next test's target rank (cities)
+
+    def implied(self, score: float | None) -> int | None:
+        return rank_among(score, list(self.peers))
+
+
+PEER_LABEL = {"city": "城市", "district": "区县", "street": "街道", "community": "社区",
+              "department": "部门", "group": "工作组"}  # fmt: skip
+
+
+def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
+    """The unit's peers (same kind, same parent) in the last provincial or national test
+    scored by as_of. A unit head who may not see the parent's other units gets no ranking."""
+    units = metrics.units().set_index("unit_id")
+    row = units.loc[unit_id]
+    kind = str(row["kind"])
+    label = PEER_LABEL.get(kind, "单位")
+    tests = metrics.scored_assessments(as_of)
+    tests = tests[tests["level"].isin(metrics.TEST_LEVELS)]
+    test = metrics.next_test(as_of)
+    all_tests = metrics.assessments().set_index("assessment_id")
+    target_rank = None
+    if test is not None and test.assessment_id in all_tests.index:
+        value = all_tests.loc[test.assessment_id, "target_rank"]
+        target_rank = None if pd.isna(value) else int(value)
+    if tests.empty:
+        return RankContext(
+            None,
+            None,
+            label,
+            (),
+            None,
+            None,
+            None,
+            "截至当日没有已出分的省级或全国测评",
+            target_rank,
+        )
+    last = tests.iloc[0]
+    aid = int(last["assessment_id"])
+    published = None if pd.isna(last["city_rank"]) else int(last["city_rank"])
+    published_of = None if pd.isna(last["cities_ranked"]) else int(last["cities_ranked"])
+    if kind != "city":
+        published = published_of = None
+    parent = row["parent_id"]
+    note = None
+    peers: list[float] = []
+    own: float | None = None
+    try:
+        if pd.isna(parent):
+            frame = metrics.unit_scores(unit_id, aid, "self")
+        else:
+            frame = metrics.unit_scores(int(parent), aid, kind)
+        scored = frame[frame["value"].notna()]
+        own_rows = scored[scored["unit_id"] == unit_id]
+        own = float(own_rows["value"].iloc[0]) if len(own_rows) else None
+        peers = [float(v) for v in scored.loc[scored["unit_id"] != unit_id, "value"]]
+    except db.AccessDenied:
+        note = f"名次涉及授权范围以外的{label}，未推算"
+    if note is None and not peers:
+        note = f"数据中没有「{last['name']}」其他{label}的得分，无法推算名次"
+    actual = published if published is not None else rank_among(own, peers)
+    return RankContext(aid, str(last["name"]), label, tuple(peers), actual, published,
+                       published_of, note, target_rank if kind == "city" else None)  # fmt: skip
+
+
+# ── backtest ───────────────────────────────────────────────────────────────────────────
+
+BACKTEST_COLUMNS = [
+    "assessment_id", "assessment_name", "level", "start_date", "estimate_as_of", "estimate",
+    "actual", "error", "naive", "naive_error", "measured",
+]  # fmt: skip
+
+
+def past_tests(unit_id: int, as_of: dt.date, scores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The unit's overall scores in overall assessments ended by as_of, oldest first."""
+    scores = _unit_scores(unit_id) if scores is None else scores
+    overall = scores[(scores["kind"] == "overall") & scores["indicator_id"].isna()].copy()
+    overall["end"] = pd.Series(
+        [_date(v) for v in overall["end_date"]], index=overall.index, dtype=object
+    )
+    overall["start"] = pd.Series(
+        [_date(v) for v in overall["start_date"]], index=overall.index, dtype=object
+    )
+    ended = np.array([e <= as_of for e in overall["end"]], dtype=bool)
+    return overall[ended].reset_index(drop=True)
+
+
+def backtest_days(tests: pd.DataFrame) -> list[dt.date]:
+    """The day before each past test: the data its backtest estimate may use."""
+    return [s - dt.timedelta(days=1) for s in tests["start"]]
+
+
+def backtest(
+    tests: pd.DataFrame, settings: Settings, estimates: dict[dt.date, Estimate]
+) -> pd.DataFrame:
+    """For each past test with data before it (≥ min_measured items measured as of the day
+    before it): the estimate from that day's data, the actual score, the error, and the
+    naive estimate "same as the unit's previous overall test" with its error (`tests`:
+    past_tests)."""
+    rows = []
+    previous: float | None = None
+    for t in tests.itertuples(index=False):
+        day = t.start - dt.timedelta(days=1)
+        est = estimates.get(day)
+        actual = float(t.value) / float(t.max_value) * 100
+        if est is not None and est.total is not None and est.measured >= settings.min_measured:
+            value = est.total / est.max_total * 100 if est.max_total else None
+            rows.append(
+                (int(t.assessment_id), t.assessment_name, t.level, t.start, day, value, actual,
+                 value - actual, previous, None if previous is None else previous - actual,
+                 est.measured)
+            )  # fmt: skip
+        previous = actual
+    return pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    tests: int  # past tests with both an estimate and a previous test
+    mae: float | None  # mean |estimate − actual|
+    naive_mae: float | None  # mean |previous test − actual| over the same tests
+
+    @property
+    def beats_naive(self) -> bool | None:
+        if self.mae is None or self.naive_mae is None:
+            return None
+        return self.mae < self.naive_mae
+
+
+def accuracy(frame: pd.DataFrame) -> Accuracy:
+    both = frame[frame["estimate"].notna() & frame["naive"].notna()] if len(frame) else frame
+    if both.empty:
+        return Accuracy(0, None, None)
+    return Accuracy(
+        len(both),
+        float(both["error"].abs().mean()),
+        float(both["naive_error"].abs().mean()),
+    )
+
+
+# ── everything the page shows, once per (scope, day) ───────────────────────────────────
+
+
+@dataclass(frozen=True)
+class Simulation:
+    unit_id: int
+    unit_name: str
+    unit_kind: str
+    as_of: dt.date
+    settings: Settings
+    current: Estimate
+    backtest: pd.DataFrame
+    accuracy: Accuracy
+    fixes: pd.DataFrame
+    rank: RankContext
+    target_score: float | None
+    next_test: metrics.NextTest | None
+    last_actual: float | None  # the unit's latest overall score (for "same as last test")
+
+
+_memo: dict = db.register_memo({})
+
+
+def simulate(scope_id: int, as_of: dt.date, settings: Settings | None = None) -> Simulation:
+    """The estimate, backtest, fix list and rank context for one unit and day."""
+    settings = settings or Settings()
+    db.require_scope(scope_id)
+    # the user's roots are part of the key: the rank context differs by what they may see
+    key = (db.file_identity(), scope_id, as_of, settings, db.current_access().root_ids)
+    hit = _memo.get(key)
+    if hit is not None:
+        return hit
+    units = metrics.units().set_index("unit_id")
+    row = units.loc[scope_id]
+    scores = _unit_scores(scope_id)
+    tests = past_tests(scope_id, as_of, scores)
+    days = sorted({as_of, *backtest_days(tests)})
+    measures = _measures(scope_id, days, settings, scores)
+    estimates = _estimates(scope_id, days, settings, measures)
+    current = estimates[as_of]
+    bt = backtest(tests, settings, estimates)
+    last_actual = (
+        float(tests["value"].iloc[-1]) / float(tests["max_value"].iloc[-1]) * 100
+        if len(tests) else None
+    )  # fmt: skip
+    target = row["target_score"]
+    result = Simulation(
+        int(scope_id),
+        str(row["name"]),
+        str(row["kind"]),
+        as_of,
+        settings,
+        current,
+        bt,
+        accuracy(bt),
+        fixes(scope_id, str(row["kind"]), as_of, current, settings, measures),
+        rank_context(scope_id, as_of),
+        None if pd.isna(target) else float(target),
+        metrics.next_test(as_of),
+        last_actual,
+    )
+    if len(_memo) > 256:
+        _memo.clear()
+    _memo[key] = result
+    return result
