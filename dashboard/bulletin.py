@@ -7,7 +7,9 @@ on the scope, the week and the database: no "now" in the body, stable sorts, fix
 document dates (the issue date = the Monday after the week) and fixed zip timestamps, so
 the same week and database give the same bytes.
 
-Praise and criticism thresholds and the ranked unit kinds live in config/bulletin.toml.
+Praise and criticism rules and the ranked unit kinds live in config/bulletin.toml; a bound
+written "达标线" / "落后线" is the metric's status line in config/status.toml (the red and
+black lists of 整改率), so the bulletin and every page draw the same line.
 Every text cell passes through dashboard.export.neutralise.
 """
 
@@ -31,7 +33,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import _Cell
 
-from dashboard import weekly
+from dashboard import status, weekly
 from dashboard.components.text import is_missing, pct, pct_short
 from dashboard.db import ROOT
 from dashboard.export import neutralise
@@ -42,6 +44,9 @@ BODY_FONT = "仿宋"
 HEADING_FONT = "黑体"
 LATIN_FONT = "Times New Roman"
 BOUNDS = {"at_least": "≥", "below": "<", "at_most": "≤"}
+# A bound may name a status line of the metric instead of a number (config/status.toml):
+# 达标线 = its target (整改率: the red list), 落后线 = target − margin (the black list).
+STATUS_LINES = {"达标线": "target", "落后线": "floor"}
 
 
 # ── configuration ─────────────────────────────────────────────────────────────────────
@@ -91,8 +96,14 @@ class BulletinConfig:
     issuer: str = "创建全国文明城市工作指挥部办公室"
     levels: tuple[str, ...] = ("street", "department")
     max_flags: int = 20
-    praise: tuple[Judgement, ...] = (Judgement("rectification_rate", "at_least", 0.90),)
-    criticism: tuple[Judgement, ...] = (Judgement("rectification_rate", "below", 0.85),)
+    praise: tuple[Judgement, ...] = field(
+        default_factory=lambda: (
+            Judgement("rectification_rate", "at_least", status.rule("rectification_rate").target),
+        )
+    )
+    criticism: tuple[Judgement, ...] = field(default_factory=lambda: (
+        Judgement("rectification_rate", "below", status.rule("rectification_rate").floor),
+    ))  # fmt: skip
 
 
 def _judgements(items: object, where: str) -> tuple[Judgement, ...]:
@@ -114,6 +125,14 @@ def _judgements(items: object, where: str) -> tuple[Judgement, ...]:
         if unknown:
             raise BulletinConfigError(f"{spot} 含未知项 “{sorted(unknown)[0]}”")
         threshold = item[bounds[0]]
+        if isinstance(threshold, str) and threshold in STATUS_LINES:
+            # a status line of config/status.toml: read there, never copied
+            threshold = getattr(status.rule(metric), STATUS_LINES[threshold])
+        elif isinstance(threshold, str):
+            raise BulletinConfigError(
+                f'{spot} 的界限 “{threshold}” 未知：写数字，或 "达标线"、"落后线"'
+                "（取 config/status.toml 中该指标的线）"
+            )
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise BulletinConfigError(f"{spot} 的界限应为数字，现为 {threshold!r}")
         if not 0 <= threshold <= 1:

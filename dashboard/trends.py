@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard import db, metrics
+from dashboard import db, metrics, status
 from dashboard.db import query
 
 GRAINS = ("day", "week", "month")
@@ -36,8 +36,10 @@ EARLIEST = dt.date(2000, 1, 1)
 SCORE_CATEGORIES = ("field", "materials", "questionnaire")
 SCORE_MEASURES = ("overall", *SCORE_CATEGORIES)
 SURVEY_CATEGORIES = ("phone", "questionnaire")
-RED_LIST_RATE = 0.90  # 整改率 ≥ 90% → red (honour) list
-BLACK_LIST_RATE = 0.85  # 整改率 < 85% → black list
+# 整改率 ≥ the red (honour) list line, < the black list line: status lines of 整改率 in
+# config/status.toml (its target and 落后 line), not copies.
+RED_LIST_RATE = status.rule("rectification_rate").target
+BLACK_LIST_RATE = status.rule("rectification_rate").floor
 
 
 # ── periods ─────────────────────────────────────────────────────────────────────────────

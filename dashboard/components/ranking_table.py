@@ -51,6 +51,15 @@ def gap_text(value: object, m: RankMetric, *, signed: bool) -> str:
     return f"{word} {abs(amount):.{digits}f}{unit}"
 
 
+def projected_text(value: object, due: object) -> str:
+    """The judged basis of 走访覆盖率 beside its current value: '预计 12-31 达 82.5%'."""
+    if is_missing(due) or due is None:
+        return "节点已过，按当前值" if not is_missing(value) else "无数据"
+    if is_missing(value):
+        return "暂不推算"
+    return f"预计 {due:%m-%d} 达 {float(value) * 100:.1f}%"
+
+
 def _display_value(series: pd.Series, m: RankMetric) -> pd.Series:
     return series * 100 if m.fmt == "pct" else series
 
@@ -67,6 +76,9 @@ def table_frame(ranking: pd.DataFrame, m: RankMetric) -> pd.DataFrame:
     )
     if m.denominator:
         out["denominator"] = ranking["denominator"]
+    if "projected" in ranking:
+        out["projected"] = [projected_text(v, d) for v, d in
+                            zip(ranking["projected"], ranking["projected_due"], strict=True)]  # fmt: skip
     out["rank_change"] = ranking["rank_change"]
     out["gap_to_above"] = [
         "第一" if not is_missing(r) and r == 1 else gap_text(g, m, signed=False)
@@ -102,6 +114,9 @@ def table_column_config(m: RankMetric) -> dict:
             "名次变化",
             width=72,
             help="与上一次测评（得分类）或上周同日（比率类）相比：↑ 上升、↓ 下降、新 = 上次无名次",
+        ),
+        "projected": st.column_config.TextColumn(
+            "按进度推算", help="按近 14 天进度推算到下一个走访节点的覆盖率；状态按此判定"
         ),
         "gap_to_above": st.column_config.TextColumn("与上一名差距"),
         "gap_to_target": st.column_config.TextColumn("与目标差距"),

@@ -151,7 +151,9 @@ def _board() -> None:
         with st.container(key="mnote"):
             st.caption(
                 "状态规则："
-                + "；".join(f"{meeting.LABELS[k]} {r.why}" for k, r in meeting.RULES.items())
+                + "；".join(
+                    f"{label} {meeting.rule(k).why()}" for k, label in meeting.LABELS.items()
+                )
             )
         st.link_button(
             "投屏（会议模式）",
