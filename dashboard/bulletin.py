@@ -74,6 +74,7 @@ class Judgement:
             or denominator < max(self.min_denominator, 1)
         ):
             return False
+        value = status.rule(self.metric).shown(value)  # judged as displayed, like the status
         if self.bound == "at_least":
             return value >= self.threshold - 1e-12
         if self.bound == "below":

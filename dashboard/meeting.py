@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboard import db, filters, flags, metrics, status
+from dashboard import db, filters, flags, metrics, rankings, status
 from dashboard.components.header import countdown_text
 from dashboard.components.text import is_missing, pct, pct_short, rank_text
 from dashboard.labels import ASSESSMENT_LEVEL, STATUS, UNIT_KIND, label
@@ -268,7 +268,8 @@ def _sibling_rank(unit: dict, assessment_id: int) -> tuple[int | None, int]:
 
 def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | None,
                    tests: list[tuple[dict, float]]) -> tuple[Number, Number]:  # fmt: skip
-    target = _num(unit.get("target_score"))
+    # the unit's target score, or its nearest ancestor's (as the rankings judge it)
+    target = _num(rankings.inherited_target_scores().get(int(unit["unit_id"])))
     value = tests[0][1] if tests else None
     before = tests[1][1] if len(tests) > 1 else None
     change, change_text, good = _change(value, before, digits=2, unit=" 分")
@@ -481,6 +482,7 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
         "无数据" if is_missing(c) else coverage_text(_num(c), _num(p), due)
         for c, p in zip(base["coverage_rate"], base["projected_rate"], strict=True)
     ]
+    base["target_score"] = base["unit_id"].map(rankings.inherited_target_scores())
     base["score_status"] = [
         status_of("score", _num(v), _num(t))
         for v, t in zip(base["score"], base["target_score"], strict=True)
@@ -651,7 +653,7 @@ def meeting_view(scope_id: int, as_of: dt.date, *, flags_n: int = FLAGS_N) -> Me
         flags=flags,
         flags_error=flags_error,
         score_series=_score_series(tests),
-        score_target=_num(unit.get("target_score")),
+        score_target=score.target,
         coverage_series=coverage_series,
         coverage_projection=projection,
         milestones=campaign.milestones if campaign else (),

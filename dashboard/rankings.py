@@ -306,7 +306,7 @@ def change_text(previous: object, now: object, comparable: bool = True) -> str:
 
 def _targets(m: RankMetric, frame: pd.DataFrame, as_of: dt.date, indicator_id: int | None):
     if m.source == "score" and m.target is None:
-        return frame["unit_id"].map(_inherited_target_scores()).astype("float64")
+        return frame["unit_id"].map(inherited_target_scores()).astype("float64")
     if m.source == "indicator":
         target = indicator_target(indicator_id) if indicator_id is not None else None
     elif m.source == "coverage" and m.target is None:
@@ -316,7 +316,7 @@ def _targets(m: RankMetric, frame: pd.DataFrame, as_of: dt.date, indicator_id: i
     return pd.Series(float("nan") if target is None else target, index=frame.index)
 
 
-def _inherited_target_scores() -> dict[int, float]:
+def inherited_target_scores() -> dict[int, float]:
     """Each unit's target score, or that of its nearest ancestor that has one."""
     units = metrics.units()
     own = dict(zip(units["unit_id"], units["target_score"], strict=True))

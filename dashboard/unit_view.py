@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard import flags, metrics, rankings, weekly
+from dashboard import flags, meeting, metrics, rankings, status, weekly
 from dashboard.db import query
 
 STANDING_METRICS = (
@@ -104,6 +104,9 @@ class Standing:
     numerator: float | None
     denominator: float | None
     compared_with: str  # e.g. 06-03 or the previous assessment's name
+    status: str = "none"  # ok / warn / bad / none (config/status.toml, as on every page)
+    target: float | None = None
+    basis_text: str = ""  # 走访覆盖率: '预计 12-21 达 81.6%' (the judged projection)
 
     @property
     def change(self) -> float | None:
@@ -135,6 +138,11 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
             now = peer_ranking(key, unit_id, as_of)
             then = peer_ranking(key, unit_id, before)
         row, row_before = _row(now, unit_id), _row(then, unit_id)
+        if top:
+            code, target, basis = _own_status(key, unit_id, as_of, _value(row.get("value")))
+        else:
+            code, target = str(row.get("status") or "none"), _value(row.get("target"))
+            basis = _basis_text(row)
         out.append(
             Standing(
                 key,
@@ -147,12 +155,45 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
                 _value(row.get("numerator")),
                 _value(row.get("denominator")),
                 before.strftime("%m-%d"),
+                code,
+                target,
+                basis,
             )
         )
     score = score_standing(unit_id, as_of)
     if score is not None:
         out.append(score)
     return out
+
+
+def _basis_text(row: dict) -> str:
+    if "projected_due" not in row:
+        return ""
+    due, projected = row.get("projected_due"), _value(row.get("projected"))
+    if due is None or pd.isna(due):
+        return ""
+    return meeting.coverage_text(None, projected, due)
+
+
+def _own_status(key: str, unit_id: int, as_of: dt.date, value: float | None
+                ) -> tuple[str, float | None, str]:  # fmt: skip
+    """The top unit's status (no peers to rank it among), under the same rule as every
+    page: 走访覆盖率 on its projection at the next milestone, the rest on the value."""
+    rule = status.rule(key)
+    if rule.basis != "projection":
+        return rule.judge(value), rule.target, ""
+    campaign = metrics.campaign_at(as_of)
+    if campaign is None or not campaign.milestones:
+        return "none", None, ""
+    milestone = campaign.next_milestone(as_of)
+    if milestone is None:  # every milestone has passed: the value against the last one
+        share = campaign.milestones[-1].target_share
+        return rule.judge(value, share), share, ""
+    rows = metrics.coverage_projection(unit_id, as_of)
+    at = rows[rows["due_date"] == milestone.due_date] if not rows.empty else rows
+    projected = _value(at.iloc[0]["projected_rate"]) if len(at) else None
+    text = meeting.coverage_text(None, projected, milestone.due_date)
+    return rule.judge(projected, milestone.target_share), milestone.target_share, text
 
 
 def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
@@ -179,6 +220,10 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         n = int(frame["rank"].notna().sum())
     if _value(latest.get("value")) is None and _value(previous.get("value")) is None:
         return None
+    target = _value(latest.get("target"))
+    if "target" not in latest:  # the top of the tree: its own target score
+        target = _value(rankings.inherited_target_scores().get(unit_id))
+    code = status.judge("score", _value(latest.get("value")), target)
     return Standing(
         "score",
         "综合得分",
@@ -190,6 +235,8 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         None,
         None,
         str(names.get(previous_id, "—")),
+        code,
+        target,
     )
 
 

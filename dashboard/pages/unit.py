@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import filters, metrics, unit_view
 from dashboard.components.text import is_missing, md_escape, pct, points, rank_text, signed
-from dashboard.labels import PROBLEM_SOURCE, SEVERITY, SUBJECT_KIND, UNIT_KIND, label
+from dashboard.labels import PROBLEM_SOURCE, SEVERITY, STATUS, SUBJECT_KIND, UNIT_KIND, label
 
 f = filters.current()
 info = unit_view.unit_info(f.scope_id)
@@ -55,6 +55,12 @@ def _rank_line(s: unit_view.Standing) -> str:
     return line + f" · {arrow} {abs(s.rank_change)} 位"
 
 
+def _status_line(s: unit_view.Standing) -> str:
+    """The number's status under config/status.toml, as every page gives it."""
+    word, symbol = STATUS[s.status][0], STATUS[s.status][1]
+    return f"{symbol} {word}" + (f" · {md_escape(s.basis_text)}" if s.basis_text else "")
+
+
 standings = unit_view.standing(info.unit_id, f.as_of)
 cols = st.columns(len(standings))
 for col, s in zip(cols, standings, strict=True):
@@ -72,6 +78,7 @@ for col, s in zip(cols, standings, strict=True):
             else f"；{int(s.numerator)} / {int(s.denominator)}"
         ),
     )
+    col.caption(_status_line(s))
     col.caption(_rank_line(s))
 
 problems = unit_view.open_problems(info.unit_id, f.as_of)

@@ -1,0 +1,323 @@
+"""One number, one verdict, on every page (issue 16).
+
+On a generated city, every page's and export's statement of a (unit, metric, date) —
+the value as written, the target and the status — is collected from the view-models
+(meeting, rankings, unit view, weekly, bulletin, red flags, the ranking export) and from
+the pages themselves through AppTest, and each triple must read the same everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from dashboard import (
+    bulletin,
+    db,
+    demo,
+    flags,
+    meeting,
+    metrics,
+    rankings,
+    status,
+    unit_view,
+    weekly,
+)
+from dashboard.components.text import is_missing, pct
+from dashboard.labels import STATUS
+from tests.apptest import open_app, open_page
+
+REF = dt.date(2026, 11, 24)
+WEEK_END = weekly.default_week(REF).end  # 2026-11-22: what 周报 reports by default
+DATES = (REF, WEEK_END)
+# the meeting view's decisive numbers → their metric in config/status.toml
+MEETING_KEYS = {
+    "score": "score",
+    "rectification_rate": "rectification_rate",
+    "overdue": "overdue",
+    "coverage_rate": "coverage_rate",
+    "completion_rate": "completion_rate",
+    "compliance_rate": "compliance_rate",
+}
+MEETING_STATUS_COLUMN = {
+    "score": "score_status",
+    "rectification_rate": "rectification_status",
+    "overdue": "overdue_status",
+    "coverage_rate": "coverage_status",
+    "completion_rate": "materials_status",
+    "compliance_rate": "points_status",
+}
+RATE_KEYS = ("rectification_rate", "on_time_rate", "coverage_rate", "entry_rate",
+             "completion_rate", "compliance_rate")  # fmt: skip
+
+
+def shown(key: str, value: object) -> str:
+    """A value as the pages write it."""
+    if is_missing(value):
+        return "无数据"
+    if key in ("score", "gap_to_city"):
+        return f"{float(value):.2f}"
+    if key == "overdue":
+        return str(int(value))
+    return pct(float(value))
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo.generate(
+        tmp_path_factory.mktemp("consistency") / "city.duckdb", scale=0.1, reference_date=REF
+    )
+
+
+@pytest.fixture()
+def use_city(city: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(db.ENV_VAR, str(city))
+    yield city
+    db._cached.clear()
+
+
+def _ids() -> tuple[int, list[int], list[int]]:
+    units = metrics.units()
+    root = int(units[units["kind"] == "city"]["unit_id"].iloc[0])
+    districts = sorted(units[units["kind"] == "district"]["unit_id"].astype(int))
+    streets = units[(units["kind"] == "street") & (units["parent_id"] == districts[0])]
+    return root, districts, sorted(streets["unit_id"].astype(int))
+
+
+class Statements:
+    """(unit, metric, date) → {source: (value text, target, status)}."""
+
+    def __init__(self) -> None:
+        self.by_triple: dict[tuple, dict[str, tuple]] = defaultdict(dict)
+
+    def add(self, source: str, unit_id: int, key: str, day: dt.date, value: object,
+            target: object = "?", code: str | None = None) -> None:  # fmt: skip
+        t = (
+            "?"
+            if isinstance(target, str)
+            else (None if is_missing(target) else round(float(target), 4))
+        )
+        self.by_triple[(int(unit_id), key, day)][source] = (shown(key, value), t, code)
+
+    def contradictions(self) -> list[str]:
+        out = []
+        for triple, said in self.by_triple.items():
+            for part, name in ((0, "value"), (1, "target"), (2, "status")):
+                seen = {
+                    s: v[part] for s, v in said.items() if v[part] not in ("?", None) or part == 0
+                }
+                if part == 2:
+                    seen = {s: v[2] for s, v in said.items() if v[2] is not None}
+                if part == 1:
+                    seen = {s: v[1] for s, v in said.items() if v[1] != "?"}
+                if len(set(seen.values())) > 1:
+                    out.append(f"{triple} {name}: {seen}")
+        return out
+
+
+def _from_rankings(st_: Statements, scope: int, level: str, day: dt.date, keys) -> None:
+    for key in keys:
+        frame = rankings.ranking(key, scope, level, day)
+        header, rows = rankings.export_rows(frame, rankings.metric(key))
+        at_status = header.index("状态")
+        for r, row in zip(frame.itertuples(), rows, strict=True):
+            st_.add("排名", r.unit_id, key, day, r.value, r.target, r.status)
+            code = next(c for c, v in STATUS.items() if row[at_status] == f"{v[1]} {v[0]}")
+            value = row[3] if not isinstance(row[3], str) else None
+            st_.add("排名 Excel", r.unit_id, key, day, value, r.target, code)
+
+
+def _from_meeting(st_: Statements, scope: int, day: dt.date) -> meeting.MeetingView:
+    view = meeting.meeting_view(scope, day)
+    for r in view.children.to_dict("records"):
+        for key, column in MEETING_KEYS.items():
+            target = r["target_score"] if key == "score" else "?"
+            st_.add("会议大屏·下级", r["unit_id"], key, day, r[column], target,
+                    r[MEETING_STATUS_COLUMN[key]])  # fmt: skip
+    return view
+
+
+@pytest.fixture(scope="module")
+def statements(city: Path) -> tuple[Statements, dict]:
+    import os
+
+    os.environ[db.ENV_VAR] = str(city)
+    try:
+        st_ = Statements()
+        root, districts, streets = _ids()
+        views = {}
+        for day in DATES:
+            views[(root, day)] = _from_meeting(st_, root, day)
+            _from_rankings(st_, root, "district", day,
+                           [*MEETING_KEYS, "on_time_rate", "entry_rate", "gap_to_city"])  # fmt: skip
+        views[(districts[0], REF)] = _from_meeting(st_, districts[0], REF)
+        _from_rankings(st_, districts[0], "street", REF, MEETING_KEYS)
+        # each district's own tiles on 会议大屏 (?unit=…) and its 本单位 standing
+        for unit_id in districts[:2]:
+            view = meeting.meeting_view(unit_id, REF)
+            for n in view.numbers:
+                key = {"rectification": "rectification_rate", "coverage": "coverage_rate",
+                       "materials": "completion_rate", "points": "compliance_rate"}.get(n.key, n.key)  # fmt: skip
+                if key in MEETING_KEYS:
+                    st_.add("会议大屏·本级", unit_id, key, REF, n.value, n.target, n.status)
+        for unit_id in [*districts, streets[0]]:
+            for s in unit_view.standing(unit_id, REF):
+                st_.add("本单位", unit_id, s.key, REF, s.value, s.target, s.status)
+        # 周报: the week's end, as the page and the bulletin state it
+        week = weekly.default_week(REF)
+        for key in weekly.WEEKLY_METRICS:
+            frame = weekly.changes(key, root, week, "district")
+            for r in frame.itertuples():
+                st_.add("周报", r.unit_id, key, week.end, r.value, r.target, r.status)
+        return st_, {"root": root, "districts": districts, "streets": streets, "views": views}
+    finally:
+        del os.environ[db.ENV_VAR]
+        db._cached.clear()
+
+
+def test_at_least_thirty_triples_over_every_metric_and_several_sources(statements) -> None:
+    st_, _ = statements
+    multi = {t: s for t, s in st_.by_triple.items() if len(s) >= 2}
+    assert len(multi) >= 30
+    assert {t[1] for t in multi} >= {*MEETING_KEYS, "on_time_rate", "entry_rate"}
+    sources = {s for said in multi.values() for s in said}
+    assert sources >= {"排名", "排名 Excel", "会议大屏·下级", "会议大屏·本级", "本单位", "周报"}
+
+
+def test_every_source_states_the_same_value_target_and_status(statements) -> None:
+    st_, _ = statements
+    assert st_.contradictions() == []
+
+
+# ── the contradictions of issue 16, one test each ──────────────────────────────────────
+
+
+def test_coverage_gets_one_verdict_from_its_projection_on_landing_and_rankings(
+    statements, use_city
+) -> None:
+    """南湖区 59.8% was ● 达标 on the landing page (projection) and ■ 落后 on 排名 (current)."""
+    _, ids = statements
+    view = ids["views"][(ids["root"], REF)]
+    ranking = rankings.ranking("coverage_rate", ids["root"], "district", REF).set_index("unit_id")
+    for r in view.children.to_dict("records"):
+        assert r["coverage_status"] == ranking.loc[r["unit_id"], "status"]
+        # both bases, each named, under that one verdict
+        assert r["coverage_text"] == (
+            f"当前 {pct(r['coverage_rate'])} · 预计 12-21 达 {pct(r['projected_rate'])}"
+        )
+        expected = status.judge("coverage_rate", r["projected_rate"], 0.7)
+        assert r["coverage_status"] == expected
+    assert status.rule("coverage_rate").basis == "projection"
+
+
+def test_materials_and_points_targets_are_the_same_on_meeting_and_rankings(
+    statements, use_city
+) -> None:
+    """台账 and 点位 were ≥ 95% on 会议大屏 and 目标 90.0% on 排名."""
+    _, ids = statements
+    view = ids["views"][(ids["root"], REF)]
+    for key, metric_key in (("materials", "completion_rate"), ("points", "compliance_rate")):
+        frame = rankings.ranking(metric_key, ids["root"], "district", REF)
+        assert set(frame["target"]) == {view.number(key).target}
+        assert view.number(key).target_text == f"目标 ≥ {status.rule(metric_key).target:.0%}"
+
+
+def test_the_red_flags_fire_exactly_where_the_status_says_behind(statements, use_city) -> None:
+    """A status line used by a red flag draws the same line: 整改率 black list, coverage."""
+    _, ids = statements
+    root = ids["root"]
+    found = flags.evaluate(root, REF)
+    for rule_id, key, level, bad in (
+        ("rectification_below", "rectification_rate", "street", {"bad"}),
+        ("coverage_behind", "coverage_rate", "district", {"warn", "bad"}),
+        ("coverage_behind", "coverage_rate", "street", {"warn", "bad"}),
+    ):
+        flagged = {f.unit_id for f in found if f.rule_id == rule_id}
+        frame = rankings.ranking(key, root, level, REF)
+        if key == "rectification_rate":
+            frame = frame[frame["denominator"] >= 5]  # the rule's min_found
+        judged = set(frame.loc[frame["status"].isin(bad), "unit_id"].astype(int))
+        assert flagged & set(frame["unit_id"]) == judged, rule_id
+
+
+def test_the_bulletin_praises_and_criticises_on_the_status_lines(statements, use_city) -> None:
+    _, ids = statements
+    week = weekly.default_week(REF)
+    config = bulletin.load_config()
+    content = bulletin.compose(ids["root"], week.end, config)
+    checked = 0
+    for named, verdict in [(n, "ok") for n in content.praise] + [
+        (n, "bad") for n in content.criticism if n.judgement.metric == "rectification_rate"
+    ]:
+        frame = weekly.changes("rectification_rate", ids["root"], week, named.level)
+        status_of = dict(zip(frame["name"], frame["status"], strict=True))
+        for name, _value in named.units:
+            assert status_of[name] == verdict, (name, named.judgement)
+            checked += 1
+    assert checked > 0
+
+
+# ── the pages themselves (AppTest) ─────────────────────────────────────────────────────
+
+
+def _cells(markdown: str) -> list[str]:
+    return [c.strip() for c in markdown.replace("\\", "").split("|")]
+
+
+def test_the_pages_state_what_the_view_models_state(statements, use_city) -> None:
+    st_, ids = statements
+    names = metrics.units().set_index("unit_id")["name"].to_dict()
+    districts = ids["districts"]
+
+    # 会议大屏, every district with each number's symbol (?rotate=units shows them all)
+    at = open_app({"mode": "meeting", "rotate": "units", "as_of": REF.isoformat()}, timeout=120)
+    assert not at.exception
+    table = next(m.value for m in at.markdown if m.value.startswith("| 单位 | 综合得分"))
+    headers = _cells(table.splitlines()[0])[2:-1]
+    columns = dict(zip(headers, MEETING_KEYS, strict=True))
+    for line in table.splitlines()[2:]:
+        cells = _cells(line)[1:-1]
+        unit_id = next(u for u in districts if f"**{names[u]}**" == cells[0])
+        for header, cell in zip(headers, cells[1:], strict=True):
+            key = columns[header]
+            said = st_.by_triple[(unit_id, key, REF)]["排名"]
+            symbol = STATUS[said[2]][1]
+            assert f"{symbol} " in cell, (names[unit_id], header, cell, said)
+            value = said[0] + (" 件" if key == "overdue" else "")
+            assert value in cell, (names[unit_id], header, cell, said)
+
+    # 排名: the table a leader reads
+    at = open_page("dashboard/pages/rankings.py", {"as_of": REF.isoformat()}, timeout=120)
+    for key in ("coverage_rate", "completion_rate", "rectification_rate"):
+        at.selectbox(key="rank_metric").set_value(key).run()
+        at.selectbox(key="rank_level").set_value("district").run()
+        assert not at.exception
+        shown_table = at.dataframe[0].value
+        for r in shown_table.itertuples():
+            unit_id = next(u for u in districts if names[u] == r.name)
+            said = st_.by_triple[(unit_id, key, REF)]["排名"]
+            assert pct(r.value / 100) == said[0]
+            assert r.status == f"{STATUS[said[2]][1]} {STATUS[said[2]][0]}"
+
+    # 本单位: the tile and its status line
+    unit_id = districts[0]
+    at = open_page("dashboard/pages/unit.py", {"unit": names[unit_id], "as_of": REF.isoformat()},
+                   timeout=120)  # fmt: skip
+    assert not at.exception
+    tiles = {m.label: m.value for m in at.metric}
+    captions = " ".join(c.value for c in at.caption)
+    for key in ("rectification_rate", "coverage_rate", "completion_rate"):
+        said = st_.by_triple[(unit_id, key, REF)]["排名"]
+        assert tiles[rankings.metric(key).label] == said[0]
+        assert f"{STATUS[said[2]][1]} {STATUS[said[2]][0]}" in captions
+
+
+def test_units_have_their_status_judged_once(statements) -> None:
+    """No (unit, metric, date) carries two verdicts."""
+    st_, _ = statements
+    for triple, said in st_.by_triple.items():
+        codes = {v[2] for v in said.values() if v[2] is not None}
+        assert len(codes) <= 1, (triple, said)
