@@ -34,7 +34,7 @@ from docx.shared import Cm, Pt, RGBColor
 from docx.table import _Cell
 
 from dashboard import status, weekly
-from dashboard.components.text import is_missing, pct, pct_short
+from dashboard.components.text import is_missing, pct, pct_short, place_text
 from dashboard.db import ROOT
 from dashboard.export import neutralise
 from dashboard.labels import UNIT_KIND, label
@@ -243,7 +243,7 @@ class RankingTable:
         for r in self.rows.itertuples():
             out.append(
                 [
-                    _count(r.rank),
+                    place_text(r.rank, tied=bool(r.tied)),
                     str(r.name),
                     pct(r.value),
                     f"{_count(r.numerator)}/{_count(r.denominator)}",
@@ -394,7 +394,8 @@ def compose(scope_id: int, week_end: dt.date, config: BulletinConfig | None = No
             "统计口径：整改率＝截至统计日已整改问题数÷已发现问题数（问题按属地单位和责任单位"
             "分别计入）；走访覆盖率＝已走访对象数（按户、按主体去重，不按走访次数）÷应走访对象数；"
             "台账完成率＝已完成台账项÷应报送台账项（实行审核的按审核通过数）；"
-            "名次为同类单位由高到低的并列排名，较上周为与上周日数据相比的变化。",
+            "名次为同类单位由高到低的排名，数值相同（按显示精度）的并列同一名次，下一名次顺延"
+            "（1、1、3）；较上周为与上周日数据相比的变化。",
         ),
     )
 
@@ -735,7 +736,7 @@ def render_xlsx(b: Bulletin) -> bytes:
             for r in t.rows.itertuples():
                 values = [
                     (t.level_label, plain),
-                    (None if is_missing(r.rank) else int(r.rank), plain),
+                    (place_text(r.rank, tied=bool(r.tied)), plain),
                     (str(r.name), plain),
                     (None if is_missing(r.value) else float(r.value), percent),
                     (None if is_missing(r.numerator) else int(r.numerator), plain),

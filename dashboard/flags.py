@@ -486,10 +486,10 @@ def _latest_overall(as_of: dt.date, n: int) -> list[int]:
 
 @rule(
     "below_city_average",
-    "低于全市平均",
+    "低于全市得分",
     "orange",
     scores_only=True,
-    gap_points=Param("float", 5.0, 0.0, 100.0, "低于全市平均超过多少分"),
+    gap_points=Param("float", 5.0, 0.0, 100.0, "低于全市得分超过多少分"),
     levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
     weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值（综合得分按 20 计）"),
 )
@@ -508,11 +508,11 @@ def below_city_average(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list
                     p,
                     unit_id=r.unit_id,
                     owner_id=r.unit_id,
-                    metric="与全市平均分差",
+                    metric="与全市得分差",
                     value=gap,
                     threshold=-p["gap_points"],
                     value_text=(
-                        f"得分 {_num(r.value)} 分，低于全市平均 {_num(-gap)} 分"
+                        f"得分 {_num(r.value)} 分，低于全市得分 {_num(-gap)} 分"
                         f"（阈值 {_num(p['gap_points'])} 分）"
                     ),
                     evidence=(
@@ -712,7 +712,7 @@ def overdue_severe(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fla
 
 @rule(
     "overdue_problems",
-    "问题逾期未整改",
+    "问题逾期未整改（不含严重）",
     "orange",
     min_count=Param("int", 3, 1, 10000, "同一责任单位逾期问题（严重问题除外）达到几个"),
 )
@@ -733,7 +733,7 @@ def overdue_problems(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[F
                 value=float(n),
                 threshold=float(p["min_count"]),
                 value_text=(
-                    f"逾期未整改 {n} 个（阈值 {p['min_count']} 个），"
+                    f"逾期未整改（不含严重）{n} 个（阈值 {p['min_count']} 个），"
                     f"最长逾期 {max(int(r['days_overdue']) for r in group)} 天"
                 ),
                 evidence=lambda g=group: _records(g, PROBLEM_EVIDENCE),
@@ -1063,7 +1063,10 @@ def materials_zero(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fla
         p,
         zero,
         "台账完成率",
-        lambda g, _rate: f"{len(g)} 项台账完成率 0%，{_deadline_text(g[0])}",
+        lambda g, _rate: (
+            f"{len(g)} 项台账完成率 0%（{p['within_days']} 天内截止或已过截止的），"
+            f"{_deadline_text(g[0])}"
+        ),
     )
 
 

@@ -208,8 +208,9 @@ def _change(now: float | None, before: float | None, *, higher_is_better: bool =
             scale: float = 1.0, digits: int = 1, unit: str = "") -> tuple[float | None, str, bool | None]:  # fmt: skip
     if now is None or before is None:
         return None, "—", None
-    delta = now - before
-    shown = round(delta * scale, digits)
+    # the change between the values as shown, so 96.9% → 97.0% reads +0.1, never 持平
+    shown = round(round(now * scale, digits) - round(before * scale, digits), digits)
+    delta = shown / scale
     good = None if shown == 0 else (shown > 0) == higher_is_better
     return delta, _signed(delta * scale, digits, unit), good
 
@@ -256,7 +257,8 @@ def _city_ranks(as_of: dt.date, next_test: metrics.NextTest | None) -> list[dict
 
 
 def _sibling_rank(unit: dict, assessment_id: int) -> tuple[int | None, int]:
-    """A unit's dense rank among the units of its kind under the same parent, and how many."""
+    """A unit's place among the units of its kind under the same parent (1, 1, 3), and how
+    many have a place."""
     if is_missing(unit.get("parent_id")):
         return None, 0
     frame = metrics.unit_scores(int(unit["parent_id"]), assessment_id, unit["kind"])
@@ -264,6 +266,14 @@ def _sibling_rank(unit: dict, assessment_id: int) -> tuple[int | None, int]:
     mine = siblings[siblings["unit_id"] == unit["unit_id"]]
     rank = None if mine.empty or is_missing(mine.iloc[0]["rank"]) else int(mine.iloc[0]["rank"])
     return rank, len(siblings)
+
+
+def _is_tied(unit: dict, assessment_id: int, rank: float | None) -> bool:
+    """并列: another sibling holds the same place."""
+    if rank is None or is_missing(unit.get("parent_id")):
+        return False
+    frame = metrics.unit_scores(int(unit["parent_id"]), assessment_id, unit["kind"])
+    return int((frame["rank"] == rank).sum()) > 1
 
 
 def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | None,
@@ -317,7 +327,10 @@ def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | Non
             target_text += f"，差 {int(rank - target_rank)} 名"
     else:
         target_text = "未设目标名次"
-    detail = f"{int(of)} {peers}中 · {where}" if of else where
+    tie = (
+        unit["kind"] != "city" and tests and _is_tied(unit, int(tests[0][0]["assessment_id"]), rank)
+    )
+    detail = f"{'并列 · ' if tie else ''}共 {int(of)} {peers} · {where}" if of else where
     rank_number = Number(
         "rank", LABELS["rank"], rank, rank_value, target_rank, target_text,
         change, change_text, "较上次测评", good, status_of("rank", rank, target_rank),
@@ -411,7 +424,7 @@ def _materials_number(scope_id: int, as_of: dt.date) -> Number:
     late = int(row.get("lines_past_deadline") or 0)
     parts = []
     if zero:
-        parts.append(f"{zero} 项为零")
+        parts.append(f"{zero} 项完成率为 0")
     if late:
         parts.append(f"{late} 项已过期限")
     return _rate_number("materials", now, before, "completion_rate", " · ".join(parts))

@@ -3,10 +3,11 @@
 Every value comes from a function of dashboard/metrics.py; this module only ranks, compares
 with the previous assessment or week, and judges each value against its target.
 
-Tie rule (one rule everywhere, the same as `metrics.dense_rank`): values are first rounded
-to the precision the page shows (rates to 0.1%, scores to 0.01 分, counts to 1), then ranked
-densely — units that read the same share a rank and the next rank follows on (1, 1, 2), so
-no place is skipped. Units without data (no score, no problems, no target …) are 无数据:
+Tie rule (one rule everywhere, `metrics.place_rank`): values are first rounded to the
+precision the page shows (rates to 0.1%, scores to 0.01 分, counts to 1), then ranked as
+places — units that read the same share a place (并列) and the next place skips (1, 1, 3),
+so the last of 40 is 第 40 名. Columns `tied` and `ranked_of` let every page and export
+write 第 N 名 / 共 M 名 with 并列. Units without data (no score, no problems, no target …) are 无数据:
 they get no rank, are listed after the ranked units, and never count as zero.
 
 Rank change: score metrics against the previous assessment of the same kind (for a single
@@ -31,6 +32,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import metrics, status
+from dashboard.components.text import place_text
 from dashboard.db import FileIdentity, file_identity, query, require_scope
 from dashboard.export import neutralise
 from dashboard.labels import STATUS, SUBJECT_KIND, UNIT_KIND
@@ -289,7 +291,7 @@ def _values(
 
 
 def _rank(values: pd.Series, m: RankMetric) -> pd.Series:
-    return metrics.dense_rank(values.round(m.digits), higher_is_better=m.higher_is_better)
+    return metrics.place_rank(values.round(m.digits), higher_is_better=m.higher_is_better)
 
 
 def change_text(previous: object, now: object, comparable: bool = True) -> str:
@@ -370,7 +372,7 @@ def ranking(
     """The ranking of every unit of `level` under `scope_id` by one metric.
 
     Columns: unit_id, name, kind, parent_id, value, numerator, denominator, rank (Int64,
-    dense; <NA> = 无数据), prev_rank, rank_change (↑2 / ↓3 / 持平 / 新 / —), gap_to_above
+    places 1, 1, 3; <NA> = 无数据), tied (并列), ranked_of (units with a place), prev_rank, rank_change (↑2 / ↓3 / 持平 / 新 / —), gap_to_above
     (how far behind the next better rank, ≥ 0), target, gap_to_target (positive = ahead of
     target, for lower-is-better metrics too; of the judged value), status (ok/warn/bad/none),
     status_text (● 达标 …); for 走访覆盖率 also projected and projected_due (the judged
@@ -421,6 +423,8 @@ def _compute_ranking(
 ) -> pd.DataFrame:
     frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
     frame["rank"] = _rank(frame["value"], m)
+    frame["tied"] = metrics.tied(frame["rank"])
+    frame["ranked_of"] = int(frame["rank"].notna().sum())
 
     if m.compare == "assessment":
         previous_id = (
@@ -449,8 +453,10 @@ def _compute_ranking(
     ]
 
     shown = frame["value"].round(m.digits)
-    best_of_rank = shown.groupby(frame["rank"]).first()
-    above = frame["rank"].map(lambda r: best_of_rank.get(r - 1) if pd.notna(r) else None)
+    # the value of the next better place (with places 1, 1, 3, place 3's is place 1's)
+    best_of_rank = shown.groupby(frame["rank"]).first().sort_index()
+    place_above = dict(zip(best_of_rank.index[1:], best_of_rank.to_numpy()[:-1], strict=True))
+    above = frame["rank"].map(lambda r: place_above.get(r) if pd.notna(r) else None)
     above = pd.to_numeric(above, errors="coerce").astype("float64")
     frame["gap_to_above"] = (above - shown) if m.higher_is_better else (shown - above)
     frame["gap_to_above"] = frame["gap_to_above"].round(m.digits)
@@ -544,7 +550,7 @@ def export_rows(frame: pd.DataFrame, m: RankMetric) -> tuple[list[str], list[lis
     for r in frame.itertuples():
         value = None if pd.isna(r.value) else round(float(r.value), m.digits + 2)
         row: list[object] = [
-            "无数据" if pd.isna(r.rank) else int(r.rank),
+            place_text(r.rank, r.ranked_of, tied=bool(r.tied)),
             r.name,
             UNIT_KIND.get(r.kind, r.kind),
             "无数据" if value is None else value,

@@ -1,7 +1,7 @@
 """本单位: everything that concerns one unit — its standing among peers, flags, open
 problems by deadline, visit progress against milestones, missing 台账, owned survey items.
 
-Peers are the units of the same kind under the same parent (DESIGN §4: rank = dense rank
+Peers are the units of the same kind under the same parent (rank = place, 1, 1, 3
 within its kind and parent). Each decisive number is compared with the same number a week
 earlier (as_of − 7) — and the score with the previous scored assessment. 本周 is the
 Mon–Sun calendar week containing as_of: a problem is 本周到期 when its deadline falls
@@ -107,12 +107,15 @@ class Standing:
     status: str = "none"  # ok / warn / bad / none (config/status.toml, as on every page)
     target: float | None = None
     basis_text: str = ""  # 走访覆盖率: '预计 12-21 达 81.6%' (the judged projection)
+    tied: bool = False  # 并列: another peer holds the same place
 
     @property
     def change(self) -> float | None:
         if self.value is None or self.value_before is None:
             return None
-        return self.value - self.value_before
+        # between the values as shown (0.1% / 0.01 分), so a change reads as written
+        digits = status.rule(self.key).digits
+        return round(round(self.value, digits) - round(self.value_before, digits), digits)
 
     @property
     def rank_change(self) -> int | None:
@@ -158,6 +161,7 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
                 code,
                 target,
                 basis,
+                bool(row.get("tied", False)),
             )
         )
     score = score_standing(unit_id, as_of)
@@ -237,6 +241,7 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         str(names.get(previous_id, "—")),
         code,
         target,
+        tied=bool(latest.get("tied", False)),
     )
 
 
@@ -248,8 +253,8 @@ def peer_table(unit_id: int, as_of: dt.date) -> pd.DataFrame:
         frame = peer_ranking(key, unit_id, as_of)
         if table is None:
             table = frame[["unit_id", "name"]].copy()
-        part = frame[["unit_id", "value", "rank"]].rename(
-            columns={"value": key, "rank": f"{key}_rank"}
+        part = frame[["unit_id", "value", "rank", "tied"]].rename(
+            columns={"value": key, "rank": f"{key}_rank", "tied": f"{key}_tied"}
         )
         table = table.merge(part, on="unit_id", how="left")
     table["is_self"] = table["unit_id"] == unit_id

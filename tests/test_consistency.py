@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dashboard import (
@@ -26,7 +27,9 @@ from dashboard import (
     unit_view,
     weekly,
 )
-from dashboard.components.text import is_missing, pct
+from dashboard.components import flag_table
+from dashboard.components import ranking_table as rt
+from dashboard.components.text import date_text, is_missing, pct, place_text
 from dashboard.labels import STATUS
 from tests.apptest import open_app, open_page
 
@@ -321,3 +324,127 @@ def test_units_have_their_status_judged_once(statements) -> None:
     for triple, said in st_.by_triple.items():
         codes = {v[2] for v in said.values() if v[2] is not None}
         assert len(codes) <= 1, (triple, said)
+
+
+def test_the_overdue_flag_says_it_leaves_out_severe_problems(statements, use_city) -> None:
+    """市城管局: the flag said 逾期未整改 100 个, 排名 104 件 (4 severe ones not said)."""
+    _, ids = statements
+    found = [f for f in flags.evaluate(ids["root"], REF) if f.rule_id == "overdue_problems"]
+    depts = metrics.rectification(ids["root"], REF, "department").set_index("unit_id")
+    checked = 0
+    for f in found:
+        assert "逾期未整改（不含严重）" in f.value_text and "不含严重" in f.rule_name
+        if f.owner_id in depts.index:
+            row = depts.loc[f.owner_id]
+            assert f.value == row["overdue"] - row["overdue_severe"]
+            checked += 1
+    assert checked > 0
+
+
+def test_zero_ledger_lines_say_what_they_count(statements, use_city) -> None:
+    """市民政局: the landing said 5 项为零, its flag 2 项 (only lines due within 30 days)."""
+    _, ids = statements
+    view = ids["views"][(ids["root"], REF)]
+    zero = int(metrics.materials_completion(ids["root"], REF).iloc[0]["lines_at_zero"])
+    assert f"{zero} 项完成率为 0" in view.number("materials").detail
+    window = dict(flags.default_rules().get("materials_zero").params)["within_days"]
+    texts = [
+        f.value_text for f in flags.evaluate(ids["root"], REF) if f.rule_id == "materials_zero"
+    ]
+    assert texts and all(f"（{window} 天内截止或已过截止的）" in t for t in texts)
+
+
+def test_weekly_says_which_day_its_numbers_are_as_of(statements, use_city) -> None:
+    """周报 showed week-end numbers under a header that said 数据截至 12-04."""
+    _, ids = statements
+    at = open_page("dashboard/pages/weekly.py", {"as_of": REF.isoformat()}, timeout=120)
+    assert not at.exception
+    tiles = {m.label: m.value for m in at.metric}
+    rect = metrics.rectification(ids["root"], WEEK_END).iloc[0]["rectification_rate"]
+    assert tiles[f"整改率（截至 {WEEK_END:%m-%d}）"] == pct(rect)
+    captions = " ".join(c.value for c in at.caption)
+    assert f"截至本周日 {WEEK_END.isoformat()}" in captions and REF.isoformat() in captions
+
+
+def test_the_city_line_is_named_for_what_it_is(statements, use_city) -> None:
+    """'低于全市平均' compared with the city's own score (87.74), not a mean of units."""
+    _, ids = statements
+    found = [f for f in flags.evaluate(ids["root"], REF) if f.rule_id == "below_city_average"]
+    city_score = ids["views"][(ids["root"], REF)].number("score").value
+    assert all(f.rule_name == "低于全市得分" and "低于全市得分" in f.value_text for f in found)
+    assert all(f.evidence[0]["全市得分"] == pytest.approx(city_score) for f in found)
+
+
+def test_places_are_read_as_places_on_every_page(statements, use_city) -> None:
+    """The last of 40 streets read '37. 桃源镇' (dense ranks): places are 1 + the units
+    strictly ahead at the shown precision (1, 1, 3), written 第 N 名 / 共 M 名 with 并列."""
+    _, ids = statements
+    m = rankings.metric("score")
+    frame = rankings.ranking("score", ids["root"], "street", REF)
+    ranked = frame[frame["rank"].notna()]
+    shown_values = ranked["value"].round(2)
+    for r, v in zip(ranked["rank"], shown_values, strict=True):
+        assert r == 1 + int((shown_values > v).sum())
+    assert len(ranked) == 40
+    last = ranked.iloc[-1]  # 第 40 名 unless it shares its place
+    assert last["rank"] == 40 or last["tied"]
+    _header, rows = rankings.export_rows(frame, m)
+    for row, r in zip(rows, frame.itertuples(), strict=True):
+        if pd.isna(r.rank):
+            assert row[0] == "无数据"
+            continue
+        prefix = "并列第" if r.tied else "第"
+        assert row[0] == f"{prefix} {int(r.rank)} 名 / 共 40 名"
+    table = rt.table_frame(frame, m)
+    assert list(table["rank"]) == [
+        place_text(r, tied=bool(t)) for r, t in zip(frame["rank"], frame["tied"], strict=True)
+    ]
+
+
+def test_place_text_ties_and_missing() -> None:
+    assert place_text(3, 40) == "第 3 名 / 共 40 名"
+    assert place_text(1, 40, tied=True) == "并列第 1 名 / 共 40 名"
+    assert place_text(None, 40) == "无数据"
+
+
+def test_movers_include_every_unit_tied_at_the_cut_and_say_so() -> None:
+    """周报's 进步最大 listed three streets at +1.4 while a fourth had +1.4 too."""
+    frame = pd.DataFrame({
+        "unit_id": [1, 2, 3, 4, 5], "sort_order": [1, 2, 3, 4, 5],
+        "name": ["甲", "乙", "丙", "丁", "戊"],
+        "change": [0.020, 0.014, 0.014, 0.014, 0.001],
+    })  # fmt: skip
+    up, down = weekly.movers(frame, n=3)
+    assert list(up["name"]) == ["甲", "乙", "丙", "丁"]
+    assert list(up["mover_tied"]) == [False, True, True, True]
+    assert down.empty
+
+
+def test_a_change_is_the_difference_of_the_values_as_shown() -> None:
+    """96.9% → 97.0% was marked 持平."""
+    delta, text, good = meeting._change(0.96951, 0.96949, scale=100, digits=1, unit=" 个百分点")
+    assert (text, good) == ("+0.1 个百分点", True) and delta == pytest.approx(0.001)
+    delta, text, _ = meeting._change(0.96949, 0.96941, scale=100, digits=1, unit=" 个百分点")
+    assert text == "持平"
+
+
+def test_no_literal_none_for_a_missing_deadline() -> None:
+    """The 时限 column showed the literal 'None'."""
+    assert date_text(None) == "—" and date_text(pd.NaT) == "—"
+    assert date_text(dt.date(2026, 12, 1)) == "2026-12-01"
+    fl = flags.Flag(**{**_a_flag(), "evidence": ({"问题编号": "P1", "整改时限": None},)})
+    assert flag_table.evidence_frame(fl).iloc[0]["整改时限"] == "—"
+
+
+def _a_flag() -> dict:
+    import dataclasses
+
+    return {f.name: None for f in dataclasses.fields(flags.Flag)}
+
+
+def test_the_more_line_does_not_offer_the_filter_already_on() -> None:
+    """'另有 3 条，可按规则筛选' was shown with the rule filter already on."""
+    assert "按规则" not in flag_table.more_text(3, by_rule=True, by_owner=False)
+    assert "按责任单位" not in flag_table.more_text(3, by_rule=False, by_owner=True)
+    both = flag_table.more_text(3, by_rule=True, by_owner=True)
+    assert "筛选" not in both and "另有 3 条" in both

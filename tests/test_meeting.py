@@ -90,7 +90,9 @@ def test_city_numbers_match_the_metric_functions() -> None:
     assert number.status == "bad"
     # the change is against the same metric a week earlier (06-03)
     before = metrics.rectification(1, AS_OF - dt.timedelta(days=7)).iloc[0].rectification_rate
-    assert number.change == pytest.approx(6 / 11 - before)
+    # … between the values as shown (54.5% − 60.0%: before = 6/10)
+    assert before == pytest.approx(0.6)
+    assert number.change == pytest.approx(0.545 - 0.6)
 
     cov = view.number("coverage")
     assert cov.value == pytest.approx(14 / 39)
@@ -117,7 +119,7 @@ def test_district_scope_ranks_among_sibling_districts() -> None:
     view = meeting.meeting_view(2, AS_OF)
     assert view.scope_name == "东城区" and view.child_level == "street"
     rank = view.number("rank")
-    assert rank.value == 1 and "2 个区县中" in rank.detail  # 85 vs 西城区 79 in A3
+    assert rank.value == 1 and "共 2 个区县" in rank.detail  # 85 vs 西城区 79 in A3
     assert view.number("score").value == 85.0
     assert view.number("rectification").value == pytest.approx(5 / 8)
     assert view.number("coverage").value == pytest.approx(14 / 29)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.components.text import is_missing
+from dashboard.components.text import is_missing, place_text
 from dashboard.labels import PROBLEM_SOURCE, SEVERITY, STATUS, UNIT_KIND, label
 from dashboard.rankings import RankMetric
 
@@ -68,7 +68,10 @@ def table_frame(ranking: pd.DataFrame, m: RankMetric) -> pd.DataFrame:
     """The rows shown: rank, unit, value, numerator/denominator, change, gaps, status."""
     out = pd.DataFrame(
         {
-            "rank": ranking["rank"].astype("Int64"),
+            "rank": [
+                place_text(r, tied=bool(t))
+                for r, t in zip(ranking["rank"], ranking["tied"], strict=True)
+            ],  # fmt: skip
             "name": ranking["name"].astype(str),
             "value": _display_value(ranking["value"], m).round(1 if m.fmt == "pct" else m.digits),
             "numerator": ranking["numerator"],
@@ -89,8 +92,9 @@ def table_frame(ranking: pd.DataFrame, m: RankMetric) -> pd.DataFrame:
     return out
 
 
-def table_column_config(m: RankMetric) -> dict:
-    """column_config for table_frame: Chinese headers, units and formats."""
+def table_column_config(m: RankMetric, ranked_of: int = 0) -> dict:
+    """column_config for table_frame: Chinese headers, units and formats; ranked_of = the
+    units with a place (共 M 名)."""
     import streamlit as st
 
     value_format = {
@@ -100,12 +104,11 @@ def table_column_config(m: RankMetric) -> dict:
         "count": "%d 件",
     }[m.fmt]
     config = {
-        "rank": st.column_config.NumberColumn(
-            "名次",
-            format="%d",
-            width=56,
+        "rank": st.column_config.TextColumn(
+            "名次" if not ranked_of else f"名次（共 {ranked_of} 名）",
+            width=110,
             pinned=True,
-            help="并列同名次，下一名次顺延（1、1、2）",
+            help="按显示精度相同的并列同一名次，下一名次顺延（1、1、3）；无数据不参与排名",
         ),
         "name": st.column_config.TextColumn("单位", pinned=True),
         "value": st.column_config.NumberColumn(m.label, format=value_format, help=m.help),
@@ -157,7 +160,10 @@ def bar_chart(ranking: pd.DataFrame, m: RankMetric, title: str) -> go.Figure:
     """
     rows, trimmed = chart_rows(ranking)
     values = _display_value(rows["value"], m)
-    labels = [f"{int(r)}. {n}" for r, n in zip(rows["rank"], rows["name"], strict=True)]
+    labels = [
+        f"{place_text(r, tied=bool(t)).replace(' ', '')} {n}"
+        for r, t, n in zip(rows["rank"], rows["tied"], rows["name"], strict=True)
+    ]
     colours = [STATUS[s][2] for s in rows["status"]]
     texts = [
         f"{value_text(v, m)} {STATUS[s][0]}"

@@ -7,13 +7,14 @@ from collections import Counter
 import streamlit as st
 
 from dashboard import filters, flags, metrics
+from dashboard.components import flag_table
 from dashboard.components.flag_table import (
     SEVERITY_MARK,
     evidence_frame,
     flags_column_config,
     flags_table,
 )
-from dashboard.components.text import md_escape
+from dashboard.components.text import date_text, md_escape
 from dashboard.flag_export import duban_workbook
 
 MAX_EXPANDERS = 60
@@ -137,7 +138,7 @@ for name, members in groups.items():
         with st.expander(md_escape(label)):
             st.caption(
                 md_escape(
-                    f"责任单位：{fl.owner_name}　时限：{fl.deadline or '—'}　"
+                    f"责任单位：{fl.owner_name}　时限：{date_text(fl.deadline)}　"
                     f"首次出现：{fl.first_seen}　已持续 {fl.weeks_red} 周　优先级 {fl.priority:.0f}"
                 )
             )
@@ -147,4 +148,6 @@ for name, members in groups.items():
                 st.caption("（此条无明细行）")
         drawn += 1
     if len(members) > PER_GROUP:
-        st.caption(f"…另有 {len(members) - PER_GROUP} 条，可按规则或责任单位筛选后查看。")
+        st.caption(md_escape(flag_table.more_text(
+            len(members) - PER_GROUP, by_rule=bool(chosen_rules), by_owner=owner != ALL_OWNERS,
+        )))  # fmt: skip

@@ -10,7 +10,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import filters, metrics, unit_view
-from dashboard.components.text import is_missing, md_escape, pct, points, rank_text, signed
+from dashboard.components.text import (
+    date_text,
+    is_missing,
+    md_escape,
+    pct,
+    place_text,
+    points,
+    signed,
+)
 from dashboard.labels import PROBLEM_SOURCE, SEVERITY, STATUS, SUBJECT_KIND, UNIT_KIND, label
 
 f = filters.current()
@@ -44,9 +52,11 @@ def _delta(change: float | None, *, score: bool = False) -> dict:
 
 
 def _rank_line(s: unit_view.Standing) -> str:
+    if not info.has_peers:
+        return "最上级单位，无同级排名"
     if s.rank is None:
         return "无数据，不参与排名"
-    line = f"{rank_text(s.rank)}（{s.ranked_units} 个同级单位有数据）"
+    line = place_text(s.rank, s.ranked_units, tied=s.tied)
     if s.rank_change is None:
         return line
     if s.rank_change == 0:
@@ -109,7 +119,7 @@ def _problem_table(frame: pd.DataFrame, *, overdue: bool) -> pd.DataFrame:
             "严重程度": [label(SEVERITY, v) for v in frame["severity"]],
             "来源": [label(PROBLEM_SOURCE, v) for v in frame["source"]],
             "发现日期": frame["found_on"].astype(str).str[:10],
-            "整改时限": frame["deadline"].astype(str),
+            "整改时限": [date_text(d) for d in frame["deadline"]],
         }
     )
     if overdue:
@@ -170,7 +180,7 @@ with tabs[1]:
                     "单位": unit_flags["unit_name"],
                     "责任单位": unit_flags["owner_name"],
                     "情况": unit_flags["value_text"],
-                    "整改时限": unit_flags["deadline"].astype(str).replace("None", "—"),
+                    "整改时限": [date_text(d) for d in unit_flags["deadline"]],
                     "已持续（周）": unit_flags["weeks_red"],
                 }
             ),
@@ -283,8 +293,10 @@ with tabs[4]:
         for key in unit_view.STANDING_METRICS:
             name = unit_view.weekly.metric(key).label
             table[name] = [
-                "无数据" if is_missing(v) else f"{pct(v)}（第 {int(r)}）"
-                for v, r in zip(peers[key], peers[f"{key}_rank"], strict=True)
+                "无数据" if is_missing(v) else f"{pct(v)}（{place_text(r, tied=bool(t))}）"
+                for v, r, t in zip(
+                    peers[key], peers[f"{key}_rank"], peers[f"{key}_tied"], strict=True
+                )
             ]
         st.dataframe(table, hide_index=True)
 
