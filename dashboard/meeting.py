@@ -530,7 +530,7 @@ def laggards(children: pd.DataFrame, n: int = BOTTOM_N) -> tuple[Laggards, ...]:
         units = tuple(
             _unit_value(
                 r, key, _num(r[column]),
-                r["coverage_text"] if key == "coverage" else fmt(_num(r[column])),
+                f"预计 {fmt(_num(r[column]))}" if key == "coverage" else fmt(_num(r[column])),
             )
             for r in rows.head(n).to_dict("records")
         )  # fmt: skip
@@ -671,6 +671,49 @@ def meeting_view(scope_id: int, as_of: dt.date, *, flags_n: int = FLAGS_N) -> Me
         coverage_projection=projection,
         milestones=campaign.milestones if campaign else (),
     )
+
+
+# ── drill-down on the projector ────────────────────────────────────────────────────────
+
+SCOPE_KINDS = ("province", "city", "district", "street", "group", "department")
+BACK_PARAM = "back"
+
+
+def scope_of(unit_id: int) -> int | None:
+    """The unit a click on `unit_id` opens: itself when it can be a scope (a district,
+    street, department …), else its nearest ancestor that can (a community → its street)."""
+    units = metrics.units().set_index("unit_id")
+    current: object = unit_id
+    for _ in range(20):
+        if current is None or is_missing(current) or current not in units.index:
+            return None
+        if units.loc[current, "kind"] in SCOPE_KINDS:
+            return int(current)
+        current = units.loc[current, "parent_id"]
+    return None
+
+
+def drill_units(view: MeetingView) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The units a leader can open from the board: the laggards (worst first, each once)
+    and the units of the top red flags, as scopes other than the board's own."""
+    lag = [u.unit_id for group in view.laggards for u in group.units]
+    flagged = [f.unit_id for f in view.flags]
+
+    def scopes(ids: list[int]) -> tuple[int, ...]:
+        out = (scope_of(int(u)) for u in ids)
+        return tuple(dict.fromkeys(u for u in out if u is not None and u != view.scope_id))
+
+    return scopes(lag), scopes(flagged)
+
+
+def back_stack(text: str | None) -> tuple[int, ...]:
+    """`?back=1,2`: the scopes drilled through, oldest first (junk is dropped)."""
+    out = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part.isdigit():
+            out.append(int(part))
+    return tuple(out[-10:])
 
 
 # ── unattended screens: which view, how often ──────────────────────────────────────────

@@ -29,6 +29,7 @@ from dashboard.components.meeting_css import MEETING_CSS, STATUS_CSS
 from dashboard.components.text import md_escape
 
 TICK_KEY = "_meeting_tick"
+RERUN_KEY = "_meeting_drilled"
 
 f = filters.current()
 st.markdown(STATUS_CSS, unsafe_allow_html=True)  # constant CSS, no data
@@ -55,6 +56,12 @@ def _top_bar(view: meeting.MeetingView, shown: str) -> None:
         with countdown.container(key="mtop-countdetail"):
             st.markdown(md_escape(view.countdown_detail))
     with right:
+        stack = meeting.back_stack(st.query_params.get(meeting.BACK_PARAM))
+        labels = _labels()
+        if stack and stack[-1] in labels:
+            with st.container(key="mtop-back"):
+                st.button(f"← 返回 {md_escape(labels[stack[-1]])}", key="drill_back",
+                          on_click=_go_back)  # fmt: skip
         with st.container(key="mtop-legend"):
             st.markdown(board.legend_md())
         with st.container(key="mtop-fresh"):
@@ -63,6 +70,55 @@ def _top_bar(view: meeting.MeetingView, shown: str) -> None:
                 index = rotation.views.index(shown) + 1
                 text += f" · {meeting.VIEWS[shown]} {index}/{len(rotation.views)}"
             st.markdown(md_escape(text))
+
+
+def _open_unit(key: str) -> None:
+    """A click on a unit: open its meeting view, remembering where we came from."""
+    unit_id = st.session_state.get(key)
+    if unit_id is None:
+        return
+    stack = meeting.back_stack(st.query_params.get(meeting.BACK_PARAM))
+    st.query_params[meeting.BACK_PARAM] = ",".join(str(u) for u in (*stack, f.scope_id))
+    st.query_params[filters.UNIT_PARAM] = _labels()[unit_id]
+    st.session_state[key] = None
+    st.session_state[RERUN_KEY] = True  # a click inside the rotating fragment reruns all
+
+
+def _go_back() -> None:
+    stack = meeting.back_stack(st.query_params.get(meeting.BACK_PARAM))
+    if not stack:
+        return
+    labels = _labels()
+    if stack[-1] in labels:
+        st.query_params[filters.UNIT_PARAM] = labels[stack[-1]]
+    if len(stack) > 1:
+        st.query_params[meeting.BACK_PARAM] = ",".join(str(u) for u in stack[:-1])
+    else:
+        del st.query_params[meeting.BACK_PARAM]
+    st.session_state[RERUN_KEY] = True
+
+
+def _labels() -> dict[int, str]:
+    options = filters.scope_options()
+    return dict(zip(options["unit_id"], options["label"], strict=True))
+
+
+def _drill_pills(unit_ids: tuple[int, ...], key: str) -> None:
+    """On the projector: the units on the board as buttons that open their view."""
+    labels = _labels()
+    ids = [u for u in unit_ids if u in labels][:8]
+    if not f.meeting or not ids:
+        return
+    with st.container(key=f"mdrill-{key}"):
+        st.pills(
+            "点击单位查看其大屏",
+            ids,
+            format_func=lambda u: md_escape(labels[u]),
+            key=f"drill_{key}",
+            on_change=_open_unit,
+            args=(f"drill_{key}",),
+            label_visibility="collapsed",
+        )
 
 
 def _laggards_panel(view: meeting.MeetingView) -> None:
@@ -74,6 +130,7 @@ def _laggards_panel(view: meeting.MeetingView) -> None:
             st.markdown("本单位没有下级单位可比较。")
         else:
             st.markdown(board.laggards_md(view.laggards))
+    _drill_pills(meeting.drill_units(view)[0], "lag")
     if f.meeting:
         with st.container(key="mnote-rules"):
             st.markdown(md_escape(meeting.rules_note()))
@@ -86,6 +143,7 @@ def _flags_panel(view: meeting.MeetingView, *, with_value: bool = False) -> None
         if view.flags_error:
             st.markdown(md_escape(view.flags_error))
         st.markdown(board.flags_md(view.flags, view.as_of, with_value=with_value))
+    _drill_pills(meeting.drill_units(view)[1], "flags")
 
 
 def _charts(view: meeting.MeetingView, height: int) -> None:
@@ -132,6 +190,8 @@ def _units(view: meeting.MeetingView) -> None:
 
 
 def _board() -> None:
+    if st.session_state.pop(RERUN_KEY, False):
+        st.rerun()  # the scope changed: the filters are read again on a full run
     tick = st.session_state.get(TICK_KEY, -1) + 1
     st.session_state[TICK_KEY] = tick
     shown = rotation.views[tick % len(rotation.views)]
