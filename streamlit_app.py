@@ -29,9 +29,14 @@ PAGES: list[tuple[str, str, str, str]] = [
 
 st.set_page_config(
     page_title="创文态势看板",
-    page_icon=":material/flag:",
+    # An emoji favicon is drawn as an inline SVG data: URL. A ":material/…:" page icon
+    # would make Streamlit 1.67's frontend fetch the favicon from fonts.gstatic.com on
+    # every page, which fails on an intranet (the in-page :material/ icons use the font
+    # bundled with Streamlit and need no request).
+    page_icon="🚩",
     layout="wide",
-    initial_sidebar_state="expanded",
+    # expanded on a wide screen, collapsed on a phone (Streamlit decides by the width)
+    initial_sidebar_state="auto",
 )
 
 meeting = st.query_params.get(filters.MODE_PARAM) == "meeting"
