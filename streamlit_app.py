@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:
 
 from dashboard import db, filters, metrics, page_days, session, startup  # noqa: E402
 from dashboard.components.header import header_strip  # noqa: E402
+from dashboard.components.page_css import APP_CSS  # noqa: E402
 
 PAGES_DIR = ROOT / "dashboard" / "pages"
 
@@ -40,6 +41,7 @@ st.set_page_config(
 )
 
 meeting = st.query_params.get(filters.MODE_PARAM) == "meeting"
+st.markdown(APP_CSS, unsafe_allow_html=True)  # constant CSS, no data
 
 
 def _show_progress() -> None:

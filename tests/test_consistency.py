@@ -448,3 +448,17 @@ def test_the_more_line_does_not_offer_the_filter_already_on() -> None:
     assert "按责任单位" not in flag_table.more_text(3, by_rule=False, by_owner=True)
     both = flag_table.more_text(3, by_rule=True, by_owner=True)
     assert "筛选" not in both and "另有 3 条" in both
+
+
+def test_the_data_page_dates_every_table_and_logs_no_arrow_error(use_city: Path) -> None:
+    """数据 showed 最近导入 "—" on every row while 导入记录 listed the demo snapshot, and
+    its 最新业务日期 column mixed dates with "—" (an Arrow conversion traceback)."""
+    from dashboard import importer
+
+    fresh = importer.data_freshness(use_city)
+    assert fresh["last_import"].notna().all()
+    at = open_page("dashboard/pages/data.py", timeout=120)
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "最近导入" in d.value.columns)
+    assert "—" not in set(table["最近导入"])
+    assert {type(v) for v in table["最新业务日期"]} == {str}

@@ -42,6 +42,12 @@ div[class*="st-key-tdetail-"][class*="-d-none"] p { color: #4b5563; }
 </style>"""
 )
 
+# The landing page (not the projector): a tile's second line may wrap to two lines; every
+# tile keeps room for two, so tiles in a row stay the same height.
+LAPTOP_CSS = """<style>
+div[class*="st-key-tdetail-"] { min-height: 3.2em; }
+</style>"""
+
 MEETING_CSS = """<style>
 /* chrome-free: nothing but the board */
 header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],

@@ -25,7 +25,7 @@ import streamlit as st
 
 from dashboard import filters, meeting
 from dashboard.components import board, kpi, sparkline
-from dashboard.components.meeting_css import MEETING_CSS, STATUS_CSS
+from dashboard.components.meeting_css import LAPTOP_CSS, MEETING_CSS, STATUS_CSS
 from dashboard.components.text import md_escape
 
 TICK_KEY = "_meeting_tick"
@@ -35,6 +35,8 @@ f = filters.current()
 st.markdown(STATUS_CSS, unsafe_allow_html=True)  # constant CSS, no data
 if f.meeting:
     st.markdown(MEETING_CSS, unsafe_allow_html=True)  # constant CSS, no data
+else:
+    st.markdown(LAPTOP_CSS, unsafe_allow_html=True)  # constant CSS, no data
 
 rotation = (
     meeting.rotation(
