@@ -424,9 +424,9 @@ def _materials_number(scope_id: int, as_of: dt.date) -> Number:
     late = int(row.get("lines_past_deadline") or 0)
     parts = []
     if zero:
-        parts.append(f"{zero} 项完成率为 0")
+        parts.append(f"{zero} 项为 0%")
     if late:
-        parts.append(f"{late} 项已过期限")
+        parts.append(f"{late} 项已过截止")
     return _rate_number("materials", now, before, "completion_rate", " · ".join(parts))
 
 

@@ -108,7 +108,7 @@ def _labels() -> dict[int, str]:
 def _drill_pills(unit_ids: tuple[int, ...], key: str) -> None:
     """On the projector: the units on the board as buttons that open their view."""
     labels = _labels()
-    ids = [u for u in unit_ids if u in labels][:8]
+    ids = [u for u in unit_ids if u in labels][:14]
     if not f.meeting or not ids:
         return
     with st.container(key=f"mdrill-{key}"):
@@ -189,6 +189,8 @@ def _units(view: meeting.MeetingView) -> None:
         st.markdown(f"{md_escape(level)}一览（按综合得分从低到高）")
     with st.container(key="mpanel-units"):
         st.markdown(board.children_md(view.children))
+    if not view.children.empty:
+        _drill_pills(tuple(int(u) for u in view.children["unit_id"]), "units")
 
 
 def _board() -> None:
