@@ -9,6 +9,7 @@ the pages themselves through AppTest, and each triple must read the same everywh
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def shown(key: str, value: object) -> str:
         return "无数据"
     if key in ("score", "gap_to_city"):
         return f"{float(value):.2f}"
-    if key == "overdue":
+    if key in ("overdue", "rank"):
         return str(int(value))
     return pct(float(value))
 
@@ -128,9 +129,18 @@ def _from_rankings(st_: Statements, scope: int, level: str, day: dt.date, keys) 
         at_status = header.index("状态")
         for r, row in zip(frame.itertuples(), rows, strict=True):
             st_.add("排名", r.unit_id, key, day, r.value, r.target, r.status)
+            if key == "score":  # the place among the units of the level (1, 1, 3)
+                st_.add("排名", r.unit_id, "rank", day, r.rank)
+                st_.add("排名 Excel", r.unit_id, "rank", day, _place(row[0]))
             code = next(c for c, v in STATUS.items() if row[at_status] == f"{v[1]} {v[0]}")
             value = row[3] if not isinstance(row[3], str) else None
             st_.add("排名 Excel", r.unit_id, key, day, value, r.target, code)
+
+
+def _place(text: str) -> int | None:
+    """'并列第 3 名 / 共 40 名' → 3."""
+    found = re.search(r"第 (\d+) 名", text)
+    return int(found.group(1)) if found else None
 
 
 def _from_meeting(st_: Statements, scope: int, day: dt.date) -> meeting.MeetingView:
@@ -166,9 +176,13 @@ def statements(city: Path) -> tuple[Statements, dict]:
                        "materials": "completion_rate", "points": "compliance_rate"}.get(n.key, n.key)  # fmt: skip
                 if key in MEETING_KEYS:
                     st_.add("会议大屏·本级", unit_id, key, REF, n.value, n.target, n.status)
+                if key == "rank":  # among sibling districts, as 排名 lists them
+                    st_.add("会议大屏·本级", unit_id, "rank", REF, n.value)
         for unit_id in [*districts, streets[0]]:
             for s in unit_view.standing(unit_id, REF):
                 st_.add("本单位", unit_id, s.key, REF, s.value, s.target, s.status)
+                if s.key == "score" and unit_id in districts:
+                    st_.add("本单位", unit_id, "rank", REF, s.rank)
         # 周报: the week's end, as the page and the bulletin state it
         week = weekly.default_week(REF)
         for key in weekly.WEEKLY_METRICS:
@@ -185,7 +199,7 @@ def test_at_least_thirty_triples_over_every_metric_and_several_sources(statement
     st_, _ = statements
     multi = {t: s for t, s in st_.by_triple.items() if len(s) >= 2}
     assert len(multi) >= 30
-    assert {t[1] for t in multi} >= {*MEETING_KEYS, "on_time_rate", "entry_rate"}
+    assert {t[1] for t in multi} >= {*MEETING_KEYS, "on_time_rate", "entry_rate", "rank"}
     sources = {s for said in multi.values() for s in said}
     assert sources >= {"排名", "排名 Excel", "会议大屏·下级", "会议大屏·本级", "本单位", "周报"}
 

@@ -96,7 +96,8 @@ if not shown:
 left, right = st.columns([3, 1])
 left.caption(
     f"显示 {len(shown)} / {len(all_flags)} 条，按优先级排序（点列头可改排序）。"
-    "优先级 = 级别 × (1 + 指标分值/40) × 临近测评系数；规则与阈值见 config/flags.toml。"
+    "优先级 = 级别 × (1 + 指标分值/40) × 临近测评系数；规则见 config/flags.toml，"
+    "其中的达标线、黑榜线见 config/status.toml。"
 )
 right.download_button(
     "下载督办清单（Excel）",
