@@ -545,7 +545,8 @@ def export_rows(frame: pd.DataFrame, m: RankMetric) -> tuple[list[str], list[lis
     projected = "projected" in frame
     if projected:
         header.append("按进度推算到下一节点")
-    header += ["名次变化", "与上一名差距", "目标", "与目标差距", "状态"]
+    gap = "预计与目标差距" if projected else "与目标差距"  # gap of the judged value
+    header += ["名次变化", "与上一名差距", "目标", gap, "状态"]
     rows = []
     for r in frame.itertuples():
         value = None if pd.isna(r.value) else round(float(r.value), m.digits + 2)

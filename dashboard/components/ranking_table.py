@@ -122,7 +122,9 @@ def table_column_config(m: RankMetric, ranked_of: int = 0) -> dict:
             "按进度推算", help="按近 14 天进度推算到下一个走访节点的覆盖率；状态按此判定"
         ),
         "gap_to_above": st.column_config.TextColumn("与上一名差距"),
-        "gap_to_target": st.column_config.TextColumn("与目标差距"),
+        "gap_to_target": st.column_config.TextColumn(
+            "预计与目标差距" if m.rule.basis == "projection" else "与目标差距"
+        ),
         "status": st.column_config.TextColumn(
             "状态", width=76, help="● 达标  ▲ 预警（差距在预警范围内）  ■ 落后  — 无数据"
         ),

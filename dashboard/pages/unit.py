@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import filters, metrics, unit_view
+from dashboard import filters, metrics, status, unit_view
 from dashboard.components.text import (
     date_text,
     is_missing,
@@ -218,11 +218,17 @@ with tabs[2]:
                     "目标覆盖率": [pct(v, 0) for v in proj["target_share"]],
                     "剩余天数": proj["days_left"],
                     "按当前进度预计": [pct(v) for v in proj["projected_rate"]],
-                    "研判": [
-                        "已完成"
+                    # the one status rule of 走访覆盖率 (config/status.toml), on the projection
+                    "状态": [
+                        "● 已完成"
                         if done
-                        else {True: "进度不足", False: "可按期完成"}.get(behind, "无数据")
-                        for done, behind in zip(proj["reached"], proj["behind"], strict=True)
+                        else "{1} {0}".format(*STATUS[status.judge("coverage_rate", p, share)])
+                        for done, p, share in zip(
+                            proj["reached"],
+                            proj["projected_rate"],
+                            proj["target_share"],
+                            strict=True,
+                        )
                     ],
                     "每天需新增（个）": [
                         "—" if is_missing(v) else f"{v:.1f}" for v in proj["daily_needed"]
