@@ -363,6 +363,24 @@ def unit_scores(
     return _with_names(frame.drop(columns=["parent_id"]))
 
 
+@per_snapshot
+def inherited_target_scores() -> dict[int, float]:
+    """Each unit's target score, or that of its nearest ancestor that has one (the target
+    every page judges a score by; read once per snapshot)."""
+    frame = units()
+    own = dict(zip(frame["unit_id"], frame["target_score"], strict=True))
+    parent = dict(zip(frame["unit_id"], frame["parent_id"], strict=True))
+    result: dict[int, float] = {}
+    for unit_id in own:
+        current, seen = unit_id, 0
+        while current is not None and not pd.isna(current) and seen < 20:
+            if not pd.isna(own.get(current)):
+                result[unit_id] = float(own[current])
+                break
+            current, seen = parent.get(current), seen + 1
+    return result
+
+
 def assessments() -> pd.DataFrame:
     """Every assessment, newest first, with the number of overall scores it holds."""
     return query("assessments")

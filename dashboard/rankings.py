@@ -318,20 +318,8 @@ def _targets(m: RankMetric, frame: pd.DataFrame, as_of: dt.date, indicator_id: i
     return pd.Series(float("nan") if target is None else target, index=frame.index)
 
 
-def inherited_target_scores() -> dict[int, float]:
-    """Each unit's target score, or that of its nearest ancestor that has one."""
-    units = metrics.units()
-    own = dict(zip(units["unit_id"], units["target_score"], strict=True))
-    parent = dict(zip(units["unit_id"], units["parent_id"], strict=True))
-    result: dict[int, float] = {}
-    for unit_id in own:
-        current, seen = unit_id, 0
-        while current is not None and not pd.isna(current) and seen < 20:
-            if not pd.isna(own.get(current)):
-                result[unit_id] = float(own[current])
-                break
-            current, seen = parent.get(current), seen + 1
-    return result
+# defined with the metrics: each unit's target score, or its nearest ancestor's
+inherited_target_scores = metrics.inherited_target_scores
 
 
 def status_code(value: float, target: float, m: RankMetric) -> str:

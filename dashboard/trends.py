@@ -353,12 +353,11 @@ def city_of(unit_id: int) -> int | None:
 
 
 def score_target(unit_id: int, measure: str | int) -> float | None:
-    """The line to reach: the unit's target_score for the composite, the indicator's
+    """The line to reach: the unit's target score for the composite (inherited, as 排名 and
+    会议大屏 judge it), the indicator's
     target (score rate %) for an indicator; none is set for a category."""
-    if measure == "overall":
-        units = metrics.units()
-        value = units.loc[units["unit_id"] == unit_id, "target_score"]
-        return None if value.empty or pd.isna(value.iloc[0]) else float(value.iloc[0])
+    if measure == "overall":  # its own, or its nearest ancestor's (as every page judges it)
+        return metrics.inherited_target_scores().get(unit_id)
     if isinstance(measure, int):
         items = indicators()
         value = items.loc[items["indicator_id"] == measure, "target"]

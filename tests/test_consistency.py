@@ -478,3 +478,46 @@ def test_the_data_page_dates_every_table_and_logs_no_arrow_error(use_city: Path)
     table = next(d.value for d in at.dataframe if "最近导入" in d.value.columns)
     assert "—" not in set(table["最近导入"])
     assert {type(v) for v in table["最新业务日期"]} == {str}
+
+
+def test_the_trend_chart_draws_the_target_every_page_judges_by(statements, use_city) -> None:
+    """趋势 drew a unit's own target score only, 排名 and 会议大屏 judged by the inherited one."""
+    import json
+
+    from dashboard import trends
+
+    _, ids = statements
+    names = metrics.units().set_index("unit_id")["name"].to_dict()
+    for unit_id in ids["districts"][:2]:
+        said = statements[0].by_triple[(unit_id, "score", REF)]
+        target = said["排名"][1]
+        assert target is not None
+        assert trends.score_target(unit_id, "overall") == pytest.approx(target)
+    # a community has no target of its own: its street's is the line, on every page
+    units = metrics.units()
+    community = units[units["kind"] == "community"].iloc[0]
+    street_target = units.set_index("unit_id").loc[community["parent_id"], "target_score"]
+    assert pd.isna(community["target_score"]) and not pd.isna(street_target)
+    assert trends.score_target(int(community["unit_id"]), "overall") == street_target
+    ranked = rankings.ranking("score", int(community["parent_id"]), "community", REF)
+    assert set(ranked["target"]) == {street_target}
+    unit_id = ids["districts"][0]
+    target = statements[0].by_triple[(unit_id, "score", REF)]["排名"][1]
+    at = open_page("dashboard/pages/trends.py", {"unit": names[unit_id], "as_of": REF.isoformat()},
+                   timeout=120)  # fmt: skip
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    texts = [a.get("text", "") for a in spec["layout"].get("annotations", [])]
+    assert f"目标 {target:g}" in texts
+
+
+def test_indicator_rankings_state_one_target_and_status(statements, use_city) -> None:
+    _, ids = statements
+    options = rankings.indicator_options(REF)
+    indicator_id = int(options.iloc[0]["indicator_id"])
+    m = rankings.metric("indicator")
+    frame = rankings.ranking("indicator", ids["root"], "district", REF, indicator_id=indicator_id)
+    _header, rows = rankings.export_rows(frame, m)
+    for r, row in zip(frame.itertuples(), rows, strict=True):
+        assert r.status == m.rule.judge(r.value, r.target)
+        assert row[-1] == f"{STATUS[r.status][1]} {STATUS[r.status][0]}"
