@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:
 
 from dashboard import db, filters, metrics, page_days, session, startup  # noqa: E402
 from dashboard.components.header import header_strip  # noqa: E402
+from dashboard.components.page_css import APP_CSS  # noqa: E402
 
 PAGES_DIR = ROOT / "dashboard" / "pages"
 
@@ -30,12 +31,18 @@ PAGES: list[tuple[str, str, str, str]] = [
 
 st.set_page_config(
     page_title="创文态势看板",
-    page_icon=":material/flag:",
+    # An emoji favicon is drawn as an inline SVG data: URL. A ":material/…:" page icon
+    # would make Streamlit 1.67's frontend fetch the favicon from fonts.gstatic.com on
+    # every page, which fails on an intranet (the in-page :material/ icons use the font
+    # bundled with Streamlit and need no request).
+    page_icon="🚩",
     layout="wide",
-    initial_sidebar_state="expanded",
+    # expanded on a wide screen, collapsed on a phone (Streamlit decides by the width)
+    initial_sidebar_state="auto",
 )
 
 meeting = st.query_params.get(filters.MODE_PARAM) == "meeting"
+st.markdown(APP_CSS, unsafe_allow_html=True)  # constant CSS, no data
 
 
 def _show_progress() -> None:

@@ -7,7 +7,9 @@ on the scope, the week and the database: no "now" in the body, stable sorts, fix
 document dates (the issue date = the Monday after the week) and fixed zip timestamps, so
 the same week and database give the same bytes.
 
-Praise and criticism thresholds and the ranked unit kinds live in config/bulletin.toml.
+Praise and criticism rules and the ranked unit kinds live in config/bulletin.toml; a bound
+written "达标线" / "落后线" is the metric's status line in config/status.toml (the red and
+black lists of 整改率), so the bulletin and every page draw the same line.
 Every text cell passes through dashboard.export.neutralise.
 """
 
@@ -31,8 +33,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import _Cell
 
-from dashboard import weekly
-from dashboard.components.text import is_missing, pct, pct_short
+from dashboard import status, weekly
+from dashboard.components.text import is_missing, pct, pct_short, place_text
 from dashboard.db import ROOT
 from dashboard.export import neutralise
 from dashboard.labels import UNIT_KIND, label
@@ -42,6 +44,9 @@ BODY_FONT = "仿宋"
 HEADING_FONT = "黑体"
 LATIN_FONT = "Times New Roman"
 BOUNDS = {"at_least": "≥", "below": "<", "at_most": "≤"}
+# A bound may name a status line of the metric instead of a number (config/status.toml):
+# 达标线 = its target (整改率: the red list), 落后线 = target − margin (the black list).
+STATUS_LINES = {"达标线": "target", "落后线": "floor"}
 
 
 # ── configuration ─────────────────────────────────────────────────────────────────────
@@ -69,6 +74,7 @@ class Judgement:
             or denominator < max(self.min_denominator, 1)
         ):
             return False
+        value = status.rule(self.metric).shown(value)  # judged as displayed, like the status
         if self.bound == "at_least":
             return value >= self.threshold - 1e-12
         if self.bound == "below":
@@ -91,8 +97,14 @@ class BulletinConfig:
     issuer: str = "创建全国文明城市工作指挥部办公室"
     levels: tuple[str, ...] = ("street", "department")
     max_flags: int = 20
-    praise: tuple[Judgement, ...] = (Judgement("rectification_rate", "at_least", 0.90),)
-    criticism: tuple[Judgement, ...] = (Judgement("rectification_rate", "below", 0.85),)
+    praise: tuple[Judgement, ...] = field(
+        default_factory=lambda: (
+            Judgement("rectification_rate", "at_least", status.rule("rectification_rate").target),
+        )
+    )
+    criticism: tuple[Judgement, ...] = field(default_factory=lambda: (
+        Judgement("rectification_rate", "below", status.rule("rectification_rate").floor),
+    ))  # fmt: skip
 
 
 def _judgements(items: object, where: str) -> tuple[Judgement, ...]:
@@ -114,6 +126,14 @@ def _judgements(items: object, where: str) -> tuple[Judgement, ...]:
         if unknown:
             raise BulletinConfigError(f"{spot} 含未知项 “{sorted(unknown)[0]}”")
         threshold = item[bounds[0]]
+        if isinstance(threshold, str) and threshold in STATUS_LINES:
+            # a status line of config/status.toml: read there, never copied
+            threshold = getattr(status.rule(metric), STATUS_LINES[threshold])
+        elif isinstance(threshold, str):
+            raise BulletinConfigError(
+                f'{spot} 的界限 “{threshold}” 未知：写数字，或 "达标线"、"落后线"'
+                "（取 config/status.toml 中该指标的线）"
+            )
         if isinstance(threshold, bool) or not isinstance(threshold, int | float):
             raise BulletinConfigError(f"{spot} 的界限应为数字，现为 {threshold!r}")
         if not 0 <= threshold <= 1:
@@ -223,7 +243,7 @@ class RankingTable:
         for r in self.rows.itertuples():
             out.append(
                 [
-                    _count(r.rank),
+                    place_text(r.rank, tied=bool(r.tied)),
                     str(r.name),
                     pct(r.value),
                     f"{_count(r.numerator)}/{_count(r.denominator)}",
@@ -374,7 +394,8 @@ def compose(scope_id: int, week_end: dt.date, config: BulletinConfig | None = No
             "统计口径：整改率＝截至统计日已整改问题数÷已发现问题数（问题按属地单位和责任单位"
             "分别计入）；走访覆盖率＝已走访对象数（按户、按主体去重，不按走访次数）÷应走访对象数；"
             "台账完成率＝已完成台账项÷应报送台账项（实行审核的按审核通过数）；"
-            "名次为同类单位由高到低的并列排名，较上周为与上周日数据相比的变化。",
+            "名次为同类单位由高到低的排名，数值相同（按显示精度）的并列同一名次，下一名次顺延"
+            "（1、1、3）；较上周为与上周日数据相比的变化。",
         ),
     )
 
@@ -715,7 +736,7 @@ def render_xlsx(b: Bulletin) -> bytes:
             for r in t.rows.itertuples():
                 values = [
                     (t.level_label, plain),
-                    (None if is_missing(r.rank) else int(r.rank), plain),
+                    (place_text(r.rank, tied=bool(r.tied)), plain),
                     (str(r.name), plain),
                     (None if is_missing(r.value) else float(r.value), percent),
                     (None if is_missing(r.numerator) else int(r.numerator), plain),

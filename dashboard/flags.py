@@ -47,7 +47,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import labels, metrics
+from dashboard import labels, metrics, status
 from dashboard.components.text import pct_short
 from dashboard.db import (
     ROOT,
@@ -156,6 +156,14 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     help: str = ""
+    # (metric, 'target' | 'floor'): the default is that status line of config/status.toml
+    status_line: tuple[str, str] | None = None
+
+    @property
+    def default_value(self) -> Any:
+        if self.status_line is None:
+            return self.default
+        return getattr(status.rule(self.status_line[0]), self.status_line[1])
 
 
 @dataclass(frozen=True)
@@ -218,7 +226,7 @@ def default_rules() -> RuleSet:
                 s.severity,
                 True,
                 tuple(
-                    (k, tuple(p.default) if isinstance(p.default, list) else p.default)
+                    (k, tuple(p.default) if isinstance(p.default, list) else p.default_value)
                     for k, p in s.params.items()
                 ),
             )
@@ -294,7 +302,7 @@ def parse_rules(data: dict, source: str = "配置") -> RuleSet:
             raise RulesConfigError(f"规则 [rules.{rule_id}] 的参数 “enabled” 应为 true 或 false")
         params = []
         for key, pspec in spec.params.items():
-            value = table.get(key, pspec.default)
+            value = table.get(key, pspec.default_value)
             params.append((key, _check_param(rule_id, key, pspec, value)))
         configs.append(RuleConfig(rule_id, name.strip(), severity, enabled, tuple(params)))
     return RuleSet(tuple(configs), source)
@@ -478,10 +486,10 @@ def _latest_overall(as_of: dt.date, n: int) -> list[int]:
 
 @rule(
     "below_city_average",
-    "低于全市平均",
+    "低于全市得分",
     "orange",
     scores_only=True,
-    gap_points=Param("float", 5.0, 0.0, 100.0, "低于全市平均超过多少分"),
+    gap_points=Param("float", 5.0, 0.0, 100.0, "低于全市得分超过多少分"),
     levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
     weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值（综合得分按 20 计）"),
 )
@@ -500,11 +508,11 @@ def below_city_average(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list
                     p,
                     unit_id=r.unit_id,
                     owner_id=r.unit_id,
-                    metric="与全市平均分差",
+                    metric="与全市得分差",
                     value=gap,
                     threshold=-p["gap_points"],
                     value_text=(
-                        f"得分 {_num(r.value)} 分，低于全市平均 {_num(-gap)} 分"
+                        f"得分 {_num(r.value)} 分，低于全市得分 {_num(-gap)} 分"
                         f"（阈值 {_num(p['gap_points'])} 分）"
                     ),
                     evidence=(
@@ -704,7 +712,7 @@ def overdue_severe(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fla
 
 @rule(
     "overdue_problems",
-    "问题逾期未整改",
+    "问题逾期未整改（不含严重）",
     "orange",
     min_count=Param("int", 3, 1, 10000, "同一责任单位逾期问题（严重问题除外）达到几个"),
 )
@@ -725,7 +733,7 @@ def overdue_problems(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[F
                 value=float(n),
                 threshold=float(p["min_count"]),
                 value_text=(
-                    f"逾期未整改 {n} 个（阈值 {p['min_count']} 个），"
+                    f"逾期未整改（不含严重）{n} 个（阈值 {p['min_count']} 个），"
                     f"最长逾期 {max(int(r['days_overdue']) for r in group)} 天"
                 ),
                 evidence=lambda g=group: _records(g, PROBLEM_EVIDENCE),
@@ -745,11 +753,22 @@ def _members(scope_id: int) -> dict[int, set[int]]:
     return out
 
 
+def _shown_digits(metric_key: str) -> int:
+    """The displayed precision of a metric (config/status.toml): a flag whose threshold is a
+    status line judges the value as shown, as the status does."""
+    return status.rule(metric_key).digits
+
+
 @rule(
     "rectification_below",
     "整改率低于黑榜线",
     "red",
-    threshold=Param("rate", 0.85, help="整改率低于此值进黑榜（0.85 = 85%）"),
+    threshold=Param(
+        "rate",
+        None,
+        help="整改率低于此值进黑榜（默认取 config/status.toml 的黑榜线）",
+        status_line=("rectification_rate", "floor"),
+    ),
     min_found=Param("int", 5, 1, 100000, "发现问题少于此数时不判断"),
     levels=Param("levels", ["street", "department"], help="判断哪些层级的单位"),
     weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值"),
@@ -761,7 +780,11 @@ def rectification_below(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> lis
         hit = frame[
             (frame["found"] >= p["min_found"])
             & frame["rectification_rate"].notna()
-            & (frame["rectification_rate"] < p["threshold"])
+            # judged at the displayed precision, as the status of the same number is
+            & (
+                frame["rectification_rate"].round(_shown_digits("rectification_rate"))
+                < p["threshold"] - 1e-9
+            )
         ]
         if hit.empty:
             continue
@@ -922,7 +945,12 @@ def coverage_behind(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fl
     "platform_entry_lagging",
     "平台录入滞后",
     "yellow",
-    threshold=Param("rate", 0.9, help="平台录入率低于此值（0.9 = 90%）"),
+    threshold=Param(
+        "rate",
+        None,
+        help="平台录入率低于此值（默认取 config/status.toml 的达标线）",
+        status_line=("entry_rate", "target"),
+    ),
     min_visits=Param("int", 20, 1, 10**9, "走访次数少于此数时不判断"),
     levels=Param("levels", ["street"], help="判断哪些层级的单位"),
     weight=Param("float", 5.0, 0.0, 100.0, "所影响指标的分值"),
@@ -938,7 +966,7 @@ def platform_entry_lagging(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> 
         hit = frame[
             (frame["visits"] >= p["min_visits"])
             & frame["entry_rate"].notna()
-            & (frame["entry_rate"] < p["threshold"])
+            & (frame["entry_rate"].round(_shown_digits("entry_rate")) < p["threshold"] - 1e-9)
         ]
         for r in hit.itertuples():
             rate = float(r.entry_rate)
@@ -1035,7 +1063,10 @@ def materials_zero(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fla
         p,
         zero,
         "台账完成率",
-        lambda g, _rate: f"{len(g)} 项台账完成率 0%，{_deadline_text(g[0])}",
+        lambda g, _rate: (
+            f"{len(g)} 项台账完成率 0%（{p['within_days']} 天内截止或已过截止的），"
+            f"{_deadline_text(g[0])}"
+        ),
     )
 
 

@@ -6,12 +6,13 @@ the top red flags and the two trend series — so the page only lays it out. Eve
 comes from `dashboard.metrics` (or `dashboard.flags`); this module only picks, compares
 and labels them.
 
-Status rule (达标 / 预警 / 落后), one per decisive number, all thresholds in `RULES`:
-a number is 达标 when it reaches `ok_from`, 预警 when it reaches `warn_from`, else 落后
-(for the rank, where lower is better, "reaches" means ≤). Where a rule has no fixed
-threshold, the bar comes from the data: the unit's target score, the target rank, the
-share due at the next visit milestone. 走访覆盖率 is judged on its *projected* value at
-that milestone (DESIGN §4: behind schedule = projected < milestone share).
+Status (达标 / 预警 / 落后): one rule per metric, defined once in config/status.toml and
+applied by dashboard/status.py — the same verdict the rankings, the unit view, 周报 and
+the exports give. Where a rule has no fixed target, the bar comes from the data: the
+unit's target score, the target rank, the share due at the next visit milestone.
+走访覆盖率 is judged on its *projected* value at that milestone (DESIGN §4: behind
+schedule = projected < milestone share); the tile shows the current value and the
+projection, each named, under that one verdict.
 
 Change: the rates are compared with the same metric at as_of − 7 days (较上周); the score
 and the rank only move when a test is scored, so they are compared with the previous
@@ -26,9 +27,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboard import db, filters, flags, metrics
+from dashboard import db, filters, flags, metrics, rankings, status
 from dashboard.components.header import countdown_text
-from dashboard.components.text import is_missing, pct, rank_text
+from dashboard.components.text import is_missing, pct, pct_short, rank_text
 from dashboard.labels import ASSESSMENT_LEVEL, STATUS, UNIT_KIND, label
 
 WEEK = dt.timedelta(days=7)
@@ -38,38 +39,16 @@ SCORE_SERIES_N = 6  # tests on the composite sparkline
 COVERAGE_SERIES_MAX_POINTS = 12
 
 
-@dataclass(frozen=True)
-class Rule:
-    """达标 from ok_from, 预警 from warn_from, else 落后. None = taken from the data."""
-
-    ok_from: float | None
-    warn_from: float | None
-    higher_is_better: bool = True
-    why: str = ""
-
-
-# The one place where the thresholds live.
-RULES: dict[str, Rule] = {
-    # score: ok at the unit's target score, warning within 2 points below it
-    "score": Rule(None, None, why="达到本单位目标分为达标，低于目标 2 分以内为预警"),
-    # rank: ok within the target rank, warning within 3 places of it
-    "rank": Rule(None, None, higher_is_better=False, why="进入目标名次为达标，差 3 名以内为预警"),
-    # 整改率: ≥ 90% is the red (honour) list, < 85% the black list (DESIGN §2)
-    "rectification": Rule(0.90, 0.85, why="≥ 90% 为达标（红榜），< 85% 为落后（黑榜）"),
-    # 走访覆盖率: the projected value at the next milestone vs its share, 5 points of slack
-    "coverage": Rule(
-        None,
-        None,
-        why="按近 14 天进度推算，到下一节点能达到节点目标为达标，差 5 个百分点以内为预警",
-    ),
-    # 台账: must be complete; 95% is on track, below 85% is behind
-    "materials": Rule(0.95, 0.85, why="≥ 95% 为达标，< 85% 为落后"),
-    # 点位: static indicators must all meet the standard; a few failures are a warning
-    "points": Rule(0.95, 0.90, why="≥ 95% 为达标，< 90% 为落后"),
+# Each decisive number's status rule lives once, in config/status.toml (dashboard/status.py).
+STATUS_KEY = {
+    "score": "score",
+    "rank": "rank",
+    "rectification": "rectification_rate",
+    "overdue": "overdue",
+    "coverage": "coverage_rate",
+    "materials": "completion_rate",
+    "points": "compliance_rate",
 }
-SCORE_WARN_POINTS = 2.0
-RANK_WARN_PLACES = 3
-COVERAGE_WARN_SHARE = 0.05
 
 LABELS = {
     "score": "综合得分",
@@ -82,49 +61,28 @@ LABELS = {
 }
 
 
+def rule(key: str) -> status.StatusRule:
+    """The status rule (config/status.toml) of one decisive number."""
+    return status.rule(STATUS_KEY[key])
+
+
 def rules_note() -> str:
     """The status rules in one line, for the foot of the board."""
-    r, m, p = RULES["rectification"], RULES["materials"], RULES["points"]
+    r, m, p = rule("rectification"), rule("materials"), rule("points")
+    s, k, c = rule("score"), rule("rank"), rule("coverage")
     return (
-        f"达标线：整改率 ≥ {r.ok_from:.0%}（< {r.warn_from:.0%} 落后）· "
-        f"台账 ≥ {m.ok_from:.0%}（< {m.warn_from:.0%} 落后）· "
-        f"点位 ≥ {p.ok_from:.0%}（< {p.warn_from:.0%} 落后）· "
-        f"得分达本单位目标（差 {SCORE_WARN_POINTS:g} 分内预警）· "
-        f"名次进目标（差 {RANK_WARN_PLACES} 名内预警）· "
-        f"走访按近 14 天进度推算到下一节点（差 {COVERAGE_WARN_SHARE * 100:.0f} 个百分点内预警）"
+        f"达标线：整改率 ≥ {pct_short(r.target)}（< {pct_short(r.floor)} 落后）· "
+        f"台账 ≥ {pct_short(m.target)}（< {pct_short(m.floor)} 落后）· "
+        f"点位 ≥ {pct_short(p.target)}（< {pct_short(p.floor)} 落后）· "
+        f"得分达本单位目标（差 {s.warn_margin:g} 分内预警）· "
+        f"名次进目标（差 {k.warn_margin:g} 名内预警）· "
+        f"走访按近 14 天进度推算到下一节点（差 {c.warn_margin * 100:g} 个百分点内预警）"
     )
 
 
-def status(value: float | None, ok_from: float | None, warn_from: float | None, *,
-           higher_is_better: bool = True) -> str:  # fmt: skip
-    """'ok' / 'warn' / 'bad', or 'none' when the value or its bar is missing."""
-    if is_missing(value) or ok_from is None or warn_from is None:
-        return "none"
-    if not higher_is_better:
-        value, ok_from, warn_from = -value, -ok_from, -warn_from
-    if value >= ok_from - 1e-9:
-        return "ok"
-    if value >= warn_from - 1e-9:
-        return "warn"
-    return "bad"
-
-
-def rule_bars(key: str, target: float | None = None) -> tuple[float | None, float | None]:
-    """(ok_from, warn_from) of a number's rule; `target` fills the data-driven rules."""
-    rule = RULES[key]
-    if rule.ok_from is not None:
-        return rule.ok_from, rule.warn_from
-    if target is None or is_missing(target):
-        return None, None
-    margin = {"score": SCORE_WARN_POINTS, "rank": RANK_WARN_PLACES,
-              "coverage": COVERAGE_WARN_SHARE}[key]  # fmt: skip
-    return (target, target - margin) if rule.higher_is_better else (target, target + margin)
-
-
 def status_of(key: str, value: float | None, target: float | None = None) -> str:
-    """The status of one decisive number under its rule in RULES."""
-    ok_from, warn_from = rule_bars(key, target)
-    return status(value, ok_from, warn_from, higher_is_better=RULES[key].higher_is_better)
+    """The status of one decisive number under its rule in config/status.toml."""
+    return rule(key).judge(value, target)
 
 
 # ── the view-model ─────────────────────────────────────────────────────────────────────
@@ -161,7 +119,7 @@ class Number:
         """'up' / 'down' / 'off': the way the shown text moves (a rank 上升 when it falls)."""
         if self.change is None or self.change_is_good is None:
             return "off"
-        rising = self.change > 0 if RULES[self.key].higher_is_better else self.change < 0
+        rising = self.change > 0 if rule(self.key).higher_is_better else self.change < 0
         return "up" if rising else "down"
 
 
@@ -250,8 +208,9 @@ def _change(now: float | None, before: float | None, *, higher_is_better: bool =
             scale: float = 1.0, digits: int = 1, unit: str = "") -> tuple[float | None, str, bool | None]:  # fmt: skip
     if now is None or before is None:
         return None, "—", None
-    delta = now - before
-    shown = round(delta * scale, digits)
+    # the change between the values as shown, so 96.9% → 97.0% reads +0.1, never 持平
+    shown = round(round(now * scale, digits) - round(before * scale, digits), digits)
+    delta = shown / scale
     good = None if shown == 0 else (shown > 0) == higher_is_better
     return delta, _signed(delta * scale, digits, unit), good
 
@@ -297,22 +256,26 @@ def _city_ranks(as_of: dt.date, next_test: metrics.NextTest | None) -> list[dict
     return ranked.to_dict("records")
 
 
-def _sibling_rank(unit: dict, assessment_id: int) -> tuple[int | None, int]:
-    """A unit's dense rank among the units of its kind under the same parent, and how many
-    are ranked — through `db.peer_rank`, so a unit head who may not see the parent gets
-    their own rank and nothing of the peers (README, 访问控制)."""
+def _sibling_rank(unit: dict, assessment_id: int) -> tuple[int | None, int, bool]:
+    """A unit's place among the units of its kind under the same parent (1, 1, 3), how many
+    have a place, and whether another holds the same place (并列) — through `db.peer_rank`,
+    so a unit head who may not see the parent gets their own place and nothing of the peers
+    (README, 访问控制)."""
     if is_missing(unit.get("parent_id")):
-        return None, 0
-    place = db.peer_rank(
-        int(unit["unit_id"]),
-        lambda parent_id, kind: metrics.unit_scores(parent_id, assessment_id, kind),
-    )
-    return place.rank, place.ranked
+        return None, 0, False
+
+    def ranking(parent_id: int, kind: str) -> pd.DataFrame:
+        frame = metrics.unit_scores(parent_id, assessment_id, kind)
+        return frame.assign(tied=metrics.tied(frame["rank"]))
+
+    place = db.peer_rank(int(unit["unit_id"]), ranking)
+    return place.rank, place.ranked, bool(place.row.get("tied", False))
 
 
 def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | None,
                    tests: list[tuple[dict, float]]) -> tuple[Number, Number]:  # fmt: skip
-    target = _num(unit.get("target_score"))
+    # the unit's target score, or its nearest ancestor's (as the rankings judge it)
+    target = _num(rankings.inherited_target_scores().get(int(unit["unit_id"])))
     value = tests[0][1] if tests else None
     before = tests[1][1] if len(tests) > 1 else None
     change, change_text, good = _change(value, before, digits=2, unit=" 分")
@@ -339,12 +302,14 @@ def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | Non
         before_rank = _num(ranks[1].get("city_rank")) if len(ranks) > 1 else None
         where = _short_name(latest) if latest else ""
         peers = "个城市"
+        tie = False
     else:
         rank = of = before_rank = target_rank = None
         where = ""
+        tie = False
         peers = f"个{label(UNIT_KIND, unit['kind'])}"
         if tests:
-            r, n = _sibling_rank(unit, int(tests[0][0]["assessment_id"]))
+            r, n, tie = _sibling_rank(unit, int(tests[0][0]["assessment_id"]))
             rank, of = _num(r), float(n) if n else None
             where = _short_name(tests[0][0])
         if len(tests) > 1:
@@ -360,7 +325,7 @@ def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | Non
             target_text += f"，差 {int(rank - target_rank)} 名"
     else:
         target_text = "未设目标名次"
-    detail = f"{int(of)} {peers}中 · {where}" if of else where
+    detail = f"{'并列 · ' if tie else ''}共 {int(of)} {peers} · {where}" if of else where
     rank_number = Number(
         "rank", LABELS["rank"], rank, rank_value, target_rank, target_text,
         change, change_text, "较上次测评", good, status_of("rank", rank, target_rank),
@@ -386,9 +351,9 @@ def _rectification_number(scope_id: int, as_of: dt.date) -> Number:
     detail = f"逾期 {overdue} 件（严重 {severe} 件）" if overdue else "无逾期问题"
     return Number(
         "rectification", LABELS["rectification"], value, pct(value),
-        RULES["rectification"].ok_from, f"目标 ≥ {pct(RULES['rectification'].ok_from, 0)}",
+        rule("rectification").target, f"目标 ≥ {pct_short(rule('rectification').target)}",
         change, change_text, "较上周", good, status_of("rectification", value),
-        detail=detail, detail_status="bad" if severe else ("warn" if overdue else "ok"),
+        detail=detail, detail_status=status_of("overdue", float(overdue)),
     )  # fmt: skip
 
 
@@ -401,34 +366,47 @@ def _coverage_number(scope_id: int, as_of: dt.date) -> tuple[Number, metrics.Cam
     projections = metrics.coverage_projection(scope_id, as_of)
     milestone = campaign.next_milestone(as_of) if campaign else None
     target = projected = None
-    target_text, detail, detail_status = "目标 —", "", "none"
+    target_text, detail = "目标 —", ""
     if milestone is not None and not projections.empty:
         row = projections[projections["due_date"] == milestone.due_date].iloc[0]
         target = milestone.target_share
         projected = _num(row["projected_rate"])
-        target_text = f"节点目标 {pct(target, 0)}"
-        if projected is None:
-            detail = f"{milestone.due_date:%m-%d} 节点 · 走访天数不足，暂不推算"
-        else:
-            detail = f"按现进度 {milestone.due_date:%m-%d} 达 {pct(projected)}"
-        detail_status = status_of("coverage", projected, target)
+        target_text = f"节点目标 {pct_short(target)}"
+        detail = coverage_text(None, projected, milestone.due_date)
+    elif campaign is not None and campaign.milestones:
+        # every milestone has passed: the current value against the last one's share
+        target = campaign.milestones[-1].target_share
+        projected = value
+        target_text = f"末节点目标 {pct_short(target)}"
     elif campaign is None:
         detail = "当前没有走访活动"
-    judged = projected if projected is not None else None
+    verdict = status_of("coverage", projected, target)
     return Number(
         "coverage", LABELS["coverage"], value, pct(value), target, target_text,
-        change, change_text, "较上周", good, status_of("coverage", judged, target),
-        detail=detail, detail_status=detail_status,
+        change, change_text, "较上周", good, verdict,
+        detail=detail, detail_status=verdict if detail else "none",
     ), campaign  # fmt: skip
+
+
+def coverage_text(current: float | None, projected: float | None, due: dt.date | None) -> str:
+    """Both bases of 走访覆盖率, each named: '当前 59.8% · 预计 12-31 达 82.5%' (the verdict
+    is the projection's, config/status.toml); either part is left out when not asked for."""
+    parts = [] if current is None else [f"当前 {pct(current)}"]
+    if due is not None:
+        if projected is None:
+            parts.append(f"{due:%m-%d} 节点 · 走访天数不足，暂不推算")
+        else:
+            parts.append(f"预计 {due:%m-%d} 达 {pct(projected)}")
+    return " · ".join(parts)
 
 
 def _rate_number(key: str, frame_now: pd.DataFrame, frame_before: pd.DataFrame, column: str,
                  detail: str = "") -> Number:  # fmt: skip
     value = _num(_first(frame_now).get(column))
     change, change_text, good = _pp(value, _num(_first(frame_before).get(column)))
-    rule = RULES[key]
+    target = rule(key).target
     return Number(
-        key, LABELS[key], value, pct(value), rule.ok_from, f"目标 ≥ {pct(rule.ok_from, 0)}",
+        key, LABELS[key], value, pct(value), target, f"目标 ≥ {pct_short(target)}",
         change, change_text, "较上周", good, status_of(key, value), detail=detail,
     )  # fmt: skip
 
@@ -441,9 +419,9 @@ def _materials_number(scope_id: int, as_of: dt.date) -> Number:
     late = int(row.get("lines_past_deadline") or 0)
     parts = []
     if zero:
-        parts.append(f"{zero} 项为零")
+        parts.append(f"{zero} 项为 0%")
     if late:
-        parts.append(f"{late} 项已过期限")
+        parts.append(f"{late} 项已过截止")
     return _rate_number("materials", now, before, "completion_rate", " · ".join(parts))
 
 
@@ -460,10 +438,10 @@ def _points_number(scope_id: int, as_of: dt.date) -> Number:
 
 
 CHILD_COLUMNS = {
-    # key → (column of the child frame, formatter of its value)
+    # key → (column of the child frame the unit is judged and ordered on, formatter)
     "score": ("score", lambda v: f"{v:.2f} 分"),
     "rectification": ("rectification_rate", pct),
-    "coverage": ("coverage_rate", pct),
+    "coverage": ("projected_rate", pct),
     "materials": ("completion_rate", pct),
     "points": ("compliance_rate", pct),
 }
@@ -475,7 +453,8 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
 
     Columns: unit_id, name, sort_order, target_score, score, rectification_rate, overdue,
     overdue_severe, coverage_rate, projected_rate (at the next milestone), completion_rate,
-    compliance_rate, and <key>_status for each decisive number (RULES).
+    compliance_rate, coverage_text (当前 … · 预计 … 达 …) and <key>_status for each decisive
+    number (config/status.toml; coverage judged on projected_rate).
     """
     if level is None:
         return pd.DataFrame()
@@ -496,12 +475,22 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
     if milestone is not None and not projections.empty:
         at = projections[projections["due_date"] == milestone.due_date]
         base = base.merge(at[["unit_id", "projected_rate"]], on="unit_id", how="left")
+        share, due = milestone.target_share, milestone.due_date
+    elif campaign is not None and campaign.milestones:
+        # every milestone has passed: judged on the current value against the last share
+        base = base.assign(projected_rate=base["coverage_rate"])
+        share, due = campaign.milestones[-1].target_share, None
     else:
         base = base.assign(projected_rate=float("nan"))
+        share, due = None, None
     mat = metrics.materials_completion(scope_id, as_of, level)[["unit_id", "completion_rate"]]
     pts = metrics.point_compliance(scope_id, as_of, level)[["unit_id", "compliance_rate"]]
     base = base.merge(mat, on="unit_id", how="left").merge(pts, on="unit_id", how="left")
-    share = milestone.target_share if milestone else None
+    base["coverage_text"] = [
+        "无数据" if is_missing(c) else coverage_text(_num(c), _num(p), due)
+        for c, p in zip(base["coverage_rate"], base["projected_rate"], strict=True)
+    ]
+    base["target_score"] = base["unit_id"].map(rankings.inherited_target_scores())
     base["score_status"] = [
         status_of("score", _num(v), _num(t))
         for v, t in zip(base["score"], base["target_score"], strict=True)
@@ -513,11 +502,7 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
     ]
     base["materials_status"] = [status_of("materials", _num(v)) for v in base["completion_rate"]]
     base["points_status"] = [status_of("points", _num(v)) for v in base["compliance_rate"]]
-    # overdue: a unit with a severe problem overdue is 落后, with others overdue 预警
-    base["overdue_status"] = [
-        "bad" if sev else ("warn" if n else "ok")
-        for n, sev in zip(base["overdue"], base["overdue_severe"], strict=True)
-    ]
+    base["overdue_status"] = [status_of("overdue", _num(v)) for v in base["overdue"]]
     return base.sort_values(["sort_order", "unit_id"]).reset_index(drop=True)
 
 
@@ -538,9 +523,12 @@ def laggards(children: pd.DataFrame, n: int = BOTTOM_N) -> tuple[Laggards, ...]:
         rows = children[children[column].notna() & (children[f"{key}_status"] != "ok")]
         rows = rows.sort_values([column, "sort_order", "unit_id"])
         units = tuple(
-            _unit_value(r, key, _num(r[column]), fmt(_num(r[column])))
+            _unit_value(
+                r, key, _num(r[column]),
+                f"预计 {fmt(_num(r[column]))}" if key == "coverage" else fmt(_num(r[column])),
+            )
             for r in rows.head(n).to_dict("records")
-        )
+        )  # fmt: skip
         result.append(Laggards(key, LABELS[key], units))
         if key == "rectification":
             rows = children[children["overdue"] > 0].sort_values(
@@ -673,11 +661,54 @@ def meeting_view(scope_id: int, as_of: dt.date, *, flags_n: int = FLAGS_N) -> Me
         flags=flags,
         flags_error=flags_error,
         score_series=_score_series(tests),
-        score_target=_num(unit.get("target_score")),
+        score_target=score.target,
         coverage_series=coverage_series,
         coverage_projection=projection,
         milestones=campaign.milestones if campaign else (),
     )
+
+
+# ── drill-down on the projector ────────────────────────────────────────────────────────
+
+SCOPE_KINDS = ("province", "city", "district", "street", "group", "department")
+BACK_PARAM = "back"
+
+
+def scope_of(unit_id: int) -> int | None:
+    """The unit a click on `unit_id` opens: itself when it can be a scope (a district,
+    street, department …), else its nearest ancestor that can (a community → its street)."""
+    units = metrics.units().set_index("unit_id")
+    current: object = unit_id
+    for _ in range(20):
+        if current is None or is_missing(current) or current not in units.index:
+            return None
+        if units.loc[current, "kind"] in SCOPE_KINDS:
+            return int(current)
+        current = units.loc[current, "parent_id"]
+    return None
+
+
+def drill_units(view: MeetingView) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The units a leader can open from the board: the laggards (worst first, each once)
+    and the units of the top red flags, as scopes other than the board's own."""
+    lag = [u.unit_id for group in view.laggards for u in group.units]
+    flagged = [f.unit_id for f in view.flags]
+
+    def scopes(ids: list[int]) -> tuple[int, ...]:
+        out = (scope_of(int(u)) for u in ids)
+        return tuple(dict.fromkeys(u for u in out if u is not None and u != view.scope_id))
+
+    return scopes(lag), scopes(flagged)
+
+
+def back_stack(text: str | None) -> tuple[int, ...]:
+    """`?back=1,2`: the scopes drilled through, oldest first (junk is dropped)."""
+    out = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part.isdigit():
+            out.append(int(part))
+    return tuple(out[-10:])
 
 
 # ── unattended screens: which view, how often ──────────────────────────────────────────

@@ -330,10 +330,17 @@ def point_compliance(scope_id: int, as_of: dt.date, level: str = "self") -> pd.D
 # ── scores and ranks ───────────────────────────────────────────────────────────────────
 
 
-def dense_rank(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
-    """Dense rank (ties share a rank, the next rank follows on: 1, 1, 2). Missing → <NA>."""
-    ranks = values.rank(method="dense", ascending=not higher_is_better, na_option="keep")
+def place_rank(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
+    """Places as people read them (competition ranking): ties share a place and the next
+    place skips (1, 1, 3), so the last of 40 is 第 40 名. Missing → <NA>. Round the values
+    to their displayed precision first: what reads the same ties."""
+    ranks = values.rank(method="min", ascending=not higher_is_better, na_option="keep")
     return ranks.astype("Int64")
+
+
+def tied(ranks: pd.Series) -> pd.Series:
+    """True where another unit holds the same place (并列)."""
+    return ranks.notna() & ranks.duplicated(keep=False)
 
 
 def unit_scores(
@@ -346,7 +353,7 @@ def unit_scores(
 ) -> pd.DataFrame:
     """A unit's score in one assessment, its gap to its city and its rank.
 
-    gap_to_city = unit value − the value of the city the unit belongs to; rank = dense rank
+    gap_to_city = unit value − the value of the city the unit belongs to; rank = place_rank
     (higher is better) among units of the same kind and parent (rank_within='parent'), or
     among all units listed (rank_within='list', e.g. every street of the city); no score →
     no rank.
@@ -366,14 +373,34 @@ def unit_scores(
         groups = pd.Series(0, index=frame.index)
     else:
         raise ValueError(f"unknown rank_within {rank_within!r}")
-    # dense_rank per group, vectorised (a groupby-apply costs a Python call per parent)
+    # place_rank per group on the score as shown (0.01 分), vectorised (a groupby-apply
+    # costs a Python call per parent)
     frame["rank"] = (
         frame["value"]
+        .round(2)
         .groupby(groups)
-        .rank(method="dense", ascending=False, na_option="keep")
+        .rank(method="min", ascending=False, na_option="keep")
         .astype("Int64")
     )
     return _with_names(frame.drop(columns=["parent_id"]))
+
+
+@per_snapshot
+def inherited_target_scores() -> dict[int, float]:
+    """Each unit's target score, or that of its nearest ancestor that has one (the target
+    every page judges a score by; read once per snapshot)."""
+    frame = units()
+    own = dict(zip(frame["unit_id"], frame["target_score"], strict=True))
+    parent = dict(zip(frame["unit_id"], frame["parent_id"], strict=True))
+    result: dict[int, float] = {}
+    for unit_id in own:
+        current, seen = unit_id, 0
+        while current is not None and not pd.isna(current) and seen < 20:
+            if not pd.isna(own.get(current)):
+                result[unit_id] = float(own[current])
+                break
+            current, seen = parent.get(current), seen + 1
+    return result
 
 
 def assessments() -> pd.DataFrame:

@@ -3,10 +3,11 @@
 Every value comes from a function of dashboard/metrics.py; this module only ranks, compares
 with the previous assessment or week, and judges each value against its target.
 
-Tie rule (one rule everywhere, the same as `metrics.dense_rank`): values are first rounded
-to the precision the page shows (rates to 0.1%, scores to 0.01 分, counts to 1), then ranked
-densely — units that read the same share a rank and the next rank follows on (1, 1, 2), so
-no place is skipped. Units without data (no score, no problems, no target …) are 无数据:
+Tie rule (one rule everywhere, `metrics.place_rank`): values are first rounded to the
+precision the page shows (rates to 0.1%, scores to 0.01 分, counts to 1), then ranked as
+places — units that read the same share a place (并列) and the next place skips (1, 1, 3),
+so the last of 40 is 第 40 名. Columns `tied` and `ranked_of` let every page and export
+write 第 N 名 / 共 M 名 with 并列. Units without data (no score, no problems, no target …) are 无数据:
 they get no rank, are listed after the ranked units, and never count as zero.
 
 Rank change: score metrics against the previous assessment of the same kind (for a single
@@ -15,8 +16,10 @@ against the same metric as of seven days earlier. prev − now, so ↑2 means up
 新 = ranked now but not then; — = nothing to compare with (no rank now, or no previous
 assessment).
 
-Status: 达标 when the value meets the target, 预警 when it misses by no more than the
-metric's warning margin, 落后 otherwise, 无数据 without a value.
+Status: the metric's rule in config/status.toml (dashboard/status.py), the same verdict
+every page and export gives: 达标 when the shown value meets the target, 预警 within the
+warning margin, 落后 beyond, 无数据 without a value. 走访覆盖率 is judged on its projection
+at the next milestone (columns `projected`, `projected_due`), its value stays the current one.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from dashboard import metrics
+from dashboard import metrics, status
+from dashboard.components.text import place_text
 from dashboard.db import FileIdentity, file_identity, query, require_scope
 from dashboard.export import neutralise
 from dashboard.labels import STATUS, SUBJECT_KIND, UNIT_KIND
@@ -41,9 +45,6 @@ RANK_LEVELS = ("district", "street", "community", "group", "department")
 
 # Units that have no level below to rank: a click on them opens their open problems.
 PROBLEM_DRILL_KINDS = ("department", "community")
-
-# Display precision per format: ranks and gaps are computed on values rounded to it.
-_DIGITS = {"pct": 3, "points": 2, "signed_points": 2, "count": 0}
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,28 @@ class RankMetric:
     numerator_label: str
     denominator: str | None
     denominator_label: str | None
-    target: float | None  # None: per unit (score) or per indicator / milestone
-    warn_margin: float  # 预警 band below (above, if lower is better) the target
     compare: str  # assessment | week
-    help: str
+    definition: str
+
+    @property
+    def help(self) -> str:
+        """The definition and the status rule, in Chinese (the rule from config/status.toml)."""
+        return f"{self.definition}。状态：{self.rule.why()}。"
+
+    @property
+    def rule(self) -> status.StatusRule:
+        """Target, basis, status rule and displayed precision (config/status.toml)."""
+        return status.rule(self.key)
+
+    @property
+    def target(self) -> float | None:
+        """A fixed target; None: per unit (score) or per indicator / milestone."""
+        return self.rule.target
 
     @property
     def digits(self) -> int:
-        return _DIGITS[self.fmt]
+        """Display precision: ranks, gaps, ties and status use values rounded to it."""
+        return self.rule.digits
 
     @property
     def is_score(self) -> bool:
@@ -77,53 +92,53 @@ class RankMetric:
 METRICS: tuple[RankMetric, ...] = (
     RankMetric(
         "score", "综合得分", "score", "value", True, "points",
-        "value", "得分", "max_value", "满分", None, 2.0, "assessment",
-        "所选测评的综合得分；目标为本单位的目标分（未设定时沿用上级单位的目标分）。",
+        "value", "得分", "max_value", "满分", "assessment",
+        "所选测评的综合得分；目标为本单位的目标分（未设定时沿用上级单位的目标分）",
     ),
     RankMetric(
         "indicator", "单项指标得分率", "indicator", "score_rate", True, "pct",
-        "value", "得分", "max_value", "满分", None, 0.05, "assessment",
-        "所选测评中一项指标（如问卷或电话调查的一个题目）的得分率 = 得分 ÷ 满分；目标为该指标的目标值。",
+        "value", "得分", "max_value", "满分", "assessment",
+        "所选测评中一项指标（如问卷或电话调查的一个题目）的得分率 = 得分 ÷ 满分；目标为该指标的目标值",
     ),
     RankMetric(
         "gap_to_city", "与全市得分差", "score", "gap_to_city", True, "signed_points",
-        "value", "本单位得分", "city_value", "全市得分", 0.0, 2.0, "assessment",
-        "本单位综合得分 − 全市综合得分；不低于全市为达标，低 2 分以内为预警。",
+        "value", "本单位得分", "city_value", "全市得分", "assessment",
+        "本单位综合得分 − 全市综合得分",
     ),
     RankMetric(
         "rectification_rate", "整改率", "rectification", "rectification_rate", True, "pct",
-        "rectified", "已整改", "found", "发现问题", 0.90, 0.05, "week",
-        "截至当日已整改 ÷ 截至当日发现的问题；≥90% 为达标（红榜），85%–90% 预警，<85% 落后（黑榜）。",
+        "rectified", "已整改", "found", "发现问题", "week",
+        "截至当日已整改 ÷ 截至当日发现的问题（达标线为红榜线，落后线为黑榜线）",
     ),
     RankMetric(
         "on_time_rate", "按期整改率", "rectification", "on_time_rate", True, "pct",
-        "rectified_on_time", "按期整改", "due", "已到期问题", 0.90, 0.05, "week",
-        "在整改时限内完成 ÷ 整改时限已到的问题。",
+        "rectified_on_time", "按期整改", "due", "已到期问题", "week",
+        "在整改时限内完成 ÷ 整改时限已到的问题",
     ),
     RankMetric(
         "overdue", "逾期问题数", "rectification", "overdue", False, "count",
-        "overdue", "逾期", "found", "发现问题", 0.0, 2.0, "week",
-        "超过整改时限仍未整改的问题数，越少越好；没有发现问题的单位为无数据。",
+        "overdue", "逾期", "found", "发现问题", "week",
+        "超过整改时限仍未整改的问题数（含严重问题），越少越好；没有发现问题的单位为无数据",
     ),
     RankMetric(
         "coverage_rate", "走访覆盖率", "coverage", "coverage_rate", True, "pct",
-        "covered", "已走访对象", "target", "走访目标", None, 0.10, "week",
-        "已走访的不重复对象 ÷ 目标数（重复走访不重复计算）；目标为下一个节点要求（如 6 月底 70%）。",
+        "covered", "已走访对象", "target", "走访目标", "week",
+        "已走访的不重复对象 ÷ 目标数（重复走访不重复计算）；目标为下一个节点要求（如 6 月底 70%），状态按推算到该节点的覆盖率判定",
     ),
     RankMetric(
         "entry_rate", "平台录入率", "coverage", "entry_rate", True, "pct",
-        "entered", "已录入", "visits", "走访次数", 0.90, 0.05, "week",
-        "已录入平台的走访 ÷ 全部走访次数。",
+        "entered", "已录入", "visits", "走访次数", "week",
+        "已录入平台的走访 ÷ 全部走访次数",
     ),
     RankMetric(
         "completion_rate", "台账完成率", "materials", "completion_rate", True, "pct",
-        "completed", "已完成", "required", "应报", 0.90, 0.10, "week",
-        "最新台账中已完成（有审核的按审核通过数）÷ 应报数。",
+        "completed", "已完成", "required", "应报", "week",
+        "最新台账中已完成（有审核的按审核通过数）÷ 应报数",
     ),
     RankMetric(
         "compliance_rate", "点位达标率", "points", "compliance_rate", True, "pct",
-        "static_passed", "达标项", "static_checked", "检查项", 0.90, 0.10, "week",
-        "每个点位每项静态指标的最近一次检查中达标的比例。",
+        "static_passed", "达标项", "static_checked", "检查项", "week",
+        "每个点位每项静态指标的最近一次检查中达标的比例",
     ),
 )  # fmt: skip
 
@@ -263,6 +278,9 @@ def _values(
     if m.key == "overdue":
         # A unit with no problems on record has nothing to be overdue on: 无数据, not 0.
         out.loc[frame["found"].to_numpy() == 0, "value"] = float("nan")
+    if m.source == "coverage":  # for the projection at the next milestone
+        for column in ("pace_per_day", "pace_window_days"):
+            out[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     out["numerator"] = pd.to_numeric(frame[m.numerator], errors="coerce").astype("float64")
     out["denominator"] = (
         pd.to_numeric(frame[m.denominator], errors="coerce").astype("float64")
@@ -273,7 +291,7 @@ def _values(
 
 
 def _rank(values: pd.Series, m: RankMetric) -> pd.Series:
-    return metrics.dense_rank(values.round(m.digits), higher_is_better=m.higher_is_better)
+    return metrics.place_rank(values.round(m.digits), higher_is_better=m.higher_is_better)
 
 
 def change_text(previous: object, now: object, comparable: bool = True) -> str:
@@ -290,7 +308,7 @@ def change_text(previous: object, now: object, comparable: bool = True) -> str:
 
 def _targets(m: RankMetric, frame: pd.DataFrame, as_of: dt.date, indicator_id: int | None):
     if m.source == "score" and m.target is None:
-        return frame["unit_id"].map(_inherited_target_scores()).astype("float64")
+        return frame["unit_id"].map(inherited_target_scores()).astype("float64")
     if m.source == "indicator":
         target = indicator_target(indicator_id) if indicator_id is not None else None
     elif m.source == "coverage" and m.target is None:
@@ -300,32 +318,34 @@ def _targets(m: RankMetric, frame: pd.DataFrame, as_of: dt.date, indicator_id: i
     return pd.Series(float("nan") if target is None else target, index=frame.index)
 
 
-def _inherited_target_scores() -> dict[int, float]:
-    """Each unit's target score, or that of its nearest ancestor that has one."""
-    units = metrics.units()
-    own = dict(zip(units["unit_id"], units["target_score"], strict=True))
-    parent = dict(zip(units["unit_id"], units["parent_id"], strict=True))
-    result: dict[int, float] = {}
-    for unit_id in own:
-        current, seen = unit_id, 0
-        while current is not None and not pd.isna(current) and seen < 20:
-            if not pd.isna(own.get(current)):
-                result[unit_id] = float(own[current])
-                break
-            current, seen = parent.get(current), seen + 1
-    return result
+# defined with the metrics: each unit's target score, or its nearest ancestor's
+inherited_target_scores = metrics.inherited_target_scores
 
 
 def status_code(value: float, target: float, m: RankMetric) -> str:
-    """ok / warn / bad / none for a (rounded) value against its target."""
-    if pd.isna(value) or pd.isna(target):
-        return "none"
-    ahead = value - target if m.higher_is_better else target - value
-    if ahead >= -1e-9:
-        return "ok"
-    if ahead >= -m.warn_margin - 1e-9:
-        return "warn"
-    return "bad"
+    """ok / warn / bad / none for a value against its target (config/status.toml)."""
+    return m.rule.judge(None if pd.isna(value) else float(value),
+                        None if pd.isna(target) else float(target))  # fmt: skip
+
+
+def _coverage_projection(frame: pd.DataFrame, as_of: dt.date) -> tuple[pd.Series, dt.date | None]:
+    """Each unit's coverage projected at the next milestone (metrics.project_coverage), and
+    that milestone's date; after the last milestone, the current value and None."""
+    campaign = metrics.campaign_at(as_of)
+    milestone = campaign.next_milestone(as_of) if campaign else None
+    if milestone is None:
+        return frame["value"].copy(), None
+    projected = []
+    for r in frame.itertuples():
+        if pd.isna(r.denominator) or r.denominator <= 0 or pd.isna(r.pace_per_day):
+            projected.append(float("nan"))
+            continue
+        p = metrics.project_coverage(
+            r.numerator, r.denominator, r.pace_per_day, as_of, (milestone,),
+            history_days=int(r.pace_window_days),
+        )[0].projected_rate  # fmt: skip
+        projected.append(float("nan") if p is None else p)
+    return pd.Series(projected, index=frame.index, dtype="float64"), milestone.due_date
 
 
 def ranking(
@@ -340,10 +360,12 @@ def ranking(
     """The ranking of every unit of `level` under `scope_id` by one metric.
 
     Columns: unit_id, name, kind, parent_id, value, numerator, denominator, rank (Int64,
-    dense; <NA> = 无数据), prev_rank, rank_change (↑2 / ↓3 / 持平 / 新 / —), gap_to_above
+    places 1, 1, 3; <NA> = 无数据), tied (并列), ranked_of (units with a place), prev_rank, rank_change (↑2 / ↓3 / 持平 / 新 / —), gap_to_above
     (how far behind the next better rank, ≥ 0), target, gap_to_target (positive = ahead of
-    target, for lower-is-better metrics too), status (ok/warn/bad/none), status_text
-    (● 达标 …). Ranked units first by rank (official order within a tie), then 无数据.
+    target, for lower-is-better metrics too; of the judged value), status (ok/warn/bad/none),
+    status_text (● 达标 …); for 走访覆盖率 also projected and projected_due (the judged
+    value and its milestone; projected_due None after the last milestone). Ranked units
+    first by rank (official order within a tie), then 无数据.
     """
     m = metric(metric_key)
     if level not in metrics.LEVELS or level == "self":
@@ -389,6 +411,8 @@ def _compute_ranking(
 ) -> pd.DataFrame:
     frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
     frame["rank"] = _rank(frame["value"], m)
+    frame["tied"] = metrics.tied(frame["rank"])
+    frame["ranked_of"] = int(frame["rank"].notna().sum())
 
     if m.compare == "assessment":
         previous_id = (
@@ -417,16 +441,25 @@ def _compute_ranking(
     ]
 
     shown = frame["value"].round(m.digits)
-    best_of_rank = shown.groupby(frame["rank"]).first()
-    above = frame["rank"].map(lambda r: best_of_rank.get(r - 1) if pd.notna(r) else None)
+    # the value of the next better place (with places 1, 1, 3, place 3's is place 1's)
+    best_of_rank = shown.groupby(frame["rank"]).first().sort_index()
+    place_above = dict(zip(best_of_rank.index[1:], best_of_rank.to_numpy()[:-1], strict=True))
+    above = frame["rank"].map(lambda r: place_above.get(r) if pd.notna(r) else None)
     above = pd.to_numeric(above, errors="coerce").astype("float64")
     frame["gap_to_above"] = (above - shown) if m.higher_is_better else (shown - above)
     frame["gap_to_above"] = frame["gap_to_above"].round(m.digits)
 
     frame["target"] = _targets(m, frame, as_of, indicator_id)
-    ahead = shown - frame["target"] if m.higher_is_better else frame["target"] - shown
+    judged = shown
+    if m.rule.basis == "projection" and m.key == "coverage_rate":
+        projected, due = _coverage_projection(frame, as_of)
+        frame["projected"] = projected
+        frame["projected_due"] = due
+        judged = projected.round(m.digits)
+        frame = frame.drop(columns=["pace_per_day", "pace_window_days"])
+    ahead = judged - frame["target"] if m.higher_is_better else frame["target"] - judged
     frame["gap_to_target"] = ahead.round(m.digits)
-    frame["status"] = [status_code(v, t, m) for v, t in zip(shown, frame["target"], strict=True)]
+    frame["status"] = [status_code(v, t, m) for v, t in zip(judged, frame["target"], strict=True)]
     frame["status_text"] = [f"{STATUS[s][1]} {STATUS[s][0]}" for s in frame["status"]]
 
     frame = frame.sort_values(
@@ -497,12 +530,16 @@ def export_rows(frame: pd.DataFrame, m: RankMetric) -> tuple[list[str], list[lis
     header = ["名次", "单位", "类别", m.label, m.numerator_label]
     if m.denominator_label:
         header.append(m.denominator_label)
-    header += ["名次变化", "与上一名差距", "目标", "与目标差距", "状态"]
+    projected = "projected" in frame
+    if projected:
+        header.append("按进度推算到下一节点")
+    gap = "预计与目标差距" if projected else "与目标差距"  # gap of the judged value
+    header += ["名次变化", "与上一名差距", "目标", gap, "状态"]
     rows = []
     for r in frame.itertuples():
         value = None if pd.isna(r.value) else round(float(r.value), m.digits + 2)
         row: list[object] = [
-            "无数据" if pd.isna(r.rank) else int(r.rank),
+            place_text(r.rank, r.ranked_of, tied=bool(r.tied)),
             r.name,
             UNIT_KIND.get(r.kind, r.kind),
             "无数据" if value is None else value,
@@ -510,6 +547,8 @@ def export_rows(frame: pd.DataFrame, m: RankMetric) -> tuple[list[str], list[lis
         ]
         if m.denominator_label:
             row.append(None if pd.isna(r.denominator) else float(r.denominator))
+        if projected:
+            row.append(_projected_cell(r.projected, r.projected_due))
         row += [
             r.rank_change,
             None if pd.isna(r.gap_to_above) else float(r.gap_to_above),
@@ -519,6 +558,12 @@ def export_rows(frame: pd.DataFrame, m: RankMetric) -> tuple[list[str], list[lis
         ]
         rows.append(row)
     return header, rows
+
+
+def _projected_cell(value: object, due: object) -> str:
+    if due is None or pd.isna(due):
+        return "节点已过，按当前值"
+    return "暂不推算" if pd.isna(value) else f"{due:%m-%d} 达 {float(value) * 100:.1f}%"
 
 
 def ranking_xlsx(frame: pd.DataFrame, m: RankMetric, title_lines: list[str]) -> bytes:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard import db, metrics
+from dashboard import db, metrics, status
 from dashboard.components.text import points, signed
 from dashboard.db import query
 
@@ -38,8 +38,10 @@ SCORE_CATEGORIES = ("field", "materials", "questionnaire")
 SCORE_MEASURES = ("overall", *SCORE_CATEGORIES)
 SURVEY_CATEGORIES = ("phone", "questionnaire")
 YEAR_AGO_WINDOW_DAYS = 45  # 同比: last year's wave started within this many days of a year before
-RED_LIST_RATE = 0.90  # 整改率 ≥ 90% → red (honour) list
-BLACK_LIST_RATE = 0.85  # 整改率 < 85% → black list
+# 整改率 ≥ the red (honour) list line, < the black list line: status lines of 整改率 in
+# config/status.toml (its target and 落后 line), not copies.
+RED_LIST_RATE = status.rule("rectification_rate").target
+BLACK_LIST_RATE = status.rule("rectification_rate").floor
 
 
 # ── periods ─────────────────────────────────────────────────────────────────────────────
@@ -353,12 +355,11 @@ def city_of(unit_id: int) -> int | None:
 
 
 def score_target(unit_id: int, measure: str | int) -> float | None:
-    """The line to reach: the unit's target_score for the composite, the indicator's
+    """The line to reach: the unit's target score for the composite (inherited, as 排名 and
+    会议大屏 judge it), the indicator's
     target (score rate %) for an indicator; none is set for a category."""
-    if measure == "overall":
-        units = metrics.units()
-        value = units.loc[units["unit_id"] == unit_id, "target_score"]
-        return None if value.empty or pd.isna(value.iloc[0]) else float(value.iloc[0])
+    if measure == "overall":  # its own, or its nearest ancestor's (as every page judges it)
+        return metrics.inherited_target_scores().get(unit_id)
     if isinstance(measure, int):
         items = indicators()
         value = items.loc[items["indicator_id"] == measure, "target"]

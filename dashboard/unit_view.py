@@ -1,7 +1,7 @@
 """本单位: everything that concerns one unit — its standing among peers, flags, open
 problems by deadline, visit progress against milestones, missing 台账, owned survey items.
 
-Peers are the units of the same kind under the same parent (DESIGN §4: rank = dense rank
+Peers are the units of the same kind under the same parent (rank = place, 1, 1, 3
 within its kind and parent). Each decisive number is compared with the same number a week
 earlier (as_of − 7) — and the score with the previous scored assessment. 本周 is the
 Mon–Sun calendar week containing as_of: a problem is 本周到期 when its deadline falls
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard import db, flags, metrics, rankings, trends, weekly
+from dashboard import db, flags, meeting, metrics, rankings, status, trends, weekly
 from dashboard.db import query
 
 STANDING_METRICS = (
@@ -124,15 +124,20 @@ class Standing:
     numerator: float | None
     denominator: float | None
     compared_with: str  # e.g. 06-03 or the previous assessment's name
-    gap_to_above: float | None = None  # behind the next better rank (≥ 0); None when first
+    status: str = "none"  # ok / warn / bad / none (config/status.toml, as on every page)
     target: float | None = None
+    basis_text: str = ""  # 走访覆盖率: '预计 12-21 达 81.6%' (the judged projection)
+    tied: bool = False  # 并列: another peer holds the same place
+    gap_to_above: float | None = None  # behind the next better rank (≥ 0); None when first
     gap_to_target: float | None = None  # > 0 = ahead of the target
 
     @property
     def change(self) -> float | None:
         if self.value is None or self.value_before is None:
             return None
-        return self.value - self.value_before
+        # between the values as shown (0.1% / 0.01 分), so a change reads as written
+        digits = status.rule(self.key).digits
+        return round(round(self.value, digits) - round(self.value_before, digits), digits)
 
     @property
     def rank_change(self) -> int | None:
@@ -159,6 +164,11 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
             place = own_place(key, unit_id, as_of)
             row, row_before = place.row, own_place(key, unit_id, before).row
             ranked = place.ranked
+        if top:
+            code, target, basis = _own_status(key, unit_id, as_of, _value(row.get("value")))
+        else:
+            code, target = str(row.get("status") or "none"), _value(row.get("target"))
+            basis = _basis_text(row)
         out.append(
             Standing(
                 key,
@@ -171,8 +181,11 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
                 _value(row.get("numerator")),
                 _value(row.get("denominator")),
                 before.strftime("%m-%d"),
+                code,
+                target,
+                basis,
+                bool(row.get("tied", False)),
                 _value(row.get("gap_to_above")),
-                _value(row.get("target")),
                 _value(row.get("gap_to_target")),
             )
         )
@@ -180,6 +193,36 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
     if score is not None:
         out.append(score)
     return out
+
+
+def _basis_text(row: dict) -> str:
+    if "projected_due" not in row:
+        return ""
+    due, projected = row.get("projected_due"), _value(row.get("projected"))
+    if due is None or pd.isna(due):
+        return ""
+    return meeting.coverage_text(None, projected, due)
+
+
+def _own_status(key: str, unit_id: int, as_of: dt.date, value: float | None
+                ) -> tuple[str, float | None, str]:  # fmt: skip
+    """The top unit's status (no peers to rank it among), under the same rule as every
+    page: 走访覆盖率 on its projection at the next milestone, the rest on the value."""
+    rule = status.rule(key)
+    if rule.basis != "projection":
+        return rule.judge(value), rule.target, ""
+    campaign = metrics.campaign_at(as_of)
+    if campaign is None or not campaign.milestones:
+        return "none", None, ""
+    milestone = campaign.next_milestone(as_of)
+    if milestone is None:  # every milestone has passed: the value against the last one
+        share = campaign.milestones[-1].target_share
+        return rule.judge(value, share), share, ""
+    rows = metrics.coverage_projection(unit_id, as_of)
+    at = rows[rows["due_date"] == milestone.due_date] if not rows.empty else rows
+    projected = _value(at.iloc[0]["projected_rate"]) if len(at) else None
+    text = meeting.coverage_text(None, projected, milestone.due_date)
+    return rule.judge(projected, milestone.target_share), milestone.target_share, text
 
 
 def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
@@ -204,6 +247,10 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         n = place.ranked
     if _value(latest.get("value")) is None and _value(previous.get("value")) is None:
         return None
+    target = _value(latest.get("target"))
+    if "target" not in latest:  # the top of the tree: its own target score
+        target = _value(rankings.inherited_target_scores().get(unit_id))
+    code = status.judge("score", _value(latest.get("value")), target)
     return Standing(
         "score",
         "综合得分",
@@ -215,9 +262,11 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         None,
         None,
         str(names.get(previous_id, "—")),
-        _value(latest.get("gap_to_above")),
-        _value(latest.get("target")),
-        _value(latest.get("gap_to_target")),
+        code,
+        target,
+        tied=bool(latest.get("tied", False)),
+        gap_to_above=_value(latest.get("gap_to_above")),
+        gap_to_target=_value(latest.get("gap_to_target")),
     )
 
 
@@ -229,8 +278,8 @@ def peer_table(unit_id: int, as_of: dt.date) -> pd.DataFrame:
         frame = peer_ranking(key, unit_id, as_of)
         if table is None:
             table = frame[["unit_id", "name"]].copy()
-        part = frame[["unit_id", "value", "rank"]].rename(
-            columns={"value": key, "rank": f"{key}_rank"}
+        part = frame[["unit_id", "value", "rank", "tied"]].rename(
+            columns={"value": key, "rank": f"{key}_rank", "tied": f"{key}_tied"}
         )
         table = table.merge(part, on="unit_id", how="left")
     table["is_self"] = table["unit_id"] == unit_id

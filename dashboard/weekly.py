@@ -134,6 +134,8 @@ def ranking_at(key: str, scope_id: int, level: str, as_of: dt.date) -> pd.DataFr
             for column in ("value", "numerator", "denominator"):
                 frame[column] = float("nan")
         frame["rank"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+        frame["tied"] = False
+        frame["ranked_of"] = 0
         frame["prev_rank"] = frame["rank"]
         frame["rank_change"] = "—"
         return frame
@@ -150,22 +152,35 @@ def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
         ["unit_id", "value", "numerator", "denominator"]
     ].rename(columns=lambda c: c if c == "unit_id" else f"{c}_prev")
     out = now.merge(before, on="unit_id", how="left")
-    out["change"] = out["value"] - out["value_prev"]
+    # the change between the values as shown (0.1%): 96.9% → 97.0% is +0.1, never 持平
+    digits = metric(key).digits
+    out["change"] = out["value"].round(digits) - out["value_prev"].round(digits)
     out["rank_moved"] = (out["prev_rank"] - out["rank"]).astype("Int64")
     return out.reset_index(drop=True)
 
 
 def movers(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The n most improved (largest rise) and n most declined (largest fall) units of a
-    `changes` frame; units without a value at both week ends are left out."""
-    known = frame[frame["change"].notna()]
-    up = known[known["change"] > 1e-12].sort_values(
-        ["change", "sort_order", "unit_id"], ascending=[False, True, True], kind="mergesort"
+    `changes` frame, ties at the nth included (changes as shown, 0.1 个百分点); units
+    without a value at both week ends are left out."""
+    known = frame[frame["change"].notna()].assign(shown_change=frame["change"].round(6))
+    up = known[known["shown_change"] > 0].sort_values(
+        ["shown_change", "sort_order", "unit_id"], ascending=[False, True, True], kind="mergesort"
     )
-    down = known[known["change"] < -1e-12].sort_values(
-        ["change", "sort_order", "unit_id"], ascending=[True, True, True], kind="mergesort"
+    down = known[known["shown_change"] < 0].sort_values(
+        ["shown_change", "sort_order", "unit_id"], ascending=[True, True, True], kind="mergesort"
     )
-    return up.head(n).reset_index(drop=True), down.head(n).reset_index(drop=True)
+    return _with_ties(up, n), _with_ties(down, n)
+
+
+def _with_ties(ordered: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The first n rows, and every further row tied with the nth on the shown change (a
+    unit is never left out of 进步最大 for sorting after an equal one); `tied` marks 并列."""
+    if len(ordered) > n:
+        ordered = ordered[ordered["shown_change"].isin(ordered["shown_change"].head(n))]
+    out = ordered.drop(columns="shown_change").reset_index(drop=True)
+    out["mover_tied"] = ordered["shown_change"].duplicated(keep=False).to_numpy()
+    return out
 
 
 def comparison_levels(scope_id: int) -> list[str]:

@@ -125,10 +125,10 @@ def test_point_compliance() -> None:
     assert (east.static_passed, east.static_checked) == (3, 4)
 
 
-def test_scores_gap_and_dense_rank_with_ties_and_missing() -> None:
+def test_scores_gap_and_place_rank_with_ties_and_missing() -> None:
     streets = by_name(m.unit_scores(1, 3, "street", rank_within="list"))
     assert streets["和平街道"]["rank"] == 1 and streets["解放街道"]["rank"] == 1
-    assert streets["城关镇"]["rank"] == 2  # dense: ties share 1, the next is 2
+    assert streets["城关镇"]["rank"] == 3  # places: ties share 1, the next is 3 (1, 1, 3)
     assert streets["城关镇"]["gap_to_city"] == pytest.approx(79 - 82)
     communities = by_name(m.unit_scores(1, 3, "community"))
     assert pd.isna(communities["红星社区"]["value"])

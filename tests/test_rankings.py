@@ -1,6 +1,6 @@
 """Rankings on the tiny fixture, against numbers worked out by hand (see tests/tiny.py).
 
-Tie rule under test: values rounded to the shown precision, then a dense rank (1, 1, 2);
+Tie rule under test: values rounded to the shown precision, then places (1, 1, 3);
 无数据 is never ranked. Rank change = previous rank − rank (↑ up, ↓ down, 新, 持平, —).
 """
 
@@ -36,13 +36,17 @@ def ranks(table: dict[str, dict]) -> dict[str, object]:
 
 def test_score_ranks_ties_change_and_gaps_in_assessment_3() -> None:
     streets = rows("score", "street", assessment_id=3)
-    # 和平 86 and 解放 86 tie at 1; 城关镇 79 is 2 (dense: no place is skipped).
-    assert ranks(streets) == {"和平街道": 1, "解放街道": 1, "城关镇": 2}
+    # 和平 86 and 解放 86 tie at 1; 城关镇 79 is 3 (two units are ahead of it).
+    assert ranks(streets) == {"和平街道": 1, "解放街道": 1, "城关镇": 3}
+    assert {k: v["tied"] for k, v in streets.items()} == {
+        "和平街道": True, "解放街道": True, "城关镇": False,
+    }  # fmt: skip
+    assert {v["ranked_of"] for v in streets.values()} == {3}
     # Assessment 2: 和平 84 (1), 解放 80 (2), 城关镇 78 (3).
     assert {k: v["rank_change"] for k, v in streets.items()} == {
         "和平街道": "持平",
         "解放街道": "↑1",
-        "城关镇": "↑1",
+        "城关镇": "持平",  # third of three then and now
     }
     assert pd.isna(streets["和平街道"]["gap_to_above"])
     assert streets["城关镇"]["gap_to_above"] == pytest.approx(86 - 79)
@@ -98,7 +102,7 @@ def test_gap_to_city_average() -> None:
         "解放街道": 4.0,
         "城关镇": -3.0,
     }
-    assert ranks(streets) == {"和平街道": 1, "解放街道": 1, "城关镇": 2}
+    assert ranks(streets) == {"和平街道": 1, "解放街道": 1, "城关镇": 3}
     assert streets["城关镇"]["status"] == "bad"  # 3 below the city, band is 2
 
 
@@ -156,11 +160,11 @@ def test_overdue_count_lower_is_better_with_ties() -> None:
     assert depts["市住建局"]["gap_to_above"] == 3
     assert depts["市住建局"]["gap_to_target"] == -3  # 3 more than the target of 0
     communities = rows("overdue", "community")
-    # 幸福 0, 桃源 0, 红星 1 (P3), 光明 1 (P6).
-    assert ranks(communities) == {"幸福社区": 1, "桃源村": 1, "光明社区": 2, "红星社区": 2}
+    # 幸福 0, 桃源 0, 红星 1 (P3), 光明 1 (P6): two ahead of the pair at 1 → 3.
+    assert ranks(communities) == {"幸福社区": 1, "桃源村": 1, "光明社区": 3, "红星社区": 3}
     assert communities["红星社区"]["status"] == "warn"
-    # A week earlier P6 was not yet due: 光明 0 → rank 1, now 2.
-    assert communities["光明社区"]["rank_change"] == "↓1"
+    # A week earlier P6 was not yet due: 光明 0 → rank 1 (with 幸福, 桃源), now 3.
+    assert communities["光明社区"]["rank_change"] == "↓2"
 
 
 def test_coverage_total_and_by_subject_kind() -> None:
@@ -181,8 +185,8 @@ def test_coverage_total_and_by_subject_kind() -> None:
 
 def test_entry_rate_tie_and_no_visits() -> None:
     communities = rows("entry_rate", "community")
-    # 红星 2/2, 光明 5/5 tie at 1; 幸福 7/8 is 2; 桃源 has no visits → 无数据.
-    assert ranks(communities) == {"光明社区": 1, "红星社区": 1, "幸福社区": 2, "桃源村": None}
+    # 红星 2/2, 光明 5/5 tie at 1; 幸福 7/8 is 3; 桃源 has no visits → 无数据.
+    assert ranks(communities) == {"光明社区": 1, "红星社区": 1, "幸福社区": 3, "桃源村": None}
 
 
 def test_materials_and_points() -> None:
@@ -206,7 +210,7 @@ def test_materials_and_points() -> None:
 def test_ties_are_judged_at_the_shown_precision() -> None:
     m = r.metric("rectification_rate")
     values = pd.Series([0.92341, 0.92349, 0.9, None])  # 92.3%, 92.3%, 90.0%, 无数据
-    assert list(r._rank(values, m)) == [1, 1, 2, pd.NA]
+    assert list(r._rank(values, m)) == [1, 1, 3, pd.NA]
 
 
 def test_change_text_and_status() -> None:
@@ -283,7 +287,8 @@ def test_table_and_chart_builders() -> None:
     assert list(table["gap_to_above"])[:2] == ["第一", "差 13.00 分"]
     fig = rt.bar_chart(frame, m, "社区综合得分")
     bar = fig.data[0]
-    assert list(bar.y) == ["1. 幸福社区", "2. 桃源村", "3. 光明社区"]  # 无数据 not drawn
+    assert list(bar.y) == ["第1名 幸福社区", "第2名 桃源村", "第3名 光明社区"]  # 无数据 not drawn
+    assert list(table["rank"]) == ["第 1 名", "第 2 名", "第 3 名", "无数据"]
     assert list(bar.customdata) == [7, 10, 9]
     rate = r.metric("rectification_rate")
     assert rt.value_text(5 / 8, rate) == "62.5%" and rt.value_text(None, rate) == "无数据"
@@ -306,7 +311,7 @@ def test_excel_export_reads_back_with_header_and_neutralised_cells() -> None:
     header = cells[4]
     assert header[:6] == ["名次", "单位", "类别", "整改率", "已整改", "发现问题"]
     east, west = cells[5], cells[6]
-    assert east[:6] == [1, "东城区", "区县", 0.625, 5, 8]
+    assert east[:6] == ["第 1 名 / 共 2 名", "东城区", "区县", 0.625, 5, 8]
     assert west[1] == '\'=HYPERLINK("http://x")'  # text, not a formula
     assert west[9] == pytest.approx(1 / 3 - 0.9, abs=1e-3)  # negative numbers stay numbers
     assert sheet.cell(6, 4).number_format == "0.0%"

@@ -399,3 +399,16 @@ def test_restricted_user_gets_no_lines_outside_their_units(monkeypatch: pytest.M
     data = trends.score_chart_data(4, AS_OF, "overall", (5, 7))
     assert set(data["unit_id"]) == {4, 7}  # 解放街道 and the city are outside 和平街道
     assert set(trends.comparison_candidates(4)["name"]) == {"幸福社区", "红星社区"}
+
+
+def test_end_labels_that_would_overlap_go_above_and_below() -> None:
+    """The 趋势 category chart printed 88.6 and 88.5 on top of each other."""
+    import plotly.graph_objects as go
+
+    from dashboard.components.charts import _separate_end_labels
+
+    fig = go.Figure()
+    for ys in ([80.0, 88.6], [84.0, 88.5], [70.0, 75.0]):
+        fig.add_trace(go.Scatter(y=ys, text=["", f"{ys[-1]}"], textposition="middle right"))
+    _separate_end_labels(fig)
+    assert [t.textposition for t in fig.data] == ["top right", "bottom right", "middle right"]

@@ -146,7 +146,8 @@ def test_rectification_change_by_street() -> None:
     assert rows["和平街道"]["value"] == pytest.approx(4 / 6)
     assert rows["和平街道"]["value_prev"] == pytest.approx(3 / 6)
     assert rows["解放街道"]["change"] == pytest.approx(1 / 2 - 1)
-    assert rows["城关镇"]["change"] == pytest.approx(1 / 3 - 1 / 2)
+    # the change between the values as shown (33.3% − 50.0%), so it reads as written
+    assert rows["城关镇"]["change"] == pytest.approx(0.333 - 0.5)
     assert [rows[n]["rank"] for n in ("和平街道", "解放街道", "城关镇")] == [1, 2, 3]
     assert [rows[n]["prev_rank"] for n in ("和平街道", "解放街道", "城关镇")] == [2, 1, 2]
     assert rows["和平街道"]["rank_change"] == "↑1" and rows["城关镇"]["rank_change"] == "↓1"
@@ -262,9 +263,9 @@ def test_bulletin_ranking_tables_match_the_metric_functions(tiny_docx: bytes) ->
     street = tables["（一）整改率排名（街道/镇）"]
     assert street[0] == ["名次", "单位", "整改率", "已整改/发现问题", "较上周(百分点)", "名次变化"]
     assert street[1:] == [
-        ["1", "和平街道", "66.7%", "4/6", "＋16.7", "↑1"],
-        ["2", "解放街道", "50.0%", "1/2", "−50.0", "↓1"],
-        ["3", "城关镇", "33.3%", "1/3", "−16.7", "↓1"],
+        ["第 1 名", "和平街道", "66.7%", "4/6", "＋16.7", "↑1"],
+        ["第 2 名", "解放街道", "50.0%", "1/2", "−50.0", "↓1"],
+        ["第 3 名", "城关镇", "33.3%", "1/3", "−16.7", "↓1"],
     ]
     direct = by_name(metrics.rectification(1, WEEK.end, "street"))
     for row in street[1:]:
@@ -282,7 +283,7 @@ def test_bulletin_ranking_tables_match_the_metric_functions(tiny_docx: bytes) ->
     ]
     assert "走访覆盖率排名（部门）" not in " ".join(tables)  # departments have no targets
     materials = tables["（四）台账完成率排名（街道/镇）"]
-    assert materials[1:] == [["1", "和平街道", "40.0%", "4/10", "—", "新"]]
+    assert materials[1:] == [["第 1 名", "和平街道", "40.0%", "4/10", "—", "新"]]
 
 
 def test_bulletin_flag_list_comes_from_the_engine(tiny_docx: bytes) -> None:
@@ -371,7 +372,7 @@ def test_xlsx_has_the_same_tables(tiny_docx: bytes) -> None:
                                "红旗预警", "表扬与批评"]  # fmt: skip
     rows = list(book["整改率排名"].iter_rows(values_only=True))
     assert rows[0][:4] == ("类别", "名次", "单位", "整改率")
-    assert rows[1][:6] == ("街道/镇", 1, "和平街道", pytest.approx(4 / 6), 4, 6)
+    assert rows[1][:6] == ("街道/镇", "第 1 名", "和平街道", pytest.approx(4 / 6), 4, 6)
     assert rows[1][7] == pytest.approx(16.7)  # change in points, a number
     assert rows[2][7] == pytest.approx(-50.0)  # negative numbers stay numbers
     docx_names = [r[1] for r in docx_tables(tiny_docx)["（一）整改率排名（街道/镇）"][1:]]
@@ -409,7 +410,7 @@ def test_weekly_page_shows_the_default_week() -> None:
     assert shown["本周新发现问题"] == "2 个"
     assert shown["本周完成整改"] == "1 个"
     assert shown["本周新增逾期"] == "1 个"
-    assert shown["整改率"] == "54.5%"
+    assert shown["整改率（截至 06-07）"] == "54.5%"
     assert at.selectbox(key="week").value == "2026-06-07"
     assert any("2026年第23周" in m.value for m in at.markdown)
 
@@ -430,5 +431,5 @@ def test_weekly_page_without_data(empty_db: Path, monkeypatch) -> None:
     at = open_page("dashboard/pages/weekly.py", {"as_of": AS_OF.isoformat()})
     assert not at.exception, at.exception
     shown = {m.label: m.value for m in at.metric}
-    assert shown["本周新发现问题"] == "0 个" and shown["整改率"] == "无数据"
+    assert shown["本周新发现问题"] == "0 个" and shown["整改率（截至 06-07）"] == "无数据"
     assert any("本周没有新发现" in i.value for i in at.info)

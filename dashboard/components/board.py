@@ -115,7 +115,8 @@ CHILD_TABLE = (
     ("综合得分", "score", "score_status", lambda v: f"{v:.2f}"),
     ("整改率", "rectification_rate", "rectification_status", lambda v: f"{v * 100:.1f}%"),
     ("逾期", "overdue", "overdue_status", lambda v: f"{int(v)} 件"),
-    ("走访覆盖率", "coverage_rate", "coverage_status", lambda v: f"{v * 100:.1f}%"),
+    # coverage: current value and projection, each named; the verdict is the projection's
+    ("走访覆盖率", "coverage_text", "coverage_status", str),
     ("台账完成率", "completion_rate", "materials_status", lambda v: f"{v * 100:.1f}%"),
     ("点位达标率", "compliance_rate", "points_status", lambda v: f"{v * 100:.1f}%"),
 )
@@ -132,7 +133,7 @@ def children_md(children: pd.DataFrame, limit: int = 14) -> str:
         cells = [f"**{md_escape(short(r['name'], NAME_LIMIT))}**"]
         for _header, column, status_column, fmt in CHILD_TABLE:
             value = r.get(column)
-            if is_missing(value):
+            if is_missing(value) or value == "无数据":
                 cells.append(coloured("none", "— 无数据"))
                 continue
             code = r[status_column]

@@ -141,6 +141,38 @@ def _hline(fig: go.Figure, y: float, text: str, color: str, dash: str, **kwargs:
 # ── scores over tests ───────────────────────────────────────────────────────────────────
 
 
+def _separate_end_labels(fig: go.Figure, close_share: float = 0.06) -> None:
+    """Lines that end close together (88.6 / 88.5) get their end labels above and below
+    the point instead of on top of each other: within `close_share` of the y span."""
+    ends = []
+    every = []
+    for i, trace in enumerate(fig.data):
+        ys = [y for y in (trace.y or ()) if y is not None]
+        every += ys
+        labelled = [k for k, t in enumerate(trace.text or ()) if t]
+        if labelled and trace.y[labelled[-1]] is not None:
+            ends.append((float(trace.y[labelled[-1]]), i))
+    if len(ends) < 2:
+        return
+    span = (max(every) - min(every)) or 1.0
+    ends.sort(reverse=True)
+    clusters: list[list[int]] = [[ends[0][1]]]
+    previous = ends[0][0]
+    for y, i in ends[1:]:
+        if previous - y < close_share * span:
+            clusters[-1].append(i)
+        else:
+            clusters.append([i])
+        previous = y
+    places = {2: ("top right", "bottom right"), 3: ("top right", "middle right", "bottom right")}
+    for cluster in clusters:
+        if len(cluster) < 2:
+            continue
+        positions = places.get(len(cluster), ("top right", "middle right", "bottom right"))
+        for k, i in enumerate(cluster):
+            fig.data[i].textposition = positions[k % len(positions)]
+
+
 def score_trend_figure(
     data: pd.DataFrame,
     *,
@@ -214,6 +246,7 @@ def score_trend_figure(
                 ),
             )
         )
+    _separate_end_labels(fig)
     base_layout(
         fig, height=height, y_title=y_title, x_title="测评日期（◆ 省级/国家测评，● 市级模拟测评）"
     )

@@ -68,8 +68,21 @@ def flags_column_config(max_priority: float) -> dict:
 
 
 def evidence_frame(flag: Flag) -> pd.DataFrame:
-    """The evidence rows of one flag (columns already carry Chinese headers)."""
-    return pd.DataFrame(list(flag.evidence))
+    """The evidence rows of one flag (columns already carry Chinese headers); a missing
+    value reads '—', never None."""
+    frame = pd.DataFrame(list(flag.evidence))
+    return frame.astype(object).where(frame.notna(), "—")
+
+
+def more_text(hidden: int, *, by_rule: bool, by_owner: bool) -> str:
+    """The line under a group cut short: what else would narrow it, given the filters on."""
+    if by_rule and by_owner:
+        return f"…另有 {hidden} 条未展开，可在上方表格或督办清单中查看。"
+    if by_rule:
+        return f"…另有 {hidden} 条未展开，可再按责任单位筛选，或在上方表格中查看。"
+    if by_owner:
+        return f"…另有 {hidden} 条未展开，可再按规则筛选，或在上方表格中查看。"
+    return f"…另有 {hidden} 条未展开，可按规则或责任单位筛选后查看。"
 
 
 def severity_label(code: str) -> str:

@@ -42,6 +42,12 @@ div[class*="st-key-tdetail-"][class*="-d-none"] p { color: #4b5563; }
 </style>"""
 )
 
+# The landing page (not the projector): a tile's second line may wrap to two lines; every
+# tile keeps room for two, so tiles in a row stay the same height.
+LAPTOP_CSS = """<style>
+div[class*="st-key-tdetail-"] { min-height: 3.2em; }
+</style>"""
+
 MEETING_CSS = """<style>
 /* chrome-free: nothing but the board */
 header[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
@@ -99,5 +105,15 @@ div[class*="st-key-mpanel-"] td { font-size: 22px !important; padding: 12px 8px;
   text-overflow: ellipsis; max-width: 320px; }
 div[class*="st-key-mpanel-"] p { font-size: 22px !important; }
 .st-key-mpanel-laggards td { padding: 16px 8px; max-width: 200px; }
+.st-key-mpanel-laggards table { table-layout: fixed; }
+.st-key-mpanel-laggards th:first-child, .st-key-mpanel-laggards td:first-child { width: 22%; }
+div[class*="st-key-mpanel-"] { overflow: hidden; }
 div[class*="st-key-mnote"] p { font-size: 18px !important; color: #374151 !important; }
+
+/* drill-down: the units on the board as buttons (presenter mouse) */
+div[class*="st-key-mdrill-"] button, div[class*="st-key-mdrill-"] button p,
+.st-key-mtop-back button, .st-key-mtop-back button p { font-size: 20px !important;
+  font-weight: 700; }
+div[class*="st-key-mdrill-"] button { padding: 2px 14px !important; min-height: 36px; }
+.st-key-mtop-back { align-items: flex-end; }
 </style>"""

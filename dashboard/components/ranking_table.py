@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.components.text import chart_text, is_missing, short
+from dashboard.components.text import chart_text, is_missing, place_text, short
 from dashboard.labels import PROBLEM_SOURCE, SEVERITY, STATUS, UNIT_KIND, label
 from dashboard.rankings import RankMetric
 
@@ -51,6 +51,15 @@ def gap_text(value: object, m: RankMetric, *, signed: bool) -> str:
     return f"{word} {abs(amount):.{digits}f}{unit}"
 
 
+def projected_text(value: object, due: object) -> str:
+    """The judged basis of 走访覆盖率 beside its current value: '预计 12-31 达 82.5%'."""
+    if is_missing(due) or due is None:
+        return "节点已过，按当前值" if not is_missing(value) else "无数据"
+    if is_missing(value):
+        return "暂不推算"
+    return f"预计 {due:%m-%d} 达 {float(value) * 100:.1f}%"
+
+
 def _display_value(series: pd.Series, m: RankMetric) -> pd.Series:
     return series * 100 if m.fmt == "pct" else series
 
@@ -59,7 +68,10 @@ def table_frame(ranking: pd.DataFrame, m: RankMetric) -> pd.DataFrame:
     """The rows shown: rank, unit, value, numerator/denominator, change, gaps, status."""
     out = pd.DataFrame(
         {
-            "rank": ranking["rank"].astype("Int64"),
+            "rank": [
+                place_text(r, tied=bool(t))
+                for r, t in zip(ranking["rank"], ranking["tied"], strict=True)
+            ],  # fmt: skip
             "name": ranking["name"].astype(str),
             "value": _display_value(ranking["value"], m).round(1 if m.fmt == "pct" else m.digits),
             "numerator": ranking["numerator"],
@@ -67,6 +79,9 @@ def table_frame(ranking: pd.DataFrame, m: RankMetric) -> pd.DataFrame:
     )
     if m.denominator:
         out["denominator"] = ranking["denominator"]
+    if "projected" in ranking:
+        out["projected"] = [projected_text(v, d) for v, d in
+                            zip(ranking["projected"], ranking["projected_due"], strict=True)]  # fmt: skip
     out["rank_change"] = ranking["rank_change"]
     out["gap_to_above"] = [
         "第一" if not is_missing(r) and r == 1 else gap_text(g, m, signed=False)
@@ -77,8 +92,9 @@ def table_frame(ranking: pd.DataFrame, m: RankMetric) -> pd.DataFrame:
     return out
 
 
-def table_column_config(m: RankMetric) -> dict:
-    """column_config for table_frame: Chinese headers, units and formats."""
+def table_column_config(m: RankMetric, ranked_of: int = 0) -> dict:
+    """column_config for table_frame: Chinese headers, units and formats; ranked_of = the
+    units with a place (共 M 名)."""
     import streamlit as st
 
     value_format = {
@@ -88,12 +104,11 @@ def table_column_config(m: RankMetric) -> dict:
         "count": "%d 件",
     }[m.fmt]
     config = {
-        "rank": st.column_config.NumberColumn(
-            "名次",
-            format="%d",
-            width=56,
+        "rank": st.column_config.TextColumn(
+            "名次" if not ranked_of else f"名次（共 {ranked_of} 名）",
+            width=110,
             pinned=True,
-            help="并列同名次，下一名次顺延（1、1、2）",
+            help="按显示精度相同的并列同一名次，下一名次顺延（1、1、3）；无数据不参与排名",
         ),
         "name": st.column_config.TextColumn("单位", pinned=True),
         "value": st.column_config.NumberColumn(m.label, format=value_format, help=m.help),
@@ -103,8 +118,13 @@ def table_column_config(m: RankMetric) -> dict:
             width=72,
             help="与上一次测评（得分类）或上周同日（比率类）相比：↑ 上升、↓ 下降、新 = 上次无名次",
         ),
+        "projected": st.column_config.TextColumn(
+            "按进度推算", help="按近 14 天进度推算到下一个走访节点的覆盖率；状态按此判定"
+        ),
         "gap_to_above": st.column_config.TextColumn("与上一名差距"),
-        "gap_to_target": st.column_config.TextColumn("与目标差距"),
+        "gap_to_target": st.column_config.TextColumn(
+            "预计与目标差距" if m.rule.basis == "projection" else "与目标差距"
+        ),
         "status": st.column_config.TextColumn(
             "状态", width=76, help="● 达标  ▲ 预警（差距在预警范围内）  ■ 落后  — 无数据"
         ),
@@ -144,8 +164,8 @@ def bar_chart(ranking: pd.DataFrame, m: RankMetric, title: str) -> go.Figure:
     values = _display_value(rows["value"], m)
     # names cut for the axis (the full name is in the hover and the table), plotly markup inert
     labels = [
-        f"{int(r)}. {chart_text(short(n, 30))}"
-        for r, n in zip(rows["rank"], rows["name"], strict=True)
+        f"{place_text(r, tied=bool(t)).replace(' ', '')} {chart_text(short(n, 30))}"
+        for r, t, n in zip(rows["rank"], rows["tied"], rows["name"], strict=True)
     ]
     full_names = [chart_text(n) for n in rows["name"]]
     colours = [STATUS[s][2] for s in rows["status"]]

@@ -102,3 +102,19 @@ def signed(value: float | None, digits: int = 1, unit: str = "") -> str:
 
 def rank_text(rank: int | None) -> str:
     return "无数据" if is_missing(rank) else f"第 {int(rank)} 名"
+
+
+def place_text(rank: object, of: object = None, *, tied: bool = False) -> str:
+    """A place as people read it: '第 3 名 / 共 40 名', '并列第 1 名 / 共 40 名' (competition
+    ranking: 1, 1, 3); '无数据' without a rank."""
+    if is_missing(rank):
+        return "无数据"
+    text = f"{'并列' if tied else ''}第 {int(rank)} 名"
+    return text if is_missing(of) or not of else f"{text} / 共 {int(of)} 名"
+
+
+def date_text(value: object) -> str:
+    """A date as YYYY-MM-DD, '—' when there is none (never the literal None / NaT)."""
+    if value is None or is_missing(value):
+        return "—"
+    return str(value)[:10]

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import db, importer
-from dashboard.components.text import md_escape
+from dashboard.components.text import date_text, md_escape
+from dashboard.components.uploader_css import UPLOADER_CSS
 from dashboard.importer import KIND_LABELS
 
 RESULT_LABELS = {"ok": "成功", "rejected": "已拒绝"}
@@ -39,6 +40,7 @@ else:
         "改正后的文件只更新改动的行；文件中没有的记录保持不变。"
         f"单个文件不超过 {importer.MAX_FILE_BYTES // 1048576} MB、{importer.MAX_ROWS:,} 行。"
     )
+    st.markdown(UPLOADER_CSS, unsafe_allow_html=True)  # constant CSS, no data
     upload = st.file_uploader(
         "上传台账（Excel .xlsx 或 CSV）",
         type=["xlsx", "csv"],
@@ -99,6 +101,8 @@ else:
 st.subheader("数据更新情况")
 freshness = importer.data_freshness(path)
 freshness["last_import"] = pd.to_datetime(freshness["last_import"]).dt.strftime(TIME_FORMAT)
+# one type per column (dates as text, "—" for none): a mixed column makes Arrow fail
+freshness["latest_date"] = [date_text(d) for d in freshness["latest_date"]]
 freshness = freshness.astype(object).where(freshness.notna(), "—")
 st.dataframe(
     freshness.drop(columns=["kind"]).rename(

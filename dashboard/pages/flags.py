@@ -7,13 +7,14 @@ from collections import Counter
 import streamlit as st
 
 from dashboard import filters, flags, metrics
+from dashboard.components import flag_table
 from dashboard.components.flag_table import (
     SEVERITY_MARK,
     evidence_frame,
     flags_column_config,
     flags_table,
 )
-from dashboard.components.text import is_long, md_escape, short
+from dashboard.components.text import date_text, is_long, md_escape, short
 from dashboard.flag_export import duban_workbook
 
 MAX_EXPANDERS = 60
@@ -98,7 +99,8 @@ if not shown:
 left, right = st.columns([3, 1])
 left.caption(
     f"显示 {len(shown)} / {len(all_flags)} 条，按优先级排序（点列头可改排序）。"
-    "优先级 = 级别 × (1 + 指标分值/40) × 临近测评系数；规则与阈值见 config/flags.toml。"
+    "优先级 = 级别 × (1 + 指标分值/40) × 临近测评系数；规则见 config/flags.toml，"
+    "其中的达标线、黑榜线见 config/status.toml。"
 )
 right.download_button(
     "下载督办清单（Excel）",
@@ -140,7 +142,7 @@ for name, members in groups.items():
         with st.expander(md_escape(label)):
             st.caption(
                 md_escape(
-                    f"责任单位：{fl.owner_name}　时限：{fl.deadline or '—'}　"
+                    f"责任单位：{fl.owner_name}　时限：{date_text(fl.deadline)}　"
                     f"首次出现：{fl.first_seen}　已持续 {fl.weeks_red} 周　优先级 {fl.priority:.0f}"
                 )
             )
@@ -150,4 +152,6 @@ for name, members in groups.items():
                 st.caption("（此条无明细行）")
         drawn += 1
     if len(members) > PER_GROUP:
-        st.caption(f"…另有 {len(members) - PER_GROUP} 条，可按规则或责任单位筛选后查看。")
+        st.caption(md_escape(flag_table.more_text(
+            len(members) - PER_GROUP, by_rule=bool(chosen_rules), by_owner=owner != ALL_OWNERS,
+        )))  # fmt: skip

@@ -25,15 +25,18 @@ import streamlit as st
 
 from dashboard import db, filters, meeting, session
 from dashboard.components import board, kpi, sparkline
-from dashboard.components.meeting_css import MEETING_CSS, STATUS_CSS
+from dashboard.components.meeting_css import LAPTOP_CSS, MEETING_CSS, STATUS_CSS
 from dashboard.components.text import is_long, md_escape, short
 
 TICK_KEY = "_meeting_tick"
+RERUN_KEY = "_meeting_drilled"
 
 f = filters.current()
 st.markdown(STATUS_CSS, unsafe_allow_html=True)  # constant CSS, no data
 if f.meeting:
     st.markdown(MEETING_CSS, unsafe_allow_html=True)  # constant CSS, no data
+else:
+    st.markdown(LAPTOP_CSS, unsafe_allow_html=True)  # constant CSS, no data
 
 rotation = (
     meeting.rotation(
@@ -58,6 +61,12 @@ def _top_bar(view: meeting.MeetingView, shown: str) -> None:
         with countdown.container(key="mtop-countdetail"):
             st.markdown(md_escape(view.countdown_detail))
     with right:
+        stack = meeting.back_stack(st.query_params.get(meeting.BACK_PARAM))
+        labels = _labels()
+        if stack and stack[-1] in labels:
+            with st.container(key="mtop-back"):
+                st.button(f"← 返回 {md_escape(labels[stack[-1]])}", key="drill_back",
+                          on_click=_go_back)  # fmt: skip
         with st.container(key="mtop-legend"):
             st.markdown(board.legend_md())
         with st.container(key="mtop-fresh"):
@@ -66,6 +75,55 @@ def _top_bar(view: meeting.MeetingView, shown: str) -> None:
                 index = rotation.views.index(shown) + 1
                 text += f" · {meeting.VIEWS[shown]} {index}/{len(rotation.views)}"
             st.markdown(md_escape(text))
+
+
+def _open_unit(key: str) -> None:
+    """A click on a unit: open its meeting view, remembering where we came from."""
+    unit_id = st.session_state.get(key)
+    if unit_id is None:
+        return
+    stack = meeting.back_stack(st.query_params.get(meeting.BACK_PARAM))
+    st.query_params[meeting.BACK_PARAM] = ",".join(str(u) for u in (*stack, f.scope_id))
+    st.query_params[filters.UNIT_PARAM] = _labels()[unit_id]
+    st.session_state[key] = None
+    st.session_state[RERUN_KEY] = True  # a click inside the rotating fragment reruns all
+
+
+def _go_back() -> None:
+    stack = meeting.back_stack(st.query_params.get(meeting.BACK_PARAM))
+    if not stack:
+        return
+    labels = _labels()
+    if stack[-1] in labels:
+        st.query_params[filters.UNIT_PARAM] = labels[stack[-1]]
+    if len(stack) > 1:
+        st.query_params[meeting.BACK_PARAM] = ",".join(str(u) for u in stack[:-1])
+    else:
+        del st.query_params[meeting.BACK_PARAM]
+    st.session_state[RERUN_KEY] = True
+
+
+def _labels() -> dict[int, str]:
+    options = filters.scope_options()
+    return dict(zip(options["unit_id"], options["label"], strict=True))
+
+
+def _drill_pills(unit_ids: tuple[int, ...], key: str) -> None:
+    """On the projector: the units on the board as buttons that open their view."""
+    labels = _labels()
+    ids = [u for u in unit_ids if u in labels][:14]
+    if not f.meeting or not ids:
+        return
+    with st.container(key=f"mdrill-{key}"):
+        st.pills(
+            "点击单位查看其大屏",
+            ids,
+            format_func=lambda u: md_escape(labels[u]),
+            key=f"drill_{key}",
+            on_change=_open_unit,
+            args=(f"drill_{key}",),
+            label_visibility="collapsed",
+        )
 
 
 def _laggards_panel(view: meeting.MeetingView) -> None:
@@ -77,6 +135,7 @@ def _laggards_panel(view: meeting.MeetingView) -> None:
             st.markdown("本单位没有下级单位可比较。")
         else:
             st.markdown(board.laggards_md(view.laggards))
+    _drill_pills(meeting.drill_units(view)[0], "lag")
     if f.meeting:
         with st.container(key="mnote-rules"):
             st.markdown(md_escape(meeting.rules_note()))
@@ -89,6 +148,7 @@ def _flags_panel(view: meeting.MeetingView, *, with_value: bool = False) -> None
         if view.flags_error:
             st.markdown(md_escape(view.flags_error))
         st.markdown(board.flags_md(view.flags, view.as_of, with_value=with_value))
+    _drill_pills(meeting.drill_units(view)[1], "flags")
 
 
 def _charts(view: meeting.MeetingView, height: int) -> None:
@@ -132,9 +192,13 @@ def _units(view: meeting.MeetingView) -> None:
         st.markdown(f"{md_escape(level)}一览（按综合得分从低到高）")
     with st.container(key="mpanel-units"):
         st.markdown(board.children_md(view.children))
+    if not view.children.empty:
+        _drill_pills(tuple(int(u) for u in view.children["unit_id"]), "units")
 
 
 def _board() -> None:
+    if st.session_state.pop(RERUN_KEY, False):
+        st.rerun()  # the scope changed: the filters are read again on a full run
     tick = st.session_state.get(TICK_KEY, -1) + 1
     st.session_state[TICK_KEY] = tick
     shown = rotation.views[tick % len(rotation.views)]
@@ -154,7 +218,9 @@ def _board() -> None:
         with st.container(key="mnote"):
             st.caption(
                 "状态规则："
-                + "；".join(f"{meeting.LABELS[k]} {r.why}" for k, r in meeting.RULES.items())
+                + "；".join(
+                    f"{label} {meeting.rule(k).why()}" for k, label in meeting.LABELS.items()
+                )
             )
         st.link_button(
             "投屏（会议模式）",

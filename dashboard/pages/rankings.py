@@ -164,7 +164,7 @@ if no_data:
 compare = "上一次测评" if m.compare == "assessment" else "上周同日"
 st.markdown(f"##### {md_escape(title)}")
 st.caption(
-    f"{md_escape(summary)}。名次按显示精度比较，数值相同的并列同一名次，下一名次顺延（1、1、2）；"
+    f"{md_escape(summary)}。名次按显示精度比较，数值相同的并列同一名次，下一名次顺延（1、1、3）；"
     f"名次变化与{compare}相比。点击表格行或条形可查看该单位的下级。"
 )
 
@@ -174,7 +174,7 @@ left, right = st.columns([3, 2], gap="medium")
 with left:
     event = st.dataframe(
         rt.table_frame(frame, m),
-        column_config=rt.table_column_config(m),
+        column_config=rt.table_column_config(m, int(frame["rank"].notna().sum())),
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
@@ -191,7 +191,8 @@ with left:
                 title,
                 f"数据截至：{f.as_of.isoformat()}",
                 f"范围：{scope_text}　层级：{level_text}　指标：{what}",
-                "并列规则：数值相同（按显示精度）的并列同一名次，下一名次顺延；无数据不参与排名。",
+                "并列规则：数值相同（按显示精度）的并列同一名次，下一名次顺延（1、1、3）；"
+                "无数据不参与排名。",
             ],
         ),
         file_name=f"排名_{here_name}_{level_text}_{m.label}_{f.as_of.isoformat()}.xlsx".replace(

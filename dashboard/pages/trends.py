@@ -97,7 +97,7 @@ if is_open(tab_scores):
                     target=target,
                     target_label="目标" if measure == "overall" else "指标目标",
                     next_test_date=nt.start_date if nt else None,
-                    next_test_label=f"下次：{nt.name} {nt.start_date:%m-%d}" if nt else "",
+                    next_test_label=f"下次测评 {nt.start_date:%m-%d}" if nt else "",
                 ),
                 "chart_scores",
             )

@@ -9,18 +9,19 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import filters, metrics, unit_view
+from dashboard import filters, metrics, status, unit_view
 from dashboard.components.text import (
+    date_text,
     is_long,
     is_missing,
     md_escape,
     pct,
+    place_text,
     points,
-    rank_text,
     short,
     signed,
 )
-from dashboard.labels import PROBLEM_SOURCE, SEVERITY, SUBJECT_KIND, UNIT_KIND, label
+from dashboard.labels import PROBLEM_SOURCE, SEVERITY, STATUS, SUBJECT_KIND, UNIT_KIND, label
 
 f = filters.current()
 info = unit_view.unit_info(f.scope_id)
@@ -56,9 +57,11 @@ def _delta(change: float | None, *, score: bool = False) -> dict:
 
 
 def _rank_line(s: unit_view.Standing) -> str:
+    if not info.has_peers:
+        return "最上级单位，无同级排名"
     if s.rank is None:
         return "无数据，不参与排名"
-    line = f"{rank_text(s.rank)}（{s.ranked_units} 个同级单位有数据）"
+    line = place_text(s.rank, s.ranked_units, tied=s.tied)
     if not is_missing(s.gap_to_above) and s.gap_to_above > 0:
         line += f" · 距上一名 {_gap(s)}"
     if s.rank_change is None:
@@ -73,6 +76,12 @@ def _gap(s: unit_view.Standing, value: float | None = None) -> str:
     """A gap in the standing's unit: points for the score, 个百分点 for a rate."""
     value = s.gap_to_above if value is None else value
     return f"{value:.2f} 分" if s.key == "score" else f"{value * 100:.1f} 个百分点"
+
+
+def _status_line(s: unit_view.Standing) -> str:
+    """The number's status under config/status.toml, as every page gives it."""
+    word, symbol = STATUS[s.status][0], STATUS[s.status][1]
+    return f"{symbol} {word}" + (f" · {md_escape(s.basis_text)}" if s.basis_text else "")
 
 
 standings = unit_view.standing(info.unit_id, f.as_of)
@@ -92,6 +101,7 @@ for col, s in zip(cols, standings, strict=True):
             else f"；{int(s.numerator)} / {int(s.denominator)}"
         ),
     )
+    col.caption(_status_line(s))
     col.caption(_rank_line(s))
 
 problems = unit_view.open_problems(info.unit_id, f.as_of)
@@ -125,7 +135,7 @@ def _problem_table(frame: pd.DataFrame, *, overdue: bool) -> pd.DataFrame:
             "严重程度": [label(SEVERITY, v) for v in frame["severity"]],
             "来源": [label(PROBLEM_SOURCE, v) for v in frame["source"]],
             "发现日期": frame["found_on"].astype(str).str[:10],
-            "整改时限": frame["deadline"].astype(str),
+            "整改时限": [date_text(d) for d in frame["deadline"]],
         }
     )
     if overdue:
@@ -186,7 +196,7 @@ with tabs[1]:
                     "单位": unit_flags["unit_name"],
                     "责任单位": unit_flags["owner_name"],
                     "情况": unit_flags["value_text"],
-                    "整改时限": unit_flags["deadline"].astype(str).replace("None", "—"),
+                    "整改时限": [date_text(d) for d in unit_flags["deadline"]],
                     "已持续（周）": unit_flags["weeks_red"],
                 }
             ),
@@ -226,11 +236,17 @@ with tabs[2]:
                     "目标覆盖率": [pct(v, 0) for v in proj["target_share"]],
                     "剩余天数": proj["days_left"],
                     "按当前进度预计": [pct(v) for v in proj["projected_rate"]],
-                    "研判": [
-                        "已完成"
+                    # the one status rule of 走访覆盖率 (config/status.toml), on the projection
+                    "状态": [
+                        "● 已完成"
                         if done
-                        else {True: "进度不足", False: "可按期完成"}.get(behind, "无数据")
-                        for done, behind in zip(proj["reached"], proj["behind"], strict=True)
+                        else "{1} {0}".format(*STATUS[status.judge("coverage_rate", p, share)])
+                        for done, p, share in zip(
+                            proj["reached"],
+                            proj["projected_rate"],
+                            proj["target_share"],
+                            strict=True,
+                        )
                     ],
                     "每天需新增（个）": [
                         "—" if is_missing(v) else f"{v:.1f}" for v in proj["daily_needed"]
@@ -340,8 +356,10 @@ with tabs[4]:
         for key in unit_view.STANDING_METRICS:
             name = unit_view.weekly.metric(key).label
             table[name] = [
-                "无数据" if is_missing(v) else f"{pct(v)}（第 {int(r)}）"
-                for v, r in zip(peers[key], peers[f"{key}_rank"], strict=True)
+                "无数据" if is_missing(v) else f"{pct(v)}（{place_text(r, tied=bool(t))}）"
+                for v, r, t in zip(
+                    peers[key], peers[f"{key}_rank"], peers[f"{key}_tied"], strict=True
+                )
             ]
         st.dataframe(table, hide_index=True)
 

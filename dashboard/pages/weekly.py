@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import bulletin, filters, weekly
-from dashboard.components.text import is_missing, md_escape, pct, signed
+from dashboard.components.text import date_text, is_missing, md_escape, pct, place_text, signed
 from dashboard.labels import UNIT_KIND, label
 
 f = filters.current()
@@ -32,7 +32,9 @@ preferred = next((k for k in config.levels if k in levels), levels[0] if levels 
 
 st.subheader(f"周报 · {md_escape(f.scope_name)} · {week.label}")
 st.caption(
-    f"本周 {week.start:%Y-%m-%d} 至 {week.end:%Y-%m-%d}，与上周末（{week.prev_end:%m-%d}）相比。"
+    f"本周 {week.start:%Y-%m-%d} 至 {week.end:%Y-%m-%d}。本页的比率和名次均截至本周日 "
+    f"{week.end:%Y-%m-%d}，与上周日（{week.prev_end:%Y-%m-%d}）相比；页首的「数据截至 "
+    f"{f.as_of:%Y-%m-%d}」是其他页面的日期。"
 )
 
 
@@ -67,7 +69,7 @@ cols[2].metric("本周新增逾期", f"{s.newly_overdue} 个", border=True,
 for col, key in zip(cols[3:], weekly.WEEKLY_METRICS, strict=True):
     r = s.rates[key]
     col.metric(
-        r.label,
+        f"{r.label}（截至 {week.end:%m-%d}）",
         pct(r.value),
         **_points_delta(r.change),
         border=True,
@@ -102,7 +104,10 @@ with tabs[0]:
             left, right = st.columns([3, 1])
             table = pd.DataFrame(
                 {
-                    "名次": ["—" if is_missing(v) else str(int(v)) for v in frame["rank"]],
+                    "名次": [
+                        place_text(v, tied=bool(t))
+                        for v, t in zip(frame["rank"], frame["tied"], strict=True)
+                    ],
                     "单位": frame["name"],
                     "本周末": [pct(v) for v in frame["value"]],
                     "上周末": [pct(v) for v in frame["value_prev"]],
@@ -126,12 +131,18 @@ with tabs[0]:
                 if up.empty:
                     st.caption("无")
                 for r in up.itertuples():
-                    st.markdown(f"{md_escape(r.name)}　{signed(r.change * 100, 1, ' 个百分点')}")
+                    tie = "（并列）" if r.mover_tied else ""
+                    st.markdown(
+                        f"{md_escape(r.name)}　{signed(r.change * 100, 1, ' 个百分点')}{tie}"
+                    )
                 st.markdown("**退步最大**")
                 if down.empty:
                     st.caption("无")
                 for r in down.itertuples():
-                    st.markdown(f"{md_escape(r.name)}　{signed(r.change * 100, 1, ' 个百分点')}")
+                    tie = "（并列）" if r.mover_tied else ""
+                    st.markdown(
+                        f"{md_escape(r.name)}　{signed(r.change * 100, 1, ' 个百分点')}{tie}"
+                    )
 
 with tabs[1]:
     events = weekly.problem_events(f.scope_id, week)
@@ -152,7 +163,7 @@ with tabs[1]:
                     "责任单位": events["dept_name"].fillna("—"),
                     "问题类型": events["category"].fillna("—"),
                     "发现日期": events["found_on"].astype(str).str[:10],
-                    "整改时限": events["deadline"].astype(str).str[:10],
+                    "整改时限": [date_text(d) for d in events["deadline"]],
                     "整改日期": events["rectified_on"].astype(str).str[:10].replace("NaT", "—"),
                     "周末仍未整改": ["是" if v else "否" for v in events["open_at_week_end"]],
                 }
@@ -178,7 +189,7 @@ with tabs[2]:
                     "单位": changes["unit_name"],
                     "责任单位": changes["owner_name"],
                     "情况": changes["value_text"],
-                    "整改时限": changes["deadline"].astype(str).replace("None", "—"),
+                    "整改时限": [date_text(d) for d in changes["deadline"]],
                 }
             ),
             hide_index=True,

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,6 +125,17 @@ def wait_until_idle(page: object, timeout_ms: int = 45000) -> None:
     raise TimeoutError("the app did not finish running")
 
 
+def external_requests(page: object, app_url: str) -> list[str]:
+    """The requests a page made to any host other than the app's own server."""
+    own = urllib.parse.urlsplit(app_url).netloc
+    return [
+        url
+        for url in page.requests
+        if urllib.parse.urlsplit(url).scheme in ("http", "https", "ws", "wss")
+        and urllib.parse.urlsplit(url).netloc != own
+    ]
+
+
 @pytest.fixture()
 def open_view(app_server: AppServer, chromium: object) -> Iterator[object]:
     """open_view(path_and_query, width, height) → a loaded Playwright page."""
@@ -133,6 +145,9 @@ def open_view(app_server: AppServer, chromium: object) -> Iterator[object]:
         context = chromium.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
         contexts.append(context)
         page = context.new_page()
+        # every request the page makes, so a test can check none leaves the app's server
+        page.requests = []
+        page.on("request", lambda request, log=page.requests: log.append(request.url))
         page.goto(app_server.url + path)
         wait_until_idle(page)
         return page

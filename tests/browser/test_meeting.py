@@ -86,3 +86,28 @@ def test_meeting_view_fits_1920x1080_in_large_type(open_view, extra: str) -> Non
     name = {"": "meeting-1920", "&unit=东城区": "meeting-1920-district"}.get(extra)
     if name:
         assert screenshot(page, name).exists()
+
+
+def test_projector_drill_down_and_back(open_view) -> None:
+    """A presenter mouse opens a laggard unit's (or a flagged unit's) board and comes back."""
+    from tests.browser.conftest import wait_until_idle
+
+    page = open_view("/?mode=meeting&as_of=2026-06-10", 1920, 1080)
+    top = page.locator(".st-key-mtop-scope").inner_text()
+    buttons = page.locator('div[class*="st-key-mdrill-"] button')
+    assert buttons.count() > 0
+    name = buttons.first.inner_text().strip()
+    buttons.first.click()
+    page.wait_for_selector(".st-key-mtop-back button", timeout=30000)
+    wait_until_idle(page)
+    assert page.locator(".st-key-mtop-scope").inner_text().startswith(name)
+    assert "back=" in page.url
+    scroll_height, inner_height = page.evaluate(
+        "() => [document.scrollingElement.scrollHeight, window.innerHeight]"
+    )
+    assert scroll_height <= inner_height + 1
+    page.locator(".st-key-mtop-back button").click()
+    page.wait_for_timeout(500)
+    wait_until_idle(page)
+    assert page.locator(".st-key-mtop-scope").inner_text() == top
+    assert page.locator(".st-key-mtop-back").count() == 0 and "back=" not in page.url

@@ -26,7 +26,7 @@ def wait_for_ranking(page, text: str) -> None:
 
 
 def bar_labels(page) -> list[str]:
-    """The chart's unit labels ("1. 东城区"), best first."""
+    """The chart's unit labels ("第1名 东城区", "并列第1名 和平街道"), best first."""
     return sorted(page.locator(".js-plotly-plot .ytick text").all_text_contents())
 
 
@@ -41,13 +41,13 @@ def test_click_district_bar_breadcrumb_back_and_shared_url(open_view) -> None:
     page = open_view(BASE)
     wait_for_ranking(page, "临江市 · 区县综合得分")
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert bar_labels(page) == ["1. 东城区", "2. 西城区"]
+    assert bar_labels(page) == ["第1名 东城区", "第2名 西城区"]
     screenshot(page, "rankings-district")
 
     click_bar(page, 0)  # 东城区: bars are drawn in ranking order
     page.wait_for_url(lambda url: "drill=东城区" in unquote(url), timeout=30000)
     wait_for_ranking(page, "临江市 › 东城区 · 街道/镇综合得分")
-    assert bar_labels(page) == ["1. 和平街道", "1. 解放街道"]  # tied at 86
+    assert bar_labels(page) == ["并列第1名 和平街道", "并列第1名 解放街道"]  # tied at 86
     assert "drill=东城区" in unquote(page.url)
     shared = unquote(page.url)
     screenshot(page, "rankings-street")
@@ -55,11 +55,11 @@ def test_click_district_bar_breadcrumb_back_and_shared_url(open_view) -> None:
     page.get_by_role("button", name="临江市").click()
     wait_for_ranking(page, "临江市 · 区县综合得分")
     assert "drill=" not in unquote(page.url)
-    assert bar_labels(page) == ["1. 东城区", "2. 西城区"]
+    assert bar_labels(page) == ["第1名 东城区", "第2名 西城区"]
 
     again = open_view(shared[shared.index("/rankings") :])
     wait_for_ranking(again, "临江市 › 东城区 · 街道/镇综合得分")
-    assert bar_labels(again) == ["1. 和平街道", "1. 解放街道"]
+    assert bar_labels(again) == ["并列第1名 和平街道", "并列第1名 解放街道"]
     assert again.get_by_role("button", name="临江市").count() == 1
 
 
@@ -74,4 +74,4 @@ def test_click_table_row_drills_into_street(open_view) -> None:
     wait_for_ranking(page, "东城区 › 和平街道 · 社区/村整改率")
     assert "drill=和平街道" in unquote(page.url)
     labels = bar_labels(page)
-    assert {label.split(". ")[1] for label in labels} == {"幸福社区", "红星社区"}
+    assert {label.split(" ")[-1] for label in labels} == {"幸福社区", "红星社区"}
