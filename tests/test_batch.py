@@ -25,6 +25,8 @@ DAY_QUERIES = {
     "flag_point_failures": [{"lookback_days": 90}],
     "flag_random_pool": [{"lookback_days": 180}],
     "survey_item_gaps": [{"category": "phone"}, {"category": "questionnaire"}],
+    "sim_field_counts": [{"lookback_days": 180}],
+    "sim_field_failures": [{"lookback_days": 180}],
 }
 
 

@@ -190,7 +190,7 @@ with gap_tab:
                 icon=":material/info:",
             )
         else:
-            st.error(
+            st.warning(
                 f"距目标 {sim.target_score:g} 分差 {plan.gap:.1f} 分；现有未整改事项全部完成也只能挽回 "
                 f"{plan.supply:.1f} 分，仍差 {plan.shortfall:.1f} 分，需从尚无数据或无法逐项整改的方面提升"
                 "（如调查得分、尚未检查的点位）。",
