@@ -47,6 +47,8 @@ the earliest as_of of that run.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import threading
 import tomllib
 from collections.abc import Callable
@@ -1047,12 +1049,24 @@ def _streak(key: tuple, as_of: dt.date, flagged: dict[dt.date, set]) -> tuple[in
     return weeks, first_seen
 
 
-def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
+Generated = tuple[Flag, int, int]  # a flag with its rule's position and its row's
+
+
+def _generate(
+    scope_id: int,
+    as_of: dt.date,
+    rules: RuleSet,
+    keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+) -> list[Generated]:
+    """Every flag at as_of of the enabled rules that `keep`, in the rules' and rows' order,
+    with priority, weeks_red and first_seen."""
     test = metrics.next_test(as_of)
     days_left = None if test is None else test.days_left
     days = history_days(as_of)
-    out: list[Flag] = []
-    for cfg in rules.enabled():
+    out: list[Generated] = []
+    for rule_pos, cfg in enumerate(rules.enabled()):
+        if not keep(cfg):
+            continue
         spec = RULES[cfg.rule_id]
         flagged: dict[dt.date, set] = {}
         now = []
@@ -1067,20 +1081,43 @@ def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
             "_severity": cfg.severity,
         }
         context = Context(scope_id, as_of, params, {})
-        for row in now:
+        for row_pos, row in enumerate(now):
             f = spec.word(context, row)
             weeks, first_seen = _streak(f.key, as_of, flagged)
-            out.append(
-                replace(
-                    f,
-                    days_to_test=days_left,
-                    priority=priority(f.severity, f.weight, days_left, f.magnitude),
-                    weeks_red=weeks,
-                    first_seen=first_seen,
-                )
+            f = replace(
+                f,
+                days_to_test=days_left,
+                priority=priority(f.severity, f.weight, days_left, f.magnitude),
+                weeks_red=weeks,
+                first_seen=first_seen,
             )
-    out.sort(key=_order)
+            out.append((f, rule_pos, row_pos))
     return out
+
+
+def _ranked(generated: list[Generated]) -> list[Generated]:
+    """Highest priority first; ties in the rules' order, then their rows' order."""
+    return sorted(generated, key=lambda g: (_order(g[0]), g[1], g[2]))
+
+
+def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
+    stored = stored_flags(as_of, rules)
+    root = None if stored is None else _root_of(scope_id, stored)
+    if root is None:
+        return [f for f, *_ in _ranked(_generate(scope_id, as_of, rules))]
+    if root == scope_id:
+        return [f for f, *_ in stored[root]]
+    # The scope's share of the root's precomputed flags, and the scope-dependent rules
+    # evaluated for the scope itself.
+    dependent = {cfg.rule_id for cfg in rules.enabled() if scope_dependent(cfg)}
+    members = _subtree(scope_id)
+    mine = [
+        g
+        for g in stored[root]
+        if g[0].rule_id not in dependent and (g[0].unit_id in members or g[0].owner_id in members)
+    ]
+    live = _generate(scope_id, as_of, rules, keep=scope_dependent)
+    return [f for f, *_ in _ranked(mine + live)]
 
 
 def _order(f: Flag) -> tuple:
@@ -1127,6 +1164,132 @@ def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
             flag = replace(flag, unit_name=f"{flag.unit_name}等 {len(members)} 处")
         merged.append(flag)
     return merged
+
+
+# ── precomputed when a snapshot is written ─────────────────────────────────────────────
+#
+# store.write_snapshot evaluates every rule for every root unit (with the rules in force)
+# at the snapshot's default date and its default week's two ends (周报), and stores the
+# flags in the derived table flag_snapshot (dashboard/derived.sql). evaluate() at one of
+# those dates, with the same rules, reads them: for the root as they are; for any other
+# scope the root's flags on units or owners in the scope's subtree — the same flags the
+# rule queries give for that scope — plus the scope-dependent rules evaluated for the
+# scope. A failed evaluation refuses the snapshot.
+
+# Rules whose flags depend on the scope asked for, not only on the units in it (module
+# docstring): evaluated for each scope, never read from the root's precomputed flags.
+SCOPE_DEPENDENT = frozenset(
+    {"overdue_problems", "rebound_point", "random_pool_risk", "bottom_of_level"}
+)
+
+
+def scope_dependent(cfg: RuleConfig) -> bool:
+    # level 'self' flags the scope unit itself, so such a rule depends on the scope too
+    return cfg.rule_id in SCOPE_DEPENDENT or "self" in dict(cfg.params).get("levels", ())
+
+
+def rules_fingerprint(rules: RuleSet) -> str:
+    """Identifies the rules' settings (not where they were read from)."""
+    return hashlib.sha256(repr(rules.rules).encode("utf-8")).hexdigest()[:16]
+
+
+def snapshot_days(as_of: dt.date) -> list[dt.date]:
+    """The dates precomputed: the default date and the default week's end and the one
+    before (the 周报 page compares them)."""
+    from dashboard import weekly
+
+    week = weekly.recent_weeks(as_of, 1)[0]
+    return sorted({as_of, week.end, week.prev_end})
+
+
+SNAPSHOT_COLUMNS = [
+    "as_of", "rules", "scope_id", "rank", "rule_pos", "row_pos",
+    *(f.name for f in fields(Flag)),
+]  # fmt: skip
+
+
+def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
+    """The rows of flag_snapshot for the snapshot being written (store.write_snapshot
+    calls this while reading the new file; evidence as JSON text)."""
+    rules = rules_or_last_good()[0]
+    fingerprint = rules_fingerprint(rules)
+    records = []
+    for root in _roots():
+        for day in snapshot_days(as_of):
+            ranked = _ranked(_generate(root, day, rules))
+            for rank, (f, rule_pos, row_pos) in enumerate(ranked, start=1):
+                record = {name.name: getattr(f, name.name) for name in fields(Flag)}
+                record["evidence"] = _evidence_json(f.evidence)
+                records.append(
+                    {
+                        "as_of": day,
+                        "rules": fingerprint,
+                        "scope_id": root,
+                        "rank": rank,
+                        "rule_pos": rule_pos,
+                        "row_pos": row_pos,
+                        **record,
+                    }
+                )
+    return pd.DataFrame(records, columns=SNAPSHOT_COLUMNS)
+
+
+def stored_flags(as_of: dt.date, rules: RuleSet) -> dict[int, list[Generated]] | None:
+    """root → its precomputed flags (ranked) at as_of with these rules; None when the
+    snapshot holds none for them (another date, other rules, an older snapshot)."""
+    return _stored(as_of, rules_fingerprint(rules))
+
+
+@per_snapshot
+def _stored(as_of: dt.date, fingerprint: str) -> dict[int, list[Generated]] | None:
+    frame = query("flag_snapshot", day=as_of, rules=fingerprint)
+    if frame.empty:
+        return None
+    out: dict[int, list[Generated]] = {}
+    for row in _rows(frame):
+        values = {name.name: row[name.name] for name in fields(Flag)}
+        values["evidence"] = _evidence_from_json(values["evidence"])
+        for name in ("unit_id", "weeks_red"):
+            values[name] = int(values[name])
+        for name in ("owner_id", "days_to_test"):
+            values[name] = None if values[name] is None else int(values[name])
+        flag = Flag(**values)
+        out.setdefault(int(row["scope_id"]), []).append(
+            (flag, int(row["rule_pos"]), int(row["row_pos"]))
+        )
+    return out
+
+
+@per_snapshot
+def _roots() -> tuple[int, ...]:
+    units = metrics.units()
+    return tuple(int(u) for u in units[units["parent_id"].isna()]["unit_id"])
+
+
+def _subtree(scope_id: int) -> frozenset[int]:
+    return frozenset(int(u) for u in query("units_in_scope", scope_id=scope_id)["unit_id"])
+
+
+def _root_of(scope_id: int, stored: dict[int, list[Generated]]) -> int | None:
+    return next((root for root in stored if scope_id in _subtree(root)), None)
+
+
+def _evidence_json(evidence: tuple[dict, ...]) -> str:
+    def encode(value: object) -> object:
+        if isinstance(value, dt.date):
+            return {"$date": value.isoformat()}
+        raise TypeError(f"evidence value {value!r} cannot be stored")
+
+    return json.dumps(list(evidence), ensure_ascii=False, default=encode)
+
+
+def _evidence_from_json(text: str) -> tuple[dict, ...]:
+    def decode(obj: dict) -> object:
+        if set(obj) == {"$date"}:
+            return dt.date.fromisoformat(obj["$date"])
+        return obj
+
+    return tuple(json.loads(text, object_hook=decode))
 
 
 FRAME_COLUMNS = [f.name for f in fields(Flag)] + ["severity_label", "evidence_count"]

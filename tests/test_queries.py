@@ -61,6 +61,8 @@ SAMPLE_PARAMS: dict[str, object] = {
     "draws": 3,
     "threshold": 0.85,
     "within_days": 30,
+    "day": AS_OF,
+    "rules": "0000000000000000",
 }
 
 
