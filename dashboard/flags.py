@@ -49,6 +49,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import threading
 import tomllib
 from collections.abc import Callable
@@ -67,6 +68,7 @@ from dashboard.db import (
     file_identity,
     per_snapshot,
     query,
+    register_memo,
     require_scope,
 )
 
@@ -1235,9 +1237,51 @@ def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
 
 
 def stored_flags(as_of: dt.date, rules: RuleSet) -> dict[int, list[Generated]] | None:
-    """root → its precomputed flags (ranked) at as_of with these rules; None when the
-    snapshot holds none for them (another date, other rules, an older snapshot)."""
-    return _stored(as_of, rules_fingerprint(rules))
+    """root → its precomputed flags (ranked) at as_of with these rules; None when there
+    are none (another date, other rules, an older snapshot).
+
+    Real data's default date is today, which moves on without a new snapshot: a day the
+    snapshot does not hold, when it is today, is evaluated once per process in a
+    background thread (`_today_in_background`); until it is done, pages compute their
+    scope's flags from the rule queries (each cached per scope and day)."""
+    fingerprint = rules_fingerprint(rules)
+    stored = _stored(as_of, fingerprint)
+    if stored is None and as_of == _today():
+        stored = _today_in_background(as_of, rules, fingerprint)
+    return stored
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+_days: dict[tuple, dict[int, list[Generated]] | None] = register_memo({})
+_days_lock = threading.Lock()
+
+
+def _today_in_background(
+    as_of: dt.date, rules: RuleSet, fingerprint: str
+) -> dict[int, list[Generated]] | None:
+    """Today's flags for every root, computed once per process and snapshot in a
+    background thread (the first request of the day starts it); None until done."""
+    key = (file_identity(), as_of, fingerprint)
+    with _days_lock:
+        if key in _days:
+            return _days[key]
+        _days[key] = None  # being computed
+
+    def work() -> None:
+        try:
+            result = {root: _ranked(_generate(root, as_of, rules)) for root in _roots()}
+        except Exception:  # noqa: BLE001 - pages keep computing their own scope
+            logging.getLogger(__name__).exception("today's flags failed")
+            return
+        with _days_lock:
+            if key in _days:
+                _days[key] = result
+
+    threading.Thread(target=work, name="cw-flags-today", daemon=True).start()
+    return None
 
 
 @per_snapshot

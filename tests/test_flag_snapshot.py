@@ -186,3 +186,34 @@ def test_two_processes_keep_serving_while_snapshots_are_swapped(tmp_path: Path) 
     for proc, (out, err) in zip(readers, outputs, strict=True):
         assert proc.returncode == 0, err[-2000:]
         assert int(out.strip()) > 1  # it followed the swaps
+
+
+def test_a_new_day_is_evaluated_once_in_the_background(
+    use_tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real data's default date is today: a day the snapshot does not hold is computed once
+    per process in a background thread; meanwhile pages get their scope's flags from the
+    rule queries, afterwards from that one evaluation — the same flags either way."""
+    rules = flags.rules_or_last_good()[0]
+    today = AS_OF + dt.timedelta(days=1)
+    monkeypatch.setattr(flags, "_today", lambda: today)
+    started: list[str] = []
+    real_thread = flags.threading.Thread
+
+    def thread(*args, **kwargs):
+        started.append(kwargs.get("name", ""))
+        return real_thread(*args, **kwargs)
+
+    monkeypatch.setattr(flags.threading, "Thread", thread)
+    _fresh()
+    assert flags.stored_flags(AS_OF + dt.timedelta(days=2), rules) is None  # not today
+    meanwhile = flags.evaluate(2, today, rules)
+    assert started == ["cw-flags-today"]
+    deadline = time.monotonic() + 60
+    while flags.stored_flags(today, rules) is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert started == ["cw-flags-today"]  # once, however often it is asked
+    flags._evaluate_cached.clear()
+    assert flags.evaluate(2, today, rules) == meanwhile == live(2, today, rules)
+    assert flags.evaluate(1, today, rules) == live(1, today, rules)
