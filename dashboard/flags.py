@@ -1062,38 +1062,49 @@ def _generate(
 ) -> list[Generated]:
     """Every flag at as_of of the enabled rules that `keep`, in the rules' and rows' order,
     with priority, weeks_red and first_seen."""
-    test = metrics.next_test(as_of)
-    days_left = None if test is None else test.days_left
-    days = history_days(as_of)
-    out: list[Generated] = []
+    return _generate_days(scope_id, [as_of], rules, keep)[as_of]
+
+
+def _generate_days(
+    scope_id: int,
+    as_ofs: list[dt.date],
+    rules: RuleSet,
+    keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+) -> dict[dt.date, list[Generated]]:
+    """_generate at several dates, each rule's query asked once for all their history."""
+    days = sorted({d for as_of in as_ofs for d in history_days(as_of)}, reverse=True)
+    out: dict[dt.date, list[Generated]] = {as_of: [] for as_of in as_ofs}
     for rule_pos, cfg in enumerate(rules.enabled()):
         if not keep(cfg):
             continue
         spec = RULES[cfg.rule_id]
         flagged: dict[dt.date, set] = {}
-        now = []
+        now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
         for row in rule_rows(cfg, scope_id, days):
             flagged.setdefault(row["as_of"], set()).add(_key(cfg.rule_id, row))
-            if row["as_of"] == as_of:
-                now.append(row)
+            if row["as_of"] in now:
+                now[row["as_of"]].append(row)
         params = {
             **cfg.param_dict(),
             "_rule_id": cfg.rule_id,
             "_name": cfg.name,
             "_severity": cfg.severity,
         }
-        context = Context(scope_id, as_of, params, {})
-        for row_pos, row in enumerate(now):
-            f = spec.word(context, row)
-            weeks, first_seen = _streak(f.key, as_of, flagged)
-            f = replace(
-                f,
-                days_to_test=days_left,
-                priority=priority(f.severity, f.weight, days_left, f.magnitude),
-                weeks_red=weeks,
-                first_seen=first_seen,
-            )
-            out.append((f, rule_pos, row_pos))
+        for as_of, rows in now.items():
+            test = metrics.next_test(as_of)
+            days_left = None if test is None else test.days_left
+            context = Context(scope_id, as_of, params, {})
+            for row_pos, row in enumerate(rows):
+                f = spec.word(context, row)
+                weeks, first_seen = _streak(f.key, as_of, flagged)
+                f = replace(
+                    f,
+                    days_to_test=days_left,
+                    priority=priority(f.severity, f.weight, days_left, f.magnitude),
+                    weeks_red=weeks,
+                    first_seen=first_seen,
+                )
+                out[as_of].append((f, rule_pos, row_pos))
     return out
 
 
@@ -1217,8 +1228,9 @@ def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
     fingerprint = rules_fingerprint(rules)
     records = []
     for root in _roots():
-        for day in snapshot_days(as_of):
-            ranked = _ranked(_generate(root, day, rules))
+        by_day = _generate_days(root, snapshot_days(as_of), rules)
+        for day, generated in by_day.items():
+            ranked = _ranked(generated)
             for rank, (f, rule_pos, row_pos) in enumerate(ranked, start=1):
                 record = {name.name: getattr(f, name.name) for name in fields(Flag)}
                 record["evidence"] = _evidence_json(f.evidence)
