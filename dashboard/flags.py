@@ -1327,7 +1327,22 @@ def _subtree(scope_id: int) -> frozenset[int]:
 
 
 def _root_of(scope_id: int, stored: dict[int, list[Generated]]) -> int | None:
-    return next((root for root in stored if scope_id in _subtree(root)), None)
+    """The stored root above the scope (walking up the parents: a scoped user may not
+    query the root's subtree)."""
+    parents = _parents()
+    unit: int | None = scope_id
+    while unit is not None and unit not in stored:
+        unit = parents.get(unit)
+    return unit
+
+
+@per_snapshot
+def _parents() -> dict[int, int | None]:
+    frame = metrics.units()
+    return {
+        int(u): None if pd.isna(p) else int(p)
+        for u, p in zip(frame["unit_id"], frame["parent_id"], strict=True)
+    }
 
 
 def _evidence_json(evidence: tuple[dict, ...]) -> str:
