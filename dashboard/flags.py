@@ -1115,13 +1115,13 @@ def _ranked(generated: list[Generated]) -> list[Generated]:
 
 def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
     stored = stored_flags(as_of, rules)
-    root = None if stored is None else _root_of(scope_id, stored)
-    if root is None:
+    root = None if stored is None else _root_of(scope_id)
+    if stored is None or root not in stored:
         return [f for f, *_ in _ranked(_generate(scope_id, as_of, rules))]
     if root == scope_id:
         return [f for f, *_ in stored[root]]
-    # The scope's share of the root's precomputed flags, and the scope-dependent rules
-    # evaluated for the scope itself.
+    # The scope's share of the root's precomputed flags, and the scope-dependent rules for
+    # the scope itself (precomputed for cities and districts, else run now).
     dependent = {cfg.rule_id for cfg in rules.enabled() if scope_dependent(cfg)}
     members = _subtree(scope_id)
     mine = [
@@ -1129,8 +1129,11 @@ def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
         for g in stored[root]
         if g[0].rule_id not in dependent and (g[0].unit_id in members or g[0].owner_id in members)
     ]
-    live = _generate(scope_id, as_of, rules, keep=scope_dependent)
-    return [f for f, *_ in _ranked(mine + live)]
+    if scope_id in _partial_scopes():
+        own = stored.get(scope_id, [])
+    else:
+        own = _generate(scope_id, as_of, rules, keep=scope_dependent)
+    return [f for f, *_ in _ranked(mine + own)]
 
 
 def _order(f: Flag) -> tuple:
@@ -1182,12 +1185,13 @@ def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
 # ── precomputed when a snapshot is written ─────────────────────────────────────────────
 #
 # store.write_snapshot evaluates every rule for every root unit (with the rules in force)
-# at the snapshot's default date and its default week's two ends (周报), and stores the
-# flags in the derived table flag_snapshot (dashboard/derived.sql). evaluate() at one of
-# those dates, with the same rules, reads them: for the root as they are; for any other
-# scope the root's flags on units or owners in the scope's subtree — the same flags the
-# rule queries give for that scope — plus the scope-dependent rules evaluated for the
-# scope. A failed evaluation refuses the snapshot.
+# at the snapshot's default date and its default week's two ends (周报), and the
+# scope-dependent rules for every city and district, and stores the flags in the derived
+# table flag_snapshot (dashboard/derived.sql). evaluate() at one of those dates, with the
+# same rules, reads them: for the root as they are; for any other scope the root's flags
+# on units or owners in the scope's subtree — the same flags the rule queries give for
+# that scope — plus the scope-dependent rules' flags for the scope (stored for cities and
+# districts, run now for the others). A failed evaluation refuses the snapshot.
 
 # Rules whose flags depend on the scope asked for, not only on the units in it (module
 # docstring): evaluated for each scope, never read from the root's precomputed flags.
@@ -1227,10 +1231,8 @@ def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
     rules = rules_or_last_good()[0]
     fingerprint = rules_fingerprint(rules)
     records = []
-    for root in _roots():
-        by_day = _generate_days(root, snapshot_days(as_of), rules)
-        for day, generated in by_day.items():
-            ranked = _ranked(generated)
+    for day, by_scope in _precompute(snapshot_days(as_of), rules).items():
+        for scope_id, ranked in by_scope.items():
             for rank, (f, rule_pos, row_pos) in enumerate(ranked, start=1):
                 record = {name.name: getattr(f, name.name) for name in fields(Flag)}
                 record["evidence"] = _evidence_json(f.evidence)
@@ -1238,7 +1240,7 @@ def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
                     {
                         "as_of": day,
                         "rules": fingerprint,
-                        "scope_id": root,
+                        "scope_id": scope_id,
                         "rank": rank,
                         "rule_pos": rule_pos,
                         "row_pos": row_pos,
@@ -1248,9 +1250,41 @@ def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
     return pd.DataFrame(records, columns=SNAPSHOT_COLUMNS)
 
 
+# Besides every root's flags, the scope-dependent rules' flags of the units of these kinds
+# are precomputed (a city's or district's leader opens the meeting view at their scope).
+PRECOMPUTED_KINDS = ("city", "district")
+
+
+def _precompute(as_ofs: list[dt.date], rules: RuleSet) -> dict[dt.date, dict[int, list[Generated]]]:
+    """day → scope → ranked flags: every rule for each root, the scope-dependent rules for
+    each city and district (`_partial_scopes`)."""
+    out: dict[dt.date, dict[int, list[Generated]]] = {day: {} for day in as_ofs}
+    for root in _roots():
+        for day, generated in _generate_days(root, as_ofs, rules).items():
+            out[day][root] = _ranked(generated)
+    for scope_id in _partial_scopes():
+        by_day = _generate_days(scope_id, as_ofs, rules, keep=scope_dependent)
+        for day, generated in by_day.items():
+            if generated:
+                out[day][scope_id] = _ranked(generated)
+    return out
+
+
+@per_snapshot
+def _partial_scopes() -> frozenset[int]:
+    units = metrics.units()
+    roots = set(_roots())
+    return frozenset(
+        int(u)
+        for u, kind in zip(units["unit_id"], units["kind"], strict=True)
+        if kind in PRECOMPUTED_KINDS and int(u) not in roots
+    )
+
+
 def stored_flags(as_of: dt.date, rules: RuleSet) -> dict[int, list[Generated]] | None:
-    """root → its precomputed flags (ranked) at as_of with these rules; None when there
-    are none (another date, other rules, an older snapshot).
+    """scope → its precomputed flags (ranked) at as_of with these rules — every rule's for
+    a root, the scope-dependent rules' for a city or district (`_precompute`); None when
+    there are none (another date, other rules, an older snapshot).
 
     Real data's default date is today, which moves on without a new snapshot: a day the
     snapshot does not hold, when it is today, is evaluated once per process in a
@@ -1284,7 +1318,7 @@ def _today_in_background(
 
     def work() -> None:
         try:
-            result = {root: _ranked(_generate(root, as_of, rules)) for root in _roots()}
+            result = _precompute([as_of], rules)[as_of]
         except Exception:  # noqa: BLE001 - pages keep computing their own scope
             logging.getLogger(__name__).exception("today's flags failed")
             return
@@ -1326,12 +1360,12 @@ def _subtree(scope_id: int) -> frozenset[int]:
     return frozenset(int(u) for u in query("units_in_scope", scope_id=scope_id)["unit_id"])
 
 
-def _root_of(scope_id: int, stored: dict[int, list[Generated]]) -> int | None:
-    """The stored root above the scope (walking up the parents: a scoped user may not
-    query the root's subtree)."""
-    parents = _parents()
+def _root_of(scope_id: int) -> int | None:
+    """The root above the scope (walking up the parents: a scoped user may not query the
+    root's subtree)."""
+    parents, roots = _parents(), set(_roots())
     unit: int | None = scope_id
-    while unit is not None and unit not in stored:
+    while unit is not None and unit not in roots:
         unit = parents.get(unit)
     return unit
 
