@@ -1121,7 +1121,7 @@ def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
     if root == scope_id:
         return [f for f, *_ in stored[root]]
     # The scope's share of the root's precomputed flags, and the scope-dependent rules for
-    # the scope itself (precomputed for cities and districts, else run now).
+    # the scope itself (precomputed for the cities or districts below a root, else run now).
     dependent = {cfg.rule_id for cfg in rules.enabled() if scope_dependent(cfg)}
     members = _subtree(scope_id)
     mine = [
@@ -1186,12 +1186,13 @@ def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
 #
 # store.write_snapshot evaluates every rule for every root unit (with the rules in force)
 # at the snapshot's default date and its default week's two ends (周报), and the
-# scope-dependent rules for every city and district, and stores the flags in the derived
+# scope-dependent rules for the cities or districts right below a root, and stores the flags in the derived
 # table flag_snapshot (dashboard/derived.sql). evaluate() at one of those dates, with the
 # same rules, reads them: for the root as they are; for any other scope the root's flags
 # on units or owners in the scope's subtree — the same flags the rule queries give for
-# that scope — plus the scope-dependent rules' flags for the scope (stored for cities and
-# districts, run now for the others). A failed evaluation refuses the snapshot.
+# that scope — plus the scope-dependent rules' flags for the scope (stored for the cities
+# or districts below a root, run now for the others). A failed evaluation refuses the
+# snapshot.
 
 # Rules whose flags depend on the scope asked for, not only on the units in it (module
 # docstring): evaluated for each scope, never read from the root's precomputed flags.
@@ -1250,14 +1251,15 @@ def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
     return pd.DataFrame(records, columns=SNAPSHOT_COLUMNS)
 
 
-# Besides every root's flags, the scope-dependent rules' flags of the units of these kinds
-# are precomputed (a city's or district's leader opens the meeting view at their scope).
+# Besides every root's flags, the scope-dependent rules' flags of the root's cities or
+# districts (the level below it, whose leaders open the meeting view at their scope) are
+# precomputed; one level only, so a province's snapshot is written in under a minute.
 PRECOMPUTED_KINDS = ("city", "district")
 
 
 def _precompute(as_ofs: list[dt.date], rules: RuleSet) -> dict[dt.date, dict[int, list[Generated]]]:
     """day → scope → ranked flags: every rule for each root, the scope-dependent rules for
-    each city and district (`_partial_scopes`)."""
+    the cities or districts right below it (`_partial_scopes`)."""
     out: dict[dt.date, dict[int, list[Generated]]] = {day: {} for day in as_ofs}
     for root in _roots():
         for day, generated in _generate_days(root, as_ofs, rules).items():
@@ -1276,14 +1278,14 @@ def _partial_scopes() -> frozenset[int]:
     roots = set(_roots())
     return frozenset(
         int(u)
-        for u, kind in zip(units["unit_id"], units["kind"], strict=True)
-        if kind in PRECOMPUTED_KINDS and int(u) not in roots
+        for u, kind, parent in zip(units["unit_id"], units["kind"], units["parent_id"], strict=True)
+        if kind in PRECOMPUTED_KINDS and not pd.isna(parent) and int(parent) in roots
     )
 
 
 def stored_flags(as_of: dt.date, rules: RuleSet) -> dict[int, list[Generated]] | None:
     """scope → its precomputed flags (ranked) at as_of with these rules — every rule's for
-    a root, the scope-dependent rules' for a city or district (`_precompute`); None when
+    a root, the scope-dependent rules' for a city or district below it (`_precompute`); None when
     there are none (another date, other rules, an older snapshot).
 
     Real data's default date is today, which moves on without a new snapshot: a day the
