@@ -46,9 +46,9 @@ def ensure_db(scale: float, directory: Path, *, regenerate: bool = False) -> dic
     name = f"scale{scale:g}"
     path = directory / f"{name}.duckdb"
     info_path = directory / f"{name}.json"
-    from dashboard.store import DERIVED_FILE
+    from dashboard.store import derived_version
 
-    derived_sum = DERIVED_FILE.read_text(encoding="utf-8")
+    derived_sum = derived_version()  # derived.sql and the rule queries (precomputed flags)
     if path.exists() and info_path.exists() and not regenerate:
         info = json.loads(info_path.read_text())
         if info.get("derived") == hash_text(derived_sum):
@@ -239,6 +239,8 @@ def worker(db_path: str, repeat: int, pandas_repeat: int, apptest: bool, quick: 
         row["rss_mb"], row["peak_rss_mb"] = rss_mb()
         row["queries"] = dict(sorted(per_query.get(page, {}).items(), key=lambda kv: -kv[1])[:4])
         result["pages"][page] = row
+    if not quick:
+        result["concurrent"] = concurrent_rows(units, max(1, min(repeat, 3)))
     result["engine_peak_rss_mb"] = rss_mb()[1]
 
     # baselines, side by side, after the engine (they would dwarf the app's memory)
@@ -286,6 +288,63 @@ def worker(db_path: str, repeat: int, pandas_repeat: int, apptest: bool, quick: 
     if apptest:
         result["apptest"] = apptest_times(root, 1 if quick else max(3, min(repeat, 5)))
     return result
+
+
+CONCURRENT_USERS = 8
+
+
+def concurrent_times(page: str, scope_ids: list[int]) -> list[float]:
+    """Each scope's page loaded by its own thread, all started together, cold: ms each."""
+    import threading
+
+    from bench.pages import PAGES
+
+    clear_caches()
+    barrier = threading.Barrier(len(scope_ids))
+    times: list[float] = [0.0] * len(scope_ids)
+    errors: list[BaseException] = []
+
+    def load(i: int, scope_id: int) -> None:
+        barrier.wait()
+        started = time.perf_counter()
+        try:
+            PAGES[page](scope_id, AS_OF)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        times[i] = (time.perf_counter() - started) * 1000
+
+    threads = [threading.Thread(target=load, args=(i, s)) for i, s in enumerate(scope_ids)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return times
+
+
+def concurrent_rows(units, repeat: int) -> dict:
+    """Eight people opening at once: eight different units' 本单位 pages (streets and
+    departments), and eight districts' meeting views (streets when there are fewer
+    districts); the slowest thread of each round."""
+
+    def first(kind: str, n: int) -> list[int]:
+        return [int(u) for u in units[units["kind"] == kind]["unit_id"].head(n)]
+
+    half = CONCURRENT_USERS // 2
+    unit_scopes = first("street", half) + first("department", CONCURRENT_USERS - half)
+    districts = first("district", CONCURRENT_USERS)
+    meeting_scopes = districts + first("street", CONCURRENT_USERS - len(districts))
+    out = {}
+    for page, scopes in (("unit", unit_scopes), ("meeting", meeting_scopes)):
+        rounds = [concurrent_times(page, scopes) for _ in range(repeat)]
+        out[page] = {
+            "users": len(scopes),
+            "districts": len(districts) if page == "meeting" else None,
+            "slowest_ms": [max(r) for r in rounds],
+            "median_ms": [statistics.median(r) for r in rounds],
+        }
+    return out
 
 
 def apptest_times(root: int, repeat: int) -> dict:
@@ -372,6 +431,19 @@ def report(infos: list[dict], results: list[dict], load: str) -> str:
             f"| {info['scale']:g} | peak RSS | | engine {res['engine_peak_rss_mb']:.0f} MB, "
             f"with baselines {res['total_peak_rss_mb']:.0f} MB | | | | | | | | | | |"
         )
+    for info, res in zip(infos, results, strict=True):
+        for page, r in res.get("concurrent", {}).items():
+            who = (
+                f"{r['users']} units (streets, departments)"
+                if page == "unit"
+                else f"{r['users']} scopes ({r['districts']} districts, the rest streets)"
+            )
+            lines.append(
+                f"concurrent at scale {info['scale']:g}, {page}: {who} opened at once, cold — "
+                f"slowest thread {fmt_ms(statistics.median(r['slowest_ms']))} ms "
+                f"(worst round {fmt_ms(max(r['slowest_ms']))}), median thread "
+                f"{fmt_ms(statistics.median(r['median_ms']))} ms"
+            )
     for info, res in zip(infos, results, strict=True):
         if "apptest" in res:
             lines.append("")

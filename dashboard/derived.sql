@@ -203,3 +203,44 @@ from problems p
 join problems q on q.problem_id = p.rebound_of and q.point_id = p.point_id
 where p.found_on - q.found_on between 0 and 90
 order by p.problem_id;
+
+-- flag_snapshot: the red flags (flags.evaluate) precomputed when the snapshot is written,
+-- filled by store.write_snapshot after the tables above (flags.snapshot_frame): every
+-- rule's flags for every root unit and the scope-dependent rules' flags for the cities or
+-- districts right below a root (scope_id), at the snapshot's default date (demo/test: its reference date; real
+-- data: the day it was written) and its default week's two ends (周报), with the rules in force then
+-- (`rules`, flags.rules_fingerprint). One row per flag in priority order (`rank`), with the
+-- rule's and the query row's position (ties), every field of flags.Flag, and the evidence
+-- rows as JSON (dates as {"$date": "…"}). A page at one of those dates with the same
+-- rules reads these instead of running the rules: the root's flags as they are, another
+-- scope the root's flags on units or owners in its subtree plus the scope-dependent rules'
+-- (flags.SCOPE_DEPENDENT) flags for it — stored for those cities or districts, run for
+-- the others. If the evaluation fails, the snapshot is refused.
+create or replace table flag_snapshot (
+    as_of date not null,
+    rules varchar not null,
+    scope_id integer not null,
+    rank integer not null,
+    rule_pos integer not null,
+    row_pos integer not null,
+    rule_id varchar not null,
+    rule_name varchar not null,
+    severity varchar not null,
+    unit_id integer not null,
+    unit_name varchar not null,
+    owner_id integer,
+    owner_name varchar not null,
+    metric varchar not null,
+    value double,
+    threshold double,
+    value_text varchar not null,
+    evidence varchar not null,
+    deadline date,
+    first_seen date,
+    weeks_red integer not null,
+    days_to_test integer,
+    priority double not null,
+    weight double not null,
+    magnitude double not null,
+    subject varchar not null
+);

@@ -1,10 +1,21 @@
 """红旗清单: the red-flag engine — what will lose points at the next test, whose it is, how urgent.
 
-Rules are data: `config/flags.toml` switches each rule on or off and sets its Chinese name,
-severity and thresholds (`load_rules`). Each rule is a function registered by id below that
-takes (scope_id, as_of, params) and returns flags, built on dashboard.metrics and the
-evidence queries `queries/flag_*.sql`. The meeting view, the unit view and the 红旗清单 page
-all read `evaluate` / `top_flags` / `flag_frame`; nothing else decides what is a red flag.
+A rule is a SQL file plus its entry in `config/flags.toml`. The file,
+`queries/flag_rule_<rule_id>.sql`, decides what is flagged: over `$days` (a DATE[]) and
+`$scope_id`, with the rule's thresholds as `$params`, it returns one row per flag and day
+(as_of, unit_id, owner_id, subject and the numbers the flag shows), for the whole scope
+at once. The toml switches each rule on or off and sets its Chinese name, severity and
+thresholds (`load_rules`). This module registers each rule's params and a `word`
+function that turns one row at as_of into a Flag (Chinese value text, evidence read at
+as_of only); it orders the flags and counts their weeks. The meeting view, the unit view,
+周报 and the 红旗清单 page all read `evaluate` / `top_flags` / `headline_flags` /
+`flag_frame`; nothing else decides what is a red flag.
+
+Scope: a flag belongs to the scope the query was asked for. Most rules flag a unit or a
+point in the subtree whatever the scope; four depend on the scope itself — the count of
+overdue problems per 责任单位 and of rebounds per point count only the scope's problems,
+bottom_of_level ranks within the scope's units of a level, random_pool_risk flags the
+scope on its points.
 
 Priority (the one place it is defined; README "红旗规则" repeats it):
 
@@ -24,21 +35,23 @@ Priority (the one place it is defined; README "红旗规则" repeats it):
                threshold, or n / (n + 5) for counts)
 
 So a red flag always outranks an orange one of the same indicator weight and test date, and
-the closer the test, the more every flag weighs.
+the closer the test, the more every flag weighs. Ties keep the rules' order in the toml and
+each query's row order.
 
-first_seen / weeks_red: the same rule is re-evaluated at as_of − 7, −14, … (up to
-HISTORY_WEEKS weeks back); weeks_red counts the consecutive weeks (this one included) in
-which the same (rule, unit, owner, subject) key was flagged, first_seen is the earliest as_of of
-that run.
+first_seen / weeks_red: each rule's query is asked for as_of and the HISTORY_WEEKS weekly
+dates before it in one go (`history_days`); weeks_red counts the consecutive weeks (this
+one included) in which the same (rule, unit, owner, subject) key was flagged, first_seen is
+the earliest as_of of that run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
+import hashlib
+import json
+import logging
 import threading
 import tomllib
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -52,8 +65,6 @@ from dashboard.components.text import pct_short
 from dashboard.db import (
     ROOT,
     FileIdentity,
-    as_of_batch,
-    batch_memo,
     file_identity,
     per_snapshot,
     query,
@@ -71,10 +82,8 @@ HISTORY_WEEKS = 8
 
 
 def history_days(as_of: dt.date) -> list[dt.date]:
-    """as_of and the HISTORY_WEEKS weekly dates before it: the days an evaluation reads.
-
-    Evaluations run inside `as_of_batch(history_days(as_of))`, so each rule's query runs
-    once for all of them (db.py) instead of once per date."""
+    """as_of and the HISTORY_WEEKS weekly dates before it: the days an evaluation reads
+    (each rule's query runs once for all of them)."""
     return [as_of - dt.timedelta(days=7 * k) for k in range(HISTORY_WEEKS + 1)]
 
 
@@ -168,12 +177,30 @@ class Param:
 
 @dataclass(frozen=True)
 class RuleSpec:
+    """A rule: its query `queries/flag_rule_<id>.sql` decides what is flagged (at every
+    day of a list, for the whole scope at once); `word` turns one of its rows at as_of
+    into a Flag (Chinese value text, evidence)."""
+
     rule_id: str
     name: str
     severity: str
     params: dict[str, Param]
-    run: Callable[[int, dt.date, dict[str, Any]], list[Flag]]
-    scores_only: bool = False  # reads only the latest overall assessments' scores
+    word: Callable[[Context, dict], Flag]
+
+    @property
+    def query(self) -> str:
+        return f"flag_rule_{self.rule_id}"
+
+    def query_params(self, cfg: RuleConfig) -> dict[str, Any]:
+        """The thresholds the query takes: every param but `weight` (priority only); a
+        threshold that is a status line of config/status.toml also passes the metric's
+        displayed precision as `$<param>_digits`, so the rule judges the value as shown,
+        as the status of the same number does."""
+        out = {k: v for k, v in cfg.params if k != "weight"}
+        for key, spec in self.params.items():
+            if spec.status_line is not None:
+                out[f"{key}_digits"] = status.rule(spec.status_line[0]).digits
+        return out
 
 
 @dataclass(frozen=True)
@@ -206,11 +233,12 @@ class RuleSet:
 RULES: dict[str, RuleSpec] = {}
 
 
-def rule(rule_id: str, name: str, severity: str, *, scores_only: bool = False, **params: Param):
-    """Register a rule function under rule_id with its default name, severity and params."""
+def rule(rule_id: str, name: str, severity: str, **params: Param):
+    """Register a rule's wording function under rule_id with its default name, severity
+    and params; what it flags is decided by queries/flag_rule_<rule_id>.sql."""
 
-    def register(func: Callable[[int, dt.date, dict[str, Any]], list[Flag]]):
-        RULES[rule_id] = RuleSpec(rule_id, name, severity, params, func, scores_only)
+    def register(func: Callable[[Context, dict], Flag]):
+        RULES[rule_id] = RuleSpec(rule_id, name, severity, params, func)
         return func
 
     return register
@@ -353,22 +381,6 @@ def _num(value: float | None, digits: int = 2) -> str:
     return text or "0"
 
 
-def _date(value: object) -> dt.date | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value  # type: ignore[return-value]
-
-
-def _int_or_none(value: object) -> int | None:
-    if value is None or pd.isna(value):
-        return None
-    return int(value)
-
-
 def _shortfall(value: float | None, threshold: float | None) -> float:
     if value is None or threshold is None or threshold == 0:
         return 0.0
@@ -395,14 +407,6 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
         columns.append(values)
     names = [str(c) for c in frame.columns]
     return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
-
-
-def _groups(rows: list[dict], key: str) -> list[tuple[Any, list[dict]]]:
-    """Rows grouped by one column, groups in key order, rows in their original order."""
-    out: dict[Any, list[dict]] = {}
-    for row in rows:
-        out.setdefault(row[key], []).append(row)
-    return sorted(out.items(), key=lambda kv: (str(type(kv[0])), kv[0]))
 
 
 def _records(rows: list[dict], columns: dict[str, str]) -> tuple[dict, ...]:
@@ -442,12 +446,9 @@ def _flag(
     magnitude: float = 0.0,
     subject: str = "",
 ) -> Flag:
-    """Build one flag. Evidence may be a thunk: history re-runs (keys only) skip it."""
-    keys_only = cfg.get("_keys_only", False)
-    names = {} if keys_only else _unit_names()
-    if keys_only:
-        evidence = ()
-    elif callable(evidence):
+    """Build one flag (evidence may be given as a function that returns it)."""
+    names = _unit_names()
+    if callable(evidence):
         evidence = evidence()
     return Flag(
         rule_id=cfg["_rule_id"],
@@ -469,66 +470,36 @@ def _flag(
     )
 
 
-# The metric frames the rules read, shared by every rule and date of one evaluation
-# (they run inside as_of_batch; the frames are only read).
-_m_unit_scores = batch_memo(metrics.unit_scores)
-_m_coverage = batch_memo(metrics.coverage)
-_m_coverage_projection = batch_memo(metrics.coverage_projection)
-_m_rectification = batch_memo(metrics.rectification)
+@dataclass
+class Context:
+    """One rule's evaluation at one scope and date: its settings (`p`, with _rule_id,
+    _name, _severity) and the evidence rows read for it (once, at as_of only)."""
+
+    scope_id: int
+    as_of: dt.date
+    p: dict[str, Any]
+    memo: dict[Any, Any]
+
+    def flag(self, row: dict, **fields_: Any) -> Flag:
+        """A flag of this rule for a query row (its unit, owner and subject)."""
+        return _flag(
+            self.p,
+            unit_id=row["unit_id"],
+            owner_id=row["owner_id"],
+            subject=str(row["subject"]),
+            **fields_,
+        )
+
+    def evidence_rows(self, name: str, **params: Any) -> list[dict]:
+        """Rows of an evidence query at as_of alone (not the history days), read once."""
+        key = (name, tuple(sorted(params.items())))
+        if key not in self.memo:
+            frame = query(name, scope_id=self.scope_id, days=(self.as_of,), **params)
+            self.memo[key] = _rows(frame)
+        return self.memo[key]
 
 
 # ── rules: scores ──────────────────────────────────────────────────────────────────────
-
-
-def _latest_overall(as_of: dt.date, n: int) -> list[int]:
-    return list(metrics.latest_scored(as_of, "overall", n))
-
-
-@rule(
-    "below_city_average",
-    "低于全市得分",
-    "orange",
-    scores_only=True,
-    gap_points=Param("float", 5.0, 0.0, 100.0, "低于全市得分超过多少分"),
-    levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
-    weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值（综合得分按 20 计）"),
-)
-def below_city_average(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    latest = _latest_overall(as_of, 1)
-    if not latest:
-        return []
-    flags = []
-    for level in p["levels"]:
-        frame = _m_unit_scores(scope_id, latest[0], level)
-        hit = frame[frame["gap_to_city"].notna() & (frame["gap_to_city"] < -p["gap_points"])]
-        for r in hit.itertuples():
-            gap = float(r.gap_to_city)
-            flags.append(
-                _flag(
-                    p,
-                    unit_id=r.unit_id,
-                    owner_id=r.unit_id,
-                    metric="与全市得分差",
-                    value=gap,
-                    threshold=-p["gap_points"],
-                    value_text=(
-                        f"得分 {_num(r.value)} 分，低于全市得分 {_num(-gap)} 分"
-                        f"（阈值 {_num(p['gap_points'])} 分）"
-                    ),
-                    evidence=(
-                        {
-                            "测评": _assessment_name(latest[0]),
-                            "本单位得分": float(r.value),
-                            "全市得分": float(r.city_value),
-                            "分差": round(gap, 2),
-                        },
-                    ),
-                    deadline=_test_start(as_of),
-                    weight=p["weight"],
-                    magnitude=min(0.999, -gap / 20),
-                )
-            )
-    return flags
 
 
 def _assessment_name(assessment_id: int) -> str:
@@ -544,109 +515,102 @@ def _test_start(as_of: dt.date) -> dt.date | None:
 
 
 @rule(
+    "below_city_average",
+    "低于全市得分",
+    "orange",
+    gap_points=Param("float", 5.0, 0.0, 100.0, "低于全市得分超过多少分"),
+    levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
+    weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值（综合得分按 20 计）"),
+)
+def below_city_average(c: Context, r: dict) -> Flag:
+    p, gap = c.p, float(r["gap"])
+    return c.flag(
+        r,
+        metric="与全市得分差",
+        value=gap,
+        threshold=-p["gap_points"],
+        value_text=(
+            f"得分 {_num(r['value'])} 分，低于全市得分 {_num(-gap)} 分"
+            f"（阈值 {_num(p['gap_points'])} 分）"
+        ),
+        evidence=(
+            {
+                "测评": _assessment_name(r["assessment_id"]),
+                "本单位得分": float(r["value"]),
+                "全市得分": float(r["city_value"]),
+                "分差": round(gap, 2),
+            },
+        ),
+        deadline=_test_start(c.as_of),
+        weight=p["weight"],
+        magnitude=min(0.999, -gap / 20),
+    )
+
+
+@rule(
     "score_fell_twice",
     "连续两次测评下降",
     "red",
-    scores_only=True,
     min_drop=Param("float", 0.0, 0.0, 100.0, "每次至少下降多少分才算下降"),
     levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
     weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值（综合得分按 20 计）"),
 )
-def score_fell_twice(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    latest = _latest_overall(as_of, 3)
-    if len(latest) < 3:
-        return []
-    newest, middle, oldest = latest
-    flags = []
-    for level in p["levels"]:
-        frames = [
-            _m_unit_scores(scope_id, a, level)[["unit_id", "value"]].set_index("unit_id")
-            for a in (oldest, middle, newest)
-        ]
-        both = pd.concat(frames, axis=1, keys=["v0", "v1", "v2"]).dropna()
-        both.columns = ["v0", "v1", "v2"]
-        fell = both[
-            (both["v0"] - both["v1"] > p["min_drop"]) & (both["v1"] - both["v2"] > p["min_drop"])
-        ]
-        for unit_id, r in fell.iterrows():
-            drop = float(r.v0 - r.v2)
-            evidence = tuple(
-                {"测评": _assessment_name(a), "得分": float(v)}
-                for a, v in ((oldest, r.v0), (middle, r.v1), (newest, r.v2))
-            )
-            flags.append(
-                _flag(
-                    p,
-                    unit_id=int(unit_id),
-                    owner_id=int(unit_id),
-                    metric="综合测评得分",
-                    value=float(r.v2),
-                    threshold=float(r.v1),
-                    value_text=(
-                        f"得分 {_num(r.v0)} → {_num(r.v1)} → {_num(r.v2)} 分，"
-                        f"连续两次下降，共降 {_num(drop)} 分"
-                    ),
-                    evidence=evidence,
-                    deadline=_test_start(as_of),
-                    weight=p["weight"],
-                    magnitude=min(0.999, drop / 20),
-                )
-            )
-    return flags
+def score_fell_twice(c: Context, r: dict) -> Flag:
+    v0, v1, v2 = float(r["v0"]), float(r["v1"]), float(r["v2"])
+    drop = v0 - v2
+    return c.flag(
+        r,
+        metric="综合测评得分",
+        value=v2,
+        threshold=v1,
+        value_text=(
+            f"得分 {_num(v0)} → {_num(v1)} → {_num(v2)} 分，连续两次下降，共降 {_num(drop)} 分"
+        ),
+        evidence=tuple(
+            {"测评": _assessment_name(a), "得分": v}
+            for a, v in ((r["a0"], v0), (r["a1"], v1), (r["a2"], v2))
+        ),
+        deadline=_test_start(c.as_of),
+        weight=c.p["weight"],
+        magnitude=min(0.999, drop / 20),
+    )
 
 
 @rule(
     "bottom_of_level",
     "同级排名倒数",
     "yellow",
-    scores_only=True,
     n=Param("int", 3, 1, 50, "倒数几名"),
     min_units=Param("int", 6, 2, 1000, "同级单位少于此数时不排倒数"),
     levels=Param("levels", ["street"], help="在哪些层级内排名"),
     weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值（综合得分按 20 计）"),
 )
-def bottom_of_level(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    latest = _latest_overall(as_of, 1)
-    if not latest:
-        return []
-    flags = []
-    for level in p["levels"]:
-        frame = _m_unit_scores(scope_id, latest[0], level, rank_within="list")
-        frame = frame[frame["rank"].notna()]
-        if len(frame) < p["min_units"]:
-            continue
-        worst = int(frame["rank"].max())
-        cutoff = worst - p["n"]
-        hit = frame[(frame["rank"] > cutoff) & (frame["rank"] > 1)]
-        kind = LEVEL_LABEL.get(level, level)
-        for r in hit.itertuples():
-            from_bottom = worst - int(r.rank) + 1
-            flags.append(
-                _flag(
-                    p,
-                    unit_id=r.unit_id,
-                    owner_id=r.unit_id,
-                    metric="同级排名",
-                    value=float(r.rank),
-                    threshold=float(cutoff + 1),
-                    value_text=(
-                        f"得分 {_num(r.value)} 分，{len(frame)} 个{kind}中第 {int(r.rank)} 名"
-                        f"（倒数第 {from_bottom} 名，阈值 倒数 {p['n']} 名）"
-                    ),
-                    evidence=(
-                        {
-                            "测评": _assessment_name(latest[0]),
-                            "得分": float(r.value),
-                            "名次": int(r.rank),
-                            "参与排名单位数": len(frame),
-                        },
-                    ),
-                    deadline=_test_start(as_of),
-                    weight=p["weight"],
-                    magnitude=min(0.999, 1 / from_bottom / 2),
-                )
-            )
-    return flags
+def bottom_of_level(c: Context, r: dict) -> Flag:
+    p = c.p
+    rank, worst, ranked = int(r["rank"]), int(r["worst"]), int(r["ranked_units"])
+    level = p["levels"][int(r["level_pos"]) - 1]
+    from_bottom = worst - rank + 1
+    return c.flag(
+        r,
+        metric="同级排名",
+        value=float(rank),
+        threshold=float(worst - p["n"] + 1),
+        value_text=(
+            f"得分 {_num(r['value'])} 分，{ranked} 个{LEVEL_LABEL.get(level, level)}中第 {rank} 名"
+            f"（倒数第 {from_bottom} 名，阈值 倒数 {p['n']} 名）"
+        ),
+        evidence=(
+            {
+                "测评": _assessment_name(r["assessment_id"]),
+                "得分": float(r["value"]),
+                "名次": rank,
+                "参与排名单位数": ranked,
+            },
+        ),
+        deadline=_test_start(c.as_of),
+        weight=p["weight"],
+        magnitude=min(0.999, 1 / from_bottom / 2),
+    )
 
 
 # ── rules: problems ────────────────────────────────────────────────────────────────────
@@ -665,15 +629,16 @@ PROBLEM_EVIDENCE = {
 }
 
 
-@batch_memo
-def _overdue(scope_id: int, as_of: dt.date) -> list[dict]:
-    """Overdue problems as rows, shared by the overdue rules and 整改率 evidence within one
-    evaluation (callers only read the rows)."""
-    rows = _rows(query("flag_overdue_problems", scope_id=scope_id, as_of=as_of))
-    for row in rows:
-        row["severity_label"] = labels.label(labels.SEVERITY, row["severity"])
-        row["owner_id"] = row["dept_id"] if row["dept_id"] is not None else row["unit_id"]
-    return rows
+def _overdue(c: Context) -> list[dict]:
+    """The scope's overdue problems at as_of (flag_overdue_problems), as evidence rows."""
+    key = "overdue"
+    if key not in c.memo:
+        rows = c.evidence_rows("flag_overdue_problems")
+        for row in rows:
+            row["severity_label"] = labels.label(labels.SEVERITY, row["severity"])
+            row["owner_id"] = row["dept_id"] if row["dept_id"] is not None else row["unit_id"]
+        c.memo[key] = rows
+    return c.memo[key]
 
 
 @rule(
@@ -682,32 +647,24 @@ def _overdue(scope_id: int, as_of: dt.date) -> list[dict]:
     "red",
     min_days=Param("int", 1, 1, 365, "逾期至少几天"),
 )
-def overdue_severe(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    flags = []
-    for r in _overdue(scope_id, as_of):
-        days = int(r["days_overdue"])
-        if r["severity"] != "severe" or days < p["min_days"]:
-            continue
-        flags.append(
-            _flag(
-                p,
-                unit_id=r["unit_id"],
-                owner_id=r["owner_id"],
-                subject=str(r["problem_id"]),
-                metric="逾期天数",
-                value=float(days),
-                threshold=float(p["min_days"]),
-                value_text=(
-                    f"严重问题 {r['problem_id']}（{r['category'] or '未分类'}）逾期 {days} 天，"
-                    f"时限 {r['deadline']}"
-                ),
-                evidence=lambda r=r: _records([r], PROBLEM_EVIDENCE),
-                deadline=r["deadline"],
-                weight=float(r["weight"]),
-                magnitude=_count_magnitude(days),
-            )
-        )
-    return flags
+def overdue_severe(c: Context, r: dict) -> Flag:
+    days = int(r["days_overdue"])
+    return c.flag(
+        r,
+        metric="逾期天数",
+        value=float(days),
+        threshold=float(c.p["min_days"]),
+        value_text=(
+            f"严重问题 {r['subject']}（{r['category'] or '未分类'}）逾期 {days} 天，"
+            f"时限 {r['deadline']}"
+        ),
+        evidence=lambda: _records(
+            [o for o in _overdue(c) if str(o["problem_id"]) == r["subject"]], PROBLEM_EVIDENCE
+        ),
+        deadline=r["deadline"],
+        weight=float(r["weight"]),
+        magnitude=_count_magnitude(days),
+    )
 
 
 @rule(
@@ -716,33 +673,29 @@ def overdue_severe(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fla
     "orange",
     min_count=Param("int", 3, 1, 10000, "同一责任单位逾期问题（严重问题除外）达到几个"),
 )
-def overdue_problems(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    rest = [r for r in _overdue(scope_id, as_of) if r["severity"] != "severe"]
-    flags = []
-    for owner_id, group in _groups(rest, "owner_id"):
-        n = len(group)
-        if n < p["min_count"]:
-            continue
-        # rows come ordered by deadline: the first is the oldest
-        flags.append(
-            _flag(
-                p,
-                unit_id=owner_id,
-                owner_id=owner_id,
-                metric="逾期问题数",
-                value=float(n),
-                threshold=float(p["min_count"]),
-                value_text=(
-                    f"逾期未整改（不含严重）{n} 个（阈值 {p['min_count']} 个），"
-                    f"最长逾期 {max(int(r['days_overdue']) for r in group)} 天"
-                ),
-                evidence=lambda g=group: _records(g, PROBLEM_EVIDENCE),
-                deadline=group[0]["deadline"],
-                weight=max(float(r["weight"]) for r in group),
-                magnitude=_count_magnitude(n),
-            )
-        )
-    return flags
+def overdue_problems(c: Context, r: dict) -> Flag:
+    n = int(r["overdue"])
+    return c.flag(
+        r,
+        metric="逾期问题数",
+        value=float(n),
+        threshold=float(c.p["min_count"]),
+        value_text=(
+            f"逾期未整改（不含严重）{n} 个（阈值 {c.p['min_count']} 个），"
+            f"最长逾期 {int(r['longest_days'])} 天"
+        ),
+        evidence=lambda: _records(
+            [
+                o
+                for o in _overdue(c)
+                if o["severity"] != "severe" and o["owner_id"] == r["owner_id"]
+            ],
+            PROBLEM_EVIDENCE,
+        ),
+        deadline=r["deadline"],
+        weight=float(r["weight"]),
+        magnitude=_count_magnitude(n),
+    )
 
 
 def _members(scope_id: int) -> dict[int, set[int]]:
@@ -751,12 +704,6 @@ def _members(scope_id: int) -> dict[int, set[int]]:
     for unit_id, member_id in zip(frame["unit_id"], frame["member_id"], strict=True):
         out.setdefault(int(unit_id), set()).add(int(member_id))
     return out
-
-
-def _shown_digits(metric_key: str) -> int:
-    """The displayed precision of a metric (config/status.toml): a flag whose threshold is a
-    status line judges the value as shown, as the status does."""
-    return status.rule(metric_key).digits
 
 
 @rule(
@@ -773,46 +720,28 @@ def _shown_digits(metric_key: str) -> int:
     levels=Param("levels", ["street", "department"], help="判断哪些层级的单位"),
     weight=Param("float", 20.0, 0.0, 100.0, "所影响指标的分值"),
 )
-def rectification_below(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    flags = []
-    for level in p["levels"]:
-        frame = _m_rectification(scope_id, as_of, level)
-        hit = frame[
-            (frame["found"] >= p["min_found"])
-            & frame["rectification_rate"].notna()
-            # judged at the displayed precision, as the status of the same number is
-            & (
-                frame["rectification_rate"].round(_shown_digits("rectification_rate"))
-                < p["threshold"] - 1e-9
-            )
-        ]
-        if hit.empty:
-            continue
-        overdue = _overdue(scope_id, as_of)
-        members = _members(scope_id)
-        for r in hit.itertuples():
-            mine = members.get(int(r.unit_id), {int(r.unit_id)})
-            rows = [o for o in overdue if o["unit_id"] in mine or o["dept_id"] in mine]
-            rate = float(r.rectification_rate)
-            flags.append(
-                _flag(
-                    p,
-                    unit_id=r.unit_id,
-                    owner_id=r.unit_id,
-                    metric="整改率",
-                    value=rate,
-                    threshold=p["threshold"],
-                    value_text=(
-                        f"整改率 {pct_short(rate)}（阈值 {pct_short(p['threshold'])}），"
-                        f"已整改 {r.rectified}/{r.found}，逾期 {r.overdue} 个"
-                    ),
-                    evidence=lambda g=rows: _records(g, PROBLEM_EVIDENCE),
-                    deadline=rows[0]["deadline"] if rows else None,
-                    weight=p["weight"],
-                    magnitude=_shortfall(rate, p["threshold"]),
-                )
-            )
-    return flags
+def rectification_below(c: Context, r: dict) -> Flag:
+    p, rate = c.p, float(r["rate"])
+
+    def evidence() -> tuple[dict, ...]:
+        mine = _members(c.scope_id).get(int(r["unit_id"]), {int(r["unit_id"])})
+        rows = [o for o in _overdue(c) if o["unit_id"] in mine or o["dept_id"] in mine]
+        return _records(rows, PROBLEM_EVIDENCE)
+
+    return c.flag(
+        r,
+        metric="整改率",
+        value=rate,
+        threshold=p["threshold"],
+        value_text=(
+            f"整改率 {pct_short(rate)}（阈值 {pct_short(p['threshold'])}），"
+            f"已整改 {r['rectified']}/{r['found']}，逾期 {r['overdue']} 个"
+        ),
+        evidence=evidence,
+        deadline=r["deadline"],
+        weight=p["weight"],
+        magnitude=_shortfall(rate, p["threshold"]),
+    )
 
 
 REBOUND_EVIDENCE = {
@@ -834,71 +763,66 @@ REBOUND_EVIDENCE = {
     lookback_days=Param("int", 180, 7, 730, "统计最近多少天内的反弹"),
     min_rebounds=Param("int", 2, 1, 100, "同一点位反弹达到几次"),
 )
-def rebound_point(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    rows = _rows(
-        query("flag_rebounds", scope_id=scope_id, as_of=as_of, lookback_days=p["lookback_days"])
+def rebound_point(c: Context, r: dict) -> Flag:
+    p, n, still_open = c.p, int(r["rebounds"]), int(r["still_open"])
+
+    def evidence() -> tuple[dict, ...]:
+        rows = c.evidence_rows("flag_rebounds", lookback_days=p["lookback_days"])
+        mine = [o for o in rows if str(o["point_id"]) == r["subject"]]
+        for o in mine:
+            o["status_text"] = "已整改" if o["is_rectified"] else "未整改"
+        return _records(mine, REBOUND_EVIDENCE)
+
+    return c.flag(
+        r,
+        metric="反弹次数",
+        value=float(n),
+        threshold=float(p["min_rebounds"]),
+        value_text=(
+            f"{r['point_name']}：近 {p['lookback_days']} 天反弹 {n} 次"
+            f"（阈值 {p['min_rebounds']} 次）"
+            + (f"，{still_open} 个仍未整改" if still_open else "")
+        ),
+        evidence=evidence,
+        deadline=r["deadline"],
+        weight=float(r["weight"]),
+        magnitude=_count_magnitude(n),
     )
-    flags = []
-    for point_id, group in _groups(rows, "point_id"):
-        n = len(group)
-        if n < p["min_rebounds"]:
-            continue
-        first = group[0]
-        still_open = [r for r in group if not r["is_rectified"]]
-        for r in group:
-            r["status_text"] = "已整改" if r["is_rectified"] else "未整改"
-        flags.append(
-            _flag(
-                p,
-                unit_id=first["point_unit_id"],
-                owner_id=first["owner_id"],
-                subject=str(point_id),
-                metric="反弹次数",
-                value=float(n),
-                threshold=float(p["min_rebounds"]),
-                value_text=(
-                    f"{first['point_name']}：近 {p['lookback_days']} 天反弹 {n} 次"
-                    f"（阈值 {p['min_rebounds']} 次）"
-                    + (f"，{len(still_open)} 个仍未整改" if still_open else "")
-                ),
-                evidence=lambda g=group: _records(g, REBOUND_EVIDENCE),
-                deadline=min(r["deadline"] for r in still_open) if still_open else None,
-                weight=max(float(r["weight"]) for r in group),
-                magnitude=_count_magnitude(n),
-            )
-        )
-    return flags
 
 
 # ── rules: visits ──────────────────────────────────────────────────────────────────────
 
 
-@batch_memo
-def _kind_evidence_by_unit(
-    scope_id: int, as_of: dt.date, level: str
-) -> dict[int, tuple[dict, ...]]:
-    # One pass over the level's by-kind frame for all its flagged units (once per
-    # evaluation), not a filter of the whole frame per flag.
-    per_unit: dict[int, list[dict]] = {}
-    for r in _m_coverage(scope_id, as_of, level, by_kind=True).itertuples():
-        if r.target or r.visits:
-            per_unit.setdefault(int(r.unit_id), []).append(
-                {
-                    "走访对象": labels.label(labels.SUBJECT_KIND, r.subject_kind),
-                    "目标数": int(r.target),
-                    "已走访": int(r.covered),
-                    "覆盖率": pct_short(r.coverage_rate),
-                    "近14天新增": int(r.new_last_14d),
-                    "走访次数": int(r.visits),
-                    "平台录入率": pct_short(r.entry_rate),
-                }
-            )
-    return {u: tuple(rows) for u, rows in per_unit.items()}
+def _kind_evidence(c: Context, unit_id: int) -> tuple[dict, ...]:
+    """Per subject kind: target, covered, pace, visits and entry of one flagged unit (from
+    one coverage frame per unit kind under the scope, read once per evaluation)."""
+    kind = _unit_kinds().get(unit_id)
+    key = ("kind_evidence", kind)
+    if key not in c.memo:
+        level = kind if kind in metrics.LEVELS else "self"
+        per_unit: dict[int, list[dict]] = {}
+        frame = metrics.coverage(c.scope_id, c.as_of, level, by_kind=True)
+        for r in frame.itertuples():
+            if r.target or r.visits:
+                per_unit.setdefault(int(r.unit_id), []).append(
+                    {
+                        "走访对象": labels.label(labels.SUBJECT_KIND, r.subject_kind),
+                        "目标数": int(r.target),
+                        "已走访": int(r.covered),
+                        "覆盖率": pct_short(r.coverage_rate),
+                        "近14天新增": int(r.new_last_14d),
+                        "走访次数": int(r.visits),
+                        "平台录入率": pct_short(r.entry_rate),
+                    }
+                )
+        c.memo[key] = per_unit
+    return tuple(dict(row) for row in c.memo[key].get(unit_id, ()))
 
 
-def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> tuple[dict, ...]:
-    per_unit = _kind_evidence_by_unit(scope_id, as_of, level)
-    return tuple(dict(row) for row in per_unit.get(int(unit_id), ()))
+@per_snapshot
+def _unit_kinds() -> dict[int, str]:
+    frame = metrics.units()
+    return dict(zip(frame["unit_id"].astype(int), frame["kind"].astype(str), strict=True))
 
 
 @rule(
@@ -908,37 +832,24 @@ def _kind_evidence(scope_id: int, as_of: dt.date, level: str, unit_id: int) -> t
     levels=Param("levels", ["district", "street"], help="判断哪些层级的单位"),
     weight=Param("float", 10.0, 0.0, 100.0, "所影响指标的分值（走访关系问卷知晓率）"),
 )
-def coverage_behind(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    flags = []
-    for level in p["levels"]:
-        frame = _m_coverage_projection(scope_id, as_of, level)
-        if frame.empty:
-            continue
-        upcoming = frame[frame["days_left"] >= 0].sort_values(["unit_id", "due_date"])
-        nxt = upcoming.groupby("unit_id", sort=True).head(1)
-        hit = nxt[(nxt["behind"] == True) & (~nxt["reached"])]  # noqa: E712
-        for r in hit.itertuples():
-            projected = float(r.projected_rate)
-            needed = "" if r.daily_needed is None else f"，每天需新增 {_num(r.daily_needed, 1)} 个"
-            flags.append(
-                _flag(
-                    p,
-                    unit_id=r.unit_id,
-                    owner_id=r.unit_id,
-                    metric="预计走访覆盖率",
-                    value=projected,
-                    threshold=float(r.target_share),
-                    value_text=(
-                        f"按近14天进度，{r.due_date} 预计覆盖率 {pct_short(projected)}"
-                        f"（节点目标 {pct_short(r.target_share)}）{needed}"
-                    ),
-                    evidence=lambda lv=level, u=r.unit_id: _kind_evidence(scope_id, as_of, lv, u),
-                    deadline=r.due_date,
-                    weight=p["weight"],
-                    magnitude=_shortfall(projected, float(r.target_share)),
-                )
-            )
-    return flags
+def coverage_behind(c: Context, r: dict) -> Flag:
+    projected, share = float(r["projected_rate"]), float(r["target_share"])
+    needed = r["daily_needed"]
+    needed_text = "" if needed is None else f"，每天需新增 {_num(needed, 1)} 个"
+    return c.flag(
+        r,
+        metric="预计走访覆盖率",
+        value=projected,
+        threshold=share,
+        value_text=(
+            f"按近14天进度，{r['deadline']} 预计覆盖率 {pct_short(projected)}"
+            f"（节点目标 {pct_short(share)}）{needed_text}"
+        ),
+        evidence=lambda: _kind_evidence(c, int(r["unit_id"])),
+        deadline=r["deadline"],
+        weight=c.p["weight"],
+        magnitude=_shortfall(projected, share),
+    )
 
 
 @rule(
@@ -955,40 +866,22 @@ def coverage_behind(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fl
     levels=Param("levels", ["street"], help="判断哪些层级的单位"),
     weight=Param("float", 5.0, 0.0, 100.0, "所影响指标的分值"),
 )
-def platform_entry_lagging(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    campaign = metrics.campaign_at(as_of)
-    milestone = campaign.next_milestone(as_of) if campaign else None
-    flags = []
-    for level in p["levels"]:
-        frame = _m_coverage(scope_id, as_of, level)
-        if frame.empty or "entry_rate" not in frame:
-            continue  # no campaign has started
-        hit = frame[
-            (frame["visits"] >= p["min_visits"])
-            & frame["entry_rate"].notna()
-            & (frame["entry_rate"].round(_shown_digits("entry_rate")) < p["threshold"] - 1e-9)
-        ]
-        for r in hit.itertuples():
-            rate = float(r.entry_rate)
-            flags.append(
-                _flag(
-                    p,
-                    unit_id=r.unit_id,
-                    owner_id=r.unit_id,
-                    metric="平台录入率",
-                    value=rate,
-                    threshold=p["threshold"],
-                    value_text=(
-                        f"平台录入率 {pct_short(rate)}（阈值 {pct_short(p['threshold'])}），"
-                        f"{int(r.visits) - int(r.entered)} 次走访未录入"
-                    ),
-                    evidence=lambda lv=level, u=r.unit_id: _kind_evidence(scope_id, as_of, lv, u),
-                    deadline=milestone.due_date if milestone else None,
-                    weight=p["weight"],
-                    magnitude=_shortfall(rate, p["threshold"]),
-                )
-            )
-    return flags
+def platform_entry_lagging(c: Context, r: dict) -> Flag:
+    p, rate = c.p, float(r["rate"])
+    return c.flag(
+        r,
+        metric="平台录入率",
+        value=rate,
+        threshold=p["threshold"],
+        value_text=(
+            f"平台录入率 {pct_short(rate)}（阈值 {pct_short(p['threshold'])}），"
+            f"{int(r['visits']) - int(r['entered'])} 次走访未录入"
+        ),
+        evidence=lambda: _kind_evidence(c, int(r["unit_id"])),
+        deadline=r["deadline"],
+        weight=p["weight"],
+        magnitude=_shortfall(rate, p["threshold"]),
+    )
 
 
 # ── rules: materials ───────────────────────────────────────────────────────────────────
@@ -1005,49 +898,36 @@ MATERIALS_EVIDENCE = {
 }
 
 
-def _materials_lines(scope_id: int, as_of: dt.date, within_days: int) -> list[dict]:
-    rows = _rows(query("materials_lines", scope_id=scope_id, as_of=as_of))
-    out = []
-    for row in rows:
-        if row["days_left"] > within_days:
+def _materials_evidence(c: Context, unit_id: int, keep: Callable[[dict], bool]) -> tuple:
+    lines = []
+    for row in c.evidence_rows("materials_lines"):
+        if row["unit_id"] != unit_id or row["days_left"] > c.p["within_days"]:
             continue
         row["completion_rate"] = row["completed"] / row["required"]
         row["completion_text"] = pct_short(row["completion_rate"])
-        out.append(row)
-    return out
+        if keep(row):
+            lines.append(row)
+    return _records(lines, MATERIALS_EVIDENCE)
 
 
-def _deadline_text(first: dict) -> str:
-    days = int(first["days_left"])
+def _deadline_text(deadline: dt.date, days: int) -> str:
     when = f"已过截止 {-days} 天" if days < 0 else ("今天截止" if days == 0 else f"{days} 天后截止")
-    return f"最近一项 {first['deadline']}，{when}"
+    return f"最近一项 {deadline}，{when}"
 
 
-def _materials_flags(
-    p: dict, lines: list[dict], metric: str, describe: Callable[[list[dict], float], str]
-) -> list[Flag]:
-    flags = []
-    for unit_id, group in _groups(lines, "unit_id"):
-        required = sum(int(r["required"]) for r in group)
-        completed = sum(int(r["completed"]) for r in group)
-        rate = completed / required if required else 0.0
-        # lines come ordered by deadline: the first is the nearest
-        flags.append(
-            _flag(
-                p,
-                unit_id=unit_id,
-                owner_id=unit_id,
-                metric=metric,
-                value=rate,
-                threshold=p.get("threshold", 0.0),
-                value_text=describe(group, rate),
-                evidence=lambda g=group: _records(g, MATERIALS_EVIDENCE),
-                deadline=group[0]["deadline"],
-                weight=max(float(r["weight"]) for r in group),
-                magnitude=_count_magnitude(len(group)),
-            )
-        )
-    return flags
+def _materials_flag(c: Context, r: dict, value_text: str, keep: Callable[[dict], bool]) -> Flag:
+    required, completed = int(r["required"]), int(r["completed"])
+    return c.flag(
+        r,
+        metric="台账完成率",
+        value=completed / required if required else 0.0,
+        threshold=c.p.get("threshold", 0.0),
+        value_text=value_text,
+        evidence=lambda: _materials_evidence(c, int(r["unit_id"]), keep),
+        deadline=r["deadline"],
+        weight=float(r["weight"]),
+        magnitude=_count_magnitude(int(r["lines"])),
+    )
 
 
 @rule(
@@ -1056,18 +936,12 @@ def _materials_flags(
     "red",
     within_days=Param("int", 30, 0, 365, "距截止日期多少天内（已过截止的也算）"),
 )
-def materials_zero(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    lines = _materials_lines(scope_id, as_of, p["within_days"])
-    zero = [r for r in lines if r["completed"] == 0]
-    return _materials_flags(
-        p,
-        zero,
-        "台账完成率",
-        lambda g, _rate: (
-            f"{len(g)} 项台账完成率 0%（{p['within_days']} 天内截止或已过截止的），"
-            f"{_deadline_text(g[0])}"
-        ),
+def materials_zero(c: Context, r: dict) -> Flag:
+    text = (
+        f"{int(r['lines'])} 项台账完成率 0%（{c.p['within_days']} 天内截止或已过截止的），"
+        f"{_deadline_text(r['deadline'], int(r['days_left']))}"
     )
+    return _materials_flag(c, r, text, lambda line: line["completed"] == 0)
 
 
 @rule(
@@ -1077,17 +951,15 @@ def materials_zero(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Fla
     threshold=Param("rate", 0.5, help="完成率低于此值（0.5 = 50%）"),
     within_days=Param("int", 7, 0, 365, "距截止日期多少天内（已过截止的也算）"),
 )
-def materials_behind(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    lines = _materials_lines(scope_id, as_of, p["within_days"])
-    low = [r for r in lines if r["completed"] > 0 and r["completion_rate"] < p["threshold"]]
-    return _materials_flags(
-        p,
-        low,
-        "台账完成率",
-        lambda g, rate: (
-            f"{len(g)} 项台账完成率低于 {pct_short(p['threshold'])}（合计 {pct_short(rate)}），"
-            f"{_deadline_text(g[0])}"
-        ),
+def materials_behind(c: Context, r: dict) -> Flag:
+    threshold = c.p["threshold"]
+    rate = int(r["completed"]) / int(r["required"])
+    text = (
+        f"{int(r['lines'])} 项台账完成率低于 {pct_short(threshold)}（合计 {pct_short(rate)}），"
+        f"{_deadline_text(r['deadline'], int(r['days_left']))}"
+    )
+    return _materials_flag(
+        c, r, text, lambda line: line["completed"] > 0 and line["completion_rate"] < threshold
     )
 
 
@@ -1108,36 +980,25 @@ POINT_EVIDENCE = {
     lookback_days=Param("int", 90, 1, 730, "只看最近多少天内的检查"),
     min_failed=Param("int", 1, 1, 100, "不达标静态指标达到几项"),
 )
-def fixed_point_static_fail(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    rows = _rows(
-        query(
-            "flag_point_failures", scope_id=scope_id, as_of=as_of, lookback_days=p["lookback_days"]
-        )
+def fixed_point_static_fail(c: Context, r: dict) -> Flag:
+    n = int(r["failed"])
+    names = "、".join(str(name) for name in r["indicator_names"])
+
+    def evidence() -> tuple[dict, ...]:
+        rows = c.evidence_rows("flag_point_failures", lookback_days=c.p["lookback_days"])
+        return _records([o for o in rows if str(o["point_id"]) == r["subject"]], POINT_EVIDENCE)
+
+    return c.flag(
+        r,
+        metric="不达标静态指标数",
+        value=float(n),
+        threshold=float(c.p["min_failed"]),
+        value_text=f"{r['point_name']}（{r['point_type']}）：{names} 不达标",
+        evidence=evidence,
+        deadline=_test_start(c.as_of),
+        weight=float(r["weight"]),
+        magnitude=_count_magnitude(n),
     )
-    flags = []
-    deadline = _test_start(as_of)
-    for point_id, group in _groups(rows, "point_id"):
-        if len(group) < p["min_failed"]:
-            continue
-        first = group[0]
-        names = "、".join(str(r["indicator_name"]) for r in group)
-        flags.append(
-            _flag(
-                p,
-                unit_id=first["unit_id"],
-                owner_id=first["dept_id"],
-                subject=str(point_id),
-                metric="不达标静态指标数",
-                value=float(len(group)),
-                threshold=float(p["min_failed"]),
-                value_text=f"{first['point_name']}（{first['point_type']}）：{names} 不达标",
-                evidence=lambda g=group: _records(g, POINT_EVIDENCE),
-                deadline=deadline,
-                weight=max(float(r["weight"]) for r in group),
-                magnitude=_count_magnitude(len(group)),
-            )
-        )
-    return flags
 
 
 RANDOM_POOL_EVIDENCE = {
@@ -1147,11 +1008,6 @@ RANDOM_POOL_EVIDENCE = {
     "indicators_failed": "不达标指标数",
     "last_checked": "最近检查",
 }
-
-
-def failed_draw_probability(pass_rate: float, draws: int) -> float:
-    """P(at least one of `draws` randomly drawn points fails) = 1 − pass_rate^draws."""
-    return 1.0 - pass_rate**draws
 
 
 @rule(
@@ -1164,52 +1020,32 @@ def failed_draw_probability(pass_rate: float, draws: int) -> float:
     lookback_days=Param("int", 180, 7, 730, "只看最近多少天内的检查"),
     weight=Param("float", 10.0, 0.0, 100.0, "所影响指标的分值"),
 )
-def random_pool_risk(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    rows = _rows(
-        query("flag_random_pool", scope_id=scope_id, as_of=as_of, lookback_days=p["lookback_days"])
+def random_pool_risk(c: Context, r: dict) -> Flag:
+    p, risk, rate = c.p, float(r["risk"]), float(r["pass_rate"])
+
+    def evidence() -> tuple[dict, ...]:
+        rows = c.evidence_rows("flag_random_pool", lookback_days=p["lookback_days"])
+        failing = [o for o in rows if o["point_type"] == r["subject"] and not o["passed_all"]]
+        names = _unit_names()
+        for o in failing:
+            o["unit_name"] = names.get(int(o["unit_id"]), str(o["unit_id"]))
+        return _records(failing, RANDOM_POOL_EVIDENCE)
+
+    return c.flag(
+        r,
+        metric="抽中不达标概率",
+        value=risk,
+        threshold=p["threshold"],
+        value_text=(
+            f"随机点位“{r['subject']}”达标 {int(r['passed'])}/{int(r['points'])}"
+            f"（{pct_short(rate)}），抽 {p['draws']} 个至少 1 个不达标的概率 {pct_short(risk)}"
+            f"（阈值 {pct_short(p['threshold'])}）"
+        ),
+        evidence=evidence,
+        deadline=_test_start(c.as_of),
+        weight=p["weight"],
+        magnitude=_shortfall(risk, p["threshold"]),
     )
-    flags = []
-    deadline = _test_start(as_of)
-    for point_type, group in _groups(rows, "point_type"):
-        n = len(group)
-        if n < p["min_points"]:
-            continue
-        passed = sum(1 for r in group if r["passed_all"])
-        rate = passed / n
-        risk = failed_draw_probability(rate, p["draws"])
-        if risk <= p["threshold"]:
-            continue
-        depts = Counter(r["dept_id"] for r in group if r["dept_id"] is not None)
-        owner = min(depts, key=lambda d: (-depts[d], d)) if depts else None
-        failing = [r for r in group if not r["passed_all"]]
-
-        def evidence(g: list[dict] = failing) -> tuple[dict, ...]:
-            names = _unit_names()
-            for r in g:
-                r["unit_name"] = names.get(int(r["unit_id"]), str(r["unit_id"]))
-            return _records(g, RANDOM_POOL_EVIDENCE)
-
-        flags.append(
-            _flag(
-                p,
-                unit_id=scope_id,
-                owner_id=owner,
-                subject=str(point_type),
-                metric="抽中不达标概率",
-                value=risk,
-                threshold=p["threshold"],
-                value_text=(
-                    f"随机点位“{point_type}”达标 {passed}/{n}（{pct_short(rate)}），"
-                    f"抽 {p['draws']} 个至少 1 个不达标的概率 {pct_short(risk)}"
-                    f"（阈值 {pct_short(p['threshold'])}）"
-                ),
-                evidence=evidence,
-                deadline=deadline,
-                weight=p["weight"],
-                magnitude=_shortfall(risk, p["threshold"]),
-            )
-        )
-    return flags
 
 
 # ── rules: surveys ─────────────────────────────────────────────────────────────────────
@@ -1225,105 +1061,161 @@ SURVEY_KINDS = {"phone": "电话调查", "questionnaire": "问卷调查"}
     levels=Param("levels", ["district", "street"], help="比较哪些层级的单位"),
     weight=Param("float", 10.0, 0.0, 100.0, "排序用分值（问卷指标取其自身分值中较大者）"),
 )
-def survey_below_city(scope_id: int, as_of: dt.date, p: dict[str, Any]) -> list[Flag]:
-    """Each survey item of the city's newest phone / questionnaire wave on which a unit is
-    more than gap_points below the city's own score (queries/survey_item_gaps.sql)."""
-    flags = []
-    for category, survey in SURVEY_KINDS.items():
-        rows = query("survey_item_gaps", scope_id=scope_id, as_of=as_of, category=category)
-        hit = rows[rows["kind"].isin(p["levels"]) & (rows["gap"] < -p["gap_points"])]
-        for r in hit.itertuples():
-            gap = float(r.gap)
-            flags.append(
-                _flag(
-                    p,
-                    unit_id=r.unit_id,
-                    owner_id=r.unit_id,
-                    subject=str(r.code),
-                    metric=f"{survey}「{r.item_name}」与全市得分差",
-                    value=gap,
-                    threshold=-p["gap_points"],
-                    value_text=(
-                        f"{survey}「{r.item_name}」{_num(r.rate)} 分，低于全市得分 {_num(-gap)} 分"
-                        f"（阈值 {_num(p['gap_points'])} 分）"
-                    ),
-                    evidence=(
-                        {
-                            "调查": str(r.assessment_name),
-                            "项目": str(r.item_name),
-                            "本单位得分": round(float(r.rate), 2),
-                            "全市得分": round(float(r.city_rate), 2),
-                            "分差": round(gap, 2),
-                        },
-                    ),
-                    deadline=_test_start(as_of),
-                    weight=max(p["weight"], float(r.weight)),
-                    magnitude=min(0.999, -gap / 20),
-                )
-            )
-    return flags
+def survey_below_city(c: Context, r: dict) -> Flag:
+    """A unit's items in the city's newest phone / questionnaire wave that are more than
+    gap_points below the city's own score, one flag per unit and survey
+    (queries/flag_rule_survey_below_city.sql); the items are its evidence."""
+    p, gap, category = c.p, float(r["gap"]), str(r["category"])
+    survey = SURVEY_KINDS[category]
+
+    def evidence() -> tuple[dict, ...]:
+        rows = c.evidence_rows("survey_item_gaps", category=category)
+        mine = [
+            {
+                "调查": str(o["assessment_name"]),
+                "项目": str(o["item_name"]),
+                "本单位得分": round(float(o["rate"]), 2),
+                "全市得分": round(float(o["city_rate"]), 2),
+                "分差": round(float(o["gap"]), 2),
+            }
+            for o in rows
+            if int(o["unit_id"]) == int(r["unit_id"]) and float(o["gap"]) < -p["gap_points"]
+        ]
+        return tuple(sorted(mine, key=lambda e: e["分差"]))
+
+    return c.flag(
+        r,
+        metric=f"{survey}单项与全市得分差",
+        value=gap,
+        threshold=-p["gap_points"],
+        value_text=(
+            f"{survey} {int(r['items'])} 项低于全市得分超过 {_num(p['gap_points'])} 分，"
+            f"最低「{r['item_name']}」{_num(r['rate'])} 分，低于全市 {_num(-gap)} 分"
+        ),
+        evidence=evidence,
+        deadline=_test_start(c.as_of),
+        weight=max(p["weight"], float(r["weight"])),
+        magnitude=min(0.999, -gap / 20),
+    )
 
 
 # ── evaluation ─────────────────────────────────────────────────────────────────────────
 
 
-def _run_rule(
-    cfg: RuleConfig, scope_id: int, as_of: dt.date, *, keys_only: bool = False
-) -> list[Flag]:
+def _key(rule_id: str, row: dict) -> tuple[str, int, int | None, str]:
+    owner = row["owner_id"]
+    return (
+        rule_id,
+        int(row["unit_id"]),
+        None if owner is None else int(owner),
+        str(row["subject"]),
+    )
+
+
+def rule_rows(cfg: RuleConfig, scope_id: int, days: list[dt.date]) -> list[dict]:
+    """What one rule flags at each of `days` under the scope: one query for all days."""
     spec = RULES[cfg.rule_id]
-    params = {
-        **cfg.param_dict(),
-        "_rule_id": cfg.rule_id,
-        "_name": cfg.name,
-        "_severity": cfg.severity,
-        "_keys_only": keys_only,
-    }
-    return spec.run(scope_id, as_of, params)
+    frame = query(spec.query, scope_id=scope_id, days=tuple(days), **spec.query_params(cfg))
+    return _rows(frame)
 
 
-_keys_memo: dict[tuple, frozenset] = register_memo({})
-_KEYS_MEMO_MAX = 4096
-
-
-def _keys_at(cfg: RuleConfig, scope_id: int, day: dt.date) -> frozenset:
-    """The keys a rule flags at one earlier date (memoised per snapshot file)."""
-    memo_key = (file_identity(), cfg, scope_id, day)
-    keys = _keys_memo.get(memo_key)
-    if keys is None:
-        keys = frozenset(f.key for f in _run_rule(cfg, scope_id, day, keys_only=True))
-        if len(_keys_memo) >= _KEYS_MEMO_MAX:
-            _keys_memo.clear()
-        _keys_memo[memo_key] = keys
-    return keys
-
-
-def _with_history(cfg: RuleConfig, scope_id: int, as_of: dt.date, flags: list[Flag]):
-    """first_seen and weeks_red from re-running the rule at as_of − 7, −14, … days."""
-    active = {f.key for f in flags}
-    latest = _latest_overall(as_of, 3)
-    first_seen = dict.fromkeys(active, as_of)
-    weeks = dict.fromkeys(active, 1)
-    by_assessments: dict[tuple[int, ...], frozenset] = {}
-    for k in range(1, HISTORY_WEEKS + 1):
-        if not active:
+def _streak(key: tuple, as_of: dt.date, flagged: dict[dt.date, set]) -> tuple[int, dt.date]:
+    """weeks_red and first_seen: the weeks in a row, back from as_of, the key was flagged."""
+    weeks, first_seen = 1, as_of
+    for day in history_days(as_of)[1:]:
+        if key not in flagged.get(day, ()):
             break
-        day = as_of - dt.timedelta(days=7 * k)
-        if RULES[cfg.rule_id].scores_only:
-            # a scores-only rule's keys depend on the latest assessments alone
-            scored = tuple(_latest_overall(day, 3))
-            if list(scored) == latest:
-                seen = active  # same assessments scored, same answer
-            elif scored in by_assessments:
-                seen = by_assessments[scored]
-            else:
-                seen = by_assessments[scored] = _keys_at(cfg, scope_id, day)
-        else:
-            seen = _keys_at(cfg, scope_id, day)
-        active = active & seen
-        for key in active:
-            weeks[key] += 1
-            first_seen[key] = day
-    return [replace(f, first_seen=first_seen[f.key], weeks_red=weeks[f.key]) for f in flags]
+        weeks, first_seen = weeks + 1, day
+    return weeks, first_seen
+
+
+Generated = tuple[Flag, int, int]  # a flag with its rule's position and its row's
+
+
+def _generate(
+    scope_id: int,
+    as_of: dt.date,
+    rules: RuleSet,
+    keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+) -> list[Generated]:
+    """Every flag at as_of of the enabled rules that `keep`, in the rules' and rows' order,
+    with priority, weeks_red and first_seen."""
+    return _generate_days(scope_id, [as_of], rules, keep)[as_of]
+
+
+def _generate_days(
+    scope_id: int,
+    as_ofs: list[dt.date],
+    rules: RuleSet,
+    keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+) -> dict[dt.date, list[Generated]]:
+    """_generate at several dates, each rule's query asked once for all their history."""
+    days = sorted({d for as_of in as_ofs for d in history_days(as_of)}, reverse=True)
+    out: dict[dt.date, list[Generated]] = {as_of: [] for as_of in as_ofs}
+    for rule_pos, cfg in enumerate(rules.enabled()):
+        if not keep(cfg):
+            continue
+        spec = RULES[cfg.rule_id]
+        flagged: dict[dt.date, set] = {}
+        now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
+        for row in rule_rows(cfg, scope_id, days):
+            flagged.setdefault(row["as_of"], set()).add(_key(cfg.rule_id, row))
+            if row["as_of"] in now:
+                now[row["as_of"]].append(row)
+        params = {
+            **cfg.param_dict(),
+            "_rule_id": cfg.rule_id,
+            "_name": cfg.name,
+            "_severity": cfg.severity,
+        }
+        for as_of, rows in now.items():
+            test = metrics.next_test(as_of)
+            days_left = None if test is None else test.days_left
+            context = Context(scope_id, as_of, params, {})
+            for row_pos, row in enumerate(rows):
+                f = spec.word(context, row)
+                weeks, first_seen = _streak(f.key, as_of, flagged)
+                f = replace(
+                    f,
+                    days_to_test=days_left,
+                    priority=priority(f.severity, f.weight, days_left, f.magnitude),
+                    weeks_red=weeks,
+                    first_seen=first_seen,
+                )
+                out[as_of].append((f, rule_pos, row_pos))
+    return out
+
+
+def _ranked(generated: list[Generated]) -> list[Generated]:
+    """Highest priority first; ties in the rules' order, then their rows' order."""
+    return sorted(generated, key=lambda g: (_order(g[0]), g[1], g[2]))
+
+
+def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
+    stored = stored_flags(as_of, rules)
+    root = None if stored is None else _root_of(scope_id)
+    if stored is None or root not in stored:
+        return [f for f, *_ in _ranked(_generate(scope_id, as_of, rules))]
+    if root == scope_id:
+        return [f for f, *_ in stored[root]]
+    # The scope's share of the root's precomputed flags, and the scope-dependent rules for
+    # the scope itself (precomputed for the cities or districts below a root, else run now).
+    dependent = {cfg.rule_id for cfg in rules.enabled() if scope_dependent(cfg)}
+    members = _subtree(scope_id)
+    mine = [
+        g
+        for g in stored[root]
+        if g[0].rule_id not in dependent and (g[0].unit_id in members or g[0].owner_id in members)
+    ]
+    if scope_id in _partial_scopes():
+        own = stored.get(scope_id, [])
+    else:
+        own = _generate(scope_id, as_of, rules, keep=scope_dependent)
+    return [f for f, *_ in _ranked(mine + own)]
+
+
+def _order(f: Flag) -> tuple:
+    return (-f.priority, f.rule_id, f.unit_id, f.owner_id or 0, f.metric)
 
 
 def evaluate(scope_id: int, as_of: dt.date, rules: RuleSet | None = None) -> list[Flag]:
@@ -1344,69 +1236,9 @@ def _evaluate_cached(
     return tuple(_evaluate(scope_id, as_of, rules))
 
 
-def _ranked_without_history(
-    scope_id: int, as_of: dt.date, rules: RuleSet
-) -> list[tuple[RuleConfig, Flag]]:
-    """Every flag at as_of with its priority, highest first; first_seen / weeks_red not yet
-    filled in (they never change the priority or the order)."""
-    test = metrics.next_test(as_of)
-    days = None if test is None else test.days_left
-    out: list[tuple[RuleConfig, Flag]] = []
-    for cfg in rules.enabled():
-        for f in _run_rule(cfg, scope_id, as_of):
-            f = replace(
-                f, days_to_test=days, priority=priority(f.severity, f.weight, days, f.magnitude)
-            )
-            out.append((cfg, f))
-    out.sort(key=lambda cf: _order(cf[1]))
-    return out
-
-
-def _order(f: Flag) -> tuple:
-    return (-f.priority, f.rule_id, f.unit_id, f.owner_id or 0, f.metric)
-
-
-def _with_histories(
-    scope_id: int, as_of: dt.date, ranked: list[tuple[RuleConfig, Flag]]
-) -> list[Flag]:
-    """first_seen / weeks_red for the given flags (rule by rule), in the given order."""
-    by_rule: dict[str, tuple[RuleConfig, list[Flag]]] = {}
-    for cfg, f in ranked:
-        by_rule.setdefault(cfg.rule_id, (cfg, []))[1].append(f)
-    done: dict[int, Flag] = {}
-    for cfg, rule_flags in by_rule.values():
-        for before, after in zip(
-            rule_flags, _with_history(cfg, scope_id, as_of, rule_flags), strict=True
-        ):
-            done[id(before)] = after
-    return [done[id(f)] for _cfg, f in ranked]
-
-
-def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
-    with as_of_batch(history_days(as_of)):
-        return _with_histories(scope_id, as_of, _ranked_without_history(scope_id, as_of, rules))
-
-
 def top_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
-    """The n highest-priority flags (for the meeting view and the unit view).
-
-    The same as evaluate(...)[:n], but the weekly history (the costly part: every rule
-    re-run at up to HISTORY_WEEKS earlier dates) is worked out for those n flags only.
-    """
-    if isinstance(as_of, dt.datetime):
-        as_of = as_of.date()
-    rules = rules_or_last_good()[0]
-    require_scope(int(scope_id))
-    return list(_top_cached(file_identity(), int(scope_id), as_of, rules, int(n)))
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def _top_cached(
-    identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet, n: int
-) -> tuple[Flag, ...]:
-    with as_of_batch(history_days(as_of)):
-        ranked = _ranked_without_history(scope_id, as_of, rules)
-        return tuple(_with_histories(scope_id, as_of, ranked[: max(n, 0)]))
+    """The n highest-priority flags (for the meeting view and the unit view)."""
+    return evaluate(scope_id, as_of)[: max(int(n), 0)]
 
 
 def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
@@ -1416,29 +1248,233 @@ def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
     严重问题逾期未整改, 胜利村等 12 处"), so they are merged into their highest-priority flag,
     whose unit_name then names the count. The order is the engine's priority order.
     """
-    if isinstance(as_of, dt.datetime):
-        as_of = as_of.date()
-    rules = rules_or_last_good()[0]
-    require_scope(int(scope_id))
-    return list(_headline_cached(file_identity(), int(scope_id), as_of, rules, int(n)))
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def _headline_cached(
-    identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet, n: int
-) -> tuple[Flag, ...]:
-    groups: dict[tuple[str, int | None], list[tuple[RuleConfig, Flag]]] = {}
-    with as_of_batch(history_days(as_of)):
-        for rule, flag in _ranked_without_history(scope_id, as_of, rules):
-            groups.setdefault((flag.rule_id, flag.owner_id), []).append((rule, flag))
-        heads = list(groups.values())[: max(n, 0)]
-        with_history = _with_histories(scope_id, as_of, [members[0] for members in heads])
+    groups: dict[tuple[str, int | None], list[Flag]] = {}
+    for flag in evaluate(scope_id, as_of):
+        groups.setdefault((flag.rule_id, flag.owner_id), []).append(flag)
     merged = []
-    for members, flag in zip(heads, with_history, strict=True):
+    for members in list(groups.values())[: max(int(n), 0)]:
+        flag = members[0]
         if len(members) > 1:
             flag = replace(flag, unit_name=f"{flag.unit_name}等 {len(members)} 处")
         merged.append(flag)
-    return tuple(merged)
+    return merged
+
+
+# ── precomputed when a snapshot is written ─────────────────────────────────────────────
+#
+# store.write_snapshot evaluates every rule for every root unit (with the rules in force)
+# at the snapshot's default date and its default week's two ends (周报), and the
+# scope-dependent rules for the cities or districts right below a root, and stores the flags in the derived
+# table flag_snapshot (dashboard/derived.sql). evaluate() at one of those dates, with the
+# same rules, reads them: for the root as they are; for any other scope the root's flags
+# on units or owners in the scope's subtree — the same flags the rule queries give for
+# that scope — plus the scope-dependent rules' flags for the scope (stored for the cities
+# or districts below a root, run now for the others). A failed evaluation refuses the
+# snapshot.
+
+# Rules whose flags depend on the scope asked for, not only on the units in it (module
+# docstring): evaluated for each scope, never read from the root's precomputed flags.
+SCOPE_DEPENDENT = frozenset(
+    {"overdue_problems", "rebound_point", "random_pool_risk", "bottom_of_level"}
+)
+
+
+def scope_dependent(cfg: RuleConfig) -> bool:
+    # level 'self' flags the scope unit itself, so such a rule depends on the scope too
+    return cfg.rule_id in SCOPE_DEPENDENT or "self" in dict(cfg.params).get("levels", ())
+
+
+def rules_fingerprint(rules: RuleSet) -> str:
+    """Identifies the rules' settings (not where they were read from)."""
+    return hashlib.sha256(repr(rules.rules).encode("utf-8")).hexdigest()[:16]
+
+
+def snapshot_days(as_of: dt.date) -> list[dt.date]:
+    """The dates precomputed: the default date and the default week's end and the one
+    before (the 周报 page compares them)."""
+    from dashboard import weekly
+
+    week = weekly.recent_weeks(as_of, 1)[0]
+    return sorted({as_of, week.end, week.prev_end})
+
+
+SNAPSHOT_COLUMNS = [
+    "as_of", "rules", "scope_id", "rank", "rule_pos", "row_pos",
+    *(f.name for f in fields(Flag)),
+]  # fmt: skip
+
+
+def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
+    """The rows of flag_snapshot for the snapshot being written (store.write_snapshot
+    calls this while reading the new file; evidence as JSON text)."""
+    rules = rules_or_last_good()[0]
+    fingerprint = rules_fingerprint(rules)
+    records = []
+    for day, by_scope in _precompute(snapshot_days(as_of), rules).items():
+        for scope_id, ranked in by_scope.items():
+            for rank, (f, rule_pos, row_pos) in enumerate(ranked, start=1):
+                record = {name.name: getattr(f, name.name) for name in fields(Flag)}
+                record["evidence"] = _evidence_json(f.evidence)
+                records.append(
+                    {
+                        "as_of": day,
+                        "rules": fingerprint,
+                        "scope_id": scope_id,
+                        "rank": rank,
+                        "rule_pos": rule_pos,
+                        "row_pos": row_pos,
+                        **record,
+                    }
+                )
+    return pd.DataFrame(records, columns=SNAPSHOT_COLUMNS)
+
+
+# Besides every root's flags, the scope-dependent rules' flags of the root's cities or
+# districts (the level below it, whose leaders open the meeting view at their scope) are
+# precomputed; one level only, so a province's snapshot is written in under a minute.
+PRECOMPUTED_KINDS = ("city", "district")
+
+
+def _precompute(as_ofs: list[dt.date], rules: RuleSet) -> dict[dt.date, dict[int, list[Generated]]]:
+    """day → scope → ranked flags: every rule for each root, the scope-dependent rules for
+    the cities or districts right below it (`_partial_scopes`)."""
+    out: dict[dt.date, dict[int, list[Generated]]] = {day: {} for day in as_ofs}
+    for root in _roots():
+        for day, generated in _generate_days(root, as_ofs, rules).items():
+            out[day][root] = _ranked(generated)
+    for scope_id in _partial_scopes():
+        by_day = _generate_days(scope_id, as_ofs, rules, keep=scope_dependent)
+        for day, generated in by_day.items():
+            if generated:
+                out[day][scope_id] = _ranked(generated)
+    return out
+
+
+@per_snapshot
+def _partial_scopes() -> frozenset[int]:
+    units = metrics.units()
+    roots = set(_roots())
+    return frozenset(
+        int(u)
+        for u, kind, parent in zip(units["unit_id"], units["kind"], units["parent_id"], strict=True)
+        if kind in PRECOMPUTED_KINDS and not pd.isna(parent) and int(parent) in roots
+    )
+
+
+def stored_flags(as_of: dt.date, rules: RuleSet) -> dict[int, list[Generated]] | None:
+    """scope → its precomputed flags (ranked) at as_of with these rules — every rule's for
+    a root, the scope-dependent rules' for a city or district below it (`_precompute`); None when
+    there are none (another date, other rules, an older snapshot).
+
+    Real data's default date is today, which moves on without a new snapshot: a day the
+    snapshot does not hold, when it is today, is evaluated once per process in a
+    background thread (`_today_in_background`); until it is done, pages compute their
+    scope's flags from the rule queries (each cached per scope and day)."""
+    fingerprint = rules_fingerprint(rules)
+    stored = _stored(as_of, fingerprint)
+    if stored is None and as_of == _today():
+        stored = _today_in_background(as_of, rules, fingerprint)
+    return stored
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+_days: dict[tuple, dict[int, list[Generated]] | None] = register_memo({})
+_days_lock = threading.Lock()
+
+
+def _today_in_background(
+    as_of: dt.date, rules: RuleSet, fingerprint: str
+) -> dict[int, list[Generated]] | None:
+    """Today's flags for every root, computed once per process and snapshot in a
+    background thread (the first request of the day starts it); None until done."""
+    key = (file_identity(), as_of, fingerprint)
+    with _days_lock:
+        if key in _days:
+            return _days[key]
+        _days[key] = None  # being computed
+
+    def work() -> None:
+        try:
+            result = _precompute([as_of], rules)[as_of]
+        except Exception:  # noqa: BLE001 - pages keep computing their own scope
+            logging.getLogger(__name__).exception("today's flags failed")
+            return
+        with _days_lock:
+            if key in _days:
+                _days[key] = result
+
+    threading.Thread(target=work, name="cw-flags-today", daemon=True).start()
+    return None
+
+
+@per_snapshot
+def _stored(as_of: dt.date, fingerprint: str) -> dict[int, list[Generated]] | None:
+    frame = query("flag_snapshot", day=as_of, rules=fingerprint)
+    if frame.empty:
+        return None
+    out: dict[int, list[Generated]] = {}
+    for row in _rows(frame):
+        values = {name.name: row[name.name] for name in fields(Flag)}
+        values["evidence"] = _evidence_from_json(values["evidence"])
+        for name in ("unit_id", "weeks_red"):
+            values[name] = int(values[name])
+        for name in ("owner_id", "days_to_test"):
+            values[name] = None if values[name] is None else int(values[name])
+        flag = Flag(**values)
+        out.setdefault(int(row["scope_id"]), []).append(
+            (flag, int(row["rule_pos"]), int(row["row_pos"]))
+        )
+    return out
+
+
+@per_snapshot
+def _roots() -> tuple[int, ...]:
+    units = metrics.units()
+    return tuple(int(u) for u in units[units["parent_id"].isna()]["unit_id"])
+
+
+def _subtree(scope_id: int) -> frozenset[int]:
+    return frozenset(int(u) for u in query("units_in_scope", scope_id=scope_id)["unit_id"])
+
+
+def _root_of(scope_id: int) -> int | None:
+    """The root above the scope (walking up the parents: a scoped user may not query the
+    root's subtree)."""
+    parents, roots = _parents(), set(_roots())
+    unit: int | None = scope_id
+    while unit is not None and unit not in roots:
+        unit = parents.get(unit)
+    return unit
+
+
+@per_snapshot
+def _parents() -> dict[int, int | None]:
+    frame = metrics.units()
+    return {
+        int(u): None if pd.isna(p) else int(p)
+        for u, p in zip(frame["unit_id"], frame["parent_id"], strict=True)
+    }
+
+
+def _evidence_json(evidence: tuple[dict, ...]) -> str:
+    def encode(value: object) -> object:
+        if isinstance(value, dt.date):
+            return {"$date": value.isoformat()}
+        raise TypeError(f"evidence value {value!r} cannot be stored")
+
+    return json.dumps(list(evidence), ensure_ascii=False, default=encode)
+
+
+def _evidence_from_json(text: str) -> tuple[dict, ...]:
+    def decode(obj: dict) -> object:
+        if set(obj) == {"$date"}:
+            return dt.date.fromisoformat(obj["$date"])
+        return obj
+
+    return tuple(json.loads(text, object_hook=decode))
 
 
 FRAME_COLUMNS = [f.name for f in fields(Flag)] + ["severity_label", "evidence_count"]

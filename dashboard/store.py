@@ -40,10 +40,17 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
+RULE_QUERIES = sorted((PACKAGE_DIR.parent / "queries").glob("flag_rule_*.sql"))
+
+
 def derived_version() -> str:
-    """Identifies the derived-table definitions: a snapshot built with other definitions
-    (an older release) gets its derived tables rebuilt on start, from its own base tables."""
-    return hashlib.sha256(DERIVED_FILE.read_bytes()).hexdigest()[:16]
+    """Identifies the derived-table definitions and the red-flag rule queries behind the
+    precomputed flags: a snapshot built with others (an older release) gets its derived
+    tables rebuilt on start, from its own base tables."""
+    digest = hashlib.sha256(DERIVED_FILE.read_bytes())
+    for path in RULE_QUERIES:
+        digest.update(path.name.encode("utf-8") + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class SchemaVersionError(RuntimeError):
@@ -157,6 +164,7 @@ def write_snapshot(
             con.execute("checkpoint")
         finally:
             con.close()
+        precompute_flags(tmp)
         _keep_backup(target)
         os.replace(tmp, target)
     finally:
@@ -165,6 +173,25 @@ def write_snapshot(
         claim_path.unlink(missing_ok=True)  # before the lock goes, so no sweep sees it free
         claim.close()
     return target
+
+
+def precompute_flags(path: Path) -> None:
+    """Fill flag_snapshot (derived.sql) of a snapshot being built: the flag engine reads
+    the new file as it will be served, and its flags are written into it. An error here
+    refuses the snapshot (write_snapshot never swaps it in)."""
+    from dashboard import db, filters, flags
+
+    with db.reading_snapshot(path):
+        frame = flags.snapshot_frame(filters.default_as_of())
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("begin transaction")
+        con.register("flag_rows", frame)
+        con.execute("insert into flag_snapshot by name select * from flag_rows")
+        con.execute("commit")
+        con.execute("checkpoint")
+    finally:
+        con.close()
 
 
 ABANDONED_AFTER_SECONDS = 3600  # for a temporary file without a claim (an older release's)

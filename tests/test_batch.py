@@ -3,7 +3,6 @@ every day's answer is the same as asking for that day alone."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -31,8 +30,20 @@ DAY_QUERIES = {
 
 
 def test_the_day_list_queries_are_the_ones_listed_here() -> None:
-    names = sorted(p.stem for p in db.QUERIES_DIR.glob("*.sql") if db.takes_days(p.stem))
+    names = sorted(
+        p.stem
+        for p in db.QUERIES_DIR.glob("*.sql")
+        if db.takes_days(p.stem) and not p.stem.startswith("flag_rule_")
+    )
     assert names == sorted(DAY_QUERIES)
+
+
+def test_every_rule_is_one_day_list_query() -> None:
+    # the red-flag rules are asked with their days explicitly (flags.rule_rows), not through
+    # as_of batches: one query file per registered rule, each over $days
+    files = sorted(p.stem for p in db.QUERIES_DIR.glob("flag_rule_*.sql"))
+    assert files == sorted(f"flag_rule_{rule_id}" for rule_id in flags.RULES)
+    assert all(db.takes_days(name) for name in files)
 
 
 def _params(name: str, extra: dict, scope_id: int, day: dt.date) -> dict:
@@ -110,13 +121,14 @@ def test_nested_batches_add_their_days() -> None:
 
 
 @pytest.mark.usefixtures("use_tiny")
-def test_flags_are_the_same_with_and_without_batching(monkeypatch: pytest.MonkeyPatch) -> None:
-    batched = flags.evaluate(1, AS_OF)
-    assert batched and any(f.weeks_red > 1 for f in batched)
+def test_flags_are_the_same_inside_and_outside_a_page_batch() -> None:
+    alone = flags.evaluate(1, AS_OF)
+    assert alone and any(f.weeks_red > 1 for f in alone)
     db._cached.clear()
     db.clear_memos()
-    monkeypatch.setattr(flags, "as_of_batch", lambda days: contextlib.nullcontext())
-    assert flags.evaluate(1, AS_OF) == batched
+    flags._evaluate_cached.clear()
+    with db.as_of_batch(page_days.days_for("weekly", AS_OF)):
+        assert flags.evaluate(1, AS_OF) == alone
 
 
 def test_page_days_cover_this_week_and_last() -> None:
@@ -126,7 +138,8 @@ def test_page_days_cover_this_week_and_last() -> None:
     assert page_days.days_for("rankings", as_of) == []
     weekly = page_days.days_for("weekly", as_of)
     assert dt.date(2026, 11, 22) in weekly and dt.date(2026, 11, 15) in weekly
-    assert len(weekly) == flags.HISTORY_WEEKS + 2
+    assert len(weekly) == 2
+    assert page_days.days_for("flags", as_of) == []  # the flag engine asks its own days
 
 
 @pytest.fixture(scope="module")

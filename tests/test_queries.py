@@ -46,6 +46,23 @@ SAMPLE_PARAMS: dict[str, object] = {
     "rebound_days": 90,
     "severity": "severe",
     "table_name": "problems",
+    # the red-flag rules' thresholds (queries/flag_rule_*.sql; defaults of config/flags.toml)
+    "levels": ["district", "street"],
+    "min_days": 1,
+    "min_count": 1,
+    "min_found": 5,
+    "min_rebounds": 1,
+    "min_visits": 5,
+    "min_failed": 1,
+    "min_points": 1,
+    "min_units": 3,
+    "min_drop": 0.0,
+    "gap_points": 2.0,
+    "draws": 3,
+    "threshold": 0.85,
+    "within_days": 30,
+    "day": AS_OF,
+    "rules": "0000000000000000",
 }
 
 
