@@ -16,7 +16,7 @@ Field measure (queries/sim_field_counts.sql, sim_field_failures.sql): an (inspec
 indicator) is observed when it has a check within `lookback_days`; it fails as it stands when that check failed and
 the problem it raised is not rectified, or a problem found there since is still open. For an
 indicator, F = passing ÷ observed at fixed points, R = 1 − the mean over point types of
-(failing ÷ observed) at random-pool points (flags.failed_draw_probability with one draw),
+(failing ÷ observed) at random-pool points (the chance one drawn point of the type fails),
 rate = fixed_share·F + (1 − fixed_share)·R (only F or only R when the other has no data).
 """
 
@@ -33,7 +33,6 @@ import pandas as pd
 
 from dashboard import db, metrics
 from dashboard.db import per_snapshot, query
-from dashboard.flags import failed_draw_probability
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = ROOT / "config" / "simulator.toml"
@@ -197,9 +196,8 @@ def _field_rates(counts: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
         .agg(n_fixed=("observed", "sum"), fail_fixed=("failing", "sum"))
     )
     by_type = counts[~fixed_rows]
-    by_type = by_type.assign(
-        fail=failed_draw_probability(1 - by_type["failing"] / by_type["observed"], 1)
-    )
+    # one point drawn from a type's pool fails with the type's failing share
+    by_type = by_type.assign(fail=by_type["failing"] / by_type["observed"])
     rnd = by_type.groupby(["as_of", "indicator_id"]).agg(
         n_types=("point_type", "size"), mean_fail=("fail", "mean")
     )
@@ -742,18 +740,20 @@ def gap_plan(target: float, current: Estimate, fix_frame: pd.DataFrame) -> GapPl
 
 
 def rank_among(score: float | None, peers: list[float]) -> int | None:
-    """Dense rank of `score` among the peers' scores (ties share a rank); None without
-    a score or without peers to compare with."""
+    """The place `score` would take among the peers' scores as every page writes places
+    (competition ranking on the shown 0.01 分: 1, 1, 3 — one more than the peers strictly
+    above); None without a score or without peers to compare with."""
     if score is None or not peers:
         return None
-    return 1 + len({round(v, 6) for v in peers if v > score + 1e-9})
+    shown = round(score, 2)
+    return 1 + sum(1 for v in peers if round(v, 2) > shown)
 
 
 def score_for_rank(rank: int, peers: list[float]) -> float | None:
-    """The lowest score that reaches `rank` among the peers (dense ranks): the rank-th
-    highest distinct peer score; None when any score does (fewer distinct peers)."""
-    distinct = sorted({round(v, 6) for v in peers}, reverse=True)
-    return distinct[rank - 1] if rank >= 1 and len(distinct) >= rank else None
+    """The lowest score that takes place `rank` among the peers (competition ranking): the
+    rank-th highest peer score, which it may tie; None when any score does (fewer peers)."""
+    ordered = sorted((round(v, 2) for v in peers), reverse=True)
+    return ordered[rank - 1] if rank >= 1 and len(ordered) >= rank else None
 
 
 @dataclass(frozen=True)
