@@ -60,6 +60,7 @@ SAMPLE_PARAMS: dict[str, object] = {
     "gap_points": 2.0,
     "draws": 3,
     "threshold": 0.85,
+    "threshold_digits": 3,  # a status line's displayed precision (config/status.toml)
     "within_days": 30,
     "day": AS_OF,
     "rules": "0000000000000000",
