@@ -65,7 +65,7 @@ def _top_bar(view: meeting.MeetingView, shown: str) -> None:
         labels = _labels()
         if stack and stack[-1] in labels:
             with st.container(key="mtop-back"):
-                st.button(f"← 返回 {md_escape(short(labels[stack[-1]], 12))}", key="drill_back",
+                st.button(f"← 返回 {md_escape(short(labels[stack[-1]], board.NAME_LIMIT))}", key="drill_back",
                           on_click=_go_back)  # fmt: skip
         with st.container(key="mtop-legend"):
             st.markdown(board.legend_md())
@@ -118,7 +118,7 @@ def _drill_pills(unit_ids: tuple[int, ...], key: str) -> None:
         st.pills(
             "点击单位查看其大屏",
             ids,
-            format_func=lambda u: md_escape(short(labels[u], 12)),  # long names cut
+            format_func=lambda u: md_escape(short(labels[u], board.NAME_LIMIT)),
             key=f"drill_{key}",
             on_change=_open_unit,
             args=(f"drill_{key}",),
