@@ -379,8 +379,8 @@ def served_store(identity: FileIdentity) -> served.Store:
 
 
 def _load_store(identity: FileIdentity) -> served.Store:
-    """The served rows' index (served_slots); each slot is read when first asked for."""
-    present = set(run_query(identity, "served_tables", {})["table_name"])
+    """The served rows' index (served_slots); each slot is read when first asked for. A
+    snapshot without one (an older release's, until refreshed) serves nothing."""
 
     def read(sql: str, params: dict) -> pd.DataFrame:
         cursor = _cursor(identity)
@@ -389,8 +389,11 @@ def _load_store(identity: FileIdentity) -> served.Store:
         finally:
             cursor.close()
 
-    slots = run_query(identity, "served_slots", {}) if "served_slots" in present else None
-    return served.load(read, run_query(identity, "all_units", {}), slots)
+    try:
+        slots = run_query(identity, "served_slots", {})
+    except duckdb.CatalogException:
+        slots = None
+    return served.load(read, _cached(identity, "all_units", ()), slots)
 
 
 def _serve_today(identity: FileIdentity, store: served.Store) -> None:
