@@ -257,3 +257,8 @@ create or replace table flag_snapshot (
 -- answers a request for a held slot by filtering these rows (a unit's counts do not depend
 -- on the scope it is asked under; tests/test_served.py); anything else runs its query.
 -- Created there, not here: their columns are the queries' own.
+
+-- unit_display_names: unit_id → the name every page shows, with as many parents in （） as
+-- make a repeated name unique (metrics.display_names, dashboard/unit_match.py), computed
+-- by store.precompute_served with the served_ tables (a page's first request would spend
+-- tens of milliseconds on it at province scale).

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 SCHEMA_VERSION = 2
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -41,9 +42,11 @@ MIGRATIONS: dict[int, list[str]] = {
 
 
 RULE_QUERIES = sorted((PACKAGE_DIR.parent / "queries").glob("flag_rule_*.sql"))
-# the served numbers (dashboard/served.py): its day list and the queries it stores
+# the served numbers (dashboard/served.py: its day list and the queries it stores) and the
+# display names (unit_match.py)
 SERVED_SOURCES = [
     PACKAGE_DIR / "served.py",
+    PACKAGE_DIR / "unit_match.py",
     *(
         PACKAGE_DIR.parent / "queries" / f"{name}.sql"
         for name in (
@@ -188,16 +191,17 @@ def write_snapshot(
 
 
 def precompute_served(path: Path) -> None:
-    """Fill the served_ tables (dashboard/served.py) of a snapshot being built: the
-    per-unit count queries for every unit at the days pages read at its default date. An
-    error here refuses the snapshot."""
-    from dashboard import db, filters, served
+    """Fill the served_ tables (dashboard/served.py) of a snapshot being built — the
+    per-unit count queries for every unit at the days pages read at its default date — and
+    unit_display_names (metrics.display_names). An error here refuses the snapshot."""
+    from dashboard import db, filters, metrics, served
 
     with db.reading_snapshot(path):
         identity = db.file_identity()
         frames = served.compute(
             lambda name, params: db.run_query(identity, name, params), filters.default_as_of()
         )
+        names = metrics.compute_display_names(db.run_query(identity, "all_units", {}))
     con = duckdb.connect(str(path))
     try:
         con.execute("begin transaction")
@@ -207,6 +211,13 @@ def precompute_served(path: Path) -> None:
             table = served.table_name(name)
             con.execute(f"create or replace table {table} as select * from served_rows")  # noqa: S608 - sql: identifiers from allow-list
             con.unregister("served_rows")
+        shown = pd.DataFrame({"unit_id": list(names), "display_name": list(names.values())})
+        con.register("shown_names", shown)
+        con.execute(
+            "create or replace table unit_display_names as"
+            " select unit_id::integer as unit_id, display_name::varchar as display_name"
+            " from shown_names order by unit_id"
+        )
         con.execute("commit")
         con.execute("checkpoint")
     finally:

@@ -183,3 +183,16 @@ def test_a_new_day_is_computed_once_in_the_background(
         params = {"days": [tomorrow], "scope_id": 1, "level": level}
         got = held.lookup("rectification_counts", params)
         pd.testing.assert_frame_equal(got, db.run_query(identity, "rectification_counts", params))
+
+
+def test_display_names_are_stored_with_the_snapshot(use_tiny: Path) -> None:
+    _fresh()
+    stored = metrics.display_names()
+    assert stored == metrics.compute_display_names(metrics.units())
+    assert len(set(stored.values())) == len(stored)  # no two units shown alike
+    con = duckdb.connect(str(use_tiny), read_only=True)
+    try:
+        rows = con.execute("select count(*) from unit_display_names").fetchone()
+    finally:
+        con.close()
+    assert rows == (len(metrics.units()),)
