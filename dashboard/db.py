@@ -300,51 +300,76 @@ def _one_day(identity: FileIdentity, name: str, params: dict) -> pd.DataFrame:
     return per_day[day]
 
 
-class FrameCache:
-    """Query results kept in this process, keyed by (snapshot, query, params).
+class ResultCache:
+    """Results kept in this process, least recently used dropped first — st.cache_data's
+    job without its pickling (which pickles a frame into the cache and unpickles a copy
+    on every hit: ~100 ms for a page's 30–40 lookups).
 
-    Not `st.cache_data`: that pickles a frame into the cache and unpickles a copy on
-    every hit, which cost a page ~100 ms for its 30–40 lookups. Here a hit is a dict
-    lookup that hands back a shallow copy (pandas copy-on-write: the caller may add or
-    change columns without touching the cached frame). Concurrent misses on one key run
-    the query once; other keys run in parallel. Least recently used entries go first."""
+    A hit is a dict lookup; a DataFrame comes back as a shallow copy (pandas copy-on-write:
+    the caller may add or change columns without touching the cached frame), anything else
+    as it is (immutable: tuples, frozen dataclasses). Concurrent misses on one key compute
+    once; other keys compute in parallel. Keys include the snapshot's FileIdentity, so a
+    swapped-in snapshot is never answered from the old one's results."""
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, compute: Callable[..., object], max_entries: int) -> None:
+        self.compute = compute
         self.max_entries = max_entries
-        self._frames: collections.OrderedDict[tuple, pd.DataFrame] = collections.OrderedDict()
+        self._results: collections.OrderedDict[tuple, object] = collections.OrderedDict()
         self._pending: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
+        functools.update_wrapper(self, compute)  # type: ignore[arg-type]
 
-    def __call__(self, identity: FileIdentity, name: str, params: tuple) -> pd.DataFrame:
-        key = (identity, name, params)
+    def __call__(self, *key: object) -> object:
         with self._lock:
-            frame = self._frames.get(key)
-            if frame is not None:
-                self._frames.move_to_end(key)
-                return frame.copy(deep=False)
+            if key in self._results:
+                self._results.move_to_end(key)
+                return _handed_out(self._results[key])
             pending = self._pending.setdefault(key, threading.Lock())
         with pending:
             with self._lock:
-                frame = self._frames.get(key)
-            if frame is None:
-                frame = _answer(identity, name, dict(params))
+                found = key in self._results
+                value = self._results.get(key)
+            if not found:
+                value = self.compute(*key)
                 with self._lock:
-                    self._frames[key] = frame
-                    while len(self._frames) > self.max_entries:
-                        self._frames.popitem(last=False)
+                    self._results[key] = value
+                    while len(self._results) > self.max_entries:
+                        self._results.popitem(last=False)
         with self._lock:
             self._pending.pop(key, None)
-        return frame.copy(deep=False)
+        return _handed_out(value)
 
     def clear(self) -> None:
         with self._lock:
-            self._frames.clear()
+            self._results.clear()
 
     def __len__(self) -> int:
-        return len(self._frames)
+        return len(self._results)
 
 
-_cached = FrameCache(max_entries=4000)
+def _handed_out(value: object) -> object:
+    return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
+
+
+_caches: list[ResultCache] = []
+
+
+def result_cache(max_entries: int) -> Callable[[Callable], ResultCache]:
+    """Decorator: cache a function of hashable arguments (the first one the snapshot's
+    FileIdentity) in a ResultCache, emptied by clear_memos with the rest."""
+
+    def wrap(func: Callable) -> ResultCache:
+        cache = ResultCache(func, max_entries)
+        _caches.append(cache)
+        return cache
+
+    return wrap
+
+
+@result_cache(max_entries=4000)
+def _cached(identity: FileIdentity, name: str, params: tuple) -> pd.DataFrame:
+    """A query's result per (snapshot, query, params)."""
+    return _answer(identity, name, dict(params))
 
 
 # ── served numbers (dashboard/served.py) ───────────────────────────────────────────────
@@ -560,7 +585,8 @@ def register_memo(memo: dict) -> dict:
 
 def clear_memos() -> None:
     """Empty every per-snapshot memo (the benchmark's cold start; tests)."""
-    _cached.clear()
+    for cache in _caches:
+        cache.clear()
     with _store_lock:
         _stores.clear()
     for memo in _memos:
