@@ -242,6 +242,36 @@ def coverage(
     return _with_names(counts)
 
 
+def coverage_by_day(scope_id: int, days: list[dt.date], level: str = "self") -> pd.DataFrame:
+    """走访覆盖率 at each of `days` (a coverage series) from one day-list query per campaign
+    in force, instead of one `coverage` call per day: columns as_of, unit_id, target,
+    covered, coverage_rate — each day's rows are `coverage(scope_id, day, level)`'s (the
+    same counts, the same ratio); days before any campaign have no rows."""
+    by_campaign: dict[int, list[dt.date]] = {}
+    for day in sorted(set(days)):
+        campaign = campaign_at(day)
+        if campaign is not None:
+            by_campaign.setdefault(campaign.campaign_id, []).append(day)
+    columns = ["target", "covered"]
+    parts = [
+        query(
+            "coverage_counts",
+            scope_id=scope_id,
+            level=_check_level(level),
+            days=tuple(in_force),
+            campaign_id=campaign_id,
+        )
+        for campaign_id, in_force in by_campaign.items()
+    ]
+    if not parts:
+        return pd.DataFrame(columns=["as_of", "unit_id", *columns, "coverage_rate"])
+    counts = pd.concat(parts, ignore_index=True)
+    counts["as_of"] = pd.to_datetime(counts["as_of"]).dt.date
+    counts = counts.groupby(["as_of", "unit_id"], as_index=False, sort=True)[columns].sum()
+    counts["coverage_rate"] = _rate_column(counts, "covered", "target")
+    return counts
+
+
 @dataclass(frozen=True)
 class MilestoneProjection:
     """Where coverage will stand at one milestone if the recent pace holds."""
@@ -383,6 +413,15 @@ def unit_scores(
         .astype("Int64")
     )
     return _with_names(frame.drop(columns=["parent_id"]))
+
+
+def own_score(unit_id: int, assessment_id: int) -> float | None:
+    """A unit's own overall score in one test: `unit_scores(unit_id, assessment_id)`'s value
+    (None = 无数据), without the gap and rank work — for reading one unit test by test."""
+    frame = query("unit_scores", scope_id=unit_id, level="self", assessment_id=assessment_id,
+                  indicator_id=None)  # fmt: skip
+    value = frame["value"].iloc[0] if len(frame) else None
+    return None if value is None or pd.isna(value) else float(value)
 
 
 @per_snapshot
