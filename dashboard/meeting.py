@@ -227,14 +227,9 @@ def _first(frame: pd.DataFrame) -> dict:
 # ── scores and ranks ───────────────────────────────────────────────────────────────────
 
 
-@db.per_snapshot
-def _unit_rows() -> dict[int, dict]:
-    """unit_id → the unit's row of metrics.units() (the whole list, read once per snapshot)."""
-    return {int(row["unit_id"]): row for row in metrics.units().to_dict("records")}
-
-
 def _scope_unit(scope_id: int) -> dict:
-    return dict(_unit_rows()[int(scope_id)])
+    units = metrics.units()
+    return units[units["unit_id"] == scope_id].iloc[0].to_dict()
 
 
 def _scored_tests(
