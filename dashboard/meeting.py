@@ -238,7 +238,7 @@ def _scored_tests(
     """The last n scored overall tests (newest first) in which the scope unit has a score."""
     result = []
     for test in metrics.scored_assessments(as_of).to_dict("records"):
-        value = metrics.own_score(scope_id, int(test["assessment_id"]))
+        value = _num(metrics.score_values(scope_id, int(test["assessment_id"])).get(scope_id))
         if value is not None:
             result.append((test, value))
             if len(result) >= n:
@@ -341,10 +341,13 @@ def _pp(now: float | None, before: float | None) -> tuple[float | None, str, boo
     return _change(now, before, scale=100, digits=1, unit=" 个百分点")
 
 
-def _now_and_before(metric: Callable[[int, dt.date], pd.DataFrame], scope_id: int,
-                    as_of: dt.date) -> tuple[dict, dict]:  # fmt: skip
-    """The scope's own row of a metric at as_of and a week before (较上周)."""
-    return _first(metric(scope_id, as_of)), _first(metric(scope_id, as_of - WEEK))
+def _own_rows(metric: Callable[..., pd.DataFrame], scope_id: int,
+              days: list[dt.date]) -> dict[dt.date, dict]:  # fmt: skip
+    """The scope's own row of a metric at each of `days` (as_of, a week before for 较上周,
+    the coverage series), from one frame (metrics.over_days); a day without a row is
+    missing (coverage before any campaign)."""
+    frame = metrics.over_days(metric, scope_id, days)
+    return {row["as_of"]: row for row in frame.to_dict("records")}
 
 
 def _rectification_number(now: dict, before: dict) -> Number:
@@ -473,11 +476,11 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
     ]  # fmt: skip
     units = base["unit_id"]
     if assessment_id is not None:
-        scores = metrics.unit_scores(scope_id, assessment_id, level)
-        base["score"] = units.map(_by_unit(scores, "value"))
+        base["score"] = units.map(metrics.score_values(scope_id, assessment_id, level))
     else:
         base["score"] = float("nan")
-    cov = metrics.coverage(scope_id, as_of, level)
+    # the other metrics by unit_id only (the names are the base's): metrics.over_days
+    cov = metrics.over_days(metrics.coverage, scope_id, [as_of], level)
     base["coverage_rate"] = units.map(_by_unit(cov, "coverage_rate"))
     campaign = metrics.campaign_at(as_of)
     milestone = campaign.next_milestone(as_of) if campaign else None
@@ -495,9 +498,9 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
     else:
         base["projected_rate"] = float("nan")
         share, due = None, None
-    mat = metrics.materials_completion(scope_id, as_of, level)
+    mat = metrics.over_days(metrics.materials_completion, scope_id, [as_of], level)
     base["completion_rate"] = units.map(_by_unit(mat, "completion_rate"))
-    pts = metrics.point_compliance(scope_id, as_of, level)
+    pts = metrics.over_days(metrics.point_compliance, scope_id, [as_of], level)
     base["compliance_rate"] = units.map(_by_unit(pts, "compliance_rate"))
     base["coverage_text"] = [
         "无数据" if is_missing(c) else coverage_text(_num(c), _num(p), due)
@@ -580,22 +583,31 @@ def _score_series(tests: list[tuple[dict, float]]) -> tuple[SeriesPoint, ...]:
     return tuple(points)
 
 
-def _coverage_series(scope_id: int, as_of: dt.date, campaign: metrics.Campaign | None,
-                     projected: float | None,
-                     ) -> tuple[tuple[SeriesPoint, ...], tuple[SeriesPoint, ...]]:  # fmt: skip
-    """Coverage sampled weekly back from as_of to the campaign start (one day-list query),
-    and the projection from as_of to the next milestone (`projected`, the tile's)."""
+def _series_days(as_of: dt.date, campaign: metrics.Campaign | None) -> list[dt.date]:
+    """The coverage series' days: weekly back from as_of to the campaign start (at most
+    COVERAGE_SERIES_MAX_POINTS, a multiple of 7 days apart), and the start itself."""
     if campaign is None or as_of < campaign.start_date:
-        return (), ()
+        return []
     span = (as_of - campaign.start_date).days
     step = max(7, math.ceil(span / (COVERAGE_SERIES_MAX_POINTS - 1) / 7) * 7)
-    days = sorted({as_of - dt.timedelta(days=k) for k in range(0, span + 1, step)}
+    return sorted({as_of - dt.timedelta(days=k) for k in range(0, span + 1, step)}
                   | {campaign.start_date})  # fmt: skip
-    frame = metrics.coverage_by_day(scope_id, days)
-    rates = dict(zip(frame["as_of"], frame["coverage_rate"], strict=True))
-    series = [SeriesPoint(day, f"{day:%m-%d}", _num(rates.get(day))) for day in days]
+
+
+def _coverage_series(as_of: dt.date, campaign: metrics.Campaign | None,
+                     rows: dict[dt.date, dict], projected: float | None,
+                     ) -> tuple[tuple[SeriesPoint, ...], tuple[SeriesPoint, ...]]:  # fmt: skip
+    """Coverage at the series days (`rows`: the scope's coverage rows by day), and the
+    projection from as_of to the next milestone (`projected`, the tile's)."""
+    days = _series_days(as_of, campaign)
+    if not days:
+        return (), ()
+    series = [
+        SeriesPoint(day, f"{day:%m-%d}", _num(rows.get(day, {}).get("coverage_rate")))
+        for day in days
+    ]
     projection: tuple[SeriesPoint, ...] = ()
-    milestone = campaign.next_milestone(as_of)
+    milestone = campaign.next_milestone(as_of) if campaign else None
     if milestone is not None and series and series[-1].value is not None and projected is not None:
         projection = (
             series[-1],
@@ -640,23 +652,28 @@ def meeting_view(scope_id: int, as_of: dt.date, *, flags_n: int = FLAGS_N) -> Me
     tests = _scored_tests(scope_id, as_of)
     score, rank = _score_numbers(unit, as_of, next_test, tests)
     campaign = metrics.campaign_at(as_of)
+    days = [as_of, as_of - WEEK]  # the tiles' rates now and 较上周
+    rect = _own_rows(metrics.rectification, scope_id, days)
+    cov = _own_rows(metrics.coverage, scope_id, days + _series_days(as_of, campaign))
+    mat = _own_rows(metrics.materials_completion, scope_id, days)
+    pts = _own_rows(metrics.point_compliance, scope_id, days)
     coverage, projected = _coverage_number(
-        *_now_and_before(metrics.coverage, scope_id, as_of), as_of, campaign
+        cov.get(days[0], {}), cov.get(days[1], {}), as_of, campaign
     )
     numbers = (
         score,
         rank,
-        _rectification_number(*_now_and_before(metrics.rectification, scope_id, as_of)),
+        _rectification_number(rect.get(days[0], {}), rect.get(days[1], {})),
         coverage,
-        _materials_number(*_now_and_before(metrics.materials_completion, scope_id, as_of)),
-        _points_number(*_now_and_before(metrics.point_compliance, scope_id, as_of)),
+        _materials_number(mat.get(days[0], {}), mat.get(days[1], {})),
+        _points_number(pts.get(days[0], {}), pts.get(days[1], {})),
     )
     level = filters.child_level(str(unit["kind"]))
     children = child_frame(
         scope_id, as_of, level, int(tests[0][0]["assessment_id"]) if tests else None
     )
     flags, flags_error = _top_flags(scope_id, as_of, flags_n)
-    coverage_series, projection = _coverage_series(scope_id, as_of, campaign, projected)
+    coverage_series, projection = _coverage_series(as_of, campaign, cov, projected)
     return MeetingView(
         scope_id=scope_id,
         scope_name=str(unit["name"]),
