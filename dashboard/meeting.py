@@ -256,20 +256,26 @@ def _city_ranks(as_of: dt.date, next_test: metrics.NextTest | None) -> list[dict
     return ranked.to_dict("records")
 
 
-def _sibling_rank(unit: dict, assessment_id: int) -> tuple[int | None, int, bool]:
+def _sibling_rank(unit: dict, assessment_id: int, previous_id: int | None = None,
+                  ) -> tuple[int | None, int, bool, float | None]:  # fmt: skip
     """A unit's place among the units of its kind under the same parent (1, 1, 3), how many
-    have a place, and whether another holds the same place (并列) — through `db.peer_rank`,
-    so a unit head who may not see the parent gets their own place and nothing of the peers
-    (README, 访问控制)."""
+    have a place, whether another holds the same place (并列), and its place in an earlier
+    test (`previous_id`, for 较上次测评) — through one `db.peer_rank`, so a unit head who
+    may not see the parent gets their own places and nothing of the peers (README, 访问控制)."""
     if is_missing(unit.get("parent_id")):
-        return None, 0, False
+        return None, 0, False, None
 
     def ranking(parent_id: int, kind: str) -> pd.DataFrame:
         frame = metrics.unit_scores(parent_id, assessment_id, kind)
-        return frame.assign(tied=metrics.tied(frame["rank"]))
+        frame = frame.assign(tied=metrics.tied(frame["rank"]))
+        if previous_id is not None:
+            before = metrics.unit_scores(parent_id, previous_id, kind)
+            frame["previous_rank"] = frame["unit_id"].map(_by_unit(before, "rank"))
+        return frame
 
     place = db.peer_rank(int(unit["unit_id"]), ranking)
-    return place.rank, place.ranked, bool(place.row.get("tied", False))
+    previous = _num(place.row.get("previous_rank")) if previous_id is not None else None
+    return place.rank, place.ranked, bool(place.row.get("tied", False)), previous
 
 
 def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | None,
@@ -309,11 +315,11 @@ def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | Non
         tie = False
         peers = f"个{label(UNIT_KIND, unit['kind'])}"
         if tests:
-            r, n, tie = _sibling_rank(unit, int(tests[0][0]["assessment_id"]))
+            previous = int(tests[1][0]["assessment_id"]) if len(tests) > 1 else None
+            r, n, tie, before_rank = _sibling_rank(unit, int(tests[0][0]["assessment_id"]),
+                                                   previous)  # fmt: skip
             rank, of = _num(r), float(n) if n else None
             where = _short_name(tests[0][0])
-        if len(tests) > 1:
-            before_rank = _num(_sibling_rank(unit, int(tests[1][0]["assessment_id"]))[0])
     change, change_text, good = _change(rank, before_rank, higher_is_better=False, digits=0,
                                         unit=" 名")  # fmt: skip
     if change is not None and round(change) != 0:
