@@ -462,7 +462,7 @@ CHILD_COLUMNS = {
 
 def _by_unit(frame: pd.DataFrame, column: str) -> pd.Series:
     """One column of a metric frame keyed by unit_id (for `Series.map`: a left join)."""
-    return frame.set_index("unit_id")[column]
+    return pd.Series(frame[column].array, index=pd.Index(frame["unit_id"].array))
 
 
 def child_frame(scope_id: int, as_of: dt.date, level: str | None,
@@ -476,18 +476,21 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
     """
     if level is None:
         return pd.DataFrame()
-    base = metrics.rectification(scope_id, as_of, level)[
-        ["unit_id", "name", "sort_order", "target_score", "rectification_rate", "overdue",
-         "overdue_severe"]
-    ]  # fmt: skip
-    units = base["unit_id"]
+    rect = metrics.rectification(scope_id, as_of, level)
+    # the columns gathered first and framed once (each column added to a frame costs)
+    col: dict = {
+        c: rect[c]
+        for c in ("unit_id", "name", "sort_order", "target_score", "rectification_rate",
+                  "overdue", "overdue_severe")
+    }  # fmt: skip
+    units = rect["unit_id"]
     if assessment_id is not None:
-        base["score"] = units.map(metrics.score_values(scope_id, assessment_id, level))
+        col["score"] = units.map(metrics.score_values(scope_id, assessment_id, level))
     else:
-        base["score"] = float("nan")
-    # the other metrics by unit_id only (the names are the base's): metrics.over_days
+        col["score"] = pd.Series(float("nan"), index=units.index)
+    # the other metrics by unit_id only (the names are rect's): metrics.over_days
     cov = metrics.over_days(metrics.coverage, scope_id, [as_of], level)
-    base["coverage_rate"] = units.map(_by_unit(cov, "coverage_rate"))
+    col["coverage_rate"] = units.map(_by_unit(cov, "coverage_rate"))
     campaign = metrics.campaign_at(as_of)
     milestone = campaign.next_milestone(as_of) if campaign else None
     if milestone is not None and not cov.empty:
@@ -495,35 +498,36 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
             [_projected(r, as_of, milestone) for r in cov.to_dict("records")],
             index=cov["unit_id"].to_numpy(),
         )
-        base["projected_rate"] = units.map(projected)
+        col["projected_rate"] = units.map(projected)
         share, due = milestone.target_share, milestone.due_date
     elif campaign is not None and campaign.milestones:
         # every milestone has passed: judged on the current value against the last share
-        base["projected_rate"] = base["coverage_rate"]
+        col["projected_rate"] = col["coverage_rate"]
         share, due = campaign.milestones[-1].target_share, None
     else:
-        base["projected_rate"] = float("nan")
+        col["projected_rate"] = pd.Series(float("nan"), index=units.index)
         share, due = None, None
     mat = metrics.over_days(metrics.materials_completion, scope_id, [as_of], level)
-    base["completion_rate"] = units.map(_by_unit(mat, "completion_rate"))
+    col["completion_rate"] = units.map(_by_unit(mat, "completion_rate"))
     pts = metrics.over_days(metrics.point_compliance, scope_id, [as_of], level)
-    base["compliance_rate"] = units.map(_by_unit(pts, "compliance_rate"))
-    base["coverage_text"] = [
+    col["compliance_rate"] = units.map(_by_unit(pts, "compliance_rate"))
+    col["coverage_text"] = [
         "无数据" if is_missing(c) else coverage_text(_num(c), _num(p), due)
-        for c, p in zip(base["coverage_rate"], base["projected_rate"], strict=True)
+        for c, p in zip(col["coverage_rate"], col["projected_rate"], strict=True)
     ]
-    base["target_score"] = units.map(rankings.inherited_target_scores())
+    col["target_score"] = units.map(rankings.inherited_target_scores())
 
     def judged(key: str, column: str, targets: list | None = None) -> list[str]:
-        return rule(key).judge_all([_num(v) for v in base[column]], targets)
+        return rule(key).judge_all([_num(v) for v in col[column]], targets)
 
-    base["score_status"] = judged("score", "score", [_num(t) for t in base["target_score"]])
-    base["rectification_status"] = judged("rectification", "rectification_rate")
-    base["coverage_status"] = judged("coverage", "projected_rate", [share] * len(base))
-    base["materials_status"] = judged("materials", "completion_rate")
-    base["points_status"] = judged("points", "compliance_rate")
-    base["overdue_status"] = judged("overdue", "overdue")
-    return base.sort_values(["sort_order", "unit_id"]).reset_index(drop=True)
+    col["score_status"] = judged("score", "score", [_num(t) for t in col["target_score"]])
+    col["rectification_status"] = judged("rectification", "rectification_rate")
+    col["coverage_status"] = judged("coverage", "projected_rate", [share] * len(units))
+    col["materials_status"] = judged("materials", "completion_rate")
+    col["points_status"] = judged("points", "compliance_rate")
+    col["overdue_status"] = judged("overdue", "overdue")
+    frame = pd.DataFrame(col)
+    return frame.sort_values(["sort_order", "unit_id"]).reset_index(drop=True)
 
 
 def _unit_value(row: dict, key: str, value: float | None, text: str) -> UnitValue:

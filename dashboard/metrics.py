@@ -399,9 +399,9 @@ def _coverage_over_days(scope_id: int, days: list[dt.date], level: str) -> pd.Da
     if not parts:
         empty = pd.DataFrame(columns=["as_of", "unit_id", *COVERAGE_COUNTS])
         return _coverage_rates(empty, pd.Series(dtype="int64"))
-    counts = pd.concat(parts, ignore_index=True)
-    counts["as_of"] = pd.to_datetime(counts["as_of"]).dt.date
+    counts = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     counts = counts.groupby(["as_of", "unit_id"], as_index=False, sort=True)[COVERAGE_COUNTS].sum()
+    counts["as_of"] = pd.to_datetime(counts["as_of"]).dt.date
     windows = {d: pace_window_days(c, d) for d, c in in_force.items() if c is not None}
     return _coverage_rates(counts, counts["as_of"].map(windows))
 
