@@ -715,17 +715,28 @@ SCOPE_KINDS = ("province", "city", "district", "street", "group", "department")
 BACK_PARAM = "back"
 
 
+@db.per_snapshot
+def _kind_and_parent() -> dict[int, tuple[str, int | None]]:
+    """unit_id → (kind, parent_id) of every unit (the unit list, read once per snapshot)."""
+    units = metrics.units()
+    return {
+        int(u): (str(k), None if pd.isna(p) else int(p))
+        for u, k, p in zip(units["unit_id"], units["kind"], units["parent_id"], strict=True)
+    }
+
+
 def scope_of(unit_id: int) -> int | None:
     """The unit a click on `unit_id` opens: itself when it can be a scope (a district,
     street, department …), else its nearest ancestor that can (a community → its street)."""
-    units = metrics.units().set_index("unit_id")
+    tree = _kind_and_parent()
     current: object = unit_id
     for _ in range(20):
-        if current is None or is_missing(current) or current not in units.index:
+        if current is None or is_missing(current) or int(current) not in tree:
             return None
-        if units.loc[current, "kind"] in SCOPE_KINDS:
+        kind, parent = tree[int(current)]
+        if kind in SCOPE_KINDS:
             return int(current)
-        current = units.loc[current, "parent_id"]
+        current = parent
     return None
 
 

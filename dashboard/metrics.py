@@ -475,7 +475,7 @@ def score_values(scope_id: int, assessment_id: int, level: str = "self") -> pd.S
         assessment_id=assessment_id,
         indicator_id=None,
     )
-    return frame.set_index("unit_id")["value"]
+    return pd.Series(frame["value"].array, index=pd.Index(frame["unit_id"].array), name="value")
 
 
 @per_snapshot
