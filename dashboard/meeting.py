@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -237,8 +238,7 @@ def _scored_tests(
     """The last n scored overall tests (newest first) in which the scope unit has a score."""
     result = []
     for test in metrics.scored_assessments(as_of).to_dict("records"):
-        row = _first(metrics.unit_scores(scope_id, int(test["assessment_id"]), "self"))
-        value = _num(row.get("value"))
+        value = _num(metrics.score_values(scope_id, int(test["assessment_id"])).get(scope_id))
         if value is not None:
             result.append((test, value))
             if len(result) >= n:
@@ -256,20 +256,26 @@ def _city_ranks(as_of: dt.date, next_test: metrics.NextTest | None) -> list[dict
     return ranked.to_dict("records")
 
 
-def _sibling_rank(unit: dict, assessment_id: int) -> tuple[int | None, int, bool]:
+def _sibling_rank(unit: dict, assessment_id: int, previous_id: int | None = None,
+                  ) -> tuple[int | None, int, bool, float | None]:  # fmt: skip
     """A unit's place among the units of its kind under the same parent (1, 1, 3), how many
-    have a place, and whether another holds the same place (并列) — through `db.peer_rank`,
-    so a unit head who may not see the parent gets their own place and nothing of the peers
-    (README, 访问控制)."""
+    have a place, whether another holds the same place (并列), and its place in an earlier
+    test (`previous_id`, for 较上次测评) — through one `db.peer_rank`, so a unit head who
+    may not see the parent gets their own places and nothing of the peers (README, 访问控制)."""
     if is_missing(unit.get("parent_id")):
-        return None, 0, False
+        return None, 0, False, None
 
     def ranking(parent_id: int, kind: str) -> pd.DataFrame:
         frame = metrics.unit_scores(parent_id, assessment_id, kind)
-        return frame.assign(tied=metrics.tied(frame["rank"]))
+        frame = frame.assign(tied=metrics.tied(frame["rank"]))
+        if previous_id is not None:
+            before = metrics.unit_scores(parent_id, previous_id, kind)
+            frame["previous_rank"] = frame["unit_id"].map(_by_unit(before, "rank"))
+        return frame
 
     place = db.peer_rank(int(unit["unit_id"]), ranking)
-    return place.rank, place.ranked, bool(place.row.get("tied", False))
+    previous = _num(place.row.get("previous_rank")) if previous_id is not None else None
+    return place.rank, place.ranked, bool(place.row.get("tied", False)), previous
 
 
 def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | None,
@@ -309,11 +315,11 @@ def _score_numbers(unit: dict, as_of: dt.date, next_test: metrics.NextTest | Non
         tie = False
         peers = f"个{label(UNIT_KIND, unit['kind'])}"
         if tests:
-            r, n, tie = _sibling_rank(unit, int(tests[0][0]["assessment_id"]))
+            previous = int(tests[1][0]["assessment_id"]) if len(tests) > 1 else None
+            r, n, tie, before_rank = _sibling_rank(unit, int(tests[0][0]["assessment_id"]),
+                                                   previous)  # fmt: skip
             rank, of = _num(r), float(n) if n else None
             where = _short_name(tests[0][0])
-        if len(tests) > 1:
-            before_rank = _num(_sibling_rank(unit, int(tests[1][0]["assessment_id"]))[0])
     change, change_text, good = _change(rank, before_rank, higher_is_better=False, digits=0,
                                         unit=" 名")  # fmt: skip
     if change is not None and round(change) != 0:
@@ -341,9 +347,16 @@ def _pp(now: float | None, before: float | None) -> tuple[float | None, str, boo
     return _change(now, before, scale=100, digits=1, unit=" 个百分点")
 
 
-def _rectification_number(scope_id: int, as_of: dt.date) -> Number:
-    now = _first(metrics.rectification(scope_id, as_of))
-    before = _first(metrics.rectification(scope_id, as_of - WEEK))
+def _own_rows(metric: Callable[..., pd.DataFrame], scope_id: int,
+              days: list[dt.date]) -> dict[dt.date, dict]:  # fmt: skip
+    """The scope's own row of a metric at each of `days` (as_of, a week before for 较上周,
+    the coverage series), from one frame (metrics.over_days); a day without a row is
+    missing (coverage before any campaign)."""
+    frame = metrics.over_days(metric, scope_id, days)
+    return {row["as_of"]: row for row in frame.to_dict("records")}
+
+
+def _rectification_number(now: dict, before: dict) -> Number:
     value = _num(now.get("rectification_rate"))
     change, change_text, good = _pp(value, _num(before.get("rectification_rate")))
     overdue = int(now.get("overdue") or 0)
@@ -357,20 +370,27 @@ def _rectification_number(scope_id: int, as_of: dt.date) -> Number:
     )  # fmt: skip
 
 
-def _coverage_number(scope_id: int, as_of: dt.date) -> tuple[Number, metrics.Campaign | None]:
-    campaign = metrics.campaign_at(as_of)
-    now = _first(metrics.coverage(scope_id, as_of))
-    before = _first(metrics.coverage(scope_id, as_of - WEEK))
+def _projected(row: dict, as_of: dt.date, milestone: metrics.Milestone) -> float | None:
+    """Projected coverage at `milestone` of one row of metrics.coverage (DESIGN §4, by
+    metrics.project_coverage: current + pace × days, capped at 100%)."""
+    (projection,) = metrics.project_coverage(
+        row["covered"], row["target"], row["pace_per_day"], as_of, (milestone,),
+        history_days=row["pace_window_days"],
+    )  # fmt: skip
+    return projection.projected_rate
+
+
+def _coverage_number(now: dict, before: dict, as_of: dt.date,
+                     campaign: metrics.Campaign | None) -> tuple[Number, float | None]:  # fmt: skip
+    """The coverage tile, and the scope's projection at the next milestone (None: none)."""
     value = _num(now.get("coverage_rate"))
     change, change_text, good = _pp(value, _num(before.get("coverage_rate")))
-    projections = metrics.coverage_projection(scope_id, as_of)
     milestone = campaign.next_milestone(as_of) if campaign else None
     target = projected = None
     target_text, detail = "目标 —", ""
-    if milestone is not None and not projections.empty:
-        row = projections[projections["due_date"] == milestone.due_date].iloc[0]
+    if milestone is not None and now:
         target = milestone.target_share
-        projected = _num(row["projected_rate"])
+        projected = _num(_projected(now, as_of, milestone))
         target_text = f"节点目标 {pct_short(target)}"
         detail = coverage_text(None, projected, milestone.due_date)
     elif campaign is not None and campaign.milestones:
@@ -385,7 +405,7 @@ def _coverage_number(scope_id: int, as_of: dt.date) -> tuple[Number, metrics.Cam
         "coverage", LABELS["coverage"], value, pct(value), target, target_text,
         change, change_text, "较上周", good, verdict,
         detail=detail, detail_status=verdict if detail else "none",
-    ), campaign  # fmt: skip
+    ), (projected if milestone is not None else None)  # fmt: skip
 
 
 def coverage_text(current: float | None, projected: float | None, due: dt.date | None) -> str:
@@ -400,10 +420,9 @@ def coverage_text(current: float | None, projected: float | None, due: dt.date |
     return " · ".join(parts)
 
 
-def _rate_number(key: str, frame_now: pd.DataFrame, frame_before: pd.DataFrame, column: str,
-                 detail: str = "") -> Number:  # fmt: skip
-    value = _num(_first(frame_now).get(column))
-    change, change_text, good = _pp(value, _num(_first(frame_before).get(column)))
+def _rate_number(key: str, now: dict, before: dict, column: str, detail: str = "") -> Number:
+    value = _num(now.get(column))
+    change, change_text, good = _pp(value, _num(before.get(column)))
     target = rule(key).target
     return Number(
         key, LABELS[key], value, pct(value), target, f"目标 ≥ {pct_short(target)}",
@@ -411,12 +430,9 @@ def _rate_number(key: str, frame_now: pd.DataFrame, frame_before: pd.DataFrame, 
     )  # fmt: skip
 
 
-def _materials_number(scope_id: int, as_of: dt.date) -> Number:
-    now = metrics.materials_completion(scope_id, as_of)
-    before = metrics.materials_completion(scope_id, as_of - WEEK)
-    row = _first(now)
-    zero = int(row.get("lines_at_zero") or 0)
-    late = int(row.get("lines_past_deadline") or 0)
+def _materials_number(now: dict, before: dict) -> Number:
+    zero = int(now.get("lines_at_zero") or 0)
+    late = int(now.get("lines_past_deadline") or 0)
     parts = []
     if zero:
         parts.append(f"{zero} 项为 0%")
@@ -425,11 +441,8 @@ def _materials_number(scope_id: int, as_of: dt.date) -> Number:
     return _rate_number("materials", now, before, "completion_rate", " · ".join(parts))
 
 
-def _points_number(scope_id: int, as_of: dt.date) -> Number:
-    now = metrics.point_compliance(scope_id, as_of)
-    before = metrics.point_compliance(scope_id, as_of - WEEK)
-    row = _first(now)
-    failed = int((row.get("static_checked") or 0) - (row.get("static_passed") or 0))
+def _points_number(now: dict, before: dict) -> Number:
+    failed = int((now.get("static_checked") or 0) - (now.get("static_passed") or 0))
     detail = f"{failed} 项静态指标未达标" if failed else ""
     return _rate_number("points", now, before, "compliance_rate", detail)
 
@@ -447,6 +460,11 @@ CHILD_COLUMNS = {
 }
 
 
+def _by_unit(frame: pd.DataFrame, column: str) -> pd.Series:
+    """One column of a metric frame keyed by unit_id (for `Series.map`: a left join)."""
+    return pd.Series(frame[column].array, index=pd.Index(frame["unit_id"].array))
+
+
 def child_frame(scope_id: int, as_of: dt.date, level: str | None,
                 assessment_id: int | None) -> pd.DataFrame:  # fmt: skip
     """One row per unit of `level` under the scope with every decisive number and its status.
@@ -458,52 +476,58 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
     """
     if level is None:
         return pd.DataFrame()
-    base = metrics.rectification(scope_id, as_of, level)[
-        ["unit_id", "name", "sort_order", "target_score", "rectification_rate", "overdue",
-         "overdue_severe"]
-    ]  # fmt: skip
+    rect = metrics.rectification(scope_id, as_of, level)
+    # the columns gathered first and framed once (each column added to a frame costs)
+    col: dict = {
+        c: rect[c]
+        for c in ("unit_id", "name", "sort_order", "target_score", "rectification_rate",
+                  "overdue", "overdue_severe")
+    }  # fmt: skip
+    units = rect["unit_id"]
     if assessment_id is not None:
-        scores = metrics.unit_scores(scope_id, assessment_id, level)[["unit_id", "value"]]
-        base = base.merge(scores.rename(columns={"value": "score"}), on="unit_id", how="left")
+        col["score"] = units.map(metrics.score_values(scope_id, assessment_id, level))
     else:
-        base = base.assign(score=float("nan"))
-    cov = metrics.coverage(scope_id, as_of, level)[["unit_id", "coverage_rate"]]
-    base = base.merge(cov, on="unit_id", how="left")
+        col["score"] = pd.Series(float("nan"), index=units.index)
+    # the other metrics by unit_id only (the names are rect's): metrics.over_days
+    cov = metrics.over_days(metrics.coverage, scope_id, [as_of], level)
+    col["coverage_rate"] = units.map(_by_unit(cov, "coverage_rate"))
     campaign = metrics.campaign_at(as_of)
     milestone = campaign.next_milestone(as_of) if campaign else None
-    projections = metrics.coverage_projection(scope_id, as_of, level)
-    if milestone is not None and not projections.empty:
-        at = projections[projections["due_date"] == milestone.due_date]
-        base = base.merge(at[["unit_id", "projected_rate"]], on="unit_id", how="left")
+    if milestone is not None and not cov.empty:
+        projected = pd.Series(
+            [_projected(r, as_of, milestone) for r in cov.to_dict("records")],
+            index=cov["unit_id"].to_numpy(),
+        )
+        col["projected_rate"] = units.map(projected)
         share, due = milestone.target_share, milestone.due_date
     elif campaign is not None and campaign.milestones:
         # every milestone has passed: judged on the current value against the last share
-        base = base.assign(projected_rate=base["coverage_rate"])
+        col["projected_rate"] = col["coverage_rate"]
         share, due = campaign.milestones[-1].target_share, None
     else:
-        base = base.assign(projected_rate=float("nan"))
+        col["projected_rate"] = pd.Series(float("nan"), index=units.index)
         share, due = None, None
-    mat = metrics.materials_completion(scope_id, as_of, level)[["unit_id", "completion_rate"]]
-    pts = metrics.point_compliance(scope_id, as_of, level)[["unit_id", "compliance_rate"]]
-    base = base.merge(mat, on="unit_id", how="left").merge(pts, on="unit_id", how="left")
-    base["coverage_text"] = [
+    mat = metrics.over_days(metrics.materials_completion, scope_id, [as_of], level)
+    col["completion_rate"] = units.map(_by_unit(mat, "completion_rate"))
+    pts = metrics.over_days(metrics.point_compliance, scope_id, [as_of], level)
+    col["compliance_rate"] = units.map(_by_unit(pts, "compliance_rate"))
+    col["coverage_text"] = [
         "无数据" if is_missing(c) else coverage_text(_num(c), _num(p), due)
-        for c, p in zip(base["coverage_rate"], base["projected_rate"], strict=True)
+        for c, p in zip(col["coverage_rate"], col["projected_rate"], strict=True)
     ]
-    base["target_score"] = base["unit_id"].map(rankings.inherited_target_scores())
-    base["score_status"] = [
-        status_of("score", _num(v), _num(t))
-        for v, t in zip(base["score"], base["target_score"], strict=True)
-    ]
-    base["rectification_status"] = [status_of("rectification", _num(v))
-                                    for v in base["rectification_rate"]]  # fmt: skip
-    base["coverage_status"] = [
-        status_of("coverage", _num(v), share) for v in base["projected_rate"]
-    ]
-    base["materials_status"] = [status_of("materials", _num(v)) for v in base["completion_rate"]]
-    base["points_status"] = [status_of("points", _num(v)) for v in base["compliance_rate"]]
-    base["overdue_status"] = [status_of("overdue", _num(v)) for v in base["overdue"]]
-    return base.sort_values(["sort_order", "unit_id"]).reset_index(drop=True)
+    col["target_score"] = units.map(rankings.inherited_target_scores())
+
+    def judged(key: str, column: str, targets: list | None = None) -> list[str]:
+        return rule(key).judge_all([_num(v) for v in col[column]], targets)
+
+    col["score_status"] = judged("score", "score", [_num(t) for t in col["target_score"]])
+    col["rectification_status"] = judged("rectification", "rectification_rate")
+    col["coverage_status"] = judged("coverage", "projected_rate", [share] * len(units))
+    col["materials_status"] = judged("materials", "completion_rate")
+    col["points_status"] = judged("points", "compliance_rate")
+    col["overdue_status"] = judged("overdue", "overdue")
+    frame = pd.DataFrame(col)
+    return frame.sort_values(["sort_order", "unit_id"]).reset_index(drop=True)
 
 
 def _unit_value(row: dict, key: str, value: float | None, text: str) -> UnitValue:
@@ -518,26 +542,29 @@ def laggards(children: pd.DataFrame, n: int = BOTTOM_N) -> tuple[Laggards, ...]:
     """
     if children.empty:
         return ()
+    records = children.to_dict("records")  # a few dozen rows: plain sorts, no frame per key
     result = []
     for key, (column, fmt) in CHILD_COLUMNS.items():
-        rows = children[children[column].notna() & (children[f"{key}_status"] != "ok")]
-        rows = rows.sort_values([column, "sort_order", "unit_id"])
+        rows = sorted(
+            (r for r in records if not pd.isna(r[column]) and r[f"{key}_status"] != "ok"),
+            key=lambda r, c=column: (r[c], r["sort_order"], r["unit_id"]),
+        )
         units = tuple(
             _unit_value(
                 r, key, _num(r[column]),
                 f"预计 {fmt(_num(r[column]))}" if key == "coverage" else fmt(_num(r[column])),
             )
-            for r in rows.head(n).to_dict("records")
+            for r in rows[:n]
         )  # fmt: skip
         result.append(Laggards(key, LABELS[key], units))
         if key == "rectification":
-            rows = children[children["overdue"] > 0].sort_values(
-                ["overdue", "overdue_severe", "sort_order", "unit_id"],
-                ascending=[False, False, True, True],
+            rows = sorted(
+                (r for r in records if r["overdue"] > 0),
+                key=lambda r: (-r["overdue"], -r["overdue_severe"], r["sort_order"], r["unit_id"]),
             )
             units = tuple(
                 _unit_value(r, "overdue", float(r["overdue"]), f"{int(r['overdue'])} 件")
-                for r in rows.head(n).to_dict("records")
+                for r in rows[:n]
             )
             result.append(Laggards("overdue", "逾期问题", units))
     return tuple(result)
@@ -566,30 +593,36 @@ def _score_series(tests: list[tuple[dict, float]]) -> tuple[SeriesPoint, ...]:
     return tuple(points)
 
 
-def _coverage_series(scope_id: int, as_of: dt.date, campaign: metrics.Campaign | None
-                     ) -> tuple[tuple[SeriesPoint, ...], tuple[SeriesPoint, ...]]:  # fmt: skip
-    """Coverage sampled weekly back from as_of to the campaign start, and the projection."""
+def _series_days(as_of: dt.date, campaign: metrics.Campaign | None) -> list[dt.date]:
+    """The coverage series' days: weekly back from as_of to the campaign start (at most
+    COVERAGE_SERIES_MAX_POINTS, a multiple of 7 days apart), and the start itself."""
     if campaign is None or as_of < campaign.start_date:
-        return (), ()
+        return []
     span = (as_of - campaign.start_date).days
     step = max(7, math.ceil(span / (COVERAGE_SERIES_MAX_POINTS - 1) / 7) * 7)
-    days = sorted({as_of - dt.timedelta(days=k) for k in range(0, span + 1, step)}
+    return sorted({as_of - dt.timedelta(days=k) for k in range(0, span + 1, step)}
                   | {campaign.start_date})  # fmt: skip
-    series = []
-    for day in days:
-        value = _num(_first(metrics.coverage(scope_id, day)).get("coverage_rate"))
-        series.append(SeriesPoint(day, f"{day:%m-%d}", value))
+
+
+def _coverage_series(as_of: dt.date, campaign: metrics.Campaign | None,
+                     rows: dict[dt.date, dict], projected: float | None,
+                     ) -> tuple[tuple[SeriesPoint, ...], tuple[SeriesPoint, ...]]:  # fmt: skip
+    """Coverage at the series days (`rows`: the scope's coverage rows by day), and the
+    projection from as_of to the next milestone (`projected`, the tile's)."""
+    days = _series_days(as_of, campaign)
+    if not days:
+        return (), ()
+    series = [
+        SeriesPoint(day, f"{day:%m-%d}", _num(rows.get(day, {}).get("coverage_rate")))
+        for day in days
+    ]
     projection: tuple[SeriesPoint, ...] = ()
-    milestone = campaign.next_milestone(as_of)
-    if milestone is not None and series and series[-1].value is not None:
-        rows = metrics.coverage_projection(scope_id, as_of)
-        at = rows[rows["due_date"] == milestone.due_date] if not rows.empty else rows
-        projected = _num(at.iloc[0]["projected_rate"]) if len(at) else None
-        if projected is not None:
-            projection = (
-                series[-1],
-                SeriesPoint(milestone.due_date, f"{milestone.due_date:%m-%d}", projected),
-            )
+    milestone = campaign.next_milestone(as_of) if campaign else None
+    if milestone is not None and series and series[-1].value is not None and projected is not None:
+        projection = (
+            series[-1],
+            SeriesPoint(milestone.due_date, f"{milestone.due_date:%m-%d}", projected),
+        )
     return tuple(series), projection
 
 
@@ -628,21 +661,29 @@ def meeting_view(scope_id: int, as_of: dt.date, *, flags_n: int = FLAGS_N) -> Me
     next_test = metrics.next_test(as_of)
     tests = _scored_tests(scope_id, as_of)
     score, rank = _score_numbers(unit, as_of, next_test, tests)
-    coverage, campaign = _coverage_number(scope_id, as_of)
+    campaign = metrics.campaign_at(as_of)
+    days = [as_of, as_of - WEEK]  # the tiles' rates now and 较上周
+    rect = _own_rows(metrics.rectification, scope_id, days)
+    cov = _own_rows(metrics.coverage, scope_id, days + _series_days(as_of, campaign))
+    mat = _own_rows(metrics.materials_completion, scope_id, days)
+    pts = _own_rows(metrics.point_compliance, scope_id, days)
+    coverage, projected = _coverage_number(
+        cov.get(days[0], {}), cov.get(days[1], {}), as_of, campaign
+    )
     numbers = (
         score,
         rank,
-        _rectification_number(scope_id, as_of),
+        _rectification_number(rect.get(days[0], {}), rect.get(days[1], {})),
         coverage,
-        _materials_number(scope_id, as_of),
-        _points_number(scope_id, as_of),
+        _materials_number(mat.get(days[0], {}), mat.get(days[1], {})),
+        _points_number(pts.get(days[0], {}), pts.get(days[1], {})),
     )
     level = filters.child_level(str(unit["kind"]))
     children = child_frame(
         scope_id, as_of, level, int(tests[0][0]["assessment_id"]) if tests else None
     )
     flags, flags_error = _top_flags(scope_id, as_of, flags_n)
-    coverage_series, projection = _coverage_series(scope_id, as_of, campaign)
+    coverage_series, projection = _coverage_series(as_of, campaign, cov, projected)
     return MeetingView(
         scope_id=scope_id,
         scope_name=str(unit["name"]),
@@ -674,17 +715,28 @@ SCOPE_KINDS = ("province", "city", "district", "street", "group", "department")
 BACK_PARAM = "back"
 
 
+@db.per_snapshot
+def _kind_and_parent() -> dict[int, tuple[str, int | None]]:
+    """unit_id → (kind, parent_id) of every unit (the unit list, read once per snapshot)."""
+    units = metrics.units()
+    return {
+        int(u): (str(k), None if pd.isna(p) else int(p))
+        for u, k, p in zip(units["unit_id"], units["kind"], units["parent_id"], strict=True)
+    }
+
+
 def scope_of(unit_id: int) -> int | None:
     """The unit a click on `unit_id` opens: itself when it can be a scope (a district,
     street, department …), else its nearest ancestor that can (a community → its street)."""
-    units = metrics.units().set_index("unit_id")
+    tree = _kind_and_parent()
     current: object = unit_id
     for _ in range(20):
-        if current is None or is_missing(current) or current not in units.index:
+        if current is None or is_missing(current) or int(current) not in tree:
             return None
-        if units.loc[current, "kind"] in SCOPE_KINDS:
+        kind, parent = tree[int(current)]
+        if kind in SCOPE_KINDS:
             return int(current)
-        current = units.loc[current, "parent_id"]
+        current = parent
     return None
 
 

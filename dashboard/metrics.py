@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -146,10 +147,14 @@ def rectification(scope_id: int, as_of: dt.date, level: str = "self") -> pd.Data
     counts = query(
         "rectification_counts", scope_id=scope_id, level=_check_level(level), as_of=as_of
     ).copy()
+    return _with_names(_rectification_rates(counts))
+
+
+def _rectification_rates(counts: pd.DataFrame) -> pd.DataFrame:
     counts["rectification_rate"] = _rate_column(counts, "rectified", "found")
     counts["on_time_rate"] = _rate_column(counts, "rectified_on_time", "due")
     counts["closure_rate"] = _rate_column(counts, "closed", "found")
-    return _with_names(counts)
+    return counts
 
 
 # ── visits ─────────────────────────────────────────────────────────────────────────────
@@ -229,9 +234,9 @@ def coverage(
     on the platform ÷ visits. Empty when no campaign has started by as_of.
     """
     campaign = campaign_at(as_of)
-    columns = ["unit_id", "target", "covered", "new_last_14d", "visits", "entered"]
     if campaign is None:
-        empty = pd.DataFrame(columns=[*columns, *(["subject_kind"] if by_kind else [])])
+        columns = ["unit_id", *COVERAGE_COUNTS, *(["subject_kind"] if by_kind else [])]
+        empty = pd.DataFrame(columns=columns)
         for name in ("coverage_rate", "entry_rate", "pace_per_day", "pace_window_days"):
             empty[name] = pd.Series(dtype="float64")
         return _with_names(empty)
@@ -243,15 +248,23 @@ def coverage(
         campaign_id=campaign.campaign_id,
     )
     if not by_kind:
-        counts = counts.groupby("unit_id", as_index=False, sort=True)[columns[1:]].sum()
+        counts = counts.groupby("unit_id", as_index=False, sort=True)[COVERAGE_COUNTS].sum()
     else:
         counts = counts.copy()
-    window = pace_window_days(campaign, as_of)
+    window = pd.Series(pace_window_days(campaign, as_of), index=counts.index)
+    return _with_names(_coverage_rates(counts, window))
+
+
+COVERAGE_COUNTS = ["target", "covered", "new_last_14d", "visits", "entered"]
+
+
+def _coverage_rates(counts: pd.DataFrame, window: pd.Series) -> pd.DataFrame:
+    """The rates of coverage counts; `window` = each row's pace window in days."""
     counts["coverage_rate"] = _rate_column(counts, "covered", "target")
     counts["entry_rate"] = _rate_column(counts, "entered", "visits")
-    counts["pace_per_day"] = counts["new_last_14d"] / window if window else float("nan")
+    counts["pace_per_day"] = counts["new_last_14d"] / window.where(window > 0)
     counts["pace_window_days"] = window
-    return _with_names(counts)
+    return counts
 
 
 @dataclass(frozen=True)
@@ -327,16 +340,82 @@ def materials_completion(scope_id: int, as_of: dt.date, level: str = "self") -> 
     counts = query(
         "materials_counts", scope_id=scope_id, level=_check_level(level), as_of=as_of
     ).copy()
+    return _with_names(_completion_rates(counts))
+
+
+def _completion_rates(counts: pd.DataFrame) -> pd.DataFrame:
     counts["completion_rate"] = _rate_column(counts, "completed", "required")
-    return _with_names(counts)
+    return counts
 
 
 def point_compliance(scope_id: int, as_of: dt.date, level: str = "self") -> pd.DataFrame:
     """点位达标率 = passed ÷ checked over the latest check per (point, static indicator)."""
     counts = query("point_counts", scope_id=scope_id, level=_check_level(level), as_of=as_of).copy()
+    return _with_names(_compliance_rates(counts))
+
+
+def _compliance_rates(counts: pd.DataFrame) -> pd.DataFrame:
     counts["compliance_rate"] = _rate_column(counts, "static_passed", "static_checked")
     counts["dynamic_clear_rate"] = _rate_column(counts, "dynamic_cleared", "points")
-    return _with_names(counts)
+    return counts
+
+
+# ── one unit scope at several days ─────────────────────────────────────────────────────
+
+# metric → its count query and the rates computed from the counts (as the metric does)
+_DAY_LISTS: dict[
+    Callable[..., pd.DataFrame], tuple[str, Callable[[pd.DataFrame], pd.DataFrame]]
+] = {
+    rectification: ("rectification_counts", _rectification_rates),
+    materials_completion: ("materials_counts", _completion_rates),
+    point_compliance: ("point_counts", _compliance_rates),
+}
+
+
+def over_days(
+    metric: Callable[..., pd.DataFrame], scope_id: int, days: Iterable[dt.date],
+    level: str = "self",
+) -> pd.DataFrame:  # fmt: skip
+    """`metric(scope_id, day, level)` at each of `days` in one frame, from one day-list query
+    (for `coverage`, one per campaign in force) instead of one call per day: the same counts
+    and rates, each row with its day in `as_of` (ordered by day, then unit_id), without the
+    unit name columns — for a page that reads a unit at several dates (the meeting board:
+    today, a week ago, the coverage series). `metric` is rectification, coverage,
+    materials_completion or point_compliance; coverage has no rows before any campaign."""
+    days = sorted({_as_date(d) for d in days})
+    level = _check_level(level)
+    if metric is coverage:
+        return _coverage_over_days(scope_id, days, level)
+    name, rates = _DAY_LISTS[metric]
+    counts = query(name, scope_id=scope_id, level=level, days=tuple(days)).copy()
+    counts["as_of"] = pd.to_datetime(counts["as_of"]).dt.date
+    return rates(counts)
+
+
+def _coverage_over_days(scope_id: int, days: list[dt.date], level: str) -> pd.DataFrame:
+    in_force = {day: campaign_at(day) for day in days}
+    by_campaign: dict[int, list[dt.date]] = {}
+    for day, campaign in in_force.items():
+        if campaign is not None:
+            by_campaign.setdefault(campaign.campaign_id, []).append(day)
+    parts = [
+        query(
+            "coverage_counts",
+            scope_id=scope_id,
+            level=level,
+            days=tuple(ds),
+            campaign_id=campaign_id,
+        )  # fmt: skip
+        for campaign_id, ds in by_campaign.items()
+    ]
+    if not parts:
+        empty = pd.DataFrame(columns=["as_of", "unit_id", *COVERAGE_COUNTS])
+        return _coverage_rates(empty, pd.Series(dtype="int64"))
+    counts = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    counts = counts.groupby(["as_of", "unit_id"], as_index=False, sort=True)[COVERAGE_COUNTS].sum()
+    counts["as_of"] = pd.to_datetime(counts["as_of"]).dt.date
+    windows = {d: pace_window_days(c, d) for d, c in in_force.items() if c is not None}
+    return _coverage_rates(counts, counts["as_of"].map(windows))
 
 
 # ── scores and ranks ───────────────────────────────────────────────────────────────────
@@ -395,6 +474,20 @@ def unit_scores(
         .astype("Int64")
     )
     return _with_names(frame.drop(columns=["parent_id"]))
+
+
+def score_values(scope_id: int, assessment_id: int, level: str = "self") -> pd.Series:
+    """unit_id → overall score in one test (NaN = 无数据) of the units `unit_scores` lists:
+    its value column, without the gap, rank and name work — for a page that only shows
+    the values (a unit test by test, the units of a level)."""
+    frame = query(
+        "unit_scores",
+        scope_id=scope_id,
+        level=_check_level(level),
+        assessment_id=assessment_id,
+        indicator_id=None,
+    )
+    return pd.Series(frame["value"].array, index=pd.Index(frame["unit_id"].array), name="value")
 
 
 @per_snapshot

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,15 @@ class StatusRule:
         if v >= warn_from - _EPS:
             return "warn"
         return "bad"
+
+    def judge_all(
+        self, values: Iterable[float | None], targets: Iterable[float | None] | None = None
+    ) -> list[str]:
+        """`judge` for a column of values (and their data-driven targets, row by row): the
+        same verdicts, with the rule looked up once instead of once per row."""
+        if targets is None:
+            return [self.judge(v) for v in values]
+        return [self.judge(v, t) for v, t in zip(values, targets, strict=True)]
 
     def why(self) -> str:
         """The rule in one Chinese sentence (for a help text or the foot of the board)."""

@@ -173,3 +173,52 @@ def test_unit_columns_join_like_a_merge_in_official_order() -> None:
     assert m._with_names(frame)["x"].tolist() == [2, 5, 1, 4]
     with pytest.raises(ValueError, match="name"):
         m._with_names(frame.assign(name="x"))
+
+
+# ── one scope at several days (metrics.over_days), score values ────────────────────────
+
+
+def test_over_days_gives_each_day_its_own_numbers_in_one_frame() -> None:
+    # 台账 at AS_OF 26 of 45, at 06-05 9 of 15 (tiny.py); 整改 at AS_OF 6 of 11 found
+    mat = m.over_days(m.materials_completion, 1, [AS_OF, dt.date(2026, 6, 5)])
+    assert list(mat["as_of"]) == [dt.date(2026, 6, 5), AS_OF]  # by day
+    assert [(r.completed, r.required) for r in mat.itertuples()] == [(9, 15), (26, 45)]
+    assert mat["completion_rate"].tolist() == pytest.approx([9 / 15, 26 / 45])
+    rect = m.over_days(m.rectification, 1, [AS_OF]).iloc[0]
+    assert (rect.found, rect.rectified, rect.rectification_rate) == (11, 6, pytest.approx(6 / 11))
+    districts = m.over_days(m.materials_completion, 1, [AS_OF], "district")
+    assert dict(zip(districts["unit_id"], districts["completion_rate"], strict=True)) == {
+        2: pytest.approx(6 / 20),
+        3: pytest.approx(15 / 20),
+    }
+    east = m.over_days(m.point_compliance, 2, [AS_OF]).iloc[0]
+    assert (east.static_passed, east.static_checked) == (3, 4)
+
+
+def test_over_days_coverage_has_no_row_before_the_campaign_and_the_pace_of_its_day() -> None:
+    frame = m.over_days(m.coverage, 1, [dt.date(2026, 4, 20), AS_OF])
+    assert list(frame["as_of"]) == [AS_OF]  # 04-20: no campaign yet
+    row = frame.iloc[0]
+    assert (row.covered, row.target, row.visits, row.entered) == (14, 39, 15, 14)
+    assert row.pace_per_day == pytest.approx(9 / 14) and row.pace_window_days == 14
+    assert m.over_days(m.coverage, 1, [dt.date(2026, 4, 20)]).empty
+
+
+def test_over_days_equals_the_metric_at_each_day() -> None:
+    days = [AS_OF, AS_OF - dt.timedelta(days=7), dt.date(2026, 5, 20), dt.date(2026, 4, 20)]
+    for metric in (m.rectification, m.coverage, m.materials_completion, m.point_compliance):
+        for level in ("self", "district", "street"):
+            frame = m.over_days(metric, 1, days, level)
+            for day in days:
+                one = metric(1, day, level).sort_values("unit_id").reset_index(drop=True)
+                got = frame[frame["as_of"] == day].drop(columns="as_of").reset_index(drop=True)
+                pd.testing.assert_frame_equal(
+                    got, one[list(got.columns)], check_dtype=False, obj=f"{metric.__name__}"
+                )
+
+
+def test_score_values_are_the_unit_scores_values() -> None:
+    # assessment 3: 和平街道 86, 解放街道 86, 城关镇 79; 红星社区 has no score (tiny.py)
+    assert m.score_values(1, 3, "street").to_dict() == {4: 86.0, 5: 86.0, 6: 79.0}
+    assert m.score_values(1, 3).to_dict() == {1: 82.0}
+    assert pd.isna(m.score_values(1, 3, "community")[8])

@@ -44,6 +44,17 @@ def test_judge(key: str, value: float, target: float | None, expected: str) -> N
     assert status.judge(key, value, target) == expected
 
 
+def test_judge_all_gives_a_column_the_verdicts_of_judge() -> None:
+    rect = status.rule("rectification_rate")
+    assert rect.judge_all([0.9, 0.8994, 0.8494, None, float("nan")]) == [
+        "ok", "warn", "bad", "none", "none",
+    ]  # fmt: skip
+    score = status.rule("score")  # a target per row (each unit's own)
+    assert score.judge_all([90.0, 88.0, 87.99, 95.0], [90.0, 90.0, 90.0, None]) == [
+        "ok", "warn", "bad", "none",
+    ]  # fmt: skip
+
+
 def test_every_consumer_reads_the_one_rule() -> None:
     # rankings: targets and precision
     for m in rankings.METRICS:

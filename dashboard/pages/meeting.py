@@ -47,7 +47,7 @@ rotation = (
 )
 
 
-def _top_bar(view: meeting.MeetingView, shown: str) -> None:
+def _top_bar(view: meeting.MeetingView, shown: str, labels: dict[int, str]) -> None:
     left, right = st.columns([7, 3], vertical_alignment="bottom")
     with left:
         title, countdown = st.columns([4, 6], vertical_alignment="bottom")
@@ -62,7 +62,6 @@ def _top_bar(view: meeting.MeetingView, shown: str) -> None:
             st.markdown(md_escape(view.countdown_detail))
     with right:
         stack = meeting.back_stack(st.query_params.get(meeting.BACK_PARAM))
-        labels = _labels()
         if stack and stack[-1] in labels:
             with st.container(key="mtop-back"):
                 st.button(f"← 返回 {md_escape(short(labels[stack[-1]], board.NAME_LIMIT))}", key="drill_back",
@@ -108,11 +107,12 @@ def _labels() -> dict[int, str]:
     return dict(zip(options["unit_id"], options["label"], strict=True))
 
 
-def _drill_pills(unit_ids: tuple[int, ...], key: str) -> None:
+def _drill_pills(unit_ids: tuple[int, ...], key: str, labels: dict[int, str]) -> None:
     """On the projector: the units on the board as buttons that open their view."""
-    labels = _labels()
+    if not f.meeting:
+        return
     ids = [u for u in unit_ids if u in labels][:14]
-    if not f.meeting or not ids:
+    if not ids:
         return
     with st.container(key=f"mdrill-{key}"):
         st.pills(
@@ -126,7 +126,7 @@ def _drill_pills(unit_ids: tuple[int, ...], key: str) -> None:
         )
 
 
-def _laggards_panel(view: meeting.MeetingView) -> None:
+def _laggards_panel(view: meeting.MeetingView, labels: dict[int, str]) -> None:
     level = view.child_level_label or "下级单位"
     with st.container(key="mhead-laggards"):
         st.markdown(f"落后单位 · {md_escape(level)}倒数前三（只列未达标）")
@@ -135,20 +135,21 @@ def _laggards_panel(view: meeting.MeetingView) -> None:
             st.markdown("本单位没有下级单位可比较。")
         else:
             st.markdown(board.laggards_md(view.laggards))
-    _drill_pills(meeting.drill_units(view)[0], "lag")
+    _drill_pills(meeting.drill_units(view)[0], "lag", labels)
     if f.meeting:
         with st.container(key="mnote-rules"):
             st.markdown(md_escape(meeting.rules_note()))
 
 
-def _flags_panel(view: meeting.MeetingView, *, with_value: bool = False) -> None:
+def _flags_panel(view: meeting.MeetingView, labels: dict[int, str], *,
+                 with_value: bool = False) -> None:  # fmt: skip
     with st.container(key="mhead-flags"):
         st.markdown(f"红旗清单 · 优先级前 {len(view.flags)} 项" if view.flags else "红旗清单")
     with st.container(key="mpanel-flags"):
         if view.flags_error:
             st.markdown(md_escape(view.flags_error))
         st.markdown(board.flags_md(view.flags, view.as_of, with_value=with_value))
-    _drill_pills(meeting.drill_units(view)[1], "flags")
+    _drill_pills(meeting.drill_units(view)[1], "flags", labels)
 
 
 def _charts(view: meeting.MeetingView, height: int) -> None:
@@ -175,25 +176,25 @@ def _charts(view: meeting.MeetingView, height: int) -> None:
         )
 
 
-def _overview(view: meeting.MeetingView) -> None:
+def _overview(view: meeting.MeetingView, labels: dict[int, str]) -> None:
     kpi.kpi_row(view.numbers)
     lag, flag, charts = st.columns([35, 43, 22], gap="medium")
     with lag:
-        _laggards_panel(view)
+        _laggards_panel(view, labels)
     with flag:
-        _flags_panel(view)
+        _flags_panel(view, labels)
     with charts:
         _charts(view, 330 if f.meeting else 260)
 
 
-def _units(view: meeting.MeetingView) -> None:
+def _units(view: meeting.MeetingView, labels: dict[int, str]) -> None:
     level = view.child_level_label or "下级单位"
     with st.container(key="mhead-units"):
         st.markdown(f"{md_escape(level)}一览（按综合得分从低到高）")
     with st.container(key="mpanel-units"):
         st.markdown(board.children_md(view.children))
     if not view.children.empty:
-        _drill_pills(tuple(int(u) for u in view.children["unit_id"]), "units")
+        _drill_pills(tuple(int(u) for u in view.children["unit_id"]), "units", labels)
 
 
 def _board() -> None:
@@ -204,16 +205,17 @@ def _board() -> None:
     shown = rotation.views[tick % len(rotation.views)]
     flags_n = 10 if shown == "flags" else meeting.FLAGS_N
     view = meeting.meeting_view(f.scope_id, f.as_of, flags_n=flags_n)
+    labels = _labels() if f.meeting else {}  # the drill-down buttons are the projector's
     if f.meeting:
-        _top_bar(view, shown)
+        _top_bar(view, shown, labels)
     if shown == "flags":
         kpi.kpi_row(view.numbers)
-        _flags_panel(view, with_value=True)
+        _flags_panel(view, labels, with_value=True)
     elif shown == "units":
         kpi.kpi_row(view.numbers)
-        _units(view)
+        _units(view, labels)
     else:
-        _overview(view)
+        _overview(view, labels)
     if not f.meeting:
         with st.container(key="mnote"):
             st.caption(
