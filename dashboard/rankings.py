@@ -360,9 +360,11 @@ def ranking(
     """The ranking of every unit of `level` under `scope_id` by one metric.
 
     Columns: unit_id, name, kind, parent_id, value, numerator, denominator, rank (Int64,
-    places 1, 1, 3; <NA> = 无数据), tied (并列), ranked_of (units with a place), prev_rank, rank_change (↑2 / ↓3 / 持平 / 新 / —), gap_to_above
-    (how far behind the next better rank, ≥ 0), target, gap_to_target (positive = ahead of
-    target, for lower-is-better metrics too; of the judged value), status (ok/warn/bad/none),
+    places 1, 1, 3; <NA> = 无数据), tied (并列), ranked_of (units with a place), prev_rank and
+    prev_value (rank and value at the comparison point: a week earlier, or the previous
+    assessment), rank_change (↑2 / ↓3 / 持平 / 新 / —), gap_to_above (how far behind the
+    next better rank, ≥ 0), target, gap_to_target (positive = ahead of target, for
+    lower-is-better metrics too; of the judged value), status (ok/warn/bad/none),
     status_text (● 达标 …); for 走访覆盖率 also projected and projected_due (the judged
     value and its milestone; projected_due None after the last milestone). Ranked units
     first by rank (official order within a tie), then 无数据.
@@ -431,9 +433,13 @@ def _compute_ranking(
         previous = _values(m, scope_id, level, as_of - WEEK, None, None, subject_kind)
     if previous is not None:
         previous["prev_rank"] = _rank(previous["value"], m)
-        frame = frame.merge(previous[["unit_id", "prev_rank"]], on="unit_id", how="left")
+        previous = previous.rename(columns={"value": "prev_value"})
+        frame = frame.merge(
+            previous[["unit_id", "prev_rank", "prev_value"]], on="unit_id", how="left"
+        )
     else:
         frame["prev_rank"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+        frame["prev_value"] = float("nan")
     frame["prev_rank"] = frame["prev_rank"].astype("Int64")
     frame["rank_change"] = [
         change_text(p, n, comparable)

@@ -158,15 +158,15 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
     for key in STANDING_METRICS:
         if top:
             row = _row(weekly.metric_values(key, unit_id, as_of), unit_id)
-            row_before = _row(weekly.metric_values(key, unit_id, before), unit_id)
+            value_before = _row(weekly.metric_values(key, unit_id, before), unit_id).get("value")
             ranked = 0
-        else:
-            place = own_place(key, unit_id, as_of)
-            row, row_before = place.row, own_place(key, unit_id, before).row
-            ranked = place.ranked
-        if top:
             code, target, basis = _own_status(key, unit_id, as_of, _value(row.get("value")))
         else:
+            # one ranking per metric: its row holds the value and rank a week earlier too
+            # (prev_value, prev_rank: the engine ranks both days in one computation)
+            place = own_place(key, unit_id, as_of)
+            row, ranked = place.row, place.ranked
+            value_before = row.get("prev_value")
             code, target = str(row.get("status") or "none"), _value(row.get("target"))
             basis = _basis_text(row)
         out.append(
@@ -174,7 +174,7 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
                 key,
                 weekly.metric(key).label,
                 _value(row.get("value")),
-                _value(row_before.get("value")),
+                _value(value_before),
                 _rank(row.get("rank")),
                 _rank(row.get("prev_rank")),
                 ranked,
@@ -237,15 +237,15 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         latest = _row(metrics.unit_scores(unit_id, latest_id), unit_id)
         previous = _row(metrics.unit_scores(unit_id, previous_id), unit_id) if previous_id else {}
         latest = {**latest, "rank": None}  # the top of the tree is not ranked
+        value_before = previous.get("value")
         n = 0
     else:
+        # the ranking in the latest assessment holds the previous one's value (prev_value)
         place = own_place("score", unit_id, as_of, assessment_id=latest_id)
         latest = place.row
-        previous = (
-            own_place("score", unit_id, as_of, assessment_id=previous_id).row if previous_id else {}
-        )
+        value_before = latest.get("prev_value") if previous_id else None
         n = place.ranked
-    if _value(latest.get("value")) is None and _value(previous.get("value")) is None:
+    if _value(latest.get("value")) is None and _value(value_before) is None:
         return None
     target = _value(latest.get("target"))
     if "target" not in latest:  # the top of the tree: its own target score
@@ -255,7 +255,7 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         "score",
         "综合得分",
         _value(latest.get("value")),
-        _value(previous.get("value")),
+        _value(value_before),
         _rank(latest.get("rank")),
         _rank(latest.get("prev_rank")),
         n,
