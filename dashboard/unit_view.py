@@ -46,7 +46,10 @@ class UnitInfo:
         return self.parent_id is not None and self.kind in metrics.LEVELS
 
 
+@db.per_snapshot
 def unit_info(unit_id: int) -> UnitInfo:
+    """The unit's name, kind and parent (from the whole unit list, which every user reads);
+    asked for many times by one page, so kept per snapshot."""
     row = metrics.units().set_index("unit_id").loc[unit_id]
     parent = None if pd.isna(row["parent_id"]) else int(row["parent_id"])
     parent_name = None if pd.isna(row["parent_name"]) else str(row["parent_name"])
@@ -273,17 +276,18 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
 def peer_table(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """The unit and its peers side by side: each decisive rate and its rank, in the order
     of the 整改率 ranking (无数据 last)."""
-    table = None
-    for key in STANDING_METRICS:
-        frame = peer_ranking(key, unit_id, as_of)
-        if table is None:
-            table = frame[["unit_id", "name"]].copy()
-        part = frame[["unit_id", "value", "rank", "tied"]].rename(
-            columns={"value": key, "rank": f"{key}_rank", "tied": f"{key}_tied"}
-        )
-        table = table.merge(part, on="unit_id", how="left")
-    table["is_self"] = table["unit_id"] == unit_id
-    return table.reset_index(drop=True)
+    frames = [peer_ranking(key, unit_id, as_of) for key in STANDING_METRICS]
+    ids = frames[0]["unit_id"]
+    columns = {"unit_id": ids.array, "name": frames[0]["name"].array}
+    for key, frame in zip(STANDING_METRICS, frames, strict=True):
+        at = pd.Index(frame["unit_id"]).get_indexer(ids)  # every ranking lists every peer
+        if (at < 0).any():  # pragma: no cover - rankings of one peer group list the same units
+            raise ValueError(f"the {key} ranking does not list every peer")
+        columns[key] = frame["value"].array.take(at)
+        columns[f"{key}_rank"] = frame["rank"].array.take(at)
+        columns[f"{key}_tied"] = frame["tied"].array.take(at)
+    columns["is_self"] = ids.to_numpy() == unit_id
+    return pd.DataFrame(columns)
 
 
 # ── problems ───────────────────────────────────────────────────────────────────────────
