@@ -24,17 +24,18 @@ at the next milestone (columns `projected`, `projected_due`), its value stays th
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import io
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import streamlit as st
 
 from dashboard import metrics, status
 from dashboard.components.text import place_text
-from dashboard.db import FileIdentity, file_identity, query, require_scope
+from dashboard.db import FileIdentity, file_identity, query, register_memo, require_scope
 from dashboard.export import neutralise
 from dashboard.labels import STATUS, SUBJECT_KIND, UNIT_KIND
 
@@ -392,7 +393,12 @@ def ranking(
     )  # fmt: skip
 
 
-@st.cache_data(max_entries=1000, show_spinner=False)
+RANKINGS_KEPT = 1000
+_rankings: collections.OrderedDict[tuple, pd.DataFrame] = register_memo(collections.OrderedDict())
+_computing: dict[tuple, threading.Lock] = {}
+_rankings_lock = threading.Lock()
+
+
 def _cached_ranking(
     identity: FileIdentity,
     metric_key: str,
@@ -403,10 +409,35 @@ def _cached_ranking(
     indicator_id: int | None,
     subject_kind: str | None,
 ) -> pd.DataFrame:
-    """The ranking, cached per snapshot (the file identity changes when data is swapped)."""
-    return _compute_ranking(
-        metric(metric_key), scope_id, level, as_of, assessment_id, indicator_id, subject_kind
-    )
+    """The ranking, kept in this process per snapshot (the file identity changes when data
+    is swapped), as the query runner keeps query results (db.FrameCache): a hit is a dict
+    lookup and a shallow copy (copy-on-write: the caller may add columns without touching
+    the kept frame), not st.cache_data's pickling; concurrent misses on one key compute it
+    once. The access check ran in `ranking`, before this."""
+    key = (identity, metric_key, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
+    with _rankings_lock:
+        frame = _rankings.get(key)
+        if frame is not None:
+            _rankings.move_to_end(key)
+            return frame.copy(deep=False)
+        pending = _computing.setdefault(key, threading.Lock())
+    try:
+        with pending:
+            with _rankings_lock:
+                frame = _rankings.get(key)
+            if frame is None:
+                frame = _compute_ranking(
+                    metric(metric_key), scope_id, level, as_of, assessment_id, indicator_id,
+                    subject_kind,
+                )  # fmt: skip
+                with _rankings_lock:
+                    _rankings[key] = frame
+                    while len(_rankings) > RANKINGS_KEPT:
+                        _rankings.popitem(last=False)
+    finally:
+        with _rankings_lock:
+            _computing.pop(key, None)
+    return frame.copy(deep=False)
 
 
 def _compute_ranking(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from dashboard import db, flags, meeting, metrics, rankings, status, trends, weekly
@@ -314,20 +315,22 @@ def problems_by_territory(problems: pd.DataFrame) -> pd.DataFrame:
     """For a department: its open problems per 属地 unit (open, overdue, severe overdue)."""
     if problems.empty:
         return pd.DataFrame(columns=["unit_name", "open", "overdue", "overdue_severe"])
-    frame = problems.assign(
-        is_overdue=problems["section"] == "overdue",
-        is_overdue_severe=(problems["section"] == "overdue") & (problems["severity"] == "severe"),
-    )
-    grouped = frame.groupby(["unit_id", "unit_name"], as_index=False, sort=True).agg(
-        open=("problem_id", "count"),
-        overdue=("is_overdue", "sum"),
-        overdue_severe=("is_overdue_severe", "sum"),
-    )
-    return (
-        grouped.sort_values(["overdue", "open", "unit_id"], ascending=[False, False, True])
-        .drop(columns="unit_id")
-        .reset_index(drop=True)
-    )
+    # counted per unit with bincount (a groupby with named aggregations costs milliseconds)
+    codes, unit_ids = pd.factorize(problems["unit_id"], sort=True)
+    _, first = np.unique(codes, return_index=True)
+    overdue = (problems["section"] == "overdue").to_numpy()
+    severe = overdue & (problems["severity"] == "severe").to_numpy()
+    n = len(unit_ids)
+    counts = {
+        "open": np.bincount(codes, weights=problems["problem_id"].notna().to_numpy(), minlength=n),
+        "overdue": np.bincount(codes, weights=overdue, minlength=n),
+        "overdue_severe": np.bincount(codes, weights=severe, minlength=n),
+    }
+    counts = {k: v.astype("int64") for k, v in counts.items()}
+    order = np.lexsort((np.asarray(unit_ids), -counts["open"], -counts["overdue"]))
+    columns = {"unit_name": problems["unit_name"].array.take(first[order])}
+    columns.update({k: v[order] for k, v in counts.items()})
+    return pd.DataFrame(columns)
 
 
 # ── visits, materials, owned items, flags ──────────────────────────────────────────────
