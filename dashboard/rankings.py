@@ -35,7 +35,14 @@ import pandas as pd
 
 from dashboard import metrics, status
 from dashboard.components.text import place_text
-from dashboard.db import FileIdentity, file_identity, query, register_memo, require_scope
+from dashboard.db import (
+    FileIdentity,
+    batch_memo,
+    file_identity,
+    query,
+    register_memo,
+    require_scope,
+)
 from dashboard.export import neutralise
 from dashboard.labels import STATUS, SUBJECT_KIND, UNIT_KIND
 
@@ -239,6 +246,13 @@ def coverage_target(as_of: dt.date) -> float | None:
 # ── the values, from metrics.py ────────────────────────────────────────────────────────
 
 
+# Within an as-of batch (a page's days) the metric frames two rankings share are computed
+# once: 整改率, 按期整改率 and 逾期 read one rectification frame, 走访覆盖率 and 平台录入率
+# one coverage frame. Only read here, never changed.
+_rectification = batch_memo(metrics.rectification)
+_coverage = batch_memo(metrics.coverage)
+
+
 def _values(
     m: RankMetric,
     scope_id: int,
@@ -264,9 +278,9 @@ def _values(
                 rank_within="list",
             )
     elif m.source == "rectification":
-        frame = metrics.rectification(scope_id, as_of, level)
+        frame = _rectification(scope_id, as_of, level)
     elif m.source == "coverage":
-        frame = metrics.coverage(scope_id, as_of, level, by_kind=subject_kind is not None)
+        frame = _coverage(scope_id, as_of, level, by_kind=subject_kind is not None)
         if subject_kind is not None:
             frame = frame[frame["subject_kind"] == subject_kind]
     elif m.source == "materials":
