@@ -28,11 +28,19 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from dashboard import metrics, status
 from dashboard.components.text import place_text
-from dashboard.db import FileIdentity, file_identity, query, require_scope, result_cache
+from dashboard.db import (
+    FileIdentity,
+    batch_memo,
+    file_identity,
+    query,
+    require_scope,
+    result_cache,
+)
 from dashboard.export import neutralise
 from dashboard.labels import STATUS, SUBJECT_KIND, UNIT_KIND
 
@@ -236,6 +244,13 @@ def coverage_target(as_of: dt.date) -> float | None:
 # ── the values, from metrics.py ────────────────────────────────────────────────────────
 
 
+# Within an as-of batch (a page's days) the metric frames two rankings share are computed
+# once: 整改率, 按期整改率 and 逾期 read one rectification frame, 走访覆盖率 and 平台录入率
+# one coverage frame. Only read here, never changed.
+_rectification = batch_memo(metrics.rectification)
+_coverage = batch_memo(metrics.coverage)
+
+
 def _values(
     m: RankMetric,
     scope_id: int,
@@ -261,9 +276,9 @@ def _values(
                 rank_within="list",
             )
     elif m.source == "rectification":
-        frame = metrics.rectification(scope_id, as_of, level)
+        frame = _rectification(scope_id, as_of, level)
     elif m.source == "coverage":
-        frame = metrics.coverage(scope_id, as_of, level, by_kind=subject_kind is not None)
+        frame = _coverage(scope_id, as_of, level, by_kind=subject_kind is not None)
         if subject_kind is not None:
             frame = frame[frame["subject_kind"] == subject_kind]
     elif m.source == "materials":
@@ -272,21 +287,27 @@ def _values(
         frame = metrics.point_compliance(scope_id, as_of, level)
     else:  # pragma: no cover - the allow-list holds only the sources above
         raise ValueError(m.source)
-    out = frame[["unit_id", "name", "kind", "parent_id", "sort_order"]].copy()
-    out["value"] = pd.to_numeric(frame[m.value], errors="coerce").astype("float64")
+    # built as one frame from arrays: a column set at a time costs a copy each
+    out = {c: frame[c].array for c in ("unit_id", "name", "kind", "parent_id", "sort_order")}
+    out["value"] = _floats(frame[m.value])
     if m.key == "overdue":
         # A unit with no problems on record has nothing to be overdue on: 无数据, not 0.
-        out.loc[frame["found"].to_numpy() == 0, "value"] = float("nan")
+        out["value"][frame["found"].to_numpy() == 0] = float("nan")
     if m.source == "coverage":  # for the projection at the next milestone
         for column in ("pace_per_day", "pace_window_days"):
-            out[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    out["numerator"] = pd.to_numeric(frame[m.numerator], errors="coerce").astype("float64")
+            out[column] = _floats(frame[column])
+    out["numerator"] = _floats(frame[m.numerator])
     out["denominator"] = (
-        pd.to_numeric(frame[m.denominator], errors="coerce").astype("float64")
-        if m.denominator
-        else float("nan")
+        _floats(frame[m.denominator]) if m.denominator else np.full(len(frame), np.nan)
     )
-    return out.reset_index(drop=True)
+    return pd.DataFrame(out)
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """A numeric column as float64 (missing and non-numbers as NaN), a fresh array."""
+    return pd.to_numeric(column, errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan, copy=True
+    )
 
 
 def _rank(values: pd.Series, m: RankMetric) -> pd.Series:
@@ -359,9 +380,11 @@ def ranking(
     """The ranking of every unit of `level` under `scope_id` by one metric.
 
     Columns: unit_id, name, kind, parent_id, value, numerator, denominator, rank (Int64,
-    places 1, 1, 3; <NA> = 无数据), tied (并列), ranked_of (units with a place), prev_rank, rank_change (↑2 / ↓3 / 持平 / 新 / —), gap_to_above
-    (how far behind the next better rank, ≥ 0), target, gap_to_target (positive = ahead of
-    target, for lower-is-better metrics too; of the judged value), status (ok/warn/bad/none),
+    places 1, 1, 3; <NA> = 无数据), tied (并列), ranked_of (units with a place), prev_rank and
+    prev_value (rank and value at the comparison point: a week earlier, or the previous
+    assessment), rank_change (↑2 / ↓3 / 持平 / 新 / —), gap_to_above (how far behind the
+    next better rank, ≥ 0), target, gap_to_target (positive = ahead of target, for
+    lower-is-better metrics too; of the judged value), status (ok/warn/bad/none),
     status_text (● 达标 …); for 走访覆盖率 also projected and projected_due (the judged
     value and its milestone; projected_due None after the last milestone). Ranked units
     first by rank (official order within a tie), then 无数据.
@@ -393,7 +416,9 @@ def _cached_ranking(
     indicator_id: int | None,
     subject_kind: str | None,
 ) -> pd.DataFrame:
-    """The ranking, cached per snapshot (the file identity changes when data is swapped)."""
+    """The ranking, kept in this process per snapshot (the file identity changes when data
+    is swapped) by db.result_cache: a hit is a dict lookup and a shallow copy, not
+    st.cache_data's pickling. The access check ran in `ranking`, before this."""
     return _compute_ranking(
         metric(metric_key), scope_id, level, as_of, assessment_id, indicator_id, subject_kind
     )
@@ -409,9 +434,13 @@ def _compute_ranking(
     subject_kind: str | None,
 ) -> pd.DataFrame:
     frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
-    frame["rank"] = _rank(frame["value"], m)
-    frame["tied"] = metrics.tied(frame["rank"])
-    frame["ranked_of"] = int(frame["rank"].notna().sum())
+    n = len(frame)
+    rank = _rank(frame["value"], m)
+    cols: dict[str, object] = {
+        "rank": rank.array,
+        "tied": metrics.tied(rank).to_numpy(),
+        "ranked_of": np.full(n, int(rank.notna().sum()), dtype="int64"),
+    }
 
     if m.compare == "assessment":
         previous_id = (
@@ -428,43 +457,63 @@ def _compute_ranking(
     else:
         comparable = True
         previous = _values(m, scope_id, level, as_of - WEEK, None, None, subject_kind)
-    if previous is not None:
-        previous["prev_rank"] = _rank(previous["value"], m)
-        frame = frame.merge(previous[["unit_id", "prev_rank"]], on="unit_id", how="left")
-    else:
-        frame["prev_rank"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
-    frame["prev_rank"] = frame["prev_rank"].astype("Int64")
-    frame["rank_change"] = [
-        change_text(p, n, comparable)
-        for p, n in zip(frame["prev_rank"], frame["rank"], strict=True)
+    prev_rank = np.full(n, np.nan)
+    prev_value = np.full(n, np.nan)
+    if previous is not None and len(previous):
+        # each unit's row of the previous ranking, by position (a left join on unit_id)
+        at = pd.Index(previous["unit_id"]).get_indexer(frame["unit_id"])
+        found = at >= 0
+        ranks_then = _rank(previous["value"], m).to_numpy(dtype="float64", na_value=np.nan)
+        prev_rank[found] = ranks_then[at[found]]
+        prev_value[found] = previous["value"].to_numpy()[at[found]]
+    cols["prev_rank"] = pd.array(prev_rank, dtype="Int64")
+    cols["prev_value"] = prev_value
+    rank_now = rank.to_numpy(dtype="float64", na_value=np.nan)
+    cols["rank_change"] = [
+        change_text(p, r, comparable) for p, r in zip(prev_rank, rank_now, strict=True)
     ]
 
-    shown = frame["value"].round(m.digits)
-    # the value of the next better place (with places 1, 1, 3, place 3's is place 1's)
-    best_of_rank = shown.groupby(frame["rank"]).first().sort_index()
-    place_above = dict(zip(best_of_rank.index[1:], best_of_rank.to_numpy()[:-1], strict=True))
-    above = frame["rank"].map(lambda r: place_above.get(r) if pd.notna(r) else None)
-    above = pd.to_numeric(above, errors="coerce").astype("float64")
-    frame["gap_to_above"] = (above - shown) if m.higher_is_better else (shown - above)
-    frame["gap_to_above"] = frame["gap_to_above"].round(m.digits)
+    shown = frame["value"].round(m.digits).to_numpy()
+    # the value of the next better place (with places 1, 1, 3, place 3's is place 1's);
+    # places are ranks of the shown values, so one place has one shown value
+    above = np.full(n, np.nan)
+    ranked = ~np.isnan(rank_now)
+    if ranked.any():
+        places, first = np.unique(rank_now[ranked], return_index=True)
+        of_place = shown[ranked][first]
+        k = np.searchsorted(places, rank_now[ranked])
+        above[ranked] = np.where(k > 0, of_place[np.maximum(k - 1, 0)], np.nan)
+    gap = (above - shown) if m.higher_is_better else (shown - above)
+    cols["gap_to_above"] = np.round(gap, m.digits)
 
-    frame["target"] = _targets(m, frame, as_of, indicator_id)
+    target = _targets(m, frame, as_of, indicator_id).to_numpy(dtype="float64", na_value=np.nan)
+    cols["target"] = target
     judged = shown
+    drop = []
     if m.rule.basis == "projection" and m.key == "coverage_rate":
         projected, due = _coverage_projection(frame, as_of)
-        frame["projected"] = projected
-        frame["projected_due"] = due
-        judged = projected.round(m.digits)
-        frame = frame.drop(columns=["pace_per_day", "pace_window_days"])
-    ahead = judged - frame["target"] if m.higher_is_better else frame["target"] - judged
-    frame["gap_to_target"] = ahead.round(m.digits)
-    frame["status"] = [status_code(v, t, m) for v, t in zip(judged, frame["target"], strict=True)]
-    frame["status_text"] = [f"{STATUS[s][1]} {STATUS[s][0]}" for s in frame["status"]]
+        cols["projected"] = projected.to_numpy()
+        cols["projected_due"] = np.full(n, due, dtype=object)
+        judged = projected.round(m.digits).to_numpy()
+        drop = ["pace_per_day", "pace_window_days"]
+    ahead = judged - target if m.higher_is_better else target - judged
+    cols["gap_to_target"] = np.round(ahead, m.digits)
+    codes = [status_code(v, t, m) for v, t in zip(judged, target, strict=True)]
+    cols["status"] = codes
+    cols["status_text"] = [f"{STATUS[c][1]} {STATUS[c][0]}" for c in codes]
 
-    frame = frame.sort_values(
-        ["rank", "sort_order", "unit_id"], na_position="last", kind="stable"
-    ).reset_index(drop=True)
-    return frame
+    out = {c: frame[c].array for c in frame.columns if c not in drop}
+    out.update(cols)
+    result = pd.DataFrame(out)
+    # ranked first by place, then 无数据; the official order within a place
+    order = np.lexsort(
+        (
+            frame["unit_id"].to_numpy(),
+            frame["sort_order"].to_numpy(dtype="float64", na_value=np.inf),
+            np.where(ranked, rank_now, np.inf),
+        )
+    )
+    return result.take(order).reset_index(drop=True)
 
 
 # ── drill-down ─────────────────────────────────────────────────────────────────────────
