@@ -19,12 +19,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
-import streamlit as st
 
 from dashboard import flags, metrics, rankings
-from dashboard.db import FileIdentity, file_identity, query, require_scope
+from dashboard.db import file_identity, query, register_memo, require_scope
 
 WEEK = dt.timedelta(days=7)
+
+# One computation per snapshot of each week's numbers (the changes of a metric at a level,
+# the summary, the flag changes): the page, the bulletin on it and the downloads all read
+# the same results. Plain frames in this process, no pickling (st.cache_data copied each
+# hit); callers get shallow copies (copy-on-write) and the access check runs first.
+_shared: dict = register_memo({})
+_SHARED_MAX = 512
+
+
+def _once(name: str, args: tuple, compute: Callable[[], object]) -> object:
+    key = (file_identity(), name, args)
+    try:
+        return _shared[key]
+    except KeyError:
+        pass
+    value = compute()
+    if len(_shared) >= _SHARED_MAX:
+        _shared.clear()
+    _shared[key] = value
+    return value
 
 
 # ── weeks ──────────────────────────────────────────────────────────────────────────────
@@ -146,9 +165,20 @@ def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     """The ranking (dashboard/rankings.py) of every unit of `level` at the week's end, with
     the value at the previous week's end, the change (rate units; ×100 = 个百分点), rank,
     prev_rank (at the previous week's end), rank_change (↑2 / ↓1 / 持平 / 新 / —) and
-    rank_moved (prev_rank − rank as a number). Ranked units first, then 无数据."""
+    rank_moved (prev_rank − rank as a number). Ranked units first, then 无数据.
+    Computed once per snapshot; do not mutate the frame in place (copy-on-write copies)."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
+    frame = _once(
+        "changes", (key, scope_id, week, level), lambda: _changes(key, scope_id, week, level)
+    )
+    return frame.copy(deep=False)
+
+
+def _changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     now = ranking_at(key, scope_id, level, week.end)
-    before = ranking_at(key, scope_id, level, week.prev_end)[
+    # The previous week's end is the ranking's own comparison day (a week before): its
+    # values, not a second whole ranking.
+    before = metric_values(key, scope_id, week.prev_end, level)[
         ["unit_id", "value", "numerator", "denominator"]
     ].rename(columns=lambda c: c if c == "unit_id" else f"{c}_prev")
     out = now.merge(before, on="unit_id", how="left")
@@ -185,7 +215,8 @@ def _with_ties(ordered: pd.DataFrame, n: int) -> pd.DataFrame:
 
 def comparison_levels(scope_id: int) -> list[str]:
     """The unit kinds below the scope that a week can be compared across, in tree order."""
-    kinds = set(query("units_in_scope", scope_id=scope_id).query("depth > 0")["kind"])
+    frame = query("units_in_scope", scope_id=scope_id)
+    kinds = set(frame.loc[frame["depth"] > 0, "kind"])
     return [k for k in COMPARISON_KINDS if k in kinds]
 
 
@@ -239,19 +270,19 @@ def flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
     """Flags at the week's end vs the previous week's end, matched on the engine's
     Flag.key (rule, unit, owner …):
     appeared (only now), stayed (both), cleared (only before). Rows of appeared/stayed
-    describe the flag now; cleared rows describe it as it was. Cached per snapshot and
-    rules file (evaluating every rule twice takes seconds on a city)."""
-    require_scope(scope_id)  # this cache sits above the query runner's access check
+    describe the flag now; cleared rows describe it as it was. Computed once per snapshot
+    and rules file (the flags at the default week's ends are precomputed in the snapshot;
+    another week evaluates every rule twice)."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
     rules = flags.CONFIG_PATH
     rules_stamp = rules.stat().st_mtime_ns if rules.exists() else 0
-    return _cached_flag_changes(file_identity(), rules_stamp, scope_id, week.start)
+    frame = _once(
+        "flag_changes", (rules_stamp, scope_id, week), lambda: _flag_changes(scope_id, week)
+    )
+    return frame.copy(deep=False)
 
 
-@st.cache_data(max_entries=200, show_spinner=False)
-def _cached_flag_changes(
-    identity: FileIdentity, rules_stamp: int, scope_id: int, week_start: dt.date
-) -> pd.DataFrame:
-    week = Week(week_start)
+def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
     now = flags.evaluate(scope_id, week.end)
     before = flags.evaluate(scope_id, week.prev_end)
     before_keys = {f.key for f in before}
@@ -351,6 +382,13 @@ def _none_if_missing(value: object) -> float | None:
 
 
 def summary(scope_id: int, week: Week) -> WeeklySummary:
+    """The scope's totals for the week (computed once per snapshot: the page and the
+    bulletin tell the same numbers)."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
+    return _once("summary", (scope_id, week), lambda: _summary(scope_id, week))
+
+
+def _summary(scope_id: int, week: Week) -> WeeklySummary:
     this = problem_counts(scope_id, week).iloc[0]
     last = problem_counts(scope_id, week.previous).iloc[0]
     rect = metrics.rectification(scope_id, week.end).iloc[0]
