@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from dashboard import flags, metrics, rankings
@@ -193,23 +194,28 @@ def movers(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]
     """The n most improved (largest rise) and n most declined (largest fall) units of a
     `changes` frame, ties at the nth included (changes as shown, 0.1 个百分点); units
     without a value at both week ends are left out."""
-    known = frame[frame["change"].notna()].assign(shown_change=frame["change"].round(6))
-    up = known[known["shown_change"] > 0].sort_values(
-        ["shown_change", "sort_order", "unit_id"], ascending=[False, True, True], kind="mergesort"
-    )
-    down = known[known["shown_change"] < 0].sort_values(
-        ["shown_change", "sort_order", "unit_id"], ascending=[True, True, True], kind="mergesort"
-    )
-    return _with_ties(up, n), _with_ties(down, n)
+    shown = frame["change"].round(6).to_numpy(dtype="float64", na_value=np.nan)
+    order = frame["sort_order"].to_numpy(dtype="float64", na_value=np.nan)
+    unit = frame["unit_id"].to_numpy(dtype="float64", na_value=np.nan)
+    rows = np.arange(len(frame))
+    up = rows[shown > 0]
+    down = rows[shown < 0]
+    # largest rise (fall) first, then official order, then unit id (a stable sort)
+    up = up[np.lexsort((unit[up], order[up], -shown[up]))]
+    down = down[np.lexsort((unit[down], order[down], shown[down]))]
+    return _with_ties(frame, up, shown, n), _with_ties(frame, down, shown, n)
 
 
-def _with_ties(ordered: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The first n rows, and every further row tied with the nth on the shown change (a
-    unit is never left out of 进步最大 for sorting after an equal one); `tied` marks 并列."""
+def _with_ties(frame: pd.DataFrame, ordered: np.ndarray, shown: np.ndarray, n: int) -> pd.DataFrame:
+    """The first n rows (positions `ordered` of `frame`), and every further row tied with
+    the nth on the shown change (a unit is never left out of 进步最大 for sorting after an
+    equal one); `mover_tied` marks 并列."""
     if len(ordered) > n:
-        ordered = ordered[ordered["shown_change"].isin(ordered["shown_change"].head(n))]
-    out = ordered.drop(columns="shown_change").reset_index(drop=True)
-    out["mover_tied"] = ordered["shown_change"].duplicated(keep=False).to_numpy()
+        ordered = ordered[np.isin(shown[ordered], shown[ordered[:n]])]
+    values = shown[ordered]
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    out = frame.iloc[ordered].reset_index(drop=True)
+    out["mover_tied"] = counts[inverse] > 1
     return out
 
 
@@ -232,9 +238,9 @@ def problem_counts(scope_id: int, week: Week, level: str = "self") -> pd.DataFra
         week_start=week.start,
         week_end=week.end,
     )
-    names = metrics.units()[_UNIT_COLUMNS].copy()
-    names["name"] = names["unit_id"].map(metrics.display_names()).fillna(names["name"])
-    return names.merge(counts, on="unit_id", how="inner").reset_index(drop=True)
+    # the unit columns with display names in front, official order (an inner join)
+    columns = [*_UNIT_COLUMNS, *(c for c in counts.columns if c != "unit_id")]
+    return metrics._with_names(counts)[columns]
 
 
 def problem_events(scope_id: int, week: Week) -> pd.DataFrame:
@@ -381,6 +387,19 @@ def _none_if_missing(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+def _own_rate(frame: pd.DataFrame, m: rankings.RankMetric) -> tuple | None:
+    """(value, numerator, denominator) of the scope's own row of a metric function's frame
+    (level 'self'), as `metric_values` reads them; None when the frame has no row."""
+    if frame.empty:
+        return None
+    return tuple(
+        _none_if_missing(pd.to_numeric(frame[column].iloc[0], errors="coerce"))
+        if column in frame
+        else None
+        for column in (m.value, m.numerator, m.denominator)
+    )
+
+
 def summary(scope_id: int, week: Week) -> WeeklySummary:
     """The scope's totals for the week (computed once per snapshot: the page and the
     bulletin tell the same numbers)."""
@@ -391,19 +410,25 @@ def summary(scope_id: int, week: Week) -> WeeklySummary:
 def _summary(scope_id: int, week: Week) -> WeeklySummary:
     this = problem_counts(scope_id, week).iloc[0]
     last = problem_counts(scope_id, week.previous).iloc[0]
-    rect = metrics.rectification(scope_id, week.end).iloc[0]
+    # Each source's own row once per week end: 整改率 and the totals share one frame.
+    own = {
+        (source, day): _SOURCES[source](scope_id, day, "self")
+        for source in {metric(key).source for key in WEEKLY_METRICS} | {"rectification"}
+        for day in (week.end, week.prev_end)
+    }
+    rect = own[("rectification", week.end)].iloc[0]
     rates = {}
     for key in WEEKLY_METRICS:
-        now = metric_values(key, scope_id, week.end)
-        before = metric_values(key, scope_id, week.prev_end)
-        now_row = now.iloc[0] if len(now) else None
+        m = metric(key)
+        now = _own_rate(own[(m.source, week.end)], m)
+        before = _own_rate(own[(m.source, week.prev_end)], m)
         rates[key] = RateChange(
             key,
-            metric(key).label,
-            None if now_row is None else _none_if_missing(now_row["value"]),
-            None if before.empty else _none_if_missing(before.iloc[0]["value"]),
-            0 if now_row is None else int(now_row["numerator"]),
-            0 if now_row is None else int(now_row["denominator"]),
+            m.label,
+            None if now is None else now[0],
+            None if before is None else before[0],
+            0 if now is None else int(now[1]),
+            0 if now is None else int(now[2]),
         )
     return WeeklySummary(
         scope_id=scope_id,
