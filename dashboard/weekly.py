@@ -177,17 +177,28 @@ def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
 
 def _changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     now = ranking_at(key, scope_id, level, week.end)
-    # The previous week's end is the ranking's own comparison day (a week before): its
-    # values, not a second whole ranking.
-    before = metric_values(key, scope_id, week.prev_end, level)[
-        ["unit_id", "value", "numerator", "denominator"]
-    ].rename(columns=lambda c: c if c == "unit_id" else f"{c}_prev")
-    out = now.merge(before, on="unit_id", how="left")
+    # The previous week's end is the ranking's own comparison day (a week before): the
+    # metric function's values there (as `metric_values` reads them), not a second ranking,
+    # matched on unit_id and added in one step.
+    m = metric(key)
+    before = _SOURCES[m.source](scope_id, week.prev_end, level)
+    at = pd.Index(before["unit_id"]).get_indexer(now["unit_id"])
+    columns = {}
+    for name, source in (("value", m.value), ("numerator", m.numerator),
+                         ("denominator", m.denominator)):  # fmt: skip
+        values = np.full(len(now), np.nan)
+        if source in before:
+            known = pd.to_numeric(before[source], errors="coerce").to_numpy(
+                "float64", na_value=np.nan
+            )
+            values[at >= 0] = known[at[at >= 0]]
+        columns[f"{name}_prev"] = values
     # the change between the values as shown (0.1%): 96.9% → 97.0% is +0.1, never 持平
-    digits = metric(key).digits
-    out["change"] = out["value"].round(digits) - out["value_prev"].round(digits)
-    out["rank_moved"] = (out["prev_rank"] - out["rank"]).astype("Int64")
-    return out.reset_index(drop=True)
+    columns["change"] = now["value"].round(m.digits).to_numpy() - np.round(
+        columns["value_prev"], m.digits
+    )
+    columns["rank_moved"] = (now["prev_rank"] - now["rank"]).astype("Int64")
+    return pd.concat([now, pd.DataFrame(columns, index=now.index)], axis=1).reset_index(drop=True)
 
 
 def movers(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
