@@ -18,13 +18,33 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
-import streamlit as st
 
 from dashboard import flags, metrics, rankings
-from dashboard.db import FileIdentity, file_identity, query, require_scope
+from dashboard.db import file_identity, query, register_memo, require_scope
 
 WEEK = dt.timedelta(days=7)
+
+# One computation per snapshot of each week's numbers (the changes of a metric at a level,
+# the summary, the flag changes): the page, the bulletin on it and the downloads all read
+# the same results. Plain frames in this process, no pickling (st.cache_data copied each
+# hit); callers get shallow copies (copy-on-write) and the access check runs first.
+_shared: dict = register_memo({})
+_SHARED_MAX = 512
+
+
+def _once(name: str, args: tuple, compute: Callable[[], object]) -> object:
+    key = (file_identity(), name, args)
+    try:
+        return _shared[key]
+    except KeyError:
+        pass
+    value = compute()
+    if len(_shared) >= _SHARED_MAX:
+        _shared.clear()
+    _shared[key] = value
+    return value
 
 
 # ── weeks ──────────────────────────────────────────────────────────────────────────────
@@ -146,46 +166,74 @@ def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     """The ranking (dashboard/rankings.py) of every unit of `level` at the week's end, with
     the value at the previous week's end, the change (rate units; ×100 = 个百分点), rank,
     prev_rank (at the previous week's end), rank_change (↑2 / ↓1 / 持平 / 新 / —) and
-    rank_moved (prev_rank − rank as a number). Ranked units first, then 无数据."""
+    rank_moved (prev_rank − rank as a number). Ranked units first, then 无数据.
+    Computed once per snapshot; do not mutate the frame in place (copy-on-write copies)."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
+    frame = _once(
+        "changes", (key, scope_id, week, level), lambda: _changes(key, scope_id, week, level)
+    )
+    return frame.copy(deep=False)
+
+
+def _changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     now = ranking_at(key, scope_id, level, week.end)
-    before = ranking_at(key, scope_id, level, week.prev_end)[
-        ["unit_id", "value", "numerator", "denominator"]
-    ].rename(columns=lambda c: c if c == "unit_id" else f"{c}_prev")
-    out = now.merge(before, on="unit_id", how="left")
+    # The previous week's end is the ranking's own comparison day (a week before): the
+    # metric function's values there (as `metric_values` reads them), not a second ranking,
+    # matched on unit_id and added in one step.
+    m = metric(key)
+    before = _SOURCES[m.source](scope_id, week.prev_end, level)
+    at = pd.Index(before["unit_id"]).get_indexer(now["unit_id"])
+    columns = {}
+    for name, source in (("value", m.value), ("numerator", m.numerator),
+                         ("denominator", m.denominator)):  # fmt: skip
+        values = np.full(len(now), np.nan)
+        if source in before:
+            known = pd.to_numeric(before[source], errors="coerce").to_numpy(
+                "float64", na_value=np.nan
+            )
+            values[at >= 0] = known[at[at >= 0]]
+        columns[f"{name}_prev"] = values
     # the change between the values as shown (0.1%): 96.9% → 97.0% is +0.1, never 持平
-    digits = metric(key).digits
-    out["change"] = out["value"].round(digits) - out["value_prev"].round(digits)
-    out["rank_moved"] = (out["prev_rank"] - out["rank"]).astype("Int64")
-    return out.reset_index(drop=True)
+    columns["change"] = now["value"].round(m.digits).to_numpy() - np.round(
+        columns["value_prev"], m.digits
+    )
+    columns["rank_moved"] = (now["prev_rank"] - now["rank"]).astype("Int64")
+    return pd.concat([now, pd.DataFrame(columns, index=now.index)], axis=1).reset_index(drop=True)
 
 
 def movers(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The n most improved (largest rise) and n most declined (largest fall) units of a
     `changes` frame, ties at the nth included (changes as shown, 0.1 个百分点); units
     without a value at both week ends are left out."""
-    known = frame[frame["change"].notna()].assign(shown_change=frame["change"].round(6))
-    up = known[known["shown_change"] > 0].sort_values(
-        ["shown_change", "sort_order", "unit_id"], ascending=[False, True, True], kind="mergesort"
-    )
-    down = known[known["shown_change"] < 0].sort_values(
-        ["shown_change", "sort_order", "unit_id"], ascending=[True, True, True], kind="mergesort"
-    )
-    return _with_ties(up, n), _with_ties(down, n)
+    shown = frame["change"].round(6).to_numpy(dtype="float64", na_value=np.nan)
+    order = frame["sort_order"].to_numpy(dtype="float64", na_value=np.nan)
+    unit = frame["unit_id"].to_numpy(dtype="float64", na_value=np.nan)
+    rows = np.arange(len(frame))
+    up = rows[shown > 0]
+    down = rows[shown < 0]
+    # largest rise (fall) first, then official order, then unit id (a stable sort)
+    up = up[np.lexsort((unit[up], order[up], -shown[up]))]
+    down = down[np.lexsort((unit[down], order[down], shown[down]))]
+    return _with_ties(frame, up, shown, n), _with_ties(frame, down, shown, n)
 
 
-def _with_ties(ordered: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The first n rows, and every further row tied with the nth on the shown change (a
-    unit is never left out of 进步最大 for sorting after an equal one); `tied` marks 并列."""
+def _with_ties(frame: pd.DataFrame, ordered: np.ndarray, shown: np.ndarray, n: int) -> pd.DataFrame:
+    """The first n rows (positions `ordered` of `frame`), and every further row tied with
+    the nth on the shown change (a unit is never left out of 进步最大 for sorting after an
+    equal one); `mover_tied` marks 并列."""
     if len(ordered) > n:
-        ordered = ordered[ordered["shown_change"].isin(ordered["shown_change"].head(n))]
-    out = ordered.drop(columns="shown_change").reset_index(drop=True)
-    out["mover_tied"] = ordered["shown_change"].duplicated(keep=False).to_numpy()
+        ordered = ordered[np.isin(shown[ordered], shown[ordered[:n]])]
+    values = shown[ordered]
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    out = frame.iloc[ordered].reset_index(drop=True)
+    out["mover_tied"] = counts[inverse] > 1
     return out
 
 
 def comparison_levels(scope_id: int) -> list[str]:
     """The unit kinds below the scope that a week can be compared across, in tree order."""
-    kinds = set(query("units_in_scope", scope_id=scope_id).query("depth > 0")["kind"])
+    frame = query("units_in_scope", scope_id=scope_id)
+    kinds = set(frame.loc[frame["depth"] > 0, "kind"])
     return [k for k in COMPARISON_KINDS if k in kinds]
 
 
@@ -201,9 +249,9 @@ def problem_counts(scope_id: int, week: Week, level: str = "self") -> pd.DataFra
         week_start=week.start,
         week_end=week.end,
     )
-    names = metrics.units()[_UNIT_COLUMNS].copy()
-    names["name"] = names["unit_id"].map(metrics.display_names()).fillna(names["name"])
-    return names.merge(counts, on="unit_id", how="inner").reset_index(drop=True)
+    # the unit columns with display names in front, official order (an inner join)
+    columns = [*_UNIT_COLUMNS, *(c for c in counts.columns if c != "unit_id")]
+    return metrics._with_names(counts)[columns]
 
 
 def problem_events(scope_id: int, week: Week) -> pd.DataFrame:
@@ -239,19 +287,19 @@ def flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
     """Flags at the week's end vs the previous week's end, matched on the engine's
     Flag.key (rule, unit, owner …):
     appeared (only now), stayed (both), cleared (only before). Rows of appeared/stayed
-    describe the flag now; cleared rows describe it as it was. Cached per snapshot and
-    rules file (evaluating every rule twice takes seconds on a city)."""
-    require_scope(scope_id)  # this cache sits above the query runner's access check
+    describe the flag now; cleared rows describe it as it was. Computed once per snapshot
+    and rules file (the flags at the default week's ends are precomputed in the snapshot;
+    another week evaluates every rule twice)."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
     rules = flags.CONFIG_PATH
     rules_stamp = rules.stat().st_mtime_ns if rules.exists() else 0
-    return _cached_flag_changes(file_identity(), rules_stamp, scope_id, week.start)
+    frame = _once(
+        "flag_changes", (rules_stamp, scope_id, week), lambda: _flag_changes(scope_id, week)
+    )
+    return frame.copy(deep=False)
 
 
-@st.cache_data(max_entries=200, show_spinner=False)
-def _cached_flag_changes(
-    identity: FileIdentity, rules_stamp: int, scope_id: int, week_start: dt.date
-) -> pd.DataFrame:
-    week = Week(week_start)
+def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
     now = flags.evaluate(scope_id, week.end)
     before = flags.evaluate(scope_id, week.prev_end)
     before_keys = {f.key for f in before}
@@ -350,22 +398,48 @@ def _none_if_missing(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+def _own_rate(frame: pd.DataFrame, m: rankings.RankMetric) -> tuple | None:
+    """(value, numerator, denominator) of the scope's own row of a metric function's frame
+    (level 'self'), as `metric_values` reads them; None when the frame has no row."""
+    if frame.empty:
+        return None
+    return tuple(
+        _none_if_missing(pd.to_numeric(frame[column].iloc[0], errors="coerce"))
+        if column in frame
+        else None
+        for column in (m.value, m.numerator, m.denominator)
+    )
+
+
 def summary(scope_id: int, week: Week) -> WeeklySummary:
+    """The scope's totals for the week (computed once per snapshot: the page and the
+    bulletin tell the same numbers)."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
+    return _once("summary", (scope_id, week), lambda: _summary(scope_id, week))
+
+
+def _summary(scope_id: int, week: Week) -> WeeklySummary:
     this = problem_counts(scope_id, week).iloc[0]
     last = problem_counts(scope_id, week.previous).iloc[0]
-    rect = metrics.rectification(scope_id, week.end).iloc[0]
+    # Each source's own row once per week end: 整改率 and the totals share one frame.
+    own = {
+        (source, day): _SOURCES[source](scope_id, day, "self")
+        for source in {metric(key).source for key in WEEKLY_METRICS} | {"rectification"}
+        for day in (week.end, week.prev_end)
+    }
+    rect = own[("rectification", week.end)].iloc[0]
     rates = {}
     for key in WEEKLY_METRICS:
-        now = metric_values(key, scope_id, week.end)
-        before = metric_values(key, scope_id, week.prev_end)
-        now_row = now.iloc[0] if len(now) else None
+        m = metric(key)
+        now = _own_rate(own[(m.source, week.end)], m)
+        before = _own_rate(own[(m.source, week.prev_end)], m)
         rates[key] = RateChange(
             key,
-            metric(key).label,
-            None if now_row is None else _none_if_missing(now_row["value"]),
-            None if before.empty else _none_if_missing(before.iloc[0]["value"]),
-            0 if now_row is None else int(now_row["numerator"]),
-            0 if now_row is None else int(now_row["denominator"]),
+            m.label,
+            None if now is None else now[0],
+            None if before is None else before[0],
+            0 if now is None else int(now[1]),
+            0 if now is None else int(now[2]),
         )
     return WeeklySummary(
         scope_id=scope_id,
