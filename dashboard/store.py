@@ -165,6 +165,9 @@ def write_snapshot(
         finally:
             con.close()
         precompute_flags(tmp)
+        from dashboard import simulator
+
+        simulator.precompute_backtests(tmp)  # the 测算 backtest (derived table sim_backtest)
         _keep_backup(target)
         os.replace(tmp, target)
     finally:

@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dashboard import db, sim_export, simulator
@@ -336,3 +337,62 @@ def test_failures_and_counts_queries_apply_the_same_rule(use_tiny: Path) -> None
     assert len(pairs) >= 1
     at = query("sim_field_failures", scope_id=CITY, as_of=AS_OF, lookback_days=180)
     assert set(zip(at["point_id"], at["indicator_id"], strict=True)) == {(1, 12), (1, 13), (2, 11)}
+
+
+# ── the backtest precomputed at snapshot time ──────────────────────────────────────────
+
+
+def test_stored_backtest_equals_the_live_one_for_every_scope(use_sim: Path) -> None:
+    """sim_backtest (written with the snapshot) is what each scope would compute itself."""
+    settings = simulator.Settings()
+    fingerprint = simulator.backtest_fingerprint(settings)
+    assert db.meta().get(simulator.BACKTEST_META_KEY) == fingerprint
+    scopes = simulator.scope_unit_ids()
+    assert {1, 2, 3, 4, 5, 6, 100} <= set(scopes)
+    for scope in scopes:
+        stored = simulator.scope_backtest(scope, settings)
+        live = simulator.backtest_frame([scope], settings)[simulator.BACKTEST_COLUMNS]
+        pd.testing.assert_frame_equal(
+            stored.reset_index(drop=True), live.reset_index(drop=True), check_dtype=False
+        )
+    # 临江市: assessment 3 as of 05-14, 64 vs 82 (the hand-computed row above)
+    row = simulator.scope_backtest(CITY, settings).iloc[0]
+    assert (row["assessment_id"], row["estimate"], row["actual"]) == (3, 64.0, 82.0)
+
+
+def test_other_settings_compute_their_own_backtest(use_tiny: Path) -> None:
+    # all weight on fixed points changes nothing before assessment 3 (F-01 had no random
+    # data then), but the stored rows are for the shipped settings: computed, same numbers
+    other = simulator.Settings(fixed_share=1.0)
+    assert simulator.backtest_fingerprint(other) != db.meta().get(simulator.BACKTEST_META_KEY)
+    bt = simulator.backtest(CITY, AS_OF, other)
+    assert list(bt["assessment_id"]) == [3] and bt["estimate"].iloc[0] == pytest.approx(64.0)
+    # a day before assessment 3 ended: no past test to backtest
+    assert simulator.backtest(CITY, dt.date(2026, 5, 14), other).empty
+
+
+def test_backtest_queries_agree_with_the_page_queries(use_sim: Path) -> None:
+    from dashboard.db import query
+
+    days = (dt.date(2026, 4, 14), dt.date(2026, 5, 14), AS_OF)
+    scopes = tuple(simulator.scope_unit_ids())
+    counts = query("sim_backtest_field_counts", scope_ids=scopes, days=days, lookback_days=180)
+    totals = query("sim_backtest_materials", scope_ids=scopes, days=days)
+    assert len(counts) and len(totals)
+    for scope in scopes:
+        for day in days:
+            one = query("sim_field_counts", scope_id=scope, as_of=day, lookback_days=180)
+            mine = counts[(counts["scope_id"] == scope) & (counts["as_of"] == pd.Timestamp(day))]
+            cols = ["indicator_id", "is_fixed", "point_type", "observed", "failing"]
+            assert sorted(map(tuple, one[cols].to_numpy().tolist())) == sorted(
+                map(tuple, mine[cols].to_numpy().tolist())
+            ), (scope, day)
+            lines = query("materials_lines", scope_id=scope, as_of=day)
+            sums = lines.groupby("indicator_id")[["required", "completed"]].sum()
+            got = totals[(totals["scope_id"] == scope) & (totals["as_of"] == pd.Timestamp(day))]
+            got = got.set_index("indicator_id")[["required", "completed"]]
+            pd.testing.assert_frame_equal(
+                sums.astype(float).sort_index(),
+                got.astype(float).sort_index(),
+                check_index_type=False,
+            )
