@@ -197,18 +197,26 @@ def _field_rates(counts: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
     ]
     if counts.empty:
         return pd.DataFrame(columns=columns)
-    group = [*KEY, "indicator_id"]
     fixed_rows = counts["is_fixed"].astype(bool).to_numpy()
-    fixed = (
-        counts[fixed_rows]
-        .groupby(group)
-        .agg(n_fixed=("observed", "sum"), fail_fixed=("failing", "sum"))
+    observed = counts["observed"].to_numpy(dtype=float)
+    failing = counts["failing"].to_numpy(dtype=float)
+    # one point drawn from a type's pool fails with the type's failing share; the random
+    # part is the mean of those shares over the types with data
+    parts = pd.DataFrame(
+        {
+            "scope_id": counts["scope_id"].to_numpy(),
+            "as_of": counts["as_of"].to_numpy(),
+            "indicator_id": counts["indicator_id"].to_numpy(),
+            "n_fixed": np.where(fixed_rows, observed, 0.0),
+            "fail_fixed": np.where(fixed_rows, failing, 0.0),
+            "n_types": (~fixed_rows).astype(float),
+            "fail_share": np.where(fixed_rows, 0.0, failing / observed),
+        }
     )
-    by_type = counts[~fixed_rows]
-    # one point drawn from a type's pool fails with the type's failing share
-    by_type = by_type.assign(fail=by_type["failing"] / by_type["observed"])
-    rnd = by_type.groupby(group).agg(n_types=("point_type", "size"), mean_fail=("fail", "mean"))
-    out = fixed.join(rnd, how="outer").reset_index()
+    out = parts.groupby([*KEY, "indicator_id"], sort=False).sum().reset_index()
+    out["n_fixed"] = out["n_fixed"].where(out["n_fixed"] > 0)
+    out["n_types"] = out["n_types"].where(out["n_types"] > 0)
+    out["mean_fail"] = out["fail_share"] / out["n_types"]
     has_f = out["n_fixed"].fillna(0).to_numpy() > 0
     has_r = out["n_types"].fillna(0).to_numpy() > 0
     f_rate = (1 - out["fail_fixed"] / out["n_fixed"]).fillna(0).to_numpy()
@@ -232,8 +240,36 @@ def _material_rates(lines: pd.DataFrame) -> pd.DataFrame:
     return g.reset_index()
 
 
-def _stamps(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values).astype("datetime64[ns]")
+def _ordinals(values: object) -> np.ndarray:
+    return np.array([_date(v).toordinal() for v in values], dtype="int64")
+
+
+def _last_ended(
+    rows: pd.DataFrame, keys: pd.DataFrame, by_indicator: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each (scope_id, as_of) of `keys` — and, by_indicator, each indicator the scope has
+    rows on — the position in `rows` of the latest row whose end_date is on or before the day
+    (ties on the end date: the later row). Returns (key positions, row positions)."""
+    scope = rows["scope_id"].to_numpy(dtype="int64")
+    group = rows["indicator_id"].to_numpy(dtype="int64") if by_indicator else np.zeros_like(scope)
+    end = _ordinals(rows["end_date"])
+    order = np.lexsort((np.arange(len(rows)), end, group, scope))
+    s_scope, s_group, s_end = scope[order], group[order], end[order]
+    starts = np.r_[True, (s_scope[1:] != s_scope[:-1]) | (s_group[1:] != s_group[:-1])]
+    gid = np.cumsum(starts) - 1
+    g_scope = s_scope[starts]
+    key_scope = keys["scope_id"].to_numpy(dtype="int64")
+    key_day = _ordinals(keys["as_of"])
+    lo = np.searchsorted(g_scope, key_scope, "left")
+    n = np.searchsorted(g_scope, key_scope, "right") - lo
+    key_at = np.repeat(np.arange(len(keys)), n)
+    offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    group_at = np.repeat(lo, n) + offset
+    span = 10_000_000  # above any date's ordinal
+    at = np.searchsorted(gid * span + s_end, group_at * span + key_day[key_at], "right") - 1
+    ok = at >= 0
+    ok[ok] = gid[at[ok]] == group_at[ok]
+    return key_at[ok], order[at[ok]]
 
 
 def _latest_before(scores: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
@@ -242,23 +278,9 @@ def _latest_before(scores: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
     query order), with the key's as_of."""
     if scores.empty or keys.empty:
         return scores.assign(as_of=pd.Series(dtype=object))
-    right = scores.assign(_end=_stamps(scores["end_date"]), _pos=np.arange(len(scores)))
-    right = right.sort_values(["_end", "_pos"], kind="stable")
-    right["indicator_id"] = right["indicator_id"].astype("int64")
-    right["scope_id"] = right["scope_id"].astype("int64")
-    pairs = right[["scope_id", "indicator_id"]].drop_duplicates()
-    left = keys[KEY].astype({"scope_id": "int64"}).merge(pairs, on="scope_id")
-    left["_day"] = _stamps(left["as_of"])
-    found = pd.merge_asof(
-        left.sort_values("_day", kind="stable"),
-        right,
-        left_on="_day",
-        right_on="_end",
-        by=["scope_id", "indicator_id"],
-        direction="backward",
-    )
-    found = found[found["_end"].notna()]
-    return found.drop(columns=["_day", "_end", "_pos"]).reset_index(drop=True)
+    key_at, row_at = _last_ended(scores, keys, by_indicator=True)
+    found = scores.iloc[row_at].reset_index(drop=True)
+    return found.assign(as_of=keys["as_of"].to_numpy(dtype=object)[key_at])
 
 
 def _unit_scores(unit_id: int) -> pd.DataFrame:
@@ -311,31 +333,39 @@ def item_rates(
 
 
 def _item_rates(keys: pd.DataFrame, measures: Measures) -> pd.DataFrame:
-    """One row per (scope_id, as_of) of `keys` and scored item: weight, rate, source,
-    points = weight × rate.
+    """One row per (scope_id, as_of) of `keys` and scored item, key by key in the order of
+    `keys` and the items in structure() order: weight, rate, source, points = weight × rate.
 
     Source: points / materials / survey (measured), last_test (fallback: the scope's last
     overall test ended by the day — the item's rate there, else the overall rate), or
     None with rate NaN when there is nothing to go on."""
     items = structure()
-    grid = keys[KEY].merge(
-        items[["indicator_id", "category", "code", "name", "weight", "target"]], how="cross"
-    )
-    grid["rate"] = np.nan
-    grid["source"] = None
-    on = [*KEY, "indicator_id"]
+    n_items = len(items)
+    key_scopes = keys["scope_id"].to_numpy(dtype="int64")
+    key_days = keys["as_of"].to_numpy(dtype=object)
+    key_pos = {(int(k), d): i for i, (k, d) in enumerate(zip(key_scopes, key_days, strict=True))}
+    item_pos = {int(i): j for j, i in enumerate(items["indicator_id"])}
+    category = np.tile(items["category"].to_numpy(dtype=object), len(keys))
+    rate = np.full(len(keys) * n_items, np.nan)
+    source = np.full(len(keys) * n_items, None, dtype=object)
 
-    def fill(measure: pd.DataFrame, category: str, source: str) -> None:
+    def positions(frame: pd.DataFrame) -> np.ndarray:
+        """Row of each (scope_id, as_of, indicator_id) of `frame` in the grid; −1 if none."""
+        pairs = zip(frame["scope_id"], frame["as_of"], strict=True)
+        k = np.array([key_pos.get((int(s), d), -1) for s, d in pairs], dtype="int64")
+        j = np.array([item_pos.get(int(i), -1) for i in frame["indicator_id"]], dtype="int64")
+        return np.where((k >= 0) & (j >= 0), k * n_items + j, -1)
+
+    def fill(measure: pd.DataFrame, cat: str, label: str) -> None:
         if measure.empty:
             return
-        m = measure[on + ["rate"]].rename(columns={"rate": "m"})
-        m = m.astype({"scope_id": "int64", "indicator_id": "int64"})
-        joined = grid.merge(m, on=on, how="left")
-        hit = (joined["category"] == category).to_numpy() & joined["m"].notna().to_numpy()
-        grid.loc[hit, "rate"] = joined.loc[hit, "m"].to_numpy()
-        grid.loc[hit, "source"] = source
+        at = positions(measure)
+        value = measure["rate"].to_numpy(dtype=float)
+        ok = at >= 0
+        ok[ok] = (category[at[ok]] == cat) & ~np.isnan(value[ok])
+        rate[at[ok]] = value[ok]
+        source[at[ok]] = label
 
-    grid = grid.astype({"scope_id": "int64", "indicator_id": "int64"})
     fill(measures.field_rates, "field", "points")
     fill(_material_rates(measures.lines), "materials", "materials")
 
@@ -343,22 +373,36 @@ def _item_rates(keys: pd.DataFrame, measures: Measures) -> pd.DataFrame:
     item_scores = scores[scores["indicator_id"].notna()]
     surveys = _latest_before(item_scores, keys)
     if len(surveys):
-        surveys = surveys.assign(
-            rate=surveys["value"] / surveys["max_value"],
-            indicator_id=surveys["indicator_id"].astype(int),
-        )
-    fill(surveys, "questionnaire", "survey")
+        fill(surveys.assign(rate=surveys["value"] / surveys["max_value"]), "questionnaire",
+             "survey")  # fmt: skip
 
-    missing = grid["rate"].isna().to_numpy()
+    missing = np.isnan(rate)
     if missing.any():
-        fallback = _fallback_rates(scores, grid.loc[missing, KEY].drop_duplicates())
-        joined = grid.merge(fallback, on=on, how="left")
-        hit = missing & joined["fallback"].notna().to_numpy()
-        if hit.any():
-            grid.loc[hit, "rate"] = joined.loc[hit, "fallback"].to_numpy(dtype=float)
-            grid.loc[hit, "source"] = "last_test"
-    grid["points"] = grid["weight"] * grid["rate"]
-    return grid
+        rows = np.unique(np.nonzero(missing)[0] // n_items)
+        fallback = _fallback_rates(scores, keys.iloc[rows])
+        if len(fallback):
+            at = positions(fallback)
+            value = fallback["fallback"].to_numpy(dtype=float)
+            ok = at >= 0
+            ok[ok] = missing[at[ok]] & ~np.isnan(value[ok])
+            rate[at[ok]] = value[ok]
+            source[at[ok]] = "last_test"
+    weight = np.tile(items["weight"].to_numpy(dtype=float), len(keys))
+    return pd.DataFrame(
+        {
+            "scope_id": np.repeat(key_scopes, n_items),
+            "as_of": np.repeat(key_days, n_items),
+            "indicator_id": np.tile(items["indicator_id"].to_numpy(dtype="int64"), len(keys)),
+            "category": category,
+            "code": np.tile(items["code"].to_numpy(dtype=object), len(keys)),
+            "name": np.tile(items["name"].to_numpy(dtype=object), len(keys)),
+            "weight": weight,
+            "target": np.tile(items["target"].to_numpy(dtype=float), len(keys)),
+            "rate": rate,
+            "source": source,
+            "points": weight * rate,
+        }
+    )
 
 
 def _fallback_rates(scores: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
@@ -368,21 +412,16 @@ def _fallback_rates(scores: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
     overall = scores[(scores["kind"] == "overall") & scores["indicator_id"].isna()]
     if overall.empty or keys.empty:
         return pd.DataFrame(columns=columns)
-    right = pd.DataFrame(
+    key_at, row_at = _last_ended(overall, keys, by_indicator=False)
+    picked = overall.iloc[row_at]
+    last = pd.DataFrame(
         {
-            "scope_id": overall["scope_id"].astype("int64").to_numpy(),
-            "assessment_id": overall["assessment_id"].to_numpy(),
-            "base": (overall["value"] / overall["max_value"]).to_numpy(dtype=float),
-            "_end": _stamps(overall["end_date"]).to_numpy(),
-            "_pos": np.arange(len(overall)),
+            "scope_id": keys["scope_id"].to_numpy(dtype="int64")[key_at],
+            "as_of": keys["as_of"].to_numpy(dtype=object)[key_at],
+            "assessment_id": picked["assessment_id"].to_numpy(),
+            "base": (picked["value"] / picked["max_value"]).to_numpy(dtype=float),
         }
-    ).sort_values(["_end", "_pos"], kind="stable")
-    left = keys[KEY].astype({"scope_id": "int64"})
-    left = left.assign(_day=_stamps(left["as_of"])).sort_values("_day", kind="stable")
-    last = pd.merge_asof(
-        left, right, left_on="_day", right_on="_end", by="scope_id", direction="backward"
     )
-    last = last[last["_end"].notna()][[*KEY, "assessment_id", "base"]]
     items = structure()[["indicator_id"]].astype({"indicator_id": "int64"})
     grid = last.merge(items, how="cross")
     own = scores[scores["indicator_id"].notna()]
@@ -423,35 +462,41 @@ class Estimate:
 
 
 def _totals(rates: pd.DataFrame) -> pd.DataFrame:
-    """Per (scope_id, as_of): the expected total (NaN unless every item has a rate), full
-    marks (max_total) and the items measured from data (measured)."""
-    g = rates.assign(
-        _has=rates["rate"].notna(), _measured=rates["source"].isin(MEASURED_SOURCES)
-    ).groupby(KEY, sort=False)
-    out = g.agg(
-        points=("points", "sum"),
-        max_total=("weight", "sum"),
-        complete=("_has", "all"),
-        measured=("_measured", "sum"),
-    ).reset_index()
-    out["total"] = out["points"].where(out["complete"])
-    return out[[*KEY, "total", "max_total", "measured"]]
+    """Per (scope_id, as_of) of `_item_rates` (its keys' order): the expected total (NaN
+    unless every item has a rate), full marks (max_total) and the items measured from data."""
+    n_items = len(structure())
+    n_keys = len(rates) // n_items if n_items else 0
+    shape = (n_keys, n_items)
+    points = rates["points"].to_numpy(dtype=float).reshape(shape)
+    complete = ~np.isnan(points).any(axis=1)
+    measured = rates["source"].isin(MEASURED_SOURCES).to_numpy().reshape(shape).sum(axis=1)
+    first = np.arange(n_keys) * n_items
+    return pd.DataFrame(
+        {
+            "scope_id": rates["scope_id"].to_numpy()[first],
+            "as_of": rates["as_of"].to_numpy()[first],
+            "total": np.where(complete, points.sum(axis=1), np.nan),
+            "max_total": rates["weight"].to_numpy(dtype=float).reshape(shape).sum(axis=1),
+            "measured": measured,
+        }
+    )
 
 
 def _estimates(
     scope_id: int, days: list[dt.date], settings: Settings, measures: Measures | None = None
 ) -> dict[dt.date, Estimate]:
     rates = item_rates(scope_id, days, settings, measures)
-    totals = _totals(rates).set_index("as_of")
+    totals = _totals(rates)
+    n_items = len(structure())
+    items = rates.drop(columns="scope_id")
     out = {}
-    for day, items in rates.groupby("as_of", sort=False):
-        row = totals.loc[day]
-        out[day] = Estimate(
-            day,
-            None if pd.isna(row["total"]) else float(row["total"]),
-            float(row["max_total"]),
-            int(row["measured"]),
-            items.drop(columns="scope_id").reset_index(drop=True),
+    for k, row in enumerate(totals.itertuples(index=False)):
+        out[row.as_of] = Estimate(
+            row.as_of,
+            None if np.isnan(row.total) else float(row.total),
+            float(row.max_total),
+            int(row.measured),
+            items.iloc[k * n_items : (k + 1) * n_items].reset_index(drop=True),
         )
     return out
 
