@@ -867,7 +867,22 @@ class RankContext:
     def implied(self, score: float | None) -> int | None:
         return rank_among(score, list(self.peers))
 
+    def published_text(self) -> str:
+        """What the last test published about a city's place, said so that a lone or
+        incomplete rank is not read as a standing among cities ('' for other units)."""
+        if self.assessment_id is None or self.peer_label != "城市":
+            return ""
+        rank, of = self.published_rank, self.published_of
+        if rank is None:
+            return f"「{self.assessment_name}」未公布名次。"
+        if of is None:
+            return f"上次公布名次：第 {rank} 名（未公布参评城市数）。"
+        if of <= 1:
+            return f"「{self.assessment_name}」只排了 {of} 个城市，公布的第 {rank} 名没有比较意义。"
+        return f"上次公布名次：第 {rank} 名 / {of} 个城市。"
 
+
+NO_RANK = "无排名依据"
 PEER_LABEL = {"city": "城市", "district": "区县", "street": "街道", "community": "社区",
               "department": "部门", "group": "工作组"}  # fmt: skip
 
@@ -896,7 +911,7 @@ def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
             None,
             None,
             None,
-            "截至当日没有已出分的省级或全国测评",
+            f"{NO_RANK}：截至当日没有已出分的省级或全国测评",
             target_rank,
         )
     last = tests.iloc[0]
@@ -919,9 +934,12 @@ def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
         own = float(own_rows["value"].iloc[0]) if len(own_rows) else None
         peers = [float(v) for v in scored.loc[scored["unit_id"] != unit_id, "value"]]
     except db.AccessDenied:
-        note = f"名次涉及授权范围以外的{label}，未推算"
+        note = f"{NO_RANK}：名次涉及授权范围以外的{label}，未推算"
     if note is None and not peers:
-        note = f"数据中没有「{last['name']}」其他{label}的得分，无法推算名次"
+        note = (
+            f"{NO_RANK}：数据中没有「{last['name']}」其他{label}的得分，无法推算名次"
+            "（推算名次要与同一次测评其他参评单位的得分比较）"
+        )
     actual = published if published is not None else rank_among(own, peers)
     return RankContext(aid, str(last["name"]), label, tuple(peers), actual, published,
                        published_of, note, target_rank if kind == "city" else None)  # fmt: skip

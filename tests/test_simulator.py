@@ -396,3 +396,56 @@ def test_backtest_queries_agree_with_the_page_queries(use_sim: Path) -> None:
                 got.astype(float).sort_index(),
                 check_index_type=False,
             )
+
+
+# ── no rank to imply: said why, never a lone 第 1 名 ────────────────────────────────────
+
+
+def test_no_rank_basis_is_explained(sim, use_tiny: Path) -> None:
+    # tiny: the last provincial test published 8 / 16 but holds no other city's score
+    assert sim.rank.note.startswith("无排名依据：") and sim.rank.implied(64.5) is None
+    assert sim.rank.published_text() == "上次公布名次：第 8 名 / 16 个城市。"
+    # before any provincial or national test was scored
+    early = simulator.rank_context(CITY, dt.date(2025, 11, 11))
+    assert early.note == "无排名依据：截至当日没有已出分的省级或全国测评"
+    assert early.published_text() == ""
+    # what a test published, when it is no basis for a place among cities
+    base = dict(assessment_id=1, assessment_name="省测", peer_label="城市", peers=(),
+                actual_rank=None, note="无排名依据：…", target_rank=None)  # fmt: skip
+    lone = simulator.RankContext(**base, published_rank=1, published_of=1)
+    assert lone.published_text() == "「省测」只排了 1 个城市，公布的第 1 名没有比较意义。"
+    unranked = simulator.RankContext(**base, published_rank=None, published_of=None)
+    assert unranked.published_text() == "「省测」未公布名次。"
+    no_count = simulator.RankContext(**base, published_rank=3, published_of=None)
+    assert no_count.published_text() == "上次公布名次：第 3 名（未公布参评城市数）。"
+
+
+def test_page_with_a_lone_ranked_city_says_there_is_no_rank_basis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.tiny import fill_tiny
+
+    def fill(con) -> None:
+        fill_tiny(con)
+        con.execute(
+            "update assessments set city_rank = 1, cities_ranked = 1 where assessment_id = 1"
+        )
+
+    monkeypatch.setenv(db.ENV_VAR, str(store_tiny(tmp_path / "lone.duckdb", fill)))
+    at = _open({"as_of": AS_OF.isoformat()})
+    db._cached.clear()
+    assert not at.exception, at.exception
+    text = _texts(at)
+    assert _metric(at, "推算名次") == "无排名依据"
+    assert _metric(at, "勾选后推算名次") == "无排名依据"
+    assert "无排名依据：数据中没有「2025年下半年省级测评」其他城市的得分" in text
+    assert "只排了 1 个城市，公布的第 1 名没有比较意义" in text
+    assert "第 1 名" not in text.replace("公布的第 1 名", "")
+
+
+def store_tiny(path: Path, fill) -> Path:
+    from dashboard import store
+
+    return store.write_snapshot(
+        path, fill, meta={"source": "test", "reference_date": AS_OF.isoformat()}
+    )
