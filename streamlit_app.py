@@ -81,6 +81,11 @@ if not meeting:
         db.meta().get("generated_at"),
     )
 
+if current.url_problem is not None:
+    # ?unit= names several units (or none this session may see): say so, offer each, guess none
+    filters.show_url_problem(current.url_problem, navigation)
+    st.stop()
+
 try:
     # pages that read several dates get their day-list queries answered in one pass each
     # (the default page's url_path is empty)
