@@ -12,7 +12,7 @@ model is linear in the counts it reads (passing observations, completed ledger i
 survey points), so the worth of a set of fixes is the sum of their worths and the
 projected score is the estimate plus that sum — exactly, not an approximation.
 
-Field measure (queries/sim_field_counts.sql, sim_field_failures.sql): an (inspection point,
+Field measure (queries/sim_field_states.sql): an (inspection point,
 indicator) is observed when it has a check within `lookback_days`; it fails as it stands when that check failed and
 the problem it raised is not rectified, or a problem found there since is still open. For an
 indicator, F = passing ÷ observed at fixed points, R = 1 − the mean over point types of
@@ -183,7 +183,7 @@ def _per_day(name: str, days: list[dt.date], **params: object) -> pd.DataFrame:
 
 
 def _field_rates(counts: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
-    """(scope_id, as_of, indicator_id) → rate from queries/sim_field_counts.sql, with the
+    """(scope_id, as_of, indicator_id) → rate from the field counts (`_field_counts`), with the
     weights of the fixed and random parts (fixed_weight, random_weight), the fixed pairs
     observed (n_fixed) and the point types with random data (n_types) — what one fix is worth."""
     columns = [
@@ -290,25 +290,40 @@ def _unit_scores(unit_id: int) -> pd.DataFrame:
     return frame
 
 
+def _field_counts(states: pd.DataFrame) -> pd.DataFrame:
+    """Per (scope_id, as_of, indicator_id, is_fixed, point_type): the (point, indicator)
+    pairs observed and failing, from queries/sim_field_states.sql (one row per pair) — what
+    queries/sim_backtest_field_counts.sql returns for many scopes at once."""
+    group = [*KEY, "indicator_id", "is_fixed", "point_type"]
+    return (
+        states.assign(observed=1, failing=states["failing"].astype(int))
+        .groupby(group, sort=False)[["observed", "failing"]]
+        .sum()
+        .reset_index()
+    )
+
+
 @dataclass(frozen=True)
 class Measures:
     """What the model reads, for many (scope, day) keys at once (frames carry scope_id and,
     but for scores, as_of)."""
 
-    counts: pd.DataFrame  # queries/sim_field_counts.sql (or sim_backtest_field_counts.sql)
+    counts: pd.DataFrame  # _field_counts of states (or sim_backtest_field_counts.sql)
     field_rates: pd.DataFrame  # _field_rates of counts
     lines: pd.DataFrame  # queries/materials_lines.sql (or sim_backtest_materials.sql sums)
     scores: pd.DataFrame  # queries/sim_unit_scores.sql (no as_of: every score of the unit)
+    states: pd.DataFrame | None = None  # queries/sim_field_states.sql (the page's scope)
 
 
 def _measures(
     scope_id: int, days: list[dt.date], settings: Settings, scores: pd.DataFrame | None = None
 ) -> Measures:
     """One scope's measures at `days` (the page's own queries, cached per scope and day)."""
-    counts = _per_day(
-        "sim_field_counts", days, scope_id=scope_id, lookback_days=settings.lookback_days
+    states = _per_day(
+        "sim_field_states", days, scope_id=scope_id, lookback_days=settings.lookback_days
     )
-    counts.insert(0, "scope_id", int(scope_id))
+    states.insert(0, "scope_id", int(scope_id))
+    counts = _field_counts(states)
     lines = _per_day("materials_lines", days, scope_id=scope_id)
     lines.insert(0, "scope_id", int(scope_id))
     return Measures(
@@ -316,6 +331,7 @@ def _measures(
         _field_rates(counts, settings.fixed_share),
         lines,
         _unit_scores(scope_id) if scores is None else scores,
+        states,
     )
 
 
@@ -725,9 +741,10 @@ def fixes(
     counts = measures.counts[measures.counts["as_of"] == as_of]
     lines = measures.lines[measures.lines["as_of"] == as_of]
     rates = measures.field_rates[measures.field_rates["as_of"] == as_of]
-    failing = _per_day(
-        "sim_field_failures", [as_of], scope_id=scope_id, lookback_days=settings.lookback_days
-    )
+    states = measures.states
+    if states is None:
+        states = _measures(scope_id, [as_of], settings, measures.scores).states
+    failing = states[(states["as_of"] == as_of) & states["failing"].astype(bool)]
     shortfall = coverage_shortfall(scope_id, scope_kind, as_of)
     parts = [
         _field_fixes(failing, counts, rates, items),
@@ -963,7 +980,7 @@ BACKTEST_META_KEY = "sim_backtest"
 MODEL_FILES = (
     Path(__file__),
     *(ROOT / "queries" / f"{name}.sql" for name in (
-        "sim_indicators", "sim_field_counts", "materials_lines", "sim_unit_scores",
+        "sim_indicators", "sim_field_states", "materials_lines", "sim_unit_scores",
         "sim_backtest_field_counts", "sim_backtest_materials", "sim_backtest_scores",
     )),
 )  # fmt: skip

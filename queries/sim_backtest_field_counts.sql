@@ -1,10 +1,10 @@
--- sim_backtest_field_counts: queries/sim_field_counts.sql for many scopes at once — per
+-- sim_backtest_field_counts: the counts of queries/sim_field_states.sql for many scopes — per
 -- scope_id of $scope_ids (an INTEGER[]), day as_of of $days (a DATE[]), field indicator,
 -- fixed / random point and point type: how many (point, indicator) pairs are observed (latest
 -- check on or before as_of, made within $lookback_days days) and how many of them fail as
 -- they stand (the check failed and the problem it raised is not rectified by as_of, or a
 -- problem there found on or after the check is still open at as_of). The same rule as
--- sim_field_counts.sql (tests/test_simulator.py checks they agree for every scope); read
+-- sim_field_states.sql (tests/test_simulator.py checks they agree for every scope); read
 -- only when a snapshot is written, to precompute the 测算 backtest (derived table sim_backtest).
 -- A point belongs to a scope when its 属地 unit or its 主管 department lies in the subtree.
 -- params: $scope_ids, $days, $lookback_days

@@ -321,21 +321,19 @@ def test_a_unit_head_sees_only_their_subtree(
     assert "城关镇" not in shown and "桃源村" not in shown
 
 
-def test_failures_and_counts_queries_apply_the_same_rule(use_tiny: Path) -> None:
+def test_field_states_judge_each_observed_pair(use_tiny: Path) -> None:
     from dashboard.db import query
 
     for day in (AS_OF, dt.date(2026, 5, 14), dt.date(2026, 6, 25)):
-        counts = query("sim_field_counts", scope_id=CITY, as_of=day, lookback_days=180)
-        failing = query("sim_field_failures", scope_id=CITY, as_of=day, lookback_days=180)
-        assert int(counts["failing"].sum()) == len(failing)
-        per_indicator = failing.groupby("indicator_id").size().to_dict()
-        assert counts.groupby("indicator_id")["failing"].sum()[lambda s: s > 0].to_dict() == (
-            per_indicator
-        )
+        states = query("sim_field_states", scope_id=CITY, as_of=day, lookback_days=180)
+        assert not states.duplicated(["point_id", "indicator_id"]).any()
+        # a pair with open problems fails; a failing one either failed its check or has some
+        opened = states["open_problems"] > 0
+        assert states.loc[opened, "failing"].all()
+        assert (~states.loc[states["failing"] & ~opened, "passed"]).all()
     # at AS_OF: (1, F-02), (1, F-03) by their checks, (2, F-01) by the open P6
-    pairs = set(zip(failing["point_id"], failing["indicator_id"], strict=True))
-    assert len(pairs) >= 1
-    at = query("sim_field_failures", scope_id=CITY, as_of=AS_OF, lookback_days=180)
+    at = query("sim_field_states", scope_id=CITY, as_of=AS_OF, lookback_days=180)
+    at = at[at["failing"]]
     assert set(zip(at["point_id"], at["indicator_id"], strict=True)) == {(1, 12), (1, 13), (2, 11)}
 
 
@@ -381,7 +379,8 @@ def test_backtest_queries_agree_with_the_page_queries(use_sim: Path) -> None:
     assert len(counts) and len(totals)
     for scope in scopes:
         for day in days:
-            one = query("sim_field_counts", scope_id=scope, as_of=day, lookback_days=180)
+            states = query("sim_field_states", scope_id=scope, as_of=day, lookback_days=180)
+            one = simulator._field_counts(states.assign(scope_id=scope, as_of=day))
             mine = counts[(counts["scope_id"] == scope) & (counts["as_of"] == pd.Timestamp(day))]
             cols = ["indicator_id", "is_fixed", "point_type", "observed", "failing"]
             assert sorted(map(tuple, one[cols].to_numpy().tolist())) == sorted(

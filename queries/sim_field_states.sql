@@ -1,11 +1,13 @@
--- sim_field_failures: every (inspection point, indicator) of $scope_id that fails as it
--- stands as of each day as_of of $days (a DATE[]) — the field fixes of the 测算 page.
--- Observed: its latest check on or before as_of was made within $lookback_days days.
--- Failing: that check failed and the problem it raised (if any) is not rectified by as_of,
--- or a problem at that point on that indicator found on or after the check is still open at
--- as_of (found by as_of, not rectified by it). With those open problems: how many, the
--- overdue ones (deadline before as_of) by id, the earliest deadline and its 责任单位.
--- The same rule as queries/sim_field_counts.sql (tests/test_simulator.py checks they agree).
+-- sim_field_states: every (inspection point, indicator) of $scope_id observed as of each day
+-- as_of of $days (a DATE[]) — its latest check on or before as_of was made within
+-- $lookback_days days — and whether it fails as it stands: that check failed and the
+-- problem it raised (if any) is not rectified by as_of, or a problem at that point on that
+-- indicator found on or after the check is still open at as_of (found by as_of, not
+-- rectified by it). With those open problems: how many, the overdue ones (deadline before
+-- as_of) by id, the earliest deadline and its 责任单位. The 测算 page's field measure (its
+-- counts per indicator, fixed / random and point type) and its field fixes (the failing
+-- rows); queries/sim_backtest_field_counts.sql counts the same rule for many scopes
+-- (tests/test_simulator.py checks they agree).
 -- A point belongs to the scope when its 属地 unit or its 主管 department lies in the subtree.
 -- params: $scope_id, $days, $lookback_days
 with days as (
@@ -59,6 +61,8 @@ select
     l.indicator_id,
     l.checked_on,
     l.passed,
+    (not l.passed and not coalesce(raised.rectified_on <= l.as_of, false))
+        or o.open_problems is not null as failing,
     coalesce(o.open_problems, 0) as open_problems,
     coalesce(o.overdue_problems, 0) as overdue_problems,
     o.overdue_ids,
@@ -70,6 +74,4 @@ left join problems raised on raised.problem_id = l.problem_id
 left join open_since o on o.as_of = l.as_of
   and o.point_id = l.point_id
   and o.indicator_id = l.indicator_id
-where (not l.passed and not coalesce(raised.rectified_on <= l.as_of, false))
-   or o.open_problems is not null
 order by l.as_of, l.indicator_id, l.point_id
