@@ -49,29 +49,41 @@ open_since as (
       and p.found_on <= l.as_of
       and not coalesce(p.rectified_on <= l.as_of, false)
     group by all
+),
+judged as (
+    select
+        l.*,
+        (not l.passed and not coalesce(raised.rectified_on <= l.as_of, false))
+            or o.open_problems is not null as failing,
+        o.open_problems,
+        o.overdue_problems,
+        o.overdue_ids,
+        o.earliest_deadline,
+        o.earliest_dept_id
+    from latest l
+    left join problems raised on raised.problem_id = l.problem_id
+    left join open_since o on o.as_of = l.as_of
+      and o.point_id = l.point_id
+      and o.indicator_id = l.indicator_id
 )
 select
-    l.as_of,
-    l.point_id,
-    pt.name as point_name,
+    j.as_of,
+    j.point_id,
+    -- the point's name only where a fix is listed: most pairs pass, and a province has many
+    case when j.failing then pt.name end as point_name,
     pt.type as point_type,
     pt.is_fixed,
     pt.unit_id,
     pt.dept_id,
-    l.indicator_id,
-    l.checked_on,
-    l.passed,
-    (not l.passed and not coalesce(raised.rectified_on <= l.as_of, false))
-        or o.open_problems is not null as failing,
-    coalesce(o.open_problems, 0) as open_problems,
-    coalesce(o.overdue_problems, 0) as overdue_problems,
-    o.overdue_ids,
-    o.earliest_deadline,
-    o.earliest_dept_id
-from latest l
-join pts pt on pt.point_id = l.point_id
-left join problems raised on raised.problem_id = l.problem_id
-left join open_since o on o.as_of = l.as_of
-  and o.point_id = l.point_id
-  and o.indicator_id = l.indicator_id
-order by l.as_of, l.indicator_id, l.point_id
+    j.indicator_id,
+    j.checked_on,
+    j.passed,
+    j.failing,
+    coalesce(j.open_problems, 0) as open_problems,
+    coalesce(j.overdue_problems, 0) as overdue_problems,
+    j.overdue_ids,
+    j.earliest_deadline,
+    j.earliest_dept_id
+from judged j
+join pts pt on pt.point_id = j.point_id
+order by j.as_of, j.indicator_id, j.point_id
