@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import logging
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -1103,12 +1104,18 @@ def scope_unit_ids() -> list[int]:
 def precompute_backtests(path: Path) -> None:
     """Fill sim_backtest (derived.sql) of a snapshot being built, with the settings of
     config/simulator.toml (the defaults when it is unusable), and record their fingerprint
-    in meta. Called by store.write_snapshot; an error refuses the snapshot."""
+    in meta. Called by store.write_snapshot. Unlike the flags, the rows are only a cache: if
+    computing them fails the error is logged, the snapshot is still written, and each page
+    computes its scope's rows (as with other settings)."""
     import duckdb
 
     settings, _problem = settings_or_default()
-    with db.reading_snapshot(path):
-        frame = backtest_frame(scope_unit_ids(), settings)
+    try:
+        with db.reading_snapshot(path):
+            frame = backtest_frame(scope_unit_ids(), settings)
+    except Exception:  # noqa: BLE001 - a cache: pages compute their own rows without it
+        logging.getLogger(__name__).exception("测算 backtest not precomputed")
+        return
     fingerprint = backtest_fingerprint(settings)
     frame = frame.assign(
         fingerprint=fingerprint, pos=frame.groupby("scope_id", sort=False).cumcount()

@@ -448,3 +448,22 @@ def store_tiny(path: Path, fill) -> Path:
     return store.write_snapshot(
         path, fill, meta={"source": "test", "reference_date": AS_OF.isoformat()}
     )
+
+
+def test_a_failing_precompute_does_not_refuse_the_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.tiny import fill_tiny
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(simulator, "backtest_frame", broken)
+    path = store_tiny(tmp_path / "no_backtest.duckdb", fill_tiny)
+    monkeypatch.undo()
+    monkeypatch.setenv(db.ENV_VAR, str(path))
+    assert simulator.BACKTEST_META_KEY not in db.meta()
+    # the page computes its own rows: the hand-computed backtest of the city
+    sim = simulator.simulate(CITY, AS_OF)
+    db._cached.clear()
+    assert (sim.accuracy.mae, sim.accuracy.naive_mae) == pytest.approx((18.0, 2.0))
