@@ -73,7 +73,7 @@ pages = [
 ]
 navigation = st.navigation(pages, position="hidden" if meeting else "sidebar")
 
-if not meeting:
+if not meeting and current.url_problem is None:
     header_strip(
         current.scope_name,
         current.as_of,
@@ -83,7 +83,7 @@ if not meeting:
 
 if current.url_problem is not None:
     # ?unit= names several units (or none this session may see): say so, offer each, guess none
-    filters.show_url_problem(current.url_problem, navigation)
+    filters.show_url_problem(current.url_problem, navigation, current)
     st.stop()
 
 try:

@@ -8,7 +8,6 @@ no sidebar is drawn and the same parameters are read straight from the URL.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -43,7 +42,6 @@ class UrlUnitProblem:
     written: str
     message: str  # Chinese, with the written name (escape it for markdown)
     choices: tuple[UnitChoice, ...]
-    kept: tuple[tuple[str, str], ...] = ()  # the URL's other parameters, as written
 
 
 @dataclass(frozen=True)
@@ -142,11 +140,16 @@ def url_unit(written: str | None, options: pd.DataFrame) -> int | UrlUnitProblem
 _KIND_NAME = {"community": "社区（村）", "department": "部门", "group": "工作组"}
 
 
-def show_url_problem(problem: UrlUnitProblem, page: object) -> None:
-    """The problem with the URL's unit and a link per candidate to its scope, keeping the
-    URL's other parameters (each link is a bookmarkable address)."""
+_OFFERED_KEY = "_cw_url_unit_offered"
+
+
+def show_url_problem(problem: UrlUnitProblem, page: object, filters: Filters) -> None:
+    """The problem with the URL's unit and a link per candidate: this page at its scope (a
+    bookmarkable address; render_filters lets that address win over the picker's last value)."""
     st.warning(md_escape(problem.message), icon=":material/help:")
-    kept = dict(problem.kept)
+    params = {AS_OF_PARAM: filters.as_of.isoformat()}
+    if filters.meeting:
+        params[MODE_PARAM] = "meeting"
     for choice in problem.choices:
         label = choice.path
         if choice.scope_id != choice.unit_id:
@@ -155,8 +158,9 @@ def show_url_problem(problem: UrlUnitProblem, page: object) -> None:
             page=page,  # by keyword: tests/test_safety.py reads a first positional as markdown
             label=md_escape(label),
             icon=":material/arrow_forward:",
-            query_params={**kept, UNIT_PARAM: choice.scope_label},
+            query_params={**params, UNIT_PARAM: choice.scope_label},
         )
+    st.session_state[_OFFERED_KEY] = True
 
 
 def _from_url(options: pd.DataFrame) -> tuple[int, dt.date]:
@@ -180,12 +184,14 @@ def render_filters(meeting: bool) -> Filters:
     # its label (the picker then reads it); anything else is reported, never guessed
     found = url_unit(st.query_params.get(UNIT_PARAM), options)
     problem = found if isinstance(found, UrlUnitProblem) else None
-    if problem is not None:  # before the widgets below rewrite the URL
-        kept = tuple((k, v) for k, v in st.query_params.to_dict().items() if k != UNIT_PARAM)
-        problem = dataclasses.replace(problem, kept=kept)
+    offered = st.session_state.pop(_OFFERED_KEY, False)  # the last run listed candidates
     if isinstance(found, int):
         st.query_params[UNIT_PARAM] = labels[found]
         st.session_state[UNIT_PARAM] = found  # the picker starts there
+    elif offered and found is None and st.query_params.get(UNIT_PARAM) in set(labels.values()):
+        # a candidate's link was followed: its address wins over the picker's last value
+        # (the picker is made anew, so it reads the address as on a first visit)
+        st.session_state.pop(UNIT_PARAM, None)
     if meeting:
         scope_id, as_of = _from_url(options)
     else:

@@ -12,6 +12,7 @@ Scope labels (the picker's, filters.scope_options): 城关镇（东城区）, �
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -48,10 +49,7 @@ def use_namesakes(namesakes_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _links(at) -> list[tuple[str, str]]:
     """(label, query string) of every page link drawn."""
-    out = []
-    for node in at.get("page_link"):
-        out.append((node.proto.label, node.proto.query_string))
-    return out
+    return [(node.proto.label, node.proto.query_string) for node in at.get("page_link")]
 
 
 def test_url_unit_reads_names_without_guessing(use_namesakes: Path) -> None:
@@ -90,11 +88,16 @@ def test_a_repeated_name_in_the_url_lists_the_candidates(use_namesakes: Path, pa
         "东城区/和平街道/文苑社区 → 查看和平街道",
         "西城区/城关镇/文苑社区 → 查看城关镇（西城区）",
     ]
-    # each link is the same page at that scope, the other parameters kept
-    assert all(f"as_of={AS_OF.isoformat()}" in query for _, query in links)
-    assert "unit=%E5%92%8C%E5%B9%B3%E8%A1%97%E9%81%93" in links[0][1]  # 和平街道
+    # each link is this page at that scope on the same day: a bookmarkable address
+    assert links[1][1] == urlencode({"as_of": AS_OF.isoformat(), "unit": "城关镇（西城区）"})
     # nothing of the page is drawn for a scope nobody chose
     assert not at.metric and not at.dataframe
+    # following a link opens its scope, though the picker held the default
+    at.query_params["unit"] = "城关镇（西城区）"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["_cw_filters"].scope_id == 6
+    assert at.session_state["_cw_filters"].url_problem is None and not _links(at)
 
 
 def _open_page_directly(page: str, params: dict[str, str]):
@@ -134,4 +137,5 @@ def test_meeting_mode_reports_it_too(use_namesakes: Path) -> None:
     at = open_app({"unit": "城关镇", "as_of": AS_OF.isoformat(), "mode": "meeting"})
     assert not at.exception, at.exception
     assert any("对应 2 个同名单位" in w.value for w in at.warning)
+    assert [label for label, _ in _links(at)] == ["东城区/城关镇", "西城区/城关镇"]
     assert all("mode=meeting" in query for _, query in _links(at))
