@@ -73,13 +73,18 @@ pages = [
 ]
 navigation = st.navigation(pages, position="hidden" if meeting else "sidebar")
 
-if not meeting:
+if not meeting and current.url_problem is None:
     header_strip(
         current.scope_name,
         current.as_of,
         metrics.next_test(current.as_of),
         db.meta().get("generated_at"),
     )
+
+if current.url_problem is not None:
+    # ?unit= names several units (or none this session may see): say so, offer each, guess none
+    filters.show_url_problem(current.url_problem, navigation, current)
+    st.stop()
 
 try:
     # pages that read several dates get their day-list queries answered in one pass each

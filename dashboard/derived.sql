@@ -262,3 +262,31 @@ create or replace table flag_snapshot (
 -- make a repeated name unique (metrics.display_names, dashboard/unit_match.py), computed
 -- by store.precompute_served with the served_ tables (a page's first request would spend
 -- tens of milliseconds on it at province scale).
+
+-- sim_backtest: the 测算 page's backtest precomputed when the snapshot is written (filled
+-- by store.write_snapshot through simulator.precompute_backtests): for every unit a view can
+-- be scoped to (scope_id) and each of its overall tests (in test order, pos), the estimate
+-- from the data as of the day before the test (estimate_as_of = start_date − 1) against the
+-- actual score (both on 100), and the naive estimate "same as the unit's previous overall
+-- test" — only tests with an estimate. `fingerprint` (simulator.backtest_fingerprint) names
+-- the settings (config/simulator.toml) and model the rows were computed with; the snapshot's
+-- meta key sim_backtest holds it when the table is complete. A page with other settings or
+-- an older model computes its own backtest (once per process). The data as of a past day
+-- does not change between imports, so a page reads the rows of tests ended by its as_of.
+create or replace table sim_backtest (
+    fingerprint varchar not null,
+    scope_id integer not null,
+    pos integer not null,
+    assessment_id integer not null,
+    assessment_name varchar,
+    level varchar,
+    start_date date,
+    end_date date,
+    estimate_as_of date,
+    estimate double,
+    actual double,
+    error double,
+    naive double,
+    naive_error double,
+    measured integer
+);

@@ -15,6 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import db, metrics
+from dashboard.components.text import md_escape
+from dashboard.unit_match import UnitIndex
 
 SCOPE_KINDS = ("province", "city", "district", "street", "group", "department")
 UNIT_PARAM = "unit"
@@ -24,12 +26,32 @@ _STATE_KEY = "_cw_filters"
 
 
 @dataclass(frozen=True)
+class UnitChoice:
+    """A unit the URL's name may mean, and the scope a link to it opens."""
+
+    unit_id: int
+    path: str  # parents and name: 东城区/和平街道/文苑社区
+    scope_id: int  # the unit, or for a community its street: the scope the link opens
+    scope_label: str  # that scope's label in the picker (what ?unit= holds)
+
+
+@dataclass(frozen=True)
+class UrlUnitProblem:
+    """The URL names a unit (`?unit=…`) that is not one scope: what to tell, what to offer."""
+
+    written: str
+    message: str  # Chinese, with the written name (escape it for markdown)
+    choices: tuple[UnitChoice, ...]
+
+
+@dataclass(frozen=True)
 class Filters:
     as_of: dt.date
     scope_id: int
     scope_name: str
     scope_kind: str
     meeting: bool = False
+    url_problem: UrlUnitProblem | None = None  # the URL's unit could not be used as written
 
 
 def scope_options() -> pd.DataFrame:
@@ -72,8 +94,78 @@ def parse_as_of(text: str | None) -> dt.date | None:
         return None
 
 
+@db.per_snapshot
+def unit_index() -> UnitIndex:
+    """The importer's matcher (dashboard/unit_match.py) over the snapshot's units."""
+    return UnitIndex.from_frame(metrics.units())
+
+
+def url_unit(written: str | None, options: pd.DataFrame) -> int | UrlUnitProblem | None:
+    """What the URL's `unit` means: None when it names nothing or a scope by its label (the
+    scope picker reads it), a scope id when it names one scope another way (a path such as
+    东城区/和平街道, or a full name), else the problem — a name several units bear, a
+    community (views are scoped to streets and above), or no unit this session may see.
+    Nothing is guessed: every unit the name fits is offered with its parents."""
+    if not written or written in set(options["label"]):
+        return None
+    shown = written if len(written) <= 40 else written[:40] + "…"
+    index = unit_index()
+    allowed = db.allowed_unit_ids(db.current_access())
+    by_label = {label: u for u, label in metrics.display_names().items()}
+    found = [by_label[written]] if written in by_label else index.matches(written)
+    found = [u for u in found if allowed is None or u in allowed]
+    labels = dict(zip(options["unit_id"].astype(int), options["label"], strict=True))
+    choices = []
+    for unit_id in sorted(found, key=index.path):
+        scope = next((u for u in reversed(index.chain(unit_id)) if u in labels), None)
+        if scope is not None:
+            choices.append(UnitChoice(unit_id, index.path(unit_id), scope, labels[scope]))
+    if len(choices) == 1 and choices[0].unit_id in labels:
+        return choices[0].unit_id
+    if len(choices) > 1:
+        message = (
+            f"链接中的单位「{shown}」对应 {len(choices)} 个同名单位，无法确定是哪一个"
+            "（看板不会替您猜）。请选择要查看的单位："
+        )
+    elif choices:
+        message = (
+            f"链接中的单位「{shown}」是{_KIND_NAME.get(index.kind(choices[0].unit_id), '下级单位')}，"
+            "看板的单位范围最细到街道（乡镇）。可查看它所属的范围："
+        )
+    else:
+        message = f"找不到链接中的单位「{shown}」，或您无权查看该单位。请在左侧重新选择单位范围。"
+    return UrlUnitProblem(written, message, tuple(choices))
+
+
+_KIND_NAME = {"community": "社区（村）", "department": "部门", "group": "工作组"}
+
+
+_OFFERED_KEY = "_cw_url_unit_offered"
+
+
+def show_url_problem(problem: UrlUnitProblem, page: object, filters: Filters) -> None:
+    """The problem with the URL's unit and a link per candidate: this page at its scope (a
+    bookmarkable address; render_filters lets that address win over the picker's last value)."""
+    st.warning(md_escape(problem.message), icon=":material/help:")
+    params = {AS_OF_PARAM: filters.as_of.isoformat()}
+    if filters.meeting:
+        params[MODE_PARAM] = "meeting"
+    for choice in problem.choices:
+        label = choice.path
+        if choice.scope_id != choice.unit_id:
+            label += f" → 查看{choice.scope_label}"
+        st.page_link(
+            page=page,  # by keyword: tests/test_safety.py reads a first positional as markdown
+            label=md_escape(label),
+            icon=":material/arrow_forward:",
+            query_params={**params, UNIT_PARAM: choice.scope_label},
+        )
+    st.session_state[_OFFERED_KEY] = True
+
+
 def _from_url(options: pd.DataFrame) -> tuple[int, dt.date]:
-    """Meeting mode: read unit and as_of straight from the URL, ignoring what is invalid."""
+    """Meeting mode: read unit and as_of straight from the URL (a unit as url_unit reads
+    it; an unusable one leaves the root, and render_filters reports it)."""
     label = st.query_params.get(UNIT_PARAM)
     match = options[options["label"] == label]
     scope_id = int(match.iloc[0]["unit_id"]) if len(match) else root_unit_id()
@@ -88,6 +180,18 @@ def render_filters(meeting: bool) -> Filters:
         st.warning("您的账号没有被授权查看任何单位，请联系创文办开通。")
         st.stop()
     labels = dict(zip(options["unit_id"], options["label"], strict=True))
+    # a unit named in the URL other than by its picker label: one scope is written back as
+    # its label (the picker then reads it); anything else is reported, never guessed
+    found = url_unit(st.query_params.get(UNIT_PARAM), options)
+    problem = found if isinstance(found, UrlUnitProblem) else None
+    offered = st.session_state.pop(_OFFERED_KEY, False)  # the last run listed candidates
+    if isinstance(found, int):
+        st.query_params[UNIT_PARAM] = labels[found]
+        st.session_state[UNIT_PARAM] = found  # the picker starts there
+    elif offered and found is None and st.query_params.get(UNIT_PARAM) in set(labels.values()):
+        # a candidate's link was followed: its address wins over the picker's last value
+        # (the picker is made anew, so it reads the address as on a first visit)
+        st.session_state.pop(UNIT_PARAM, None)
     if meeting:
         scope_id, as_of = _from_url(options)
     else:
@@ -112,7 +216,7 @@ def render_filters(meeting: bool) -> Filters:
                 help="按这一天的情况计算所有指标，可回看上周。",
             )
     row = options[options["unit_id"] == scope_id].iloc[0]
-    filters = Filters(as_of, int(scope_id), str(row["name"]), str(row["kind"]), meeting)
+    filters = Filters(as_of, int(scope_id), str(row["name"]), str(row["kind"]), meeting, problem)
     st.session_state[_STATE_KEY] = filters
     return filters
 

@@ -12,7 +12,7 @@ model is linear in the counts it reads (passing observations, completed ledger i
 survey points), so the worth of a set of fixes is the sum of their worths and the
 projected score is the estimate plus that sum — exactly, not an approximation.
 
-Field measure (queries/sim_field_counts.sql, sim_field_failures.sql): an (inspection point,
+Field measure (queries/sim_field_states.sql): an (inspection point,
 indicator) is observed when it has a check within `lookback_days`; it fails as it stands when that check failed and
 the problem it raised is not rectified, or a problem found there since is still open. For an
 indicator, F = passing ÷ observed at fixed points, R = 1 − the mean over point types of
@@ -23,6 +23,9 @@ rate = fixed_share·F + (1 − fixed_share)·R (only F or only R when the other 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import logging
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -164,7 +167,13 @@ def _date(value: object) -> dt.date:
     return value  # type: ignore[return-value]
 
 
-# ── measures, for a list of days at once ───────────────────────────────────────────────
+# ── measures, for many (scope, day) keys at once ───────────────────────────────────────
+#
+# Every frame below carries the key columns (scope_id, as_of): the page reads one scope
+# at one day; the backtest precomputed at snapshot time reads every scope at the days
+# before its tests. Both go through the same functions, so the numbers are the same.
+
+KEY = ["scope_id", "as_of"]
 
 
 def _per_day(name: str, days: list[dt.date], **params: object) -> pd.DataFrame:
@@ -175,11 +184,11 @@ def _per_day(name: str, days: list[dt.date], **params: object) -> pd.DataFrame:
 
 
 def _field_rates(counts: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
-    """(as_of, indicator_id) → rate from queries/sim_field_counts.sql, with the weights of
-    the fixed and random parts (fixed_weight, random_weight), the fixed pairs observed
-    (n_fixed) and the point types with random data (n_types) — what one fix is worth."""
+    """(scope_id, as_of, indicator_id) → rate from the field counts (`_field_counts`), with the
+    weights of the fixed and random parts (fixed_weight, random_weight), the fixed pairs
+    observed (n_fixed) and the point types with random data (n_types) — what one fix is worth."""
     columns = [
-        "as_of",
+        *KEY,
         "indicator_id",
         "rate",
         "fixed_weight",
@@ -190,18 +199,25 @@ def _field_rates(counts: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
     if counts.empty:
         return pd.DataFrame(columns=columns)
     fixed_rows = counts["is_fixed"].astype(bool).to_numpy()
-    fixed = (
-        counts[fixed_rows]
-        .groupby(["as_of", "indicator_id"])
-        .agg(n_fixed=("observed", "sum"), fail_fixed=("failing", "sum"))
+    observed = counts["observed"].to_numpy(dtype=float)
+    failing = counts["failing"].to_numpy(dtype=float)
+    # one point drawn from a type's pool fails with the type's failing share; the random
+    # part is the mean of those shares over the types with data
+    parts = pd.DataFrame(
+        {
+            "scope_id": counts["scope_id"].to_numpy(),
+            "as_of": counts["as_of"].to_numpy(),
+            "indicator_id": counts["indicator_id"].to_numpy(),
+            "n_fixed": np.where(fixed_rows, observed, 0.0),
+            "fail_fixed": np.where(fixed_rows, failing, 0.0),
+            "n_types": (~fixed_rows).astype(float),
+            "fail_share": np.where(fixed_rows, 0.0, failing / observed),
+        }
     )
-    by_type = counts[~fixed_rows]
-    # one point drawn from a type's pool fails with the type's failing share
-    by_type = by_type.assign(fail=by_type["failing"] / by_type["observed"])
-    rnd = by_type.groupby(["as_of", "indicator_id"]).agg(
-        n_types=("point_type", "size"), mean_fail=("fail", "mean")
-    )
-    out = fixed.join(rnd, how="outer").reset_index()
+    out = parts.groupby([*KEY, "indicator_id"], sort=False).sum().reset_index()
+    out["n_fixed"] = out["n_fixed"].where(out["n_fixed"] > 0)
+    out["n_types"] = out["n_types"].where(out["n_types"] > 0)
+    out["mean_fail"] = out["fail_share"] / out["n_types"]
     has_f = out["n_fixed"].fillna(0).to_numpy() > 0
     has_r = out["n_types"].fillna(0).to_numpy() > 0
     f_rate = (1 - out["fail_fixed"] / out["n_fixed"]).fillna(0).to_numpy()
@@ -214,141 +230,213 @@ def _field_rates(counts: pd.DataFrame, fixed_share: float) -> pd.DataFrame:
 
 
 def _material_rates(lines: pd.DataFrame) -> pd.DataFrame:
+    """(scope_id, as_of, indicator_id) → completed ÷ required items (at most 1), from the
+    lines of queries/materials_lines.sql or their sums (sim_backtest_materials.sql)."""
     if lines.empty:
-        return pd.DataFrame(columns=["as_of", "indicator_id", "rate", "required"])
-    g = lines.groupby(["as_of", "indicator_id"]).agg(
+        return pd.DataFrame(columns=[*KEY, "indicator_id", "rate", "required"])
+    g = lines.groupby([*KEY, "indicator_id"]).agg(
         required=("required", "sum"), completed=("completed", "sum")
     )
     g["rate"] = np.minimum(g["completed"] / g["required"], 1.0)
     return g.reset_index()
 
 
-def _latest_before(scores: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
-    """For each day and indicator, the row of the latest assessment ended on or before the
-    day (ties on the end date: the later row in query order), with that day as as_of."""
-    if scores.empty:
+def _ordinals(values: object) -> np.ndarray:
+    return np.array([_date(v).toordinal() for v in values], dtype="int64")
+
+
+def _last_ended(
+    rows: pd.DataFrame, keys: pd.DataFrame, by_indicator: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each (scope_id, as_of) of `keys` — and, by_indicator, each indicator the scope has
+    rows on — the position in `rows` of the latest row whose end_date is on or before the day
+    (ties on the end date: the later row). Returns (key positions, row positions)."""
+    scope = rows["scope_id"].to_numpy(dtype="int64")
+    group = rows["indicator_id"].to_numpy(dtype="int64") if by_indicator else np.zeros_like(scope)
+    end = _ordinals(rows["end_date"])
+    order = np.lexsort((np.arange(len(rows)), end, group, scope))
+    s_scope, s_group, s_end = scope[order], group[order], end[order]
+    starts = np.r_[True, (s_scope[1:] != s_scope[:-1]) | (s_group[1:] != s_group[:-1])]
+    gid = np.cumsum(starts) - 1
+    g_scope = s_scope[starts]
+    key_scope = keys["scope_id"].to_numpy(dtype="int64")
+    key_day = _ordinals(keys["as_of"])
+    lo = np.searchsorted(g_scope, key_scope, "left")
+    n = np.searchsorted(g_scope, key_scope, "right") - lo
+    key_at = np.repeat(np.arange(len(keys)), n)
+    offset = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    group_at = np.repeat(lo, n) + offset
+    span = 10_000_000  # above any date's ordinal
+    at = np.searchsorted(gid * span + s_end, group_at * span + key_day[key_at], "right") - 1
+    ok = at >= 0
+    ok[ok] = gid[at[ok]] == group_at[ok]
+    return key_at[ok], order[at[ok]]
+
+
+def _latest_before(scores: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """For each (scope_id, as_of) of `keys` and indicator the scope has scores on, the row of
+    the latest assessment ended on or before the day (ties on the end date: the later row in
+    query order), with the key's as_of."""
+    if scores.empty or keys.empty:
         return scores.assign(as_of=pd.Series(dtype=object))
-    right = scores.assign(
-        _end=pd.to_datetime(scores["end_date"]).astype("datetime64[ns]"),
-        _pos=np.arange(len(scores)),
-    )
-    right = right.sort_values(["_end", "_pos"], kind="stable")
-    right["indicator_id"] = right["indicator_id"].astype("int64")
-    left = pd.MultiIndex.from_product(
-        [pd.to_datetime(sorted(days)).astype("datetime64[ns]"), right["indicator_id"].unique()],
-        names=["_day", "indicator_id"],
-    ).to_frame(index=False)
-    found = pd.merge_asof(
-        left.sort_values("_day", kind="stable"),
-        right,
-        left_on="_day",
-        right_on="_end",
-        by="indicator_id",
-        direction="backward",
-    )
-    found = found[found["_end"].notna()]
-    found["as_of"] = found["_day"].dt.date
-    return found.drop(columns=["_day", "_end", "_pos"]).reset_index(drop=True)
+    key_at, row_at = _last_ended(scores, keys, by_indicator=True)
+    found = scores.iloc[row_at].reset_index(drop=True)
+    return found.assign(as_of=keys["as_of"].to_numpy(dtype=object)[key_at])
 
 
 def _unit_scores(unit_id: int) -> pd.DataFrame:
     frame = query("sim_unit_scores", unit_id=unit_id).copy()
     frame["indicator_id"] = frame["indicator_id"].astype("Int64")
+    frame.insert(0, "scope_id", int(unit_id))
     return frame
+
+
+def _field_counts(states: pd.DataFrame) -> pd.DataFrame:
+    """Per (scope_id, as_of, indicator_id, is_fixed, point_type): the (point, indicator)
+    pairs observed and failing, from queries/sim_field_states.sql (one row per pair) — what
+    queries/sim_backtest_field_counts.sql returns for many scopes at once."""
+    group = [*KEY, "indicator_id", "is_fixed", "point_type"]
+    return (
+        states.assign(observed=1, failing=states["failing"].astype(int))
+        .groupby(group, sort=False)[["observed", "failing"]]
+        .sum()
+        .reset_index()
+    )
 
 
 @dataclass(frozen=True)
 class Measures:
-    """What the model reads, for a list of days at once (each frame has an as_of column)."""
+    """What the model reads, for many (scope, day) keys at once (frames carry scope_id and,
+    but for scores, as_of)."""
 
-    counts: pd.DataFrame  # queries/sim_field_counts.sql
+    counts: pd.DataFrame  # _field_counts of states (or sim_backtest_field_counts.sql)
     field_rates: pd.DataFrame  # _field_rates of counts
-    lines: pd.DataFrame  # queries/materials_lines.sql
+    lines: pd.DataFrame  # queries/materials_lines.sql (or sim_backtest_materials.sql sums)
     scores: pd.DataFrame  # queries/sim_unit_scores.sql (no as_of: every score of the unit)
+    states: pd.DataFrame | None = None  # queries/sim_field_states.sql (the page's scope)
 
 
 def _measures(
     scope_id: int, days: list[dt.date], settings: Settings, scores: pd.DataFrame | None = None
 ) -> Measures:
-    counts = _per_day(
-        "sim_field_counts", days, scope_id=scope_id, lookback_days=settings.lookback_days
+    """One scope's measures at `days` (the page's own queries, cached per scope and day)."""
+    states = _per_day(
+        "sim_field_states", days, scope_id=scope_id, lookback_days=settings.lookback_days
     )
+    states.insert(0, "scope_id", int(scope_id))
+    counts = _field_counts(states)
+    lines = _per_day("materials_lines", days, scope_id=scope_id)
+    lines.insert(0, "scope_id", int(scope_id))
     return Measures(
         counts,
         _field_rates(counts, settings.fixed_share),
-        _per_day("materials_lines", days, scope_id=scope_id),
+        lines,
         _unit_scores(scope_id) if scores is None else scores,
+        states,
     )
+
+
+def _keys(scope_id: int, days: list[dt.date]) -> pd.DataFrame:
+    days = sorted(set(days))
+    return pd.DataFrame({"scope_id": int(scope_id), "as_of": np.array(days, dtype=object)})
 
 
 def item_rates(
     scope_id: int, days: list[dt.date], settings: Settings, measures: Measures | None = None
 ) -> pd.DataFrame:
-    """One row per (day, scored item): weight, rate, source, points = weight × rate.
+    """One row per (day, scored item) of one scope: see `_item_rates`."""
+    measures = measures or _measures(scope_id, days, settings)
+    return _item_rates(_keys(scope_id, days), measures)
 
-    Source: points / materials / survey (measured), last_test (fallback: the unit's last
+
+def _item_rates(keys: pd.DataFrame, measures: Measures) -> pd.DataFrame:
+    """One row per (scope_id, as_of) of `keys` and scored item, key by key in the order of
+    `keys` and the items in structure() order: weight, rate, source, points = weight × rate.
+
+    Source: points / materials / survey (measured), last_test (fallback: the scope's last
     overall test ended by the day — the item's rate there, else the overall rate), or
     None with rate NaN when there is nothing to go on."""
     items = structure()
-    days = sorted(set(days))
-    grid = pd.DataFrame({"as_of": np.array(days, dtype=object)}).merge(
-        items[["indicator_id", "category", "code", "name", "weight", "target"]], how="cross"
-    )
-    grid["rate"] = np.nan
-    grid["source"] = None
+    n_items = len(items)
+    key_scopes = keys["scope_id"].to_numpy(dtype="int64")
+    key_days = keys["as_of"].to_numpy(dtype=object)
+    key_pos = {(int(k), d): i for i, (k, d) in enumerate(zip(key_scopes, key_days, strict=True))}
+    item_pos = {int(i): j for j, i in enumerate(items["indicator_id"])}
+    category = np.tile(items["category"].to_numpy(dtype=object), len(keys))
+    rate = np.full(len(keys) * n_items, np.nan)
+    source = np.full(len(keys) * n_items, None, dtype=object)
 
-    def fill(measure: pd.DataFrame, category: str, source: str) -> None:
+    def positions(frame: pd.DataFrame) -> np.ndarray:
+        """Row of each (scope_id, as_of, indicator_id) of `frame` in the grid; −1 if none."""
+        pairs = zip(frame["scope_id"], frame["as_of"], strict=True)
+        k = np.array([key_pos.get((int(s), d), -1) for s, d in pairs], dtype="int64")
+        j = np.array([item_pos.get(int(i), -1) for i in frame["indicator_id"]], dtype="int64")
+        return np.where((k >= 0) & (j >= 0), k * n_items + j, -1)
+
+    def fill(measure: pd.DataFrame, cat: str, label: str) -> None:
         if measure.empty:
             return
-        m = measure[["as_of", "indicator_id", "rate"]].rename(columns={"rate": "m"})
-        joined = grid.merge(m, on=["as_of", "indicator_id"], how="left")
-        hit = (joined["category"] == category).to_numpy() & joined["m"].notna().to_numpy()
-        grid.loc[hit, "rate"] = joined.loc[hit, "m"].to_numpy()
-        grid.loc[hit, "source"] = source
+        at = positions(measure)
+        value = measure["rate"].to_numpy(dtype=float)
+        ok = at >= 0
+        ok[ok] = (category[at[ok]] == cat) & ~np.isnan(value[ok])
+        rate[at[ok]] = value[ok]
+        source[at[ok]] = label
 
-    measures = measures or _measures(scope_id, days, settings)
     fill(measures.field_rates, "field", "points")
     fill(_material_rates(measures.lines), "materials", "materials")
 
     scores = measures.scores
     item_scores = scores[scores["indicator_id"].notna()]
-    surveys = _latest_before(item_scores, days)
+    surveys = _latest_before(item_scores, keys)
     if len(surveys):
-        surveys = surveys.assign(
-            rate=surveys["value"] / surveys["max_value"],
-            indicator_id=surveys["indicator_id"].astype(int),
-        )
-    fill(surveys, "questionnaire", "survey")
+        fill(surveys.assign(rate=surveys["value"] / surveys["max_value"]), "questionnaire",
+             "survey")  # fmt: skip
 
-    missing = grid["rate"].isna()
+    missing = np.isnan(rate)
     if missing.any():
-        fallback = _fallback_rates(scores, sorted(set(grid.loc[missing, "as_of"])))
-        joined = grid.merge(fallback, on=["as_of", "indicator_id"], how="left")
-        hit = missing.to_numpy() & joined["fallback"].notna().to_numpy()
-        if hit.any():
-            grid.loc[hit, "rate"] = joined.loc[hit, "fallback"].to_numpy(dtype=float)
-            grid.loc[hit, "source"] = "last_test"
-    grid["points"] = grid["weight"] * grid["rate"]
-    return grid
+        rows = np.unique(np.nonzero(missing)[0] // n_items)
+        fallback = _fallback_rates(scores, keys.iloc[rows])
+        if len(fallback):
+            at = positions(fallback)
+            value = fallback["fallback"].to_numpy(dtype=float)
+            ok = at >= 0
+            ok[ok] = missing[at[ok]] & ~np.isnan(value[ok])
+            rate[at[ok]] = value[ok]
+            source[at[ok]] = "last_test"
+    weight = np.tile(items["weight"].to_numpy(dtype=float), len(keys))
+    return pd.DataFrame(
+        {
+            "scope_id": np.repeat(key_scopes, n_items),
+            "as_of": np.repeat(key_days, n_items),
+            "indicator_id": np.tile(items["indicator_id"].to_numpy(dtype="int64"), len(keys)),
+            "category": category,
+            "code": np.tile(items["code"].to_numpy(dtype=object), len(keys)),
+            "name": np.tile(items["name"].to_numpy(dtype=object), len(keys)),
+            "weight": weight,
+            "target": np.tile(items["target"].to_numpy(dtype=float), len(keys)),
+            "rate": rate,
+            "source": source,
+            "points": weight * rate,
+        }
+    )
 
 
-def _fallback_rates(scores: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
-    """(as_of, indicator_id) → the unit's rate at its last overall test ended by as_of: the
-    item's own score there, else the overall score rate."""
-    columns = ["as_of", "indicator_id", "fallback"]
+def _fallback_rates(scores: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """(scope_id, as_of, indicator_id) → the scope's rate at its last overall test ended by
+    as_of: the item's own score there, else the overall score rate."""
+    columns = [*KEY, "indicator_id", "fallback"]
     overall = scores[(scores["kind"] == "overall") & scores["indicator_id"].isna()]
-    if overall.empty or not days:
+    if overall.empty or keys.empty:
         return pd.DataFrame(columns=columns)
-    ends = np.array([_date(v).toordinal() for v in overall["end_date"]])
-    order = np.argsort(ends, kind="stable")
-    at = np.searchsorted(ends[order], [d.toordinal() for d in days], side="right") - 1
-    known = at >= 0
-    picked = overall.iloc[order[at[known]]]
+    key_at, row_at = _last_ended(overall, keys, by_indicator=False)
+    picked = overall.iloc[row_at]
     last = pd.DataFrame(
         {
-            "as_of": np.array(days, dtype=object)[known],
+            "scope_id": keys["scope_id"].to_numpy(dtype="int64")[key_at],
+            "as_of": keys["as_of"].to_numpy(dtype=object)[key_at],
             "assessment_id": picked["assessment_id"].to_numpy(),
-            "base": (picked["value"] / picked["max_value"]).to_numpy(),
+            "base": (picked["value"] / picked["max_value"]).to_numpy(dtype=float),
         }
     )
     items = structure()[["indicator_id"]].astype({"indicator_id": "int64"})
@@ -356,17 +444,20 @@ def _fallback_rates(scores: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
     own = scores[scores["indicator_id"].notna()]
     own = pd.DataFrame(
         {
+            "scope_id": own["scope_id"].astype("int64").to_numpy(),
             "assessment_id": own["assessment_id"].to_numpy(),
             "indicator_id": own["indicator_id"].astype("int64").to_numpy(),
-            "item": (own["value"] / own["max_value"]).to_numpy(),
+            "item": (own["value"] / own["max_value"]).to_numpy(dtype=float),
         }
-    ).drop_duplicates(["assessment_id", "indicator_id"], keep="last")
-    grid = grid.merge(own, on=["assessment_id", "indicator_id"], how="left")
+    ).drop_duplicates(["scope_id", "assessment_id", "indicator_id"], keep="last")
+    grid = grid.merge(own, on=["scope_id", "assessment_id", "indicator_id"], how="left")
     grid["fallback"] = grid["item"].fillna(grid["base"])
     return grid[columns]
 
 
 # ── the estimate ───────────────────────────────────────────────────────────────────────
+
+MEASURED_SOURCES = ("points", "materials", "survey")
 
 
 @dataclass(frozen=True)
@@ -387,20 +478,42 @@ class Estimate:
         return g.reset_index()
 
 
+def _totals(rates: pd.DataFrame) -> pd.DataFrame:
+    """Per (scope_id, as_of) of `_item_rates` (its keys' order): the expected total (NaN
+    unless every item has a rate), full marks (max_total) and the items measured from data."""
+    n_items = len(structure())
+    n_keys = len(rates) // n_items if n_items else 0
+    shape = (n_keys, n_items)
+    points = rates["points"].to_numpy(dtype=float).reshape(shape)
+    complete = ~np.isnan(points).any(axis=1)
+    measured = rates["source"].isin(MEASURED_SOURCES).to_numpy().reshape(shape).sum(axis=1)
+    first = np.arange(n_keys) * n_items
+    return pd.DataFrame(
+        {
+            "scope_id": rates["scope_id"].to_numpy()[first],
+            "as_of": rates["as_of"].to_numpy()[first],
+            "total": np.where(complete, points.sum(axis=1), np.nan),
+            "max_total": rates["weight"].to_numpy(dtype=float).reshape(shape).sum(axis=1),
+            "measured": measured,
+        }
+    )
+
+
 def _estimates(
     scope_id: int, days: list[dt.date], settings: Settings, measures: Measures | None = None
 ) -> dict[dt.date, Estimate]:
     rates = item_rates(scope_id, days, settings, measures)
+    totals = _totals(rates)
+    n_items = len(structure())
+    items = rates.drop(columns="scope_id")
     out = {}
-    for day, items in rates.groupby("as_of", sort=False):
-        items = items.reset_index(drop=True)
-        complete = items["rate"].notna().all() and len(items) > 0
-        out[day] = Estimate(
-            day,
-            float(items["points"].sum()) if complete else None,
-            float(items["weight"].sum()),
-            int(items["source"].isin(["points", "materials", "survey"]).sum()),
-            items,
+    for k, row in enumerate(totals.itertuples(index=False)):
+        out[row.as_of] = Estimate(
+            row.as_of,
+            None if np.isnan(row.total) else float(row.total),
+            float(row.max_total),
+            int(row.measured),
+            items.iloc[k * n_items : (k + 1) * n_items].reset_index(drop=True),
         )
     return out
 
@@ -629,9 +742,10 @@ def fixes(
     counts = measures.counts[measures.counts["as_of"] == as_of]
     lines = measures.lines[measures.lines["as_of"] == as_of]
     rates = measures.field_rates[measures.field_rates["as_of"] == as_of]
-    failing = _per_day(
-        "sim_field_failures", [as_of], scope_id=scope_id, lookback_days=settings.lookback_days
-    )
+    states = measures.states
+    if states is None:
+        states = _measures(scope_id, [as_of], settings, measures.scores).states
+    failing = states[(states["as_of"] == as_of) & states["failing"].astype(bool)]
     shortfall = coverage_shortfall(scope_id, scope_kind, as_of)
     parts = [
         _field_fixes(failing, counts, rates, items),
@@ -771,7 +885,22 @@ class RankContext:
     def implied(self, score: float | None) -> int | None:
         return rank_among(score, list(self.peers))
 
+    def published_text(self) -> str:
+        """What the last test published about a city's place, said so that a lone or
+        incomplete rank is not read as a standing among cities ('' for other units)."""
+        if self.assessment_id is None or self.peer_label != "城市":
+            return ""
+        rank, of = self.published_rank, self.published_of
+        if rank is None:
+            return f"「{self.assessment_name}」未公布名次。"
+        if of is None:
+            return f"上次公布名次：第 {rank} 名（未公布参评城市数）。"
+        if of <= 1:
+            return f"「{self.assessment_name}」只排了 {of} 个城市，公布的第 {rank} 名没有比较意义。"
+        return f"上次公布名次：第 {rank} 名 / {of} 个城市。"
 
+
+NO_RANK = "无排名依据"
 PEER_LABEL = {"city": "城市", "district": "区县", "street": "街道", "community": "社区",
               "department": "部门", "group": "工作组"}  # fmt: skip
 
@@ -800,7 +929,7 @@ def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
             None,
             None,
             None,
-            "截至当日没有已出分的省级或全国测评",
+            f"{NO_RANK}：截至当日没有已出分的省级或全国测评",
             target_rank,
         )
     last = tests.iloc[0]
@@ -823,25 +952,51 @@ def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
         own = float(own_rows["value"].iloc[0]) if len(own_rows) else None
         peers = [float(v) for v in scored.loc[scored["unit_id"] != unit_id, "value"]]
     except db.AccessDenied:
-        note = f"名次涉及授权范围以外的{label}，未推算"
+        note = f"{NO_RANK}：名次涉及授权范围以外的{label}，未推算"
     if note is None and not peers:
-        note = f"数据中没有「{last['name']}」其他{label}的得分，无法推算名次"
+        note = (
+            f"{NO_RANK}：数据中没有「{last['name']}」其他{label}的得分，无法推算名次"
+            "（推算名次要与同一次测评其他参评单位的得分比较）"
+        )
     actual = published if published is not None else rank_among(own, peers)
     return RankContext(aid, str(last["name"]), label, tuple(peers), actual, published,
                        published_of, note, target_rank if kind == "city" else None)  # fmt: skip
 
 
 # ── backtest ───────────────────────────────────────────────────────────────────────────
+#
+# The estimate for a past test reads the data as of the day before it, which an import of
+# later data does not change: it is computed once, when the snapshot is written, for every
+# unit a view can be scoped to (derived table sim_backtest, `precompute_backtests`), and a
+# page only picks the rows of the tests ended by its day. With other settings than the
+# snapshot's (or a snapshot from an older release) a page computes its scope's rows itself,
+# once per process and snapshot.
 
 BACKTEST_COLUMNS = [
     "assessment_id", "assessment_name", "level", "start_date", "estimate_as_of", "estimate",
-    "actual", "error", "naive", "naive_error", "measured",
+    "actual", "error", "naive", "naive_error", "measured", "end_date",
 ]  # fmt: skip
+BACKTEST_DATES = ("start_date", "estimate_as_of", "end_date")
+BACKTEST_META_KEY = "sim_backtest"
+MODEL_FILES = (
+    Path(__file__),
+    *(ROOT / "queries" / f"{name}.sql" for name in (
+        "sim_indicators", "sim_field_states", "materials_lines", "sim_unit_scores",
+        "sim_backtest_field_counts", "sim_backtest_materials", "sim_backtest_scores",
+    )),
+)  # fmt: skip
 
 
 def past_tests(unit_id: int, as_of: dt.date, scores: pd.DataFrame | None = None) -> pd.DataFrame:
     """The unit's overall scores in overall assessments ended by as_of, oldest first."""
-    scores = _unit_scores(unit_id) if scores is None else scores
+    tests = _overall_tests(_unit_scores(unit_id) if scores is None else scores)
+    ended = np.array([e <= as_of for e in tests["end"]], dtype=bool)
+    return tests[ended].reset_index(drop=True)
+
+
+def _overall_tests(scores: pd.DataFrame) -> pd.DataFrame:
+    """Every overall score (overall assessments, indicator NULL), in query order, with the
+    test's start and end as dates and the day before it (`day`: its estimate's data)."""
     overall = scores[(scores["kind"] == "overall") & scores["indicator_id"].isna()].copy()
     overall["end"] = pd.Series(
         [_date(v) for v in overall["end_date"]], index=overall.index, dtype=object
@@ -849,37 +1004,162 @@ def past_tests(unit_id: int, as_of: dt.date, scores: pd.DataFrame | None = None)
     overall["start"] = pd.Series(
         [_date(v) for v in overall["start_date"]], index=overall.index, dtype=object
     )
-    ended = np.array([e <= as_of for e in overall["end"]], dtype=bool)
-    return overall[ended].reset_index(drop=True)
+    overall["day"] = pd.Series(
+        [s - dt.timedelta(days=1) for s in overall["start"]], index=overall.index, dtype=object
+    )
+    return overall
 
 
-def backtest_days(tests: pd.DataFrame) -> list[dt.date]:
-    """The day before each past test: the data its backtest estimate may use."""
-    return [s - dt.timedelta(days=1) for s in tests["start"]]
+def backtest_rows(tests: pd.DataFrame, totals: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """For each test of `tests` (_overall_tests of one or many scopes, in test order per
+    scope) with data before it (≥ min_measured items measured as of the day before it): the
+    estimate from that day's data (`totals`: _totals at those days), the actual score, the
+    error, and the naive estimate "same as the scope's previous overall test" with its error.
+    Columns: scope_id, BACKTEST_COLUMNS."""
+    columns = ["scope_id", *BACKTEST_COLUMNS]
+    if tests.empty:
+        return pd.DataFrame(columns=columns)
+    t = tests.assign(
+        scope_id=tests["scope_id"].astype("int64"),
+        actual=(tests["value"] / tests["max_value"] * 100).astype(float),
+    )
+    t["naive"] = t.groupby("scope_id", sort=False)["actual"].shift(1)
+    found = t.merge(
+        totals.astype({"scope_id": "int64"}).rename(columns={"as_of": "day"}),
+        on=["scope_id", "day"],
+        how="left",
+    )
+    keep = found["total"].notna() & (found["measured"].fillna(0) >= settings.min_measured)
+    f = found[keep.to_numpy()]
+    estimate = (f["total"] / f["max_total"] * 100).astype(float)
+    return pd.DataFrame(
+        {
+            "scope_id": f["scope_id"].to_numpy(),
+            "assessment_id": f["assessment_id"].astype("int64").to_numpy(),
+            "assessment_name": f["assessment_name"].to_numpy(),
+            "level": f["level"].to_numpy(),
+            "start_date": f["start"].to_numpy(),
+            "estimate_as_of": f["day"].to_numpy(),
+            "estimate": estimate.to_numpy(),
+            "actual": f["actual"].to_numpy(),
+            "error": (estimate - f["actual"]).to_numpy(),
+            "naive": f["naive"].to_numpy(),
+            "naive_error": (f["naive"] - f["actual"]).to_numpy(),
+            "measured": f["measured"].astype("int64").to_numpy(),
+            "end_date": f["end"].to_numpy(),
+        }
+    ).reset_index(drop=True)
 
 
-def backtest(
-    tests: pd.DataFrame, settings: Settings, estimates: dict[dt.date, Estimate]
-) -> pd.DataFrame:
-    """For each past test with data before it (≥ min_measured items measured as of the day
-    before it): the estimate from that day's data, the actual score, the error, and the
-    naive estimate "same as the unit's previous overall test" with its error (`tests`:
-    past_tests)."""
-    rows = []
-    previous: float | None = None
-    for t in tests.itertuples(index=False):
-        day = t.start - dt.timedelta(days=1)
-        est = estimates.get(day)
-        actual = float(t.value) / float(t.max_value) * 100
-        if est is not None and est.total is not None and est.measured >= settings.min_measured:
-            value = est.total / est.max_total * 100 if est.max_total else None
-            rows.append(
-                (int(t.assessment_id), t.assessment_name, t.level, t.start, day, value, actual,
-                 value - actual, previous, None if previous is None else previous - actual,
-                 est.measured)
-            )  # fmt: skip
-        previous = actual
-    return pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
+def backtest_fingerprint(settings: Settings) -> str:
+    """Names the settings and model behind a stored backtest: the settings, this module
+    and the queries the model reads."""
+    return _fingerprint(settings, tuple(p.stat().st_mtime_ns for p in MODEL_FILES))
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint(settings: Settings, _stamps: tuple[int, ...]) -> str:
+    digest = hashlib.sha256(repr(settings).encode("utf-8"))
+    for path in MODEL_FILES:
+        digest.update(path.name.encode("utf-8") + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def backtest_frame(scope_ids: list[int], settings: Settings) -> pd.DataFrame:
+    """The backtest rows (scope_id, BACKTEST_COLUMNS) of every overall test of every unit in
+    `scope_ids`, from the data as of the day before each test: a few queries over all units
+    and days at once (queries/sim_backtest_*.sql), then the page's own model functions."""
+    ids = tuple(sorted({int(u) for u in scope_ids}))
+    if not ids:
+        return backtest_rows(pd.DataFrame(), pd.DataFrame(), settings)
+    scores = query("sim_backtest_scores", scope_ids=ids).copy()
+    scores["indicator_id"] = scores["indicator_id"].astype("Int64")
+    tests = _overall_tests(scores)
+    if tests.empty:
+        return backtest_rows(tests, pd.DataFrame(), settings)
+    keys = tests[["scope_id", "day"]].drop_duplicates().rename(columns={"day": "as_of"})
+    days = tuple(sorted(set(keys["as_of"])))
+    scoped = tuple(sorted(int(u) for u in keys["scope_id"].unique()))
+    counts = _per_day(
+        "sim_backtest_field_counts", list(days), scope_ids=scoped,
+        lookback_days=settings.lookback_days,
+    )  # fmt: skip
+    lines = _per_day("sim_backtest_materials", list(days), scope_ids=scoped)
+    # only the (scope, day) keys a test needs
+    wanted = pd.MultiIndex.from_frame(keys.astype({"scope_id": "int64"}))
+    counts = counts[pd.MultiIndex.from_frame(counts[KEY]).isin(wanted)]
+    lines = lines[pd.MultiIndex.from_frame(lines[KEY]).isin(wanted)]
+    measures = Measures(counts, _field_rates(counts, settings.fixed_share), lines, scores)
+    return backtest_rows(tests, _totals(_item_rates(keys, measures)), settings)
+
+
+def scope_unit_ids() -> list[int]:
+    """Every unit a view can be scoped to (filters.SCOPE_KINDS)."""
+    from dashboard.filters import SCOPE_KINDS
+
+    units = metrics.units()
+    return [int(u) for u in units.loc[units["kind"].isin(SCOPE_KINDS), "unit_id"]]
+
+
+def precompute_backtests(path: Path) -> None:
+    """Fill sim_backtest (derived.sql) of a snapshot being built, with the settings of
+    config/simulator.toml (the defaults when it is unusable), and record their fingerprint
+    in meta. Called by store.write_snapshot. Unlike the flags, the rows are only a cache: if
+    computing them fails the error is logged, the snapshot is still written, and each page
+    computes its scope's rows (as with other settings)."""
+    import duckdb
+
+    settings, _problem = settings_or_default()
+    try:
+        with db.reading_snapshot(path):
+            frame = backtest_frame(scope_unit_ids(), settings)
+    except Exception:  # noqa: BLE001 - a cache: pages compute their own rows without it
+        logging.getLogger(__name__).exception("测算 backtest not precomputed")
+        return
+    fingerprint = backtest_fingerprint(settings)
+    frame = frame.assign(
+        fingerprint=fingerprint, pos=frame.groupby("scope_id", sort=False).cumcount()
+    )
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("begin transaction")
+        con.register("backtest_rows", frame)
+        con.execute("insert into sim_backtest by name select * from backtest_rows")
+        con.execute(
+            "insert or replace into meta (key, value) values ($k, $v)",
+            {"k": BACKTEST_META_KEY, "v": fingerprint},
+        )
+        con.execute("commit")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+_backtests: dict = db.register_memo({})
+
+
+def scope_backtest(scope_id: int, settings: Settings) -> pd.DataFrame:
+    """Every overall test of the scope with its backtest (BACKTEST_COLUMNS): the rows stored
+    in the snapshot when they were computed with these settings and this model, else
+    computed here once per process and snapshot."""
+    fingerprint = backtest_fingerprint(settings)
+    if db.meta().get(BACKTEST_META_KEY) == fingerprint:
+        rows = query("sim_backtest_stored", scope_id=scope_id, fingerprint=fingerprint)
+        return rows.assign(**{c: [_date(v) for v in rows[c]] for c in BACKTEST_DATES})
+    key = (db.file_identity(), scope_id, settings)
+    if key not in _backtests:
+        if len(_backtests) > 256:
+            _backtests.clear()
+        _backtests[key] = backtest_frame([scope_id], settings)[BACKTEST_COLUMNS]
+    return _backtests[key]
+
+
+def backtest(scope_id: int, as_of: dt.date, settings: Settings) -> pd.DataFrame:
+    """The scope's tests ended by as_of, each with the estimate from the data as of the day
+    before it, the actual score and "same as last test" (BACKTEST_COLUMNS)."""
+    rows = scope_backtest(scope_id, settings)
+    ended = np.array([_date(e) <= as_of for e in rows["end_date"]], dtype=bool)
+    return rows[ended].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -942,11 +1222,9 @@ def simulate(scope_id: int, as_of: dt.date, settings: Settings | None = None) ->
     row = units.loc[scope_id]
     scores = _unit_scores(scope_id)
     tests = past_tests(scope_id, as_of, scores)
-    days = sorted({as_of, *backtest_days(tests)})
-    measures = _measures(scope_id, days, settings, scores)
-    estimates = _estimates(scope_id, days, settings, measures)
-    current = estimates[as_of]
-    bt = backtest(tests, settings, estimates)
+    measures = _measures(scope_id, [as_of], settings, scores)
+    current = _estimates(scope_id, [as_of], settings, measures)[as_of]
+    bt = backtest(scope_id, as_of, settings)
     last_actual = (
         float(tests["value"].iloc[-1]) / float(tests["max_value"].iloc[-1]) * 100
         if len(tests) else None

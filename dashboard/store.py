@@ -180,6 +180,9 @@ def write_snapshot(
             con.close()
         precompute_served(tmp)
         precompute_flags(tmp)
+        from dashboard import simulator
+
+        simulator.precompute_backtests(tmp)  # the 测算 backtest (derived table sim_backtest)
         _keep_backup(target)
         os.replace(tmp, target)
     finally:

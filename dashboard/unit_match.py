@@ -281,9 +281,14 @@ class UnitIndex:
             raise UnitMatchError(found.message, found.candidates, found.rule)
         return found
 
-    def _resolve(self, text: str, hints: tuple[str, ...], written: str) -> int:
-        if not text:
-            raise UnitMatchError("单位名称为空")
+    def matches(self, written: str, parents: Sequence[str] = ()) -> list[int]:
+        """Every unit `written` may mean (exact names first, else names by their core): the
+        candidates `resolve` refuses to choose between, as ids (e.g. to offer each one)."""
+        text = normalise_name(written)
+        hints = tuple(h for h in (name_key(p) for p in parents if p is not None) if h)
+        return self._matches(text, hints) if text else []
+
+    def _matches(self, text: str, hints: tuple[str, ...]) -> list[int]:
         parts = [p for p in _SEPARATORS.split(text) if p]
         readings = [(parts[-1], hints + tuple(name_key(p) for p in parts[:-1]))]
         if len(parts) > 1 and not re.search(r"[/／\\＼>＞|｜]", text):
@@ -294,7 +299,12 @@ class UnitIndex:
             found_exact, found_core = self._candidates(target, reading_hints)
             exact += [u for u in found_exact if u not in exact]
             core += [u for u in found_core if u not in core]
-        found = exact or core
+        return exact or core
+
+    def _resolve(self, text: str, hints: tuple[str, ...], written: str) -> int:
+        if not text:
+            raise UnitMatchError("单位名称为空")
+        found = self._matches(text, hints)
         if len(found) == 1:
             return found[0]
         shown = self._shown(written, hints)

@@ -24,8 +24,7 @@ DAY_QUERIES = {
     "flag_point_failures": [{"lookback_days": 90}],
     "flag_random_pool": [{"lookback_days": 180}],
     "survey_item_gaps": [{"category": "phone"}, {"category": "questionnaire"}],
-    "sim_field_counts": [{"lookback_days": 180}],
-    "sim_field_failures": [{"lookback_days": 180}],
+    "sim_field_states": [{"lookback_days": 180}],
 }
 
 
@@ -33,7 +32,7 @@ def test_the_day_list_queries_are_the_ones_listed_here() -> None:
     names = sorted(
         p.stem
         for p in db.QUERIES_DIR.glob("*.sql")
-        if db.takes_days(p.stem) and not p.stem.startswith("flag_rule_")
+        if db.takes_days(p.stem) and not p.stem.startswith(("flag_rule_", "sim_backtest_"))
     )
     assert names == sorted(DAY_QUERIES)
 

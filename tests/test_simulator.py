@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dashboard import db, sim_export, simulator
@@ -320,19 +321,149 @@ def test_a_unit_head_sees_only_their_subtree(
     assert "城关镇" not in shown and "桃源村" not in shown
 
 
-def test_failures_and_counts_queries_apply_the_same_rule(use_tiny: Path) -> None:
+def test_field_states_judge_each_observed_pair(use_tiny: Path) -> None:
     from dashboard.db import query
 
     for day in (AS_OF, dt.date(2026, 5, 14), dt.date(2026, 6, 25)):
-        counts = query("sim_field_counts", scope_id=CITY, as_of=day, lookback_days=180)
-        failing = query("sim_field_failures", scope_id=CITY, as_of=day, lookback_days=180)
-        assert int(counts["failing"].sum()) == len(failing)
-        per_indicator = failing.groupby("indicator_id").size().to_dict()
-        assert counts.groupby("indicator_id")["failing"].sum()[lambda s: s > 0].to_dict() == (
-            per_indicator
-        )
+        states = query("sim_field_states", scope_id=CITY, as_of=day, lookback_days=180)
+        assert not states.duplicated(["point_id", "indicator_id"]).any()
+        # a pair with open problems fails; a failing one either failed its check or has some
+        opened = states["open_problems"] > 0
+        assert states.loc[opened, "failing"].all()
+        assert (~states.loc[states["failing"] & ~opened, "passed"]).all()
     # at AS_OF: (1, F-02), (1, F-03) by their checks, (2, F-01) by the open P6
-    pairs = set(zip(failing["point_id"], failing["indicator_id"], strict=True))
-    assert len(pairs) >= 1
-    at = query("sim_field_failures", scope_id=CITY, as_of=AS_OF, lookback_days=180)
+    at = query("sim_field_states", scope_id=CITY, as_of=AS_OF, lookback_days=180)
+    at = at[at["failing"]]
     assert set(zip(at["point_id"], at["indicator_id"], strict=True)) == {(1, 12), (1, 13), (2, 11)}
+
+
+# ── the backtest precomputed at snapshot time ──────────────────────────────────────────
+
+
+def test_stored_backtest_equals_the_live_one_for_every_scope(use_sim: Path) -> None:
+    """sim_backtest (written with the snapshot) is what each scope would compute itself."""
+    settings = simulator.Settings()
+    fingerprint = simulator.backtest_fingerprint(settings)
+    assert db.meta().get(simulator.BACKTEST_META_KEY) == fingerprint
+    scopes = simulator.scope_unit_ids()
+    assert {1, 2, 3, 4, 5, 6, 100} <= set(scopes)
+    for scope in scopes:
+        stored = simulator.scope_backtest(scope, settings)
+        live = simulator.backtest_frame([scope], settings)[simulator.BACKTEST_COLUMNS]
+        pd.testing.assert_frame_equal(
+            stored.reset_index(drop=True), live.reset_index(drop=True), check_dtype=False
+        )
+    # 临江市: assessment 3 as of 05-14, 64 vs 82 (the hand-computed row above)
+    row = simulator.scope_backtest(CITY, settings).iloc[0]
+    assert (row["assessment_id"], row["estimate"], row["actual"]) == (3, 64.0, 82.0)
+
+
+def test_other_settings_compute_their_own_backtest(use_tiny: Path) -> None:
+    # all weight on fixed points changes nothing before assessment 3 (F-01 had no random
+    # data then), but the stored rows are for the shipped settings: computed, same numbers
+    other = simulator.Settings(fixed_share=1.0)
+    assert simulator.backtest_fingerprint(other) != db.meta().get(simulator.BACKTEST_META_KEY)
+    bt = simulator.backtest(CITY, AS_OF, other)
+    assert list(bt["assessment_id"]) == [3] and bt["estimate"].iloc[0] == pytest.approx(64.0)
+    # a day before assessment 3 ended: no past test to backtest
+    assert simulator.backtest(CITY, dt.date(2026, 5, 14), other).empty
+
+
+def test_backtest_queries_agree_with_the_page_queries(use_sim: Path) -> None:
+    from dashboard.db import query
+
+    days = (dt.date(2026, 4, 14), dt.date(2026, 5, 14), AS_OF)
+    scopes = tuple(simulator.scope_unit_ids())
+    counts = query("sim_backtest_field_counts", scope_ids=scopes, days=days, lookback_days=180)
+    totals = query("sim_backtest_materials", scope_ids=scopes, days=days)
+    assert len(counts) and len(totals)
+    for scope in scopes:
+        for day in days:
+            states = query("sim_field_states", scope_id=scope, as_of=day, lookback_days=180)
+            one = simulator._field_counts(states.assign(scope_id=scope, as_of=day))
+            mine = counts[(counts["scope_id"] == scope) & (counts["as_of"] == pd.Timestamp(day))]
+            cols = ["indicator_id", "is_fixed", "point_type", "observed", "failing"]
+            assert sorted(map(tuple, one[cols].to_numpy().tolist())) == sorted(
+                map(tuple, mine[cols].to_numpy().tolist())
+            ), (scope, day)
+            lines = query("materials_lines", scope_id=scope, as_of=day)
+            sums = lines.groupby("indicator_id")[["required", "completed"]].sum()
+            got = totals[(totals["scope_id"] == scope) & (totals["as_of"] == pd.Timestamp(day))]
+            got = got.set_index("indicator_id")[["required", "completed"]]
+            pd.testing.assert_frame_equal(
+                sums.astype(float).sort_index(),
+                got.astype(float).sort_index(),
+                check_index_type=False,
+            )
+
+
+# ── no rank to imply: said why, never a lone 第 1 名 ────────────────────────────────────
+
+
+def test_no_rank_basis_is_explained(sim, use_tiny: Path) -> None:
+    # tiny: the last provincial test published 8 / 16 but holds no other city's score
+    assert sim.rank.note.startswith("无排名依据：") and sim.rank.implied(64.5) is None
+    assert sim.rank.published_text() == "上次公布名次：第 8 名 / 16 个城市。"
+    # before any provincial or national test was scored
+    early = simulator.rank_context(CITY, dt.date(2025, 11, 11))
+    assert early.note == "无排名依据：截至当日没有已出分的省级或全国测评"
+    assert early.published_text() == ""
+    # what a test published, when it is no basis for a place among cities
+    base = dict(assessment_id=1, assessment_name="省测", peer_label="城市", peers=(),
+                actual_rank=None, note="无排名依据：…", target_rank=None)  # fmt: skip
+    lone = simulator.RankContext(**base, published_rank=1, published_of=1)
+    assert lone.published_text() == "「省测」只排了 1 个城市，公布的第 1 名没有比较意义。"
+    unranked = simulator.RankContext(**base, published_rank=None, published_of=None)
+    assert unranked.published_text() == "「省测」未公布名次。"
+    no_count = simulator.RankContext(**base, published_rank=3, published_of=None)
+    assert no_count.published_text() == "上次公布名次：第 3 名（未公布参评城市数）。"
+
+
+def test_page_with_a_lone_ranked_city_says_there_is_no_rank_basis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.tiny import fill_tiny
+
+    def fill(con) -> None:
+        fill_tiny(con)
+        con.execute(
+            "update assessments set city_rank = 1, cities_ranked = 1 where assessment_id = 1"
+        )
+
+    monkeypatch.setenv(db.ENV_VAR, str(store_tiny(tmp_path / "lone.duckdb", fill)))
+    at = _open({"as_of": AS_OF.isoformat()})
+    db._cached.clear()
+    assert not at.exception, at.exception
+    text = _texts(at)
+    assert _metric(at, "推算名次") == "无排名依据"
+    assert _metric(at, "勾选后推算名次") == "无排名依据"
+    assert "无排名依据：数据中没有「2025年下半年省级测评」其他城市的得分" in text
+    assert "只排了 1 个城市，公布的第 1 名没有比较意义" in text
+    assert "第 1 名" not in text.replace("公布的第 1 名", "")
+
+
+def store_tiny(path: Path, fill) -> Path:
+    from dashboard import store
+
+    return store.write_snapshot(
+        path, fill, meta={"source": "test", "reference_date": AS_OF.isoformat()}
+    )
+
+
+def test_a_failing_precompute_does_not_refuse_the_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.tiny import fill_tiny
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(simulator, "backtest_frame", broken)
+    path = store_tiny(tmp_path / "no_backtest.duckdb", fill_tiny)
+    monkeypatch.undo()
+    monkeypatch.setenv(db.ENV_VAR, str(path))
+    assert simulator.BACKTEST_META_KEY not in db.meta()
+    # the page computes its own rows: the hand-computed backtest of the city
+    sim = simulator.simulate(CITY, AS_OF)
+    db._cached.clear()
+    assert (sim.accuracy.mae, sim.accuracy.naive_mae) == pytest.approx((18.0, 2.0))

@@ -59,5 +59,5 @@ def selection_text(items: int, owners: int, worth: float, projected: float | Non
 
 def rank_text(rank: int | None, of: int | None, label: str) -> str:
     if rank is None:
-        return "无法推算"
+        return "无排名依据"
     return f"第 {rank} 名" + (f"（共 {of} 个{label}）" if of else "")

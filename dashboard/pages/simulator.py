@@ -59,7 +59,7 @@ d.metric(
     f"推算名次（{md_escape(rank.assessment_name or '上次测评')}）",
     sim_charts.rank_text(rank.implied(current.total), None, rank.peer_label)
     if rank.peers
-    else "无法推算",
+    else simulator.NO_RANK,
     border=True,
     help=md_escape(rank.note)
     if rank.note
@@ -74,12 +74,7 @@ st.caption(
     )
 )
 if rank.note:
-    published = (
-        f"上次公布名次：第 {rank.published_rank} 名 / {rank.published_of} 个城市。"
-        if rank.published_rank
-        else ""
-    )
-    st.caption(md_escape(rank.note) + "。" + published)
+    st.caption(md_escape(rank.note) + "。" + md_escape(rank.published_text()))
 
 if acc.beats_naive is False:
     st.warning(
@@ -148,6 +143,7 @@ with fix_tab:
             "勾选后推算名次",
             sim_charts.rank_text(implied, len(rank.peers) + 1, rank.peer_label),
             border=True,
+            help=md_escape(rank.note) if rank.note else None,
         )
         st.download_button(
             f"下载督办清单（已选 {chosen.items} 项，Excel）",
@@ -211,7 +207,9 @@ with gap_tab:
             hide_index=True,
         )
         target_rank = rank.target_rank
-        if target_rank and rank.peers:
+        if target_rank and not rank.peers and rank.note:
+            st.caption(f"目标第 {target_rank} 名：" + md_escape(rank.note) + "。")
+        elif target_rank and rank.peers:
             needed = simulator.score_for_rank(target_rank, list(rank.peers))
             if needed is None:
                 st.caption(
