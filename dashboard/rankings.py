@@ -310,8 +310,12 @@ def _floats(column: pd.Series) -> np.ndarray:
     )
 
 
-def _rank(values: pd.Series, m: RankMetric) -> pd.Series:
-    return metrics.place_rank(values.round(m.digits), higher_is_better=m.higher_is_better)
+UNIT_COLUMNS = ["unit_id", "name", "kind", "parent_id", "sort_order"]
+
+
+def _rank(values: pd.Series, m: RankMetric, digits: int | None = None) -> pd.Series:
+    digits = m.digits if digits is None else digits
+    return metrics.place_rank(values.round(digits), higher_is_better=m.higher_is_better)
 
 
 def change_text(previous: object, now: object, comparable: bool = True) -> str:
@@ -326,15 +330,22 @@ def change_text(previous: object, now: object, comparable: bool = True) -> str:
     return f"↑{moved}" if moved > 0 else f"↓{-moved}"
 
 
-def _targets(m: RankMetric, frame: pd.DataFrame, as_of: dt.date, indicator_id: int | None):
-    if m.source == "score" and m.target is None:
+def _targets(
+    m: RankMetric,
+    frame: pd.DataFrame,
+    as_of: dt.date,
+    indicator_id: int | None,
+    rule: status.StatusRule | None = None,
+):
+    fixed = (rule or m.rule).target
+    if m.source == "score" and fixed is None:
         return frame["unit_id"].map(inherited_target_scores()).astype("float64")
     if m.source == "indicator":
         target = indicator_target(indicator_id) if indicator_id is not None else None
-    elif m.source == "coverage" and m.target is None:
+    elif m.source == "coverage" and fixed is None:
         target = coverage_target(as_of)
     else:
-        target = m.target
+        target = fixed
     return pd.Series(float("nan") if target is None else target, index=frame.index)
 
 
@@ -349,22 +360,20 @@ def status_code(value: float, target: float, m: RankMetric) -> str:
 
 
 def _coverage_projection(frame: pd.DataFrame, as_of: dt.date) -> tuple[pd.Series, dt.date | None]:
-    """Each unit's coverage projected at the next milestone (metrics.project_coverage), and
-    that milestone's date; after the last milestone, the current value and None."""
+    """Each unit's coverage projected at the next milestone (metrics.project_coverage, for
+    all units at once: metrics.projected_rates), and that milestone's date; after the last
+    milestone, the current value and None."""
     campaign = metrics.campaign_at(as_of)
     milestone = campaign.next_milestone(as_of) if campaign else None
     if milestone is None:
         return frame["value"].copy(), None
-    projected = []
-    for r in frame.itertuples():
-        if pd.isna(r.denominator) or r.denominator <= 0 or pd.isna(r.pace_per_day):
-            projected.append(float("nan"))
-            continue
-        p = metrics.project_coverage(
-            r.numerator, r.denominator, r.pace_per_day, as_of, (milestone,),
-            history_days=int(r.pace_window_days),
-        )[0].projected_rate  # fmt: skip
-        projected.append(float("nan") if p is None else p)
+    projected = metrics.projected_rates(
+        frame["numerator"].to_numpy(),
+        frame["denominator"].to_numpy(),
+        frame["pace_per_day"].to_numpy(),
+        (milestone.due_date - as_of).days,
+        frame["pace_window_days"].to_numpy(),
+    )
     return pd.Series(projected, index=frame.index, dtype="float64"), milestone.due_date
 
 
@@ -433,9 +442,11 @@ def _compute_ranking(
     indicator_id: int | None,
     subject_kind: str | None,
 ) -> pd.DataFrame:
+    rule = m.rule  # read once: each read of a rule looks at its config file
+    digits = rule.digits
     frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
     n = len(frame)
-    rank = _rank(frame["value"], m)
+    rank = _rank(frame["value"], m, digits)
     cols: dict[str, object] = {
         "rank": rank.array,
         "tied": metrics.tied(rank).to_numpy(),
@@ -463,7 +474,7 @@ def _compute_ranking(
         # each unit's row of the previous ranking, by position (a left join on unit_id)
         at = pd.Index(previous["unit_id"]).get_indexer(frame["unit_id"])
         found = at >= 0
-        ranks_then = _rank(previous["value"], m).to_numpy(dtype="float64", na_value=np.nan)
+        ranks_then = _rank(previous["value"], m, digits).to_numpy(dtype="float64", na_value=np.nan)
         prev_rank[found] = ranks_then[at[found]]
         prev_value[found] = previous["value"].to_numpy()[at[found]]
     cols["prev_rank"] = pd.array(prev_rank, dtype="Int64")
@@ -473,7 +484,7 @@ def _compute_ranking(
         change_text(p, r, comparable) for p, r in zip(prev_rank, rank_now, strict=True)
     ]
 
-    shown = frame["value"].round(m.digits).to_numpy()
+    shown = frame["value"].round(digits).to_numpy()
     # the value of the next better place (with places 1, 1, 3, place 3's is place 1's);
     # places are ranks of the shown values, so one place has one shown value
     above = np.full(n, np.nan)
@@ -484,21 +495,26 @@ def _compute_ranking(
         k = np.searchsorted(places, rank_now[ranked])
         above[ranked] = np.where(k > 0, of_place[np.maximum(k - 1, 0)], np.nan)
     gap = (above - shown) if m.higher_is_better else (shown - above)
-    cols["gap_to_above"] = np.round(gap, m.digits)
+    cols["gap_to_above"] = np.round(gap, digits)
 
-    target = _targets(m, frame, as_of, indicator_id).to_numpy(dtype="float64", na_value=np.nan)
+    target = _targets(m, frame, as_of, indicator_id, rule).to_numpy(
+        dtype="float64", na_value=np.nan
+    )
     cols["target"] = target
     judged = shown
     drop = []
-    if m.rule.basis == "projection" and m.key == "coverage_rate":
+    if rule.basis == "projection" and m.key == "coverage_rate":
         projected, due = _coverage_projection(frame, as_of)
         cols["projected"] = projected.to_numpy()
         cols["projected_due"] = np.full(n, due, dtype=object)
-        judged = projected.round(m.digits).to_numpy()
+        judged = projected.round(digits).to_numpy()
         drop = ["pace_per_day", "pace_window_days"]
     ahead = judged - target if m.higher_is_better else target - judged
-    cols["gap_to_target"] = np.round(ahead, m.digits)
-    codes = [status_code(v, t, m) for v, t in zip(judged, target, strict=True)]
+    cols["gap_to_target"] = np.round(ahead, digits)
+    codes = [
+        rule.judge(None if pd.isna(v) else float(v), None if pd.isna(t) else float(t))
+        for v, t in zip(judged, target, strict=True)
+    ]  # = status_code(v, t, m), with the rule read once
     cols["status"] = codes
     cols["status_text"] = [f"{STATUS[c][1]} {STATUS[c][0]}" for c in codes]
 
