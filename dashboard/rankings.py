@@ -310,9 +310,6 @@ def _floats(column: pd.Series) -> np.ndarray:
     )
 
 
-UNIT_COLUMNS = ["unit_id", "name", "kind", "parent_id", "sort_order"]
-
-
 def _rank(values: pd.Series, m: RankMetric, digits: int | None = None) -> pd.Series:
     digits = m.digits if digits is None else digits
     return metrics.place_rank(values.round(digits), higher_is_better=m.higher_is_better)
