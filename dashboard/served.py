@@ -202,28 +202,45 @@ class Store:
         """True when default date `day`'s rows are here (its count rows at least)."""
         return ("rectification_counts", day) in self.slots
 
-    def _part(self, slot: tuple) -> pd.DataFrame | None:
+    def _parts(self, slots: list[tuple]) -> list[pd.DataFrame] | None:
+        """The rows of each slot (all of one query, and of one campaign or test), those not
+        read yet read from the snapshot in one query and kept."""
         with self.lock:
-            rows = self.parts.get(slot)
-        if rows is not None or self.read is None:
-            return rows
-        name, key = slot
-        table = table_name(name)
-        exclude = f" exclude ({', '.join(_EXTRA[name])})" if name in _EXTRA else ""
-        order = _ORDER.get(name, "unit_id")
-        if name == "unit_scores":
-            where, params = "assessment_id = $assessment_id", {"assessment_id": key}
-        elif name == "coverage_counts":
-            where, params = "campaign_id = $campaign_id and as_of = $day", {
-                "campaign_id": key[0], "day": key[1]}  # fmt: skip
-        else:
-            where, params = "as_of = $day", {"day": key}
-        # table and column names from SERVED / _EXTRA / _ORDER (allow-lists); values as $params
-        sql = f"select *{exclude} from {table} where {where} order by {order}"  # noqa: S608 - sql: identifiers from allow-list
-        rows = self.read(sql, params)
+            missing = [slot for slot in slots if slot not in self.parts]
+        if missing and self.read is None:
+            return None
+        if missing:
+            name = missing[0][0]
+            table = table_name(name)
+            exclude = f" exclude ({', '.join(_EXTRA[name])})" if name in _EXTRA else ""
+            order = _ORDER.get(name, "unit_id")
+            if name == "unit_scores":
+                where, params = "assessment_id = $assessment_id", {"assessment_id": missing[0][1]}
+                missing = missing[:1]
+            elif name == "coverage_counts":
+                where = "campaign_id = $campaign_id and list_contains($days, as_of)"
+                params = {"campaign_id": missing[0][1][0], "days": [k[1] for _, k in missing]}
+            else:
+                where, params = "list_contains($days, as_of)", {"days": [k for _, k in missing]}
+            # table and column names from SERVED / _EXTRA / _ORDER (allow-lists); values as
+            # $params
+            order = order if name == "unit_scores" else f"as_of, {order}"
+            sql = f"select *{exclude} from {table} where {where} order by {order}"  # noqa: S608 - sql: identifiers from allow-list
+            rows = self.read(sql, params)
+            if name == "unit_scores":
+                found = {missing[0]: rows}
+            else:
+                stamps = pd.to_datetime(rows["as_of"]).dt.date.to_numpy()
+                found = {
+                    slot: rows[
+                        stamps == (slot[1][1] if name == "coverage_counts" else slot[1])
+                    ].reset_index(drop=True)
+                    for slot in missing
+                }
+            with self.lock:
+                self.parts.update(found)
         with self.lock:
-            self.parts[slot] = rows
-        return rows
+            return [self.parts[slot] for slot in slots]
 
     def ranked(self, scope_id: int, level: str) -> np.ndarray:
         """The unit ids a query's `ranked` CTE picks: the scope itself, or the units of
@@ -279,12 +296,10 @@ class Store:
         if any(slot not in self.slots for slot in slots):
             return None
         ranked = self.ranked(int(scope_id), str(level))
-        pieces = []
-        for slot in slots:
-            rows = self._part(slot)
-            if rows is None:
-                return None
-            pieces.append(rows[rows["unit_id"].isin(ranked).to_numpy()])
+        parts = self._parts(slots)
+        if parts is None:
+            return None
+        pieces = [rows[rows["unit_id"].isin(ranked).to_numpy()] for rows in parts]
         frame = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
         return _as_queried(frame.reset_index(drop=True))
 
