@@ -31,7 +31,7 @@ WEEK = dt.timedelta(days=7)
 # the same results. Plain frames in this process, no pickling (st.cache_data copied each
 # hit); callers get shallow copies (copy-on-write) and the access check runs first.
 _shared: dict = register_memo({})
-_SHARED_MAX = 512
+_SHARED_MAX = 256
 
 
 def _once(name: str, args: tuple, compute: Callable[[], object]) -> object:
