@@ -423,7 +423,7 @@ def _coverage_over_days(scope_id: int, days: list[dt.date], level: str) -> pd.Da
             level=level,
             days=tuple(ds),
             campaign_id=campaign_id,
-        )  # fmt: skip
+        )
         for campaign_id, ds in by_campaign.items()
     ]
     if not parts:
