@@ -31,6 +31,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 AS_OF = dt.date(2026, 11, 24)
+# a replayed date (?as_of=): not among the days a snapshot stores (served_days, flag days)
+REPLAYED = AS_OF - dt.timedelta(days=40)
 SEED = 20261124
 PAGE_ORDER = (
     "meeting", "rankings", "rankings_rates", "trends", "flags", "unit", "weekly", "simulator", "data",
@@ -241,6 +243,10 @@ def worker(db_path: str, repeat: int, pandas_repeat: int, apptest: bool, quick: 
         result["pages"][page] = row
     if not quick:
         result["concurrent"] = concurrent_rows(units, max(1, min(repeat, 3)))
+        result["replayed"] = {
+            page: time_calls(lambda p=page: PAGES[p](root, REPLAYED), max(1, min(repeat, 5)))
+            for page in PAGE_ORDER
+        }
     result["engine_peak_rss_mb"] = rss_mb()[1]
 
     # baselines, side by side, after the engine (they would dwarf the app's memory)
@@ -443,6 +449,16 @@ def report(infos: list[dict], results: list[dict], load: str) -> str:
                 f"slowest thread {fmt_ms(statistics.median(r['slowest_ms']))} ms "
                 f"(worst round {fmt_ms(max(r['slowest_ms']))}), median thread "
                 f"{fmt_ms(statistics.median(r['median_ms']))} ms"
+            )
+    for info, res in zip(infos, results, strict=True):
+        if res.get("replayed"):
+            cells = ", ".join(
+                f"{page} {fmt_ms(percentile(t, 0.5))} / {fmt_ms(percentile(t, 0.95))}"
+                for page, t in res["replayed"].items()
+            )
+            lines.append(
+                f"replayed date {REPLAYED} at scale {info['scale']:g}, root, cold "
+                f"(p50 / p95 ms): {cells}"
             )
     for info, res in zip(infos, results, strict=True):
         if "apptest" in res:

@@ -23,6 +23,7 @@ import collections
 import contextlib
 import datetime as dt
 import functools
+import logging
 import os
 import re
 import threading
@@ -34,6 +35,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from dashboard import served
 from dashboard.auth import OPEN_ACCESS, Access
 from dashboard.store import SCHEMA_VERSION
 
@@ -298,51 +300,151 @@ def _one_day(identity: FileIdentity, name: str, params: dict) -> pd.DataFrame:
     return per_day[day]
 
 
-class FrameCache:
-    """Query results kept in this process, keyed by (snapshot, query, params).
+class ResultCache:
+    """Results kept in this process, least recently used dropped first — st.cache_data's
+    job without its pickling (which pickles a frame into the cache and unpickles a copy
+    on every hit: ~100 ms for a page's 30–40 lookups).
 
-    Not `st.cache_data`: that pickles a frame into the cache and unpickles a copy on
-    every hit, which cost a page ~100 ms for its 30–40 lookups. Here a hit is a dict
-    lookup that hands back a shallow copy (pandas copy-on-write: the caller may add or
-    change columns without touching the cached frame). Concurrent misses on one key run
-    the query once; other keys run in parallel. Least recently used entries go first."""
+    A hit is a dict lookup; a DataFrame comes back as a shallow copy (pandas copy-on-write:
+    the caller may add or change columns without touching the cached frame), anything else
+    as it is (immutable: tuples, frozen dataclasses). Concurrent misses on one key compute
+    once; other keys compute in parallel. Keys include the snapshot's FileIdentity, so a
+    swapped-in snapshot is never answered from the old one's results."""
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, compute: Callable[..., object], max_entries: int) -> None:
+        self.compute = compute
         self.max_entries = max_entries
-        self._frames: collections.OrderedDict[tuple, pd.DataFrame] = collections.OrderedDict()
+        self._results: collections.OrderedDict[tuple, object] = collections.OrderedDict()
         self._pending: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
+        functools.update_wrapper(self, compute)  # type: ignore[arg-type]
 
-    def __call__(self, identity: FileIdentity, name: str, params: tuple) -> pd.DataFrame:
-        key = (identity, name, params)
+    def __call__(self, *key: object) -> object:
         with self._lock:
-            frame = self._frames.get(key)
-            if frame is not None:
-                self._frames.move_to_end(key)
-                return frame.copy(deep=False)
+            if key in self._results:
+                self._results.move_to_end(key)
+                return _handed_out(self._results[key])
             pending = self._pending.setdefault(key, threading.Lock())
         with pending:
             with self._lock:
-                frame = self._frames.get(key)
-            if frame is None:
-                frame = run_query(identity, name, dict(params))
+                found = key in self._results
+                value = self._results.get(key)
+            if not found:
+                value = self.compute(*key)
                 with self._lock:
-                    self._frames[key] = frame
-                    while len(self._frames) > self.max_entries:
-                        self._frames.popitem(last=False)
+                    self._results[key] = value
+                    while len(self._results) > self.max_entries:
+                        self._results.popitem(last=False)
         with self._lock:
             self._pending.pop(key, None)
-        return frame.copy(deep=False)
+        return _handed_out(value)
 
     def clear(self) -> None:
         with self._lock:
-            self._frames.clear()
+            self._results.clear()
 
     def __len__(self) -> int:
-        return len(self._frames)
+        return len(self._results)
 
 
-_cached = FrameCache(max_entries=4000)
+def _handed_out(value: object) -> object:
+    return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
+
+
+_caches: list[ResultCache] = []
+
+
+def result_cache(max_entries: int) -> Callable[[Callable], ResultCache]:
+    """Decorator: cache a function of hashable arguments (the first one the snapshot's
+    FileIdentity) in a ResultCache, emptied by clear_memos with the rest."""
+
+    def wrap(func: Callable) -> ResultCache:
+        cache = ResultCache(func, max_entries)
+        _caches.append(cache)
+        return cache
+
+    return wrap
+
+
+@result_cache(max_entries=4000)
+def _cached(identity: FileIdentity, name: str, params: tuple) -> pd.DataFrame:
+    """A query's result per (snapshot, query, params)."""
+    return _answer(identity, name, dict(params))
+
+
+# ── served numbers (dashboard/served.py) ───────────────────────────────────────────────
+
+_stores: dict[FileIdentity, served.Store] = {}
+_store_lock = threading.Lock()
+_days_started: set[tuple[FileIdentity, dt.date]] = set()
+
+
+def _answer(identity: FileIdentity, name: str, params: dict) -> pd.DataFrame:
+    """A query's result: from the snapshot's served rows when they hold it, else run."""
+    if name in served.SERVED:
+        frame = served_store(identity).lookup(name, params)
+        if frame is not None:
+            return frame
+    return run_query(identity, name, params)
+
+
+def served_store(identity: FileIdentity) -> served.Store:
+    """The served rows of a snapshot, read from its served_ tables on first use; when the
+    default date has moved past the day they were computed for (real data, a new day),
+    that day's rows are computed once, in the background, and added when ready."""
+    with _store_lock:
+        store = _stores.get(identity)
+        if store is None:
+            for stale in [k for k in _stores if k.path == identity.path]:
+                del _stores[stale]
+            store = _stores[identity] = _load_store(identity)
+    if _reading.path is None:
+        _serve_today(identity, store)
+    return store
+
+
+def _load_store(identity: FileIdentity) -> served.Store:
+    """The served rows' index (served_slots); each slot is read when first asked for. A
+    snapshot without one (an older release's, until refreshed) serves nothing."""
+
+    def read(sql: str, params: dict) -> pd.DataFrame:
+        cursor = _cursor(identity)
+        try:
+            return cursor.execute(sql, params).df()
+        finally:
+            cursor.close()
+
+    try:
+        slots = run_query(identity, "served_slots", {})
+    except duckdb.CatalogException:
+        slots = None
+    return served.load(read, _cached(identity, "all_units", ()), slots)
+
+
+def _serve_today(identity: FileIdentity, store: served.Store) -> None:
+    from dashboard import filters
+
+    try:
+        today = filters.default_as_of()
+    except Exception:  # noqa: BLE001 - an unreadable meta table: nothing to add
+        return
+    if store.covers(today):
+        return
+    key = (identity, today)
+    with _store_lock:
+        if key in _days_started:
+            return
+        _days_started.add(key)
+
+    def work() -> None:
+        try:
+            frames = served.compute(lambda n, p: run_query(identity, n, p), today)
+        except Exception:  # noqa: BLE001 - the queries keep running live instead
+            logging.getLogger(__name__).exception("served numbers for %s not computed", today)
+            return
+        store.add(frames)
+
+    threading.Thread(target=work, name=f"served-{today}", daemon=True).start()
 
 
 SCOPED_PARAMS = ("scope_id", "unit_id", "dept_id")
@@ -483,7 +585,10 @@ def register_memo(memo: dict) -> dict:
 
 def clear_memos() -> None:
     """Empty every per-snapshot memo (the benchmark's cold start; tests)."""
-    _cached.clear()
+    for cache in _caches:
+        cache.clear()
+    with _store_lock:
+        _stores.clear()
     for memo in _memos:
         memo.clear()
 

@@ -245,6 +245,24 @@ create or replace table flag_snapshot (
     subject varchar not null
 );
 
+-- served_<query> (rectification_counts, coverage_counts, materials_counts, point_counts,
+-- unit_scores) and served_slots: the per-unit count queries of those names run for EVERY
+-- unit when the snapshot is written (dashboard/served.py, filled by
+-- store.precompute_served after the tables above), at the days the pages read at the
+-- snapshot's default date (its day, a week and the rank-comparison day before, both ends
+-- of the weekly bulletin's twelve recent weeks, every 7th day back to the campaign's start)
+-- and for every test. Each table has its query's own columns, plus campaign_id
+-- (coverage_counts) or assessment_id (unit_scores), the parameter it was run with;
+-- served_slots lists every (query, as_of, campaign_id, assessment_id) held. db.query
+-- answers a request for a held slot by filtering these rows (a unit's counts do not depend
+-- on the scope it is asked under; tests/test_served.py); anything else runs its query.
+-- Created there, not here: their columns are the queries' own.
+
+-- unit_display_names: unit_id → the name every page shows, with as many parents in （） as
+-- make a repeated name unique (metrics.display_names, dashboard/unit_match.py), computed
+-- by store.precompute_served with the served_ tables (a page's first request would spend
+-- tens of milliseconds on it at province scale).
+
 -- sim_backtest: the 测算 page's backtest precomputed when the snapshot is written (filled
 -- by store.write_snapshot through simulator.precompute_backtests): for every unit a view can
 -- be scoped to (scope_id) and each of its overall tests (in test order, pos), the estimate

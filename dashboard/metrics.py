@@ -15,6 +15,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -77,8 +78,19 @@ NAME_COLUMNS = ["unit_id", "name", "kind", "parent_id", "sort_order", "target_sc
 @per_snapshot
 def display_names() -> dict[int, str]:
     """unit_id → the name to show: with its parent in （） when the name repeats
-    (文苑社区（和平街道）), so rankings, flags, lists and exports never show two alike."""
-    return UnitIndex.from_frame(units()).display_names()
+    (文苑社区（和平街道）), so rankings, flags, lists and exports never show two alike.
+    Computed when the snapshot is written (unit_display_names, derived.sql); computed here
+    for a snapshot without it (one being built, or an older release's)."""
+    try:
+        stored = query("unit_display_names")
+    except duckdb.CatalogException:
+        return compute_display_names(units())
+    return dict(zip(stored["unit_id"].astype(int), stored["display_name"], strict=True))
+
+
+def compute_display_names(frame: pd.DataFrame) -> dict[int, str]:
+    """display_names from a unit list (unit_id, name, kind, parent_id)."""
+    return UnitIndex.from_frame(frame).display_names()
 
 
 def with_display_names(frame: pd.DataFrame) -> pd.DataFrame:

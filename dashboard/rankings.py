@@ -29,11 +29,10 @@ import io
 from dataclasses import dataclass
 
 import pandas as pd
-import streamlit as st
 
 from dashboard import metrics, status
 from dashboard.components.text import place_text
-from dashboard.db import FileIdentity, file_identity, query, require_scope
+from dashboard.db import FileIdentity, file_identity, query, require_scope, result_cache
 from dashboard.export import neutralise
 from dashboard.labels import STATUS, SUBJECT_KIND, UNIT_KIND
 
@@ -383,7 +382,7 @@ def ranking(
     )  # fmt: skip
 
 
-@st.cache_data(max_entries=1000, show_spinner=False)
+@result_cache(max_entries=1000)
 def _cached_ranking(
     identity: FileIdentity,
     metric_key: str,

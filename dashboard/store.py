@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 SCHEMA_VERSION = 2
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -41,6 +42,19 @@ MIGRATIONS: dict[int, list[str]] = {
 
 
 RULE_QUERIES = sorted((PACKAGE_DIR.parent / "queries").glob("flag_rule_*.sql"))
+# the served numbers (dashboard/served.py: its day list and the queries it stores) and the
+# display names (unit_match.py)
+SERVED_SOURCES = [
+    PACKAGE_DIR / "served.py",
+    PACKAGE_DIR / "unit_match.py",
+    *(
+        PACKAGE_DIR.parent / "queries" / f"{name}.sql"
+        for name in (
+            "rectification_counts", "coverage_counts", "materials_counts", "point_counts",
+            "unit_scores",
+        )
+    ),
+]  # fmt: skip
 
 
 def derived_version() -> str:
@@ -48,7 +62,7 @@ def derived_version() -> str:
     precomputed flags: a snapshot built with others (an older release) gets its derived
     tables rebuilt on start, from its own base tables."""
     digest = hashlib.sha256(DERIVED_FILE.read_bytes())
-    for path in RULE_QUERIES:
+    for path in [*RULE_QUERIES, *SERVED_SOURCES]:
         digest.update(path.name.encode("utf-8") + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -164,6 +178,7 @@ def write_snapshot(
             con.execute("checkpoint")
         finally:
             con.close()
+        precompute_served(tmp)
         precompute_flags(tmp)
         from dashboard import simulator
 
@@ -176,6 +191,40 @@ def write_snapshot(
         claim_path.unlink(missing_ok=True)  # before the lock goes, so no sweep sees it free
         claim.close()
     return target
+
+
+def precompute_served(path: Path) -> None:
+    """Fill the served_ tables (dashboard/served.py) of a snapshot being built — the
+    per-unit count queries for every unit at the days pages read at its default date — and
+    unit_display_names (metrics.display_names). An error here refuses the snapshot."""
+    from dashboard import db, filters, metrics, served
+
+    with db.reading_snapshot(path):
+        identity = db.file_identity()
+        frames = served.compute(
+            lambda name, params: db.run_query(identity, name, params), filters.default_as_of()
+        )
+        names = metrics.compute_display_names(db.run_query(identity, "all_units", {}))
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("begin transaction")
+        for name, frame in {**frames, "slots": served.slot_rows(frames)}.items():
+            con.register("served_rows", frame)
+            # table names from served.SERVED (an allow-list), never from input
+            table = served.table_name(name)
+            con.execute(f"create or replace table {table} as select * from served_rows")  # noqa: S608 - sql: identifiers from allow-list
+            con.unregister("served_rows")
+        shown = pd.DataFrame({"unit_id": list(names), "display_name": list(names.values())})
+        con.register("shown_names", shown)
+        con.execute(
+            "create or replace table unit_display_names as"
+            " select unit_id::integer as unit_id, display_name::varchar as display_name"
+            " from shown_names order by unit_id"
+        )
+        con.execute("commit")
+        con.execute("checkpoint")
+    finally:
+        con.close()
 
 
 def precompute_flags(path: Path) -> None:

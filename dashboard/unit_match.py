@@ -102,15 +102,24 @@ class UnitIndex:
             parent = None if _missing(parent_id) else int(parent_id)
             self._units[int(unit_id)] = _Unit(int(unit_id), str(name), str(kind), parent)
         self._exact: dict[str, list[int]] = {}
-        self._core: dict[str, list[int]] = {}
         for unit in self._units.values():
             self._exact.setdefault(name_key(unit.name), []).append(unit.unit_id)
-            for core in cores(unit.name):
-                self._core.setdefault(core, []).append(unit.unit_id)
+        self._core_index: dict[str, list[int]] | None = None  # built on the first match
         self._chains: dict[int, tuple[int, ...]] = {}
         self._forms: dict[int, list[str]] = {}
         self._cache: dict[tuple[str, tuple[str, ...]], int | UnitMatchError] = {}
         self._display: dict[int, str] | None = None
+
+    @property
+    def _core(self) -> dict[str, list[int]]:
+        """Units by the cores of their names (for matching; display names do not need it)."""
+        if self._core_index is None:
+            index: dict[str, list[int]] = {}
+            for unit in self._units.values():
+                for core in cores(unit.name):
+                    index.setdefault(core, []).append(unit.unit_id)
+            self._core_index = index
+        return self._core_index
 
     @classmethod
     def from_frame(cls, frame: object) -> UnitIndex:

@@ -1,0 +1,327 @@
+"""Served numbers: the per-unit count queries, answered once for every unit and served.
+
+Data changes when a snapshot is written and is read all day, so the queries every page
+reads its numbers from — the counts behind 整改率, 走访覆盖率, 台账完成率, 点位达标率 and the
+test scores (SERVED) — are run when the snapshot is written, for EVERY unit, at every day
+the pages read at the snapshot's default date (`served_days`: the day, a week and the
+rank-comparison day before it, the ends of the weekly bulletin's recent weeks, the
+coverage series back to the campaign's start) and for every scored test. The results are
+stored in the snapshot (tables served_<query>, derived.sql) and `db.query` answers a
+request for one of those days from them: a filter, in memory, of rows the same query
+computed — so there is still one definition of each number (queries/<name>.sql), and a
+request for any other day (a replayed ?as_of=) runs the query as before.
+
+Each query's rows for a unit do not depend on the scope or level it was asked for (they
+are counts over the unit's own subtree), which is what makes "every unit once" equal to
+"this scope's units": tests/test_served.py checks served == live for every query, scope,
+level and stored day, on the tiny fixture and a generated city.
+
+When the default date moves without an import (real data: the default date is today), the
+day's numbers are computed once per process in the background; until they are ready the
+queries run live (slower, never stale).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+# query → the parameters (besides scope_id and level) it is served for
+SERVED: dict[str, tuple[str, ...]] = {
+    "rectification_counts": ("days",),
+    "coverage_counts": ("days", "campaign_id"),
+    "materials_counts": ("days",),
+    "point_counts": ("days",),
+    "unit_scores": ("assessment_id", "indicator_id"),
+}
+WEEKLY_WEEKS = 12  # the weekly page's week picker (weekly.recent_weeks default)
+WEEK = dt.timedelta(days=7)
+
+Run = Callable[[str, dict], pd.DataFrame]
+
+
+def table_name(query: str) -> str:
+    """served_<query>, or served_slots (the index) for "slots"."""
+    if query not in SERVED and query != "slots":
+        raise ValueError(f"not a served query: {query!r}")
+    return f"served_{query}"
+
+
+def served_days(as_of: dt.date, campaign_start: dt.date | None) -> list[dt.date]:
+    """The days the pages read at default date `as_of`: every page's batch days
+    (page_days), both ends of the weekly bulletin's recent weeks, and every 7th day back
+    to the campaign's start and the start itself (the meeting board's coverage series)."""
+    from dashboard import page_days, weekly
+
+    days: set[dt.date] = {as_of}
+    for page in page_days.PAGE_DAYS:
+        days.update(page_days.days_for(page, as_of))
+    for week in weekly.recent_weeks(as_of, WEEKLY_WEEKS):
+        days.update((week.end, week.prev_end))
+    if campaign_start is not None and campaign_start <= as_of:
+        day = as_of
+        while day >= campaign_start:
+            days.add(day)
+            day -= WEEK
+        days.add(campaign_start)
+    return sorted(days)
+
+
+# ── computing (snapshot time, or a new day in the background) ──────────────────────────
+
+
+def compute(run: Run, as_of: dt.date) -> dict[str, pd.DataFrame]:
+    """Every served query's rows for every unit, at served_days(as_of) and every test.
+
+    run(name, params) runs queries/<name>.sql uncached on the snapshot being served.
+    Returns {query: frame} with the query's own columns plus the parameters it was run
+    with (campaign_id; assessment_id), ordered as the query orders."""
+    from dashboard import metrics
+
+    units = run("all_units", {})
+    roots = [int(u) for u in units.loc[units["parent_id"].isna(), "unit_id"]]
+    kinds = sorted(str(k) for k in units["kind"].dropna().unique())
+    campaign = metrics.campaign_at(as_of)
+    days = served_days(as_of, campaign.start_date if campaign else None)
+
+    def every_unit(name: str, params: dict) -> pd.DataFrame:
+        parts = [
+            run(name, {**params, "scope_id": root, "level": kind})
+            for root in roots
+            for kind in kinds
+        ]
+        filled = [p for p in parts if len(p)]
+        return pd.concat(filled or parts[:1], ignore_index=True)
+
+    out: dict[str, pd.DataFrame] = {}
+    for name in ("rectification_counts", "materials_counts", "point_counts"):
+        frame = every_unit(name, {"days": days})
+        out[name] = frame.sort_values(["as_of", "unit_id"], kind="stable").reset_index(drop=True)
+
+    by_campaign: dict[int, list[dt.date]] = {}
+    for day in days:
+        running = metrics.campaign_at(day)
+        if running is not None:
+            by_campaign.setdefault(int(running.campaign_id), []).append(day)
+    parts = [
+        every_unit("coverage_counts", {"days": ds, "campaign_id": cid}).assign(campaign_id=cid)
+        for cid, ds in by_campaign.items()
+    ]
+    coverage = pd.concat(parts, ignore_index=True) if parts else None
+    if coverage is not None:
+        out["coverage_counts"] = coverage.sort_values(
+            ["campaign_id", "as_of", "unit_id", "subject_kind"], kind="stable"
+        ).reset_index(drop=True)
+
+    tests = [int(a) for a in run("assessments", {})["assessment_id"]]
+    parts = [
+        every_unit("unit_scores", {"assessment_id": a, "indicator_id": None}).assign(
+            assessment_id=a
+        )
+        for a in tests
+    ]
+    if parts:
+        out["unit_scores"] = (
+            pd.concat(parts, ignore_index=True)
+            .sort_values(["assessment_id", "unit_id"], kind="stable")
+            .reset_index(drop=True)
+        )
+    return out
+
+
+# ── serving ────────────────────────────────────────────────────────────────────────────
+
+
+# the columns a served_ table adds to its query's own, and how a slot's rows are ordered
+_EXTRA = {"coverage_counts": ("campaign_id",), "unit_scores": ("assessment_id",)}
+_ORDER = {"coverage_counts": "unit_id, subject_kind"}
+
+Read = Callable[[str, dict], pd.DataFrame]  # (sql, params) → rows of the served snapshot
+
+
+def _slot_key(name: str, as_of: object, campaign_id: object, assessment_id: object) -> tuple:
+    if name == "unit_scores":
+        return (name, int(assessment_id))  # type: ignore[arg-type]
+    day = _plain(pd.Timestamp(as_of))
+    return (name, (int(campaign_id), day)) if name == "coverage_counts" else (name, day)  # type: ignore[arg-type]
+
+
+def slot_rows(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The served_slots table: which (query, day, campaign, test) the served_ tables hold."""
+    rows = []
+    for name, frame in frames.items():
+        cols = [c for c in ("as_of", "campaign_id", "assessment_id") if c in frame.columns]
+        for values in frame[cols].drop_duplicates().itertuples(index=False):
+            row = dict(zip(cols, values, strict=True))
+            rows.append({"query": name, "as_of": row.get("as_of"),
+                         "campaign_id": row.get("campaign_id"),
+                         "assessment_id": row.get("assessment_id")})  # fmt: skip
+    out = pd.DataFrame(rows, columns=["query", "as_of", "campaign_id", "assessment_id"])
+    out["as_of"] = pd.to_datetime(out["as_of"]).dt.date
+    return out.astype({"campaign_id": "Int64", "assessment_id": "Int64"})
+
+
+@dataclass
+class Store:
+    """The served rows of one snapshot: which slots (query, day / campaign / test) it
+    holds, each slot's rows read from the snapshot on first use (a few ms) and kept."""
+
+    units: pd.DataFrame  # unit_id, kind, parent_id
+    read: Read | None = None  # reads a slot from the snapshot's served_ tables
+    slots: set[tuple] = field(default_factory=set)
+    parts: dict[tuple, pd.DataFrame] = field(default_factory=dict)  # slot → rows
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _subtrees: dict[int, np.ndarray] = field(default_factory=dict)
+    _children: dict[int, list[int]] | None = None
+    _kinds: pd.Series | None = None
+
+    def add(self, frames: dict[str, pd.DataFrame]) -> None:
+        """Add computed rows (compute's output: a new day's, in the background)."""
+        for name, frame in frames.items():
+            extra = [c for c in _EXTRA.get(name, ()) if c in frame.columns]
+            own = [c for c in frame.columns if c not in extra]
+            cols = [c for c in ("campaign_id", "as_of", "assessment_id") if c in frame.columns]
+            for key, rows in frame.groupby(cols, sort=False):
+                values = dict(zip(cols, key if isinstance(key, tuple) else (key,), strict=True))
+                slot = _slot_key(
+                    name,
+                    values.get("as_of"),
+                    values.get("campaign_id"),
+                    values.get("assessment_id"),
+                )
+                with self.lock:
+                    self.parts[slot] = rows[own].reset_index(drop=True)
+                    self.slots.add(slot)
+
+    def covers(self, day: dt.date) -> bool:
+        """True when default date `day`'s rows are here (its count rows at least)."""
+        return ("rectification_counts", day) in self.slots
+
+    def _part(self, slot: tuple) -> pd.DataFrame | None:
+        with self.lock:
+            rows = self.parts.get(slot)
+        if rows is not None or self.read is None:
+            return rows
+        name, key = slot
+        table = table_name(name)
+        exclude = f" exclude ({', '.join(_EXTRA[name])})" if name in _EXTRA else ""
+        order = _ORDER.get(name, "unit_id")
+        if name == "unit_scores":
+            where, params = "assessment_id = $assessment_id", {"assessment_id": key}
+        elif name == "coverage_counts":
+            where, params = "campaign_id = $campaign_id and as_of = $day", {
+                "campaign_id": key[0], "day": key[1]}  # fmt: skip
+        else:
+            where, params = "as_of = $day", {"day": key}
+        # table and column names from SERVED / _EXTRA / _ORDER (allow-lists); values as $params
+        sql = f"select *{exclude} from {table} where {where} order by {order}"  # noqa: S608 - sql: identifiers from allow-list
+        rows = self.read(sql, params)
+        with self.lock:
+            self.parts[slot] = rows
+        return rows
+
+    def ranked(self, scope_id: int, level: str) -> np.ndarray:
+        """The unit ids a query's `ranked` CTE picks: the scope itself, or the units of
+        kind `level` in its subtree (itself included), ascending."""
+        if level == "self":
+            return np.array([scope_id])
+        with self.lock:
+            subtree = self._subtrees.get(scope_id)
+        if subtree is None:
+            if self._children is None:
+                children: dict[int, list[int]] = {}
+                for unit, parent in zip(
+                    self.units["unit_id"], self.units["parent_id"], strict=True
+                ):
+                    if not pd.isna(parent):
+                        children.setdefault(int(parent), []).append(int(unit))
+                self._kinds = self.units.set_index("unit_id")["kind"]
+                self._children = children
+            found, stack, seen = [], [scope_id], set()
+            while stack:  # the walk stops at a unit already passed (a cycle, refused on import)
+                unit = stack.pop()
+                if unit in seen:
+                    continue
+                seen.add(unit)
+                found.append(unit)
+                stack.extend(self._children.get(unit, ()))
+            subtree = np.array(sorted(found))
+            with self.lock:
+                self._subtrees[scope_id] = subtree
+        assert self._kinds is not None
+        return subtree[(self._kinds.reindex(subtree) == level).to_numpy()]
+
+    def lookup(self, name: str, params: dict) -> pd.DataFrame | None:
+        """The query's answer from the served rows, or None when they do not hold it."""
+        if name not in SERVED:
+            return None
+        scope_id, level = params.get("scope_id"), params.get("level")
+        if scope_id is None or level is None:
+            return None
+        if name == "unit_scores":
+            if params.get("indicator_id") is not None:
+                return None
+            slots = [(name, int(params["assessment_id"]))]
+        else:
+            days = params.get("days")
+            if days is None:
+                return None
+            days = sorted({_plain(d) for d in days})
+            if name == "coverage_counts":
+                slots = [(name, (int(params["campaign_id"]), d)) for d in days]
+            else:
+                slots = [(name, d) for d in days]
+        if any(slot not in self.slots for slot in slots):
+            return None
+        ranked = self.ranked(int(scope_id), str(level))
+        pieces = []
+        for slot in slots:
+            rows = self._part(slot)
+            if rows is None:
+                return None
+            pieces.append(rows[rows["unit_id"].isin(ranked).to_numpy()])
+        frame = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
+        return _as_queried(frame.reset_index(drop=True))
+
+
+_NUMPY_OF = {"Int8": "int8", "Int16": "int16", "Int32": "int32", "Int64": "int64",
+             "UInt8": "uint8", "UInt16": "uint16", "UInt32": "uint32", "UInt64": "uint64",
+             "boolean": "bool"}  # fmt: skip
+
+
+def _as_queried(frame: pd.DataFrame) -> pd.DataFrame:
+    """The dtypes the query itself would have returned for these rows: DuckDB hands back
+    a nullable integer (Int32) only when the result holds a NULL, so a column that is
+    nullable over all units but has no NULL among the rows picked becomes plain again, and
+    an empty result's text columns are plain objects."""
+    for column in frame.columns:
+        if frame.empty and isinstance(frame[column].dtype, pd.StringDtype):
+            frame[column] = frame[column].astype(object)  # as DuckDB returns no rows
+            continue
+        plain = _NUMPY_OF.get(str(frame[column].dtype))
+        if plain is not None and not frame[column].hasnans:
+            frame[column] = frame[column].astype(plain)
+    return frame
+
+
+def _plain(value: object) -> dt.date:
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.date()
+    return value  # type: ignore[return-value]
+
+
+def load(read: Read, units: pd.DataFrame, slots: pd.DataFrame | None) -> Store:
+    """A snapshot's served rows: `slots` is its served_slots table (None when it has none,
+    an older release's snapshot), `read` reads a slot's rows when first asked for."""
+    store = Store(units=units[["unit_id", "kind", "parent_id"]].copy(), read=read)
+    if slots is not None:
+        store.slots = {
+            _slot_key(r.query, r.as_of, r.campaign_id, r.assessment_id)
+            for r in slots.itertuples(index=False)
+        }
+    return store

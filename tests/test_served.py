@@ -1,0 +1,198 @@
+"""Served numbers (dashboard/served.py): the per-unit count queries answered at snapshot
+time for every unit equal the queries run for the scope asked, for every scope, level and
+stored day; anything not stored runs live; a new day is computed once, in the background."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import threading
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dashboard import db, demo, filters, metrics, served, store
+from tests.tiny import AS_OF
+
+
+def _requests(slots: set[tuple], scope_id: int, level: str) -> list[tuple[str, dict]]:
+    """One request per served query covering the given slots: every day at once (a day
+    list, as a page's batch asks), one per campaign and one per test."""
+    where = {"scope_id": scope_id, "level": level}
+    out = []
+    for name in ("rectification_counts", "materials_counts", "point_counts"):
+        days = sorted(k for n, k in slots if n == name)
+        if days:
+            out.append((name, {"days": days, **where}))
+    by_campaign: dict[int, list[dt.date]] = {}
+    for n, key in slots:
+        if n == "coverage_counts":
+            by_campaign.setdefault(key[0], []).append(key[1])
+    for campaign_id, days in sorted(by_campaign.items()):
+        out.append(("coverage_counts", {"days": sorted(days), "campaign_id": campaign_id, **where}))
+    for n, key in sorted((s for s in slots if s[0] == "unit_scores"), key=str):
+        out.append((n, {"assessment_id": key, "indicator_id": None, **where}))
+    return out
+
+
+def _fresh() -> None:
+    db._cached.clear()
+    db.clear_memos()
+
+
+def _compare(scopes: list[int], levels: list[str], slots: set[tuple], tests: int = 2) -> int:
+    """Served == live for each scope × level; unit_scores for the first `tests` tests."""
+    kept = sorted(k for n, k in slots if n == "unit_scores")[:tests]
+    slots = {s for s in slots if s[0] != "unit_scores" or s[1] in kept}
+    identity = db.file_identity()
+    held = db.served_store(identity)
+    compared = 0
+    for scope_id in scopes:
+        for level in levels:
+            for name, params in _requests(slots, scope_id, level):
+                got = held.lookup(name, params)
+                assert got is not None, (name, params)
+                pd.testing.assert_frame_equal(got, db.run_query(identity, name, params))
+                compared += 1
+    return compared
+
+
+def test_the_snapshot_serves_every_count_query_at_the_pages_days(use_tiny: Path) -> None:
+    _fresh()
+    held = db.served_store(db.file_identity())
+    names = {name for name, _ in held.slots}
+    assert names == set(served.SERVED)
+    days = {key for name, key in held.slots if name == "rectification_counts"}
+    # the day, a week before (会议大屏, 本单位), the weekly bulletin's twelve weeks' ends
+    assert AS_OF in days and AS_OF - dt.timedelta(days=7) in days
+    assert len(days) >= 13
+    tests = {key for name, key in held.slots if name == "unit_scores"}
+    assert tests == {int(a) for a in metrics.assessments()["assessment_id"]}
+
+
+def test_every_served_answer_on_the_tiny_city_equals_its_query(use_tiny: Path) -> None:
+    _fresh()
+    units = metrics.units()
+    held = db.served_store(db.file_identity())
+    levels = ["self", "district", "street", "community", "department"]
+    compared = _compare([int(u) for u in units["unit_id"]], levels, held.slots)
+    assert compared > 300
+
+
+def test_several_days_at_once_come_back_in_the_querys_order(use_tiny: Path) -> None:
+    _fresh()
+    identity = db.file_identity()
+    held = db.served_store(identity)
+    days = sorted(k for n, k in held.slots if n == "rectification_counts")[-3:]
+    params = {"days": days, "scope_id": 1, "level": "street"}
+    got = held.lookup("rectification_counts", params)
+    pd.testing.assert_frame_equal(got, db.run_query(identity, "rectification_counts", params))
+    assert list(pd.to_datetime(got["as_of"]).dt.date.unique()) == days
+
+
+def test_a_day_or_indicator_not_served_runs_the_query(use_tiny: Path) -> None:
+    _fresh()
+    identity = db.file_identity()
+    held = db.served_store(identity)
+    replayed = next(
+        AS_OF - dt.timedelta(days=k)
+        for k in range(1, 30)
+        if ("rectification_counts", AS_OF - dt.timedelta(days=k)) not in held.slots
+    )
+    params = {"days": [replayed], "scope_id": 1, "level": "district"}
+    assert held.lookup("rectification_counts", params) is None
+    mixed = {**params, "days": [replayed, AS_OF]}
+    assert held.lookup("rectification_counts", mixed) is None  # all days, or none
+    one = {"assessment_id": 1, "indicator_id": 1, "scope_id": 1, "level": "district"}
+    assert held.lookup("unit_scores", one) is None
+    # and the page's path still answers it, from the query
+    frame = metrics.rectification(1, replayed, "district")
+    live = db.run_query(identity, "rectification_counts", params)
+    assert frame["found"].tolist() == live["found"].tolist()
+
+
+@pytest.fixture(scope="module")
+def small_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo.generate(
+        tmp_path_factory.mktemp("served") / "city.duckdb",
+        scale=0.05,
+        reference_date=dt.date(2026, 11, 24),
+    )
+
+
+def test_served_answers_on_a_generated_city_equal_the_queries(
+    small_city: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(db.ENV_VAR, str(small_city))
+    _fresh()
+    units = metrics.units()
+    held = db.served_store(db.file_identity())
+    scopes = [int(units.iloc[0]["unit_id"])]
+    for kind in ("district", "street", "department"):
+        scopes += [int(u) for u in units[units["kind"] == kind]["unit_id"].head(1)]
+    levels = ["self", "street", "community", "department"]
+    assert _compare(scopes, levels, held.slots) > 50
+
+
+def _copy(source: Path, target: Path) -> Path:
+    shutil.copyfile(source, target)
+    return target
+
+
+def test_a_snapshot_without_served_tables_is_answered_live_until_refreshed(
+    tiny_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _copy(tiny_db, tmp_path / "old.duckdb")
+    con = duckdb.connect(str(old))
+    for (table,) in con.execute(
+        "select table_name from duckdb_tables() where table_name like 'served%'"
+    ).fetchall():
+        con.execute(f"drop table {table}")  # noqa: S608 - sql: identifiers from allow-list
+    con.close()
+    monkeypatch.setenv(db.ENV_VAR, str(old))
+    _fresh()
+    held = db.served_store(db.file_identity())
+    assert not held.slots
+    live = metrics.rectification(1, AS_OF, "district")
+    store.refresh_derived(old)
+    _fresh()
+    held = db.served_store(db.file_identity())
+    assert held.covers(AS_OF)
+    pd.testing.assert_frame_equal(metrics.rectification(1, AS_OF, "district"), live)
+
+
+def test_a_new_day_is_computed_once_in_the_background(
+    tiny_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _copy(tiny_db, tmp_path / "today.duckdb")
+    monkeypatch.setenv(db.ENV_VAR, str(path))
+    tomorrow = AS_OF + dt.timedelta(days=1)
+    monkeypatch.setattr(filters, "default_as_of", lambda: tomorrow)
+    _fresh()
+    identity = db.file_identity()
+    held = db.served_store(identity)
+    workers = [t for t in threading.enumerate() if t.name == f"served-{tomorrow}"]
+    assert len(workers) == 1
+    db.served_store(identity)  # a second request starts nothing more
+    assert [t for t in threading.enumerate() if t.name == f"served-{tomorrow}"] == workers
+    workers[0].join(timeout=60)
+    assert held.covers(tomorrow)
+    for level in ("self", "district", "street", "community"):
+        params = {"days": [tomorrow], "scope_id": 1, "level": level}
+        got = held.lookup("rectification_counts", params)
+        pd.testing.assert_frame_equal(got, db.run_query(identity, "rectification_counts", params))
+
+
+def test_display_names_are_stored_with_the_snapshot(use_tiny: Path) -> None:
+    _fresh()
+    stored = metrics.display_names()
+    assert stored == metrics.compute_display_names(metrics.units())
+    assert len(set(stored.values())) == len(stored)  # no two units shown alike
+    con = duckdb.connect(str(use_tiny), read_only=True)
+    try:
+        rows = con.execute("select count(*) from unit_display_names").fetchone()
+    finally:
+        con.close()
+    assert rows == (len(metrics.units()),)
