@@ -42,11 +42,14 @@ MIGRATIONS: dict[int, list[str]] = {
 
 
 RULE_QUERIES = sorted((PACKAGE_DIR.parent / "queries").glob("flag_rule_*.sql"))
-# the served numbers (dashboard/served.py: its day list and the queries it stores) and the
-# display names (unit_match.py)
-SERVED_SOURCES = [
+# what else is precomputed into a snapshot: the served numbers (dashboard/served.py: its
+# day list and the queries it stores), the display names (unit_match.py) and the 测算
+# backtest (simulator.py and its queries) — a change to any of them refreshes a snapshot on
+# start, like a change to derived.sql
+PRECOMPUTED_SOURCES = [
     PACKAGE_DIR / "served.py",
     PACKAGE_DIR / "unit_match.py",
+    PACKAGE_DIR / "simulator.py",
     *(
         PACKAGE_DIR.parent / "queries" / f"{name}.sql"
         for name in (
@@ -54,6 +57,7 @@ SERVED_SOURCES = [
             "unit_scores",
         )
     ),
+    *sorted((PACKAGE_DIR.parent / "queries").glob("sim_*.sql")),
 ]  # fmt: skip
 
 
@@ -62,7 +66,7 @@ def derived_version() -> str:
     precomputed flags: a snapshot built with others (an older release) gets its derived
     tables rebuilt on start, from its own base tables."""
     digest = hashlib.sha256(DERIVED_FILE.read_bytes())
-    for path in [*RULE_QUERIES, *SERVED_SOURCES]:
+    for path in [*RULE_QUERIES, *PRECOMPUTED_SOURCES]:
         digest.update(path.name.encode("utf-8") + path.read_bytes())
     return digest.hexdigest()[:16]
 
