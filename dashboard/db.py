@@ -598,21 +598,13 @@ def per_snapshot(func: Callable) -> Callable:
 
     For small, immutable results derived from whole small tables (campaigns, the
     assessment list): a `query` cache hit hands back a fresh copy of its DataFrame, so
-    work done on it would be redone on every call. Not for scoped data: no access check."""
-    memo: dict = register_memo({})
+    work done on it would be redone on every call. Not for scoped data: no access check.
+    Kept in a ResultCache, so eight pages starting together compute it once."""
+    cache = result_cache(max_entries=4096)(lambda _identity, args: func(*args))
 
     @functools.wraps(func)
     def wrapper(*args: object) -> object:
-        key = (file_identity(), args)
-        try:
-            return memo[key]
-        except KeyError:
-            pass
-        value = func(*args)
-        if len(memo) >= 4096:
-            memo.clear()
-        memo[key] = value
-        return value
+        return cache(file_identity(), args)
 
     return wrapper
 
