@@ -32,10 +32,16 @@ def _fresh() -> None:
 
 def test_the_snapshot_holds_the_flags_of_its_default_date(use_tiny: Path) -> None:
     rules = flags.rules_or_last_good()[0]
-    assert flags.stored_flags(AS_OF, rules) is not None
-    assert flags.stored_flags(AS_OF - dt.timedelta(days=1), rules) is None  # a replayed day
+    assert flags.stored_flags(1, AS_OF, rules) is not None
+    assert flags.stored_flags(1, AS_OF - dt.timedelta(days=1), rules) is None  # a replayed day
     lenient = flag_golden.lenient()
-    assert flags.stored_flags(AS_OF, lenient) is None  # other rules: computed, not read
+    assert flags.stored_flags(1, AS_OF, lenient) is None  # other rules: computed, not read
+    # every scope a user can pick is precomputed (root, districts, streets, the group and
+    # the departments), the communities are not
+    assert flags.precomputed_scopes() == {1, 2, 3, 4, 5, 6, 11, 12, 13}
+    for scope_id in range(1, 14):
+        stored = flags.stored_flags(scope_id, AS_OF, rules)
+        assert (stored is not None) == (scope_id in flags.precomputed_scopes()), scope_id
     days = flags.snapshot_days(AS_OF)
     assert days == [dt.date(2026, 5, 31), dt.date(2026, 6, 7), AS_OF]  # 周报: two week-ends
     con = duckdb.connect(str(use_tiny), read_only=True)
@@ -57,6 +63,25 @@ def test_every_tiny_scope_gets_what_the_rule_queries_give(use_tiny: Path) -> Non
         assert flags.evaluate(scope_id, day, rules) == live(scope_id, day, rules), (scope_id, day)
 
 
+def test_the_rules_over_a_list_of_scopes_give_each_scope_what_it_gets_alone(
+    use_tiny: Path,
+) -> None:
+    """The scope-dependent rules are asked once for every precomputed scope; with every
+    rule loosened so that each fires, each scope's share equals its own evaluation."""
+    rules = flag_golden.lenient()
+    days = [dt.date(2026, 6, 1), AS_OF]
+    _fresh()
+    precomputed = flags._precompute(days, rules)
+    assert set(precomputed[AS_OF]) == flags.precomputed_scopes()
+    dependent = 0
+    for day in days:
+        for scope_id, ranked in precomputed[day].items():
+            got = [f for f, *_ in ranked]
+            assert got == live(scope_id, day, rules), (scope_id, day)
+            dependent += sum(f.rule_id in flags.SCOPE_DEPENDENT for f in got)
+    assert dependent > 20
+
+
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return flag_golden.build_city(tmp_path_factory.mktemp("snapshot") / "city.duckdb")
@@ -69,7 +94,6 @@ def test_every_kind_of_scope_of_a_city_gets_what_the_rule_queries_give(
     try:
         rules = flags.rules_or_last_good()[0]
         as_of = flag_golden.CITY_REFERENCE
-        assert flags.stored_flags(as_of, rules) is not None
         units = metrics.units()
         scopes = [int(units[units["kind"] == "city"]["unit_id"].iloc[0])]
         for kind in ("district", "street", "community", "department", "group"):
@@ -77,6 +101,8 @@ def test_every_kind_of_scope_of_a_city_gets_what_the_rule_queries_give(
         checked = 0
         _fresh()
         for scope_id in scopes:
+            stored = flags.stored_flags(scope_id, as_of, rules)
+            assert (stored is not None) == (scope_id in flags.precomputed_scopes())
             got = flags.evaluate(scope_id, as_of, rules)
             assert got == live(scope_id, as_of, rules), scope_id
             checked += len(got)
@@ -206,11 +232,11 @@ def test_a_new_day_is_evaluated_once_in_the_background(
 
     monkeypatch.setattr(flags.threading, "Thread", thread)
     _fresh()
-    assert flags.stored_flags(AS_OF + dt.timedelta(days=2), rules) is None  # not today
+    assert flags.stored_flags(1, AS_OF + dt.timedelta(days=2), rules) is None  # not today
     meanwhile = flags.evaluate(2, today, rules)
     assert started == ["cw-flags-today"]
     deadline = time.monotonic() + 60
-    while flags.stored_flags(today, rules) is None:
+    while flags.stored_flags(1, today, rules) is None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert started == ["cw-flags-today"]  # once, however often it is asked
