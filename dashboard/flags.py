@@ -1265,14 +1265,25 @@ def _order(f: Flag) -> tuple:
 
 
 def evaluate(scope_id: int, as_of: dt.date, rules: RuleSet | None = None) -> list[Flag]:
-    """Every flag of every enabled rule for the scope at as_of, highest priority first.
+    """Every flag of every enabled rule for the scope at as_of, highest priority first —
+    or, while today's flags (real data) are computed in the background, the previous
+    day's (`evaluate_served` says which day a page shows).
 
     Cached per snapshot file, scope, date and rule set."""
+    return evaluate_served(scope_id, as_of, rules)[0]
+
+
+def evaluate_served(
+    scope_id: int, as_of: dt.date, rules: RuleSet | None = None
+) -> tuple[list[Flag], dt.date]:
+    """evaluate, and the day the flags are of: as_of, or the day `serving_day` serves
+    instead while as_of (today) is being computed — a page labels such flags."""
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     rules = rules or rules_or_last_good()[0]
     require_scope(int(scope_id))  # this cache sits above the query runner's access check
-    return list(_evaluate_cached(file_identity(), int(scope_id), as_of, rules))
+    day = serving_day(as_of, rules)
+    return list(_evaluate_cached(file_identity(), int(scope_id), day, rules)), day
 
 
 class _Evaluations:
@@ -1474,14 +1485,9 @@ def _scopes_holding(root: int, scopes: frozenset[int]) -> dict[int, frozenset[in
 
 
 def stored_flags(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Generated] | None:
-    """The scope's precomputed flags (ranked) at as_of with these rules; None when there
-    are none (another date, other rules, a scope that is not precomputed, an older
-    snapshot).
-
-    Real data's default date is today, which moves on without a new snapshot: a day the
-    snapshot does not hold, when it is today, is evaluated once per process in a
-    background thread (`_today_in_background`); until it is done, pages compute their
-    scope's flags from the rule queries (each cached per scope and day)."""
+    """The scope's precomputed flags (ranked) at as_of with these rules: the snapshot's,
+    or a day this process computed (`_in_memory`); None when there are none (another
+    date, other rules, a scope that is not precomputed, an older snapshot)."""
     fingerprint = rules_fingerprint(rules)
     stored = _stored(scope_id, as_of, fingerprint)
     if stored:
@@ -1491,37 +1497,77 @@ def stored_flags(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Generate
         return None
     if (as_of, fingerprint) in _stored_days():
         return []
-    if as_of == _today():
-        computed = _today_in_background(as_of, rules, fingerprint)
-        return None if computed is None else computed.get(scope_id, [])
-    return None
+    computed = _in_memory(as_of, fingerprint)
+    return None if computed is None else computed.get(scope_id, [])
+
+
+# Real data's default date is today, which moves on without a new snapshot. A day the
+# snapshot does not hold, when it is today, is evaluated once per process, for every
+# precomputed scope, in a background thread started by the first request that asks for it
+# (`serving_day`); until it is done every page is served the latest earlier day that is
+# precomputed (the snapshot's, or the day before computed by this process), and says so.
 
 
 def _today() -> dt.date:
     return dt.date.today()
 
 
+_FAILED: dict[int, list[Generated]] = {}  # a day whose background evaluation failed
 _days: dict[tuple, dict[int, list[Generated]] | None] = register_memo({})
 _days_lock = threading.Lock()
+
+
+def serving_day(as_of: dt.date, rules: RuleSet) -> dt.date:
+    """The day whose flags `evaluate` gives for as_of: as_of itself, except while as_of is
+    today, not in the snapshot and being computed in the background (started here, once
+    per process and snapshot): then the latest earlier day precomputed. With none (the
+    rules changed since the snapshot) or when the background evaluation failed, as_of:
+    pages compute their own scope from the rule queries."""
+    if as_of != _today():
+        return as_of
+    fingerprint = rules_fingerprint(rules)
+    if (as_of, fingerprint) in _stored_days():
+        return as_of
+    computed = _today_in_background(as_of, rules, fingerprint)
+    if computed is not None:
+        return as_of
+    identity = file_identity()
+    with _days_lock:
+        ready = {k[1] for k, v in _days.items() if k[0] == identity and k[2] == fingerprint and v}
+    ready |= {day for day, rules_id in _stored_days() if rules_id == fingerprint}
+    earlier = [day for day in ready if day < as_of]
+    return max(earlier) if earlier else as_of
+
+
+def _in_memory(as_of: dt.date, fingerprint: str) -> dict[int, list[Generated]] | None:
+    """A day this process evaluated in the background (None: not, or not yet, or failed)."""
+    with _days_lock:
+        computed = _days.get((file_identity(), as_of, fingerprint))
+    return None if computed is None or computed is _FAILED else computed
 
 
 def _today_in_background(
     as_of: dt.date, rules: RuleSet, fingerprint: str
 ) -> dict[int, list[Generated]] | None:
     """Today's flags for every precomputed scope, computed once per process and snapshot
-    in a background thread (the first request of the day starts it); None until done."""
+    in a background thread (the first request of the day starts it); None until done.
+    Only the newest finished day is kept besides it (served meanwhile)."""
     key = (file_identity(), as_of, fingerprint)
     with _days_lock:
         if key in _days:
             return _days[key]
+        finished = [k for k, v in _days.items() if k[0] == key[0] and k[2] == fingerprint and v]
+        newest = max(finished, key=lambda k: k[1], default=None)
+        for old in [k for k in _days if k[0] != key[0] or (k[2] == fingerprint and k != newest)]:
+            del _days[old]
         _days[key] = None  # being computed
 
     def work() -> None:
         try:
             result = _precompute([as_of], rules)[as_of]
-        except Exception:  # noqa: BLE001 - pages keep computing their own scope
+        except Exception:  # noqa: BLE001 - pages then compute their own scope
             logging.getLogger(__name__).exception("today's flags failed")
-            return
+            result = _FAILED
         with _days_lock:
             if key in _days:
                 _days[key] = result

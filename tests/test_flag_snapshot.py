@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from dashboard import db, flags, metrics, store
 from tests import flag_golden
+from tests.apptest import open_page
 from tests.tiny import AS_OF, fill_tiny
 
 
@@ -214,32 +216,61 @@ def test_two_processes_keep_serving_while_snapshots_are_swapped(tmp_path: Path) 
         assert int(out.strip()) > 1  # it followed the swaps
 
 
-def test_a_new_day_is_evaluated_once_in_the_background(
+def _wait_until_served(day: dt.date, rules: flags.RuleSet) -> None:
+    deadline = time.monotonic() + 60
+    while flags.serving_day(day, rules) != day:
+        assert time.monotonic() < deadline, "the background evaluation did not finish"
+        time.sleep(0.05)
+
+
+def test_a_new_day_serves_the_day_before_until_it_is_evaluated_once_in_the_background(
     use_tiny: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Real data's default date is today: a day the snapshot does not hold is computed once
-    per process in a background thread; meanwhile pages get their scope's flags from the
-    rule queries, afterwards from that one evaluation — the same flags either way."""
+    """Real data's default date is today, which moves on without an import (an injected
+    clock here). The first request of a new day starts one evaluation of every scope in
+    the background; until it is done every request gets the previous day's precomputed
+    flags — the flags page says so — then today's, equal to the rule queries'."""
     rules = flags.rules_or_last_good()[0]
     today = AS_OF + dt.timedelta(days=1)
-    monkeypatch.setattr(flags, "_today", lambda: today)
-    started: list[str] = []
-    real_thread = flags.threading.Thread
+    clock = [today]
+    monkeypatch.setattr(flags, "_today", lambda: clock[0])
+    started: list[tuple[dt.date, ...]] = []
+    release = threading.Event()
+    precompute = flags._precompute
 
-    def thread(*args, **kwargs):
-        started.append(kwargs.get("name", ""))
-        return real_thread(*args, **kwargs)
+    def held(as_ofs: list[dt.date], rules_: flags.RuleSet) -> dict:
+        started.append(tuple(as_ofs))
+        assert release.wait(60)
+        return precompute(as_ofs, rules_)
 
-    monkeypatch.setattr(flags.threading, "Thread", thread)
+    monkeypatch.setattr(flags, "_precompute", held)
     _fresh()
-    assert flags.stored_flags(1, AS_OF + dt.timedelta(days=2), rules) is None  # not today
-    meanwhile = flags.evaluate(2, today, rules)
-    assert started == ["cw-flags-today"]
-    deadline = time.monotonic() + 60
-    while flags.stored_flags(1, today, rules) is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert started == ["cw-flags-today"]  # once, however often it is asked
+    snapshot_day = flags.evaluate(2, AS_OF, rules)  # the snapshot's own date (06-10)
+    for _ in range(3):
+        got, day = flags.evaluate_served(2, today, rules)
+        assert (day, got) == (AS_OF, snapshot_day)
+    at = open_page("dashboard/pages/flags.py", {"unit": "东城区", "as_of": today.isoformat()})
+    assert not at.exception, at.exception
+    assert any("以下为 06-10 的红旗，今日（06-11）结果计算中" in i.value for i in at.info)
+    assert len(at.dataframe) >= 1  # never blank
+    assert started == [(today,)]  # once, however often it is asked
+
+    release.set()
+    _wait_until_served(today, rules)
     flags._evaluate_cached.clear()
-    assert flags.evaluate(2, today, rules) == meanwhile == live(2, today, rules)
-    assert flags.evaluate(1, today, rules) == live(1, today, rules)
+    got, day = flags.evaluate_served(2, today, rules)
+    assert day == today and got == live(2, today, rules)
+    assert got != snapshot_day  # another day: overdue days, days to the test …
+    at = open_page("dashboard/pages/flags.py", {"unit": "东城区", "as_of": today.isoformat()})
+    assert not any("结果计算中" in i.value for i in at.info)
+
+    # the day after: the day this process computed is served while the new one is
+    release.clear()
+    clock[0] = tomorrow = today + dt.timedelta(days=1)
+    got, day = flags.evaluate_served(3, tomorrow, rules)
+    assert day == today and got == live(3, today, rules)
+    assert started == [(today,), (tomorrow,)]
+    release.set()
+    _wait_until_served(tomorrow, rules)
+    assert flags.evaluate(3, tomorrow, rules) == live(3, tomorrow, rules)
+    assert started == [(today,), (tomorrow,)]
