@@ -408,8 +408,10 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
         series = frame[column]
         if pd.api.types.is_datetime64_any_dtype(series):
             series = series.dt.date
-        values = series.astype(object).where(series.notna(), None).tolist()
-        columns.append(values)
+        missing = series.isna()
+        if missing.any():
+            series = series.astype(object).where(~missing, None)
+        columns.append(series.tolist())
     names = [str(c) for c in frame.columns]
     return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
@@ -1588,9 +1590,11 @@ def _stored(scope_id: int, as_of: dt.date, fingerprint: str) -> list[Generated]:
     """One scope's precomputed flags, ranked (the query runner checks the scope)."""
     frame = query("flag_snapshot", day=as_of, rules=fingerprint, scope_id=scope_id)
     out: list[Generated] = []
-    for row in _rows(frame):
+    rows = _rows(frame)
+    evidence = _evidence_from_json(f"[{','.join(row['evidence'] for row in rows)}]")
+    for row, found in zip(rows, evidence, strict=True):
         values = {name.name: row[name.name] for name in fields(Flag)}
-        values["evidence"] = _evidence_from_json(values["evidence"])
+        values["evidence"] = tuple(found)
         for name in ("unit_id", "weeks_red"):
             values[name] = int(values[name])
         for name in ("owner_id", "days_to_test"):
@@ -1614,9 +1618,11 @@ def _evidence_json(evidence: tuple[dict, ...]) -> str:
     return json.dumps(list(evidence), ensure_ascii=False, default=encode)
 
 
-def _evidence_from_json(text: str) -> tuple[dict, ...]:
+def _evidence_from_json(text: str) -> tuple:
+    """The evidence rows of _evidence_json (or a JSON list of several flags' evidence)."""
+
     def decode(obj: dict) -> object:
-        if set(obj) == {"$date"}:
+        if len(obj) == 1 and "$date" in obj:
             return dt.date.fromisoformat(obj["$date"])
         return obj
 
