@@ -1541,6 +1541,18 @@ def serving_day(as_of: dt.date, rules: RuleSet) -> dt.date:
     return max(earlier) if earlier else as_of
 
 
+def served_note(
+    as_of: dt.date, rules: RuleSet | None = None, day: dt.date | None = None
+) -> str | None:
+    """What a page says above flags served from an earlier day (`day`, by default
+    `serving_day`) while as_of's are computed; None when the flags are as_of's."""
+    if day is None:
+        day = serving_day(as_of, rules or rules_or_last_good()[0])
+    if day == as_of:
+        return None
+    return f"以下为 {day:%m-%d} 的红旗，今日（{as_of:%m-%d}）结果计算中，稍后刷新页面即可看到。"
+
+
 def _in_memory(as_of: dt.date, fingerprint: str) -> dict[int, list[Generated]] | None:
     """A day this process evaluated in the background (None: not, or not yet, or failed)."""
     with _days_lock:

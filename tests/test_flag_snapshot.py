@@ -16,8 +16,9 @@ import duckdb
 import pytest
 
 from dashboard import db, flags, metrics, store
+from dashboard.components.text import md_escape
 from tests import flag_golden
-from tests.apptest import open_page
+from tests.apptest import open_app, open_page
 from tests.tiny import AS_OF, fill_tiny
 
 
@@ -249,10 +250,17 @@ def test_a_new_day_serves_the_day_before_until_it_is_evaluated_once_in_the_backg
     for _ in range(3):
         got, day = flags.evaluate_served(2, today, rules)
         assert (day, got) == (AS_OF, snapshot_day)
-    at = open_page("dashboard/pages/flags.py", {"unit": "东城区", "as_of": today.isoformat()})
+    note = flags.served_note(today, rules)
+    assert note == "以下为 06-10 的红旗，今日（06-11）结果计算中，稍后刷新页面即可看到。"
+    params = {"unit": "东城区", "as_of": today.isoformat()}
+    at = open_page("dashboard/pages/flags.py", params)
     assert not at.exception, at.exception
-    assert any("以下为 06-10 的红旗，今日（06-11）结果计算中" in i.value for i in at.info)
+    assert [i.value for i in at.info if "计算中" in i.value] == [md_escape(note)]
     assert len(at.dataframe) >= 1  # never blank
+    at = open_page("dashboard/pages/unit.py", params)
+    assert md_escape(note) in [c.value for c in at.caption]
+    at = open_app({**params, "mode": "meeting"})
+    assert md_escape(note) in [m.value for m in at.markdown]
     assert started == [(today,)]  # once, however often it is asked
 
     release.set()
@@ -261,8 +269,9 @@ def test_a_new_day_serves_the_day_before_until_it_is_evaluated_once_in_the_backg
     got, day = flags.evaluate_served(2, today, rules)
     assert day == today and got == live(2, today, rules)
     assert got != snapshot_day  # another day: overdue days, days to the test …
-    at = open_page("dashboard/pages/flags.py", {"unit": "东城区", "as_of": today.isoformat()})
-    assert not any("结果计算中" in i.value for i in at.info)
+    assert flags.served_note(today, rules) is None
+    at = open_page("dashboard/pages/flags.py", params)
+    assert not any("计算中" in i.value for i in at.info)
 
     # the day after: the day this process computed is served while the new one is
     release.clear()

@@ -34,11 +34,9 @@ st.subheader(
     f"红旗清单 · {md_escape(short(f.scope_name))}",
     help=md_escape(f.scope_name) if is_long(f.scope_name) else None,
 )
-if flags_day != f.as_of:
-    st.info(
-        f"以下为 {flags_day:%m-%d} 的红旗，今日（{f.as_of:%m-%d}）结果计算中，稍后刷新页面即可看到。",
-        icon=":material/hourglass_top:",
-    )
+pending = flags.served_note(f.as_of, rules, flags_day)
+if pending:
+    st.info(md_escape(pending), icon=":material/hourglass_top:")
 if not all_flags:
     st.success(
         f"当前范围内没有红旗：截至 {flags_day.isoformat()}，{md_escape(f.scope_name)}没有任何一条规则被触发。",
