@@ -1604,8 +1604,9 @@ def _stored(scope_id: int, as_of: dt.date, fingerprint: str) -> list[Generated]:
     out: list[Generated] = []
     rows = _rows(frame)
     evidence = _evidence_from_json(f"[{','.join(row['evidence'] for row in rows)}]")
+    names = [name.name for name in fields(Flag)]
     for row, found in zip(rows, evidence, strict=True):
-        values = {name.name: row[name.name] for name in fields(Flag)}
+        values = {name: row[name] for name in names}
         values["evidence"] = tuple(found)
         for name in ("unit_id", "weeks_red"):
             values[name] = int(values[name])
