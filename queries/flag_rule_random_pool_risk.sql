@@ -11,9 +11,7 @@ with days as (
     select unnest($days::date[]) as as_of
 ),
 members as (
-    select ancestor_id as scope_id, descendant_id as unit_id
-    from unit_tree
-    where ancestor_id in (select unnest($scope_ids::integer[]))
+    select scope_id, unit_id from scope_members($scope_ids)  -- derived.sql
 ),
 checked as (
     -- per random point: passed every indicator at its latest check within the look-back
