@@ -23,29 +23,14 @@ with recursive walk(ancestor_id, descendant_id, depth, path) as (
 )
 select ancestor_id, descendant_id, depth from walk;
 
--- Table macros shared by the red-flag queries (queries/flag_*.sql), so a rule file does not
--- repeat how a scope's units are found:
---   scope_members(scope_ids)        every unit under each scope of scope_ids (an INTEGER[]),
---                                   itself included: (scope_id, unit_id)
---   level_units(scope_ids, levels)  for each scope and each level of levels (a VARCHAR[] of
---                                   unit kinds, or 'self' = the scope unit), the units of that
---                                   level in the scope's subtree: (scope_id, level_pos — the
---                                   level's position in the list, from 1 —, unit_id, sort_order)
+-- scope_members(scope_ids): every unit under each scope of scope_ids (an INTEGER[]), itself
+-- included, as (scope_id, unit_id) — a table macro, so the red-flag queries over a list of
+-- scopes (queries/flag_*.sql taking $scope_ids) do not each repeat how a scope's units
+-- are found.
 create or replace macro scope_members(scope_ids) as table
 select ancestor_id as scope_id, descendant_id as unit_id
 from unit_tree
 where ancestor_id in (select unnest(scope_ids::integer[]));
-
-create or replace macro level_units(scope_ids, levels) as table
-with wanted as (
-    select unnest(levels::varchar[]) as level,
-        generate_subscripts(levels::varchar[], 1) as level_pos
-)
-select t.ancestor_id as scope_id, w.level_pos, u.unit_id, u.sort_order
-from wanted w
-join unit_tree t on t.ancestor_id in (select unnest(scope_ids::integer[]))
-join units u on u.unit_id = t.descendant_id
-where (w.level = 'self' and t.depth = 0) or (w.level <> 'self' and u.kind = w.level);
 
 -- visit_daily: per campaign, unit, subject kind and day:
 --   new_subjects  subjects whose FIRST visit in the campaign was that day

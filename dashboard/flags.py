@@ -1409,27 +1409,26 @@ def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
     fingerprint = rules_fingerprint(rules)
     names = [f.name for f in fields(Flag)]
     evidence: dict[int, str] = {}  # one text per flag, however many scopes show it
-    records = []
+    columns: dict[str, list] = {name: [] for name in SNAPSHOT_COLUMNS}  # not a dict per row
     for day, by_scope in _precompute(snapshot_days(as_of), rules).items():
         for scope_id in sorted(by_scope):  # stored in (as_of, scope_id, rank) order
             for rank, (f, rule_pos, row_pos) in enumerate(by_scope[scope_id], start=1):
-                record = {name: getattr(f, name) for name in names}
+                for name, value in (
+                    ("as_of", day),
+                    ("rules", fingerprint),
+                    ("scope_id", scope_id),
+                    ("rank", rank),
+                    ("rule_pos", rule_pos),
+                    ("row_pos", row_pos),
+                ):
+                    columns[name].append(value)
+                for name in names:
+                    columns[name].append(getattr(f, name))
                 text = evidence.get(id(f))
                 if text is None:
                     text = evidence[id(f)] = _evidence_json(f.evidence)
-                record["evidence"] = text
-                records.append(
-                    {
-                        "as_of": day,
-                        "rules": fingerprint,
-                        "scope_id": scope_id,
-                        "rank": rank,
-                        "rule_pos": rule_pos,
-                        "row_pos": row_pos,
-                        **record,
-                    }
-                )
-    return pd.DataFrame(records, columns=SNAPSHOT_COLUMNS)
+                columns["evidence"][-1] = text
+    return pd.DataFrame(columns, columns=SNAPSHOT_COLUMNS)
 
 
 @per_snapshot

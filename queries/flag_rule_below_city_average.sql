@@ -7,9 +7,15 @@
 with days as (
     select unnest($days::date[]) as as_of
 ),
+levels as (
+    select unnest($levels::varchar[]) as level, generate_subscripts($levels::varchar[], 1) as level_pos
+),
 ranked as (
-    -- the units of each level of $levels under the scope (derived.sql)
-    select level_pos, unit_id, sort_order from level_units([$scope_id], $levels)
+    select l.level_pos, u.unit_id, u.sort_order
+    from levels l
+    join unit_tree t on t.ancestor_id = $scope_id
+    join units u on u.unit_id = t.descendant_id
+    where (l.level = 'self' and t.depth = 0) or (l.level <> 'self' and u.kind = l.level)
 ),
 latest as (
     select as_of, assessment_id
