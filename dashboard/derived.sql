@@ -23,6 +23,15 @@ with recursive walk(ancestor_id, descendant_id, depth, path) as (
 )
 select ancestor_id, descendant_id, depth from walk;
 
+-- scope_members(scope_ids): every unit under each scope of scope_ids (an INTEGER[]), itself
+-- included, as (scope_id, unit_id) — a table macro, so the red-flag queries over a list of
+-- scopes (queries/flag_*.sql taking $scope_ids) do not each repeat how a scope's units
+-- are found.
+create or replace macro scope_members(scope_ids) as table
+select ancestor_id as scope_id, descendant_id as unit_id
+from unit_tree
+where ancestor_id in (select unnest(scope_ids::integer[]));
+
 -- visit_daily: per campaign, unit, subject kind and day:
 --   new_subjects  subjects whose FIRST visit in the campaign was that day
 --                 (so a running sum is the distinct-subject coverage numerator)
@@ -205,17 +214,18 @@ where p.found_on - q.found_on between 0 and 90
 order by p.problem_id;
 
 -- flag_snapshot: the red flags (flags.evaluate) precomputed when the snapshot is written,
--- filled by store.write_snapshot after the tables above (flags.snapshot_frame): every
--- rule's flags for every root unit and the scope-dependent rules' flags for the cities or
--- districts right below a root (scope_id), at the snapshot's default date (demo/test: its reference date; real
--- data: the day it was written) and its default week's two ends (周报), with the rules in force then
--- (`rules`, flags.rules_fingerprint). One row per flag in priority order (`rank`), with the
--- rule's and the query row's position (ties), every field of flags.Flag, and the evidence
--- rows as JSON (dates as {"$date": "…"}). A page at one of those dates with the same
--- rules reads these instead of running the rules: the root's flags as they are, another
--- scope the root's flags on units or owners in its subtree plus the scope-dependent rules'
--- (flags.SCOPE_DEPENDENT) flags for it — stored for those cities or districts, run for
--- the others. If the evaluation fails, the snapshot is refused.
+-- filled by store.write_snapshot after the tables above (flags.snapshot_frame): the flags of
+-- every scope a user can pick (scope_id: each root and every city, district, street, group
+-- and department, flags.precomputed_scopes) at the snapshot's default date (demo/test: its
+-- reference date; real data: the day it was written) and its default week's two ends
+-- (周报), with the rules in force then (`rules`, flags.rules_fingerprint). One row per
+-- flag and scope in the scope's priority order (`rank`), with the rule's and the query
+-- row's position (ties), every field of flags.Flag, and the evidence rows as JSON (dates
+-- as {"$date": "…"}). A root's rows are its own evaluation; another scope's are the root's
+-- flags on units or owners in its subtree, except the scope-dependent rules'
+-- (flags.SCOPE_DEPENDENT), plus those rules' flags evaluated for the scope. A page at one
+-- of those dates with the same rules reads its scope's rows (queries/flag_snapshot.sql)
+-- instead of running the rules. If the evaluation fails, the snapshot is refused.
 create or replace table flag_snapshot (
     as_of date not null,
     rules varchar not null,

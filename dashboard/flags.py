@@ -15,7 +15,10 @@ Scope: a flag belongs to the scope the query was asked for. Most rules flag a un
 point in the subtree whatever the scope; four depend on the scope itself — the count of
 overdue problems per 责任单位 and of rebounds per point count only the scope's problems,
 bottom_of_level ranks within the scope's units of a level, random_pool_risk flags the
-scope on its points.
+scope on its points. Their queries (and the evidence queries they read) take a list of
+scopes, `$scope_ids`, and return a `scope_id` column, so one query answers every scope
+(`rows_by_scope`): for one scope at a replayed date, for all of them when a snapshot is
+written (`_precompute`).
 
 Priority (the one place it is defined; README "红旗规则" repeats it):
 
@@ -46,19 +49,20 @@ the earliest as_of of that run.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import threading
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import streamlit as st
 
 from dashboard import labels, metrics, status
 from dashboard.components.text import pct_short
@@ -70,6 +74,7 @@ from dashboard.db import (
     query,
     register_memo,
     require_scope,
+    sql_text,
 )
 
 CONFIG_PATH = ROOT / "config" / "flags.toml"
@@ -403,8 +408,10 @@ def _rows(frame: pd.DataFrame) -> list[dict]:
         series = frame[column]
         if pd.api.types.is_datetime64_any_dtype(series):
             series = series.dt.date
-        values = series.astype(object).where(series.notna(), None).tolist()
-        columns.append(values)
+        missing = series.isna()
+        if missing.any():
+            series = series.astype(object).where(~missing, None)
+        columns.append(series.tolist())
     names = [str(c) for c in frame.columns]
     return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
@@ -473,12 +480,16 @@ def _flag(
 @dataclass
 class Context:
     """One rule's evaluation at one scope and date: its settings (`p`, with _rule_id,
-    _name, _severity) and the evidence rows read for it (once, at as_of only)."""
+    _name, _severity) and the evidence rows read for it (once, at as_of only). `scopes`
+    are the scopes evaluated together with this one: an evidence query over a list of
+    scopes is read once for all of them (`shared`, one dict per date) and sliced."""
 
     scope_id: int
     as_of: dt.date
     p: dict[str, Any]
     memo: dict[Any, Any]
+    scopes: tuple[int, ...] = ()
+    shared: dict[Any, Any] = field(default_factory=dict)
 
     def flag(self, row: dict, **fields_: Any) -> Flag:
         """A flag of this rule for a query row (its unit, owner and subject)."""
@@ -494,9 +505,39 @@ class Context:
         """Rows of an evidence query at as_of alone (not the history days), read once."""
         key = (name, tuple(sorted(params.items())))
         if key not in self.memo:
-            frame = query(name, scope_id=self.scope_id, days=(self.as_of,), **params)
-            self.memo[key] = _rows(frame)
+            if takes_scope_list(name):
+                if key not in self.shared:
+                    scopes = self.scopes or (self.scope_id,)
+                    self.shared[key] = rows_by_scope(name, scopes, days=(self.as_of,), **params)
+                # copies: the wording functions add columns to their rows
+                self.memo[key] = [dict(row) for row in self.shared[key][self.scope_id]]
+            else:
+                frame = query(name, scope_id=self.scope_id, days=(self.as_of,), **params)
+                self.memo[key] = _rows(frame)
         return self.memo[key]
+
+
+_SCOPE_LIST = re.compile(r"\$scope_ids\b")
+
+
+def takes_scope_list(name: str) -> bool:
+    """True when queries/<name>.sql is written over a list of scopes ($scope_ids, an
+    INTEGER[], returning `scope_id`): asked once for many scopes (the precomputation of
+    every scope) or for one."""
+    return _SCOPE_LIST.search(sql_text(name)) is not None
+
+
+def rows_by_scope(name: str, scope_ids: tuple[int, ...], **params: Any) -> dict[int, list[dict]]:
+    """scope → the rows of queries/<name>.sql for it: one query for all the scopes when
+    the query takes a list of them, else one per scope."""
+    if not takes_scope_list(name):
+        return {s: _rows(query(name, scope_id=s, **params)) for s in scope_ids}
+    for scope_id in scope_ids:
+        require_scope(scope_id)  # the query runner checks $scope_id, not $scope_ids
+    out: dict[int, list[dict]] = {s: [] for s in scope_ids}
+    for row in _rows(query(name, scope_ids=tuple(scope_ids), **params)):
+        out[row["scope_id"]].append(row)
+    return out
 
 
 # ── rules: scores ──────────────────────────────────────────────────────────────────────
@@ -1114,9 +1155,16 @@ def _key(rule_id: str, row: dict) -> tuple[str, int, int | None, str]:
 
 def rule_rows(cfg: RuleConfig, scope_id: int, days: list[dt.date]) -> list[dict]:
     """What one rule flags at each of `days` under the scope: one query for all days."""
+    return rule_rows_by_scope(cfg, (scope_id,), days)[scope_id]
+
+
+def rule_rows_by_scope(
+    cfg: RuleConfig, scope_ids: tuple[int, ...], days: list[dt.date]
+) -> dict[int, list[dict]]:
+    """rule_rows for several scopes: one query for all of them when the rule's query takes
+    a list of scopes (the scope-dependent rules), else one per scope."""
     spec = RULES[cfg.rule_id]
-    frame = query(spec.query, scope_id=scope_id, days=tuple(days), **spec.query_params(cfg))
-    return _rows(frame)
+    return rows_by_scope(spec.query, scope_ids, days=tuple(days), **spec.query_params(cfg))
 
 
 def _streak(key: tuple, as_of: dt.date, flagged: dict[dt.date, set]) -> tuple[int, dt.date]:
@@ -1150,39 +1198,55 @@ def _generate_days(
     keep: Callable[[RuleConfig], bool] = lambda cfg: True,
 ) -> dict[dt.date, list[Generated]]:
     """_generate at several dates, each rule's query asked once for all their history."""
+    return _generate_scopes((scope_id,), as_ofs, rules, keep)[scope_id]
+
+
+def _generate_scopes(
+    scope_ids: tuple[int, ...],
+    as_ofs: list[dt.date],
+    rules: RuleSet,
+    keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+) -> dict[int, dict[dt.date, list[Generated]]]:
+    """_generate_days for several scopes, each as if asked alone: a rule whose query takes
+    a list of scopes is asked once for all of them (and its evidence read once per date)."""
     days = sorted({d for as_of in as_ofs for d in history_days(as_of)}, reverse=True)
-    out: dict[dt.date, list[Generated]] = {as_of: [] for as_of in as_ofs}
+    out = {s: {as_of: [] for as_of in as_ofs} for s in scope_ids}
+    days_left = {}
+    for as_of in as_ofs:
+        test = metrics.next_test(as_of)
+        days_left[as_of] = None if test is None else test.days_left
+    shared: dict[dt.date, dict] = {as_of: {} for as_of in as_ofs}
     for rule_pos, cfg in enumerate(rules.enabled()):
         if not keep(cfg):
             continue
         spec = RULES[cfg.rule_id]
-        flagged: dict[dt.date, set] = {}
-        now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
-        for row in rule_rows(cfg, scope_id, days):
-            flagged.setdefault(row["as_of"], set()).add(_key(cfg.rule_id, row))
-            if row["as_of"] in now:
-                now[row["as_of"]].append(row)
         params = {
             **cfg.param_dict(),
             "_rule_id": cfg.rule_id,
             "_name": cfg.name,
             "_severity": cfg.severity,
         }
-        for as_of, rows in now.items():
-            test = metrics.next_test(as_of)
-            days_left = None if test is None else test.days_left
-            context = Context(scope_id, as_of, params, {})
-            for row_pos, row in enumerate(rows):
-                f = spec.word(context, row)
-                weeks, first_seen = _streak(f.key, as_of, flagged)
-                f = replace(
-                    f,
-                    days_to_test=days_left,
-                    priority=priority(f.severity, f.weight, days_left, f.magnitude),
-                    weeks_red=weeks,
-                    first_seen=first_seen,
-                )
-                out[as_of].append((f, rule_pos, row_pos))
+        for scope_id, scope_rows in rule_rows_by_scope(cfg, scope_ids, days).items():
+            flagged: dict[dt.date, set] = {}
+            now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
+            for row in scope_rows:
+                flagged.setdefault(row["as_of"], set()).add(_key(cfg.rule_id, row))
+                if row["as_of"] in now:
+                    now[row["as_of"]].append(row)
+            for as_of, rows in now.items():
+                left = days_left[as_of]
+                context = Context(scope_id, as_of, params, {}, scope_ids, shared[as_of])
+                for row_pos, row in enumerate(rows):
+                    f = spec.word(context, row)
+                    weeks, first_seen = _streak(f.key, as_of, flagged)
+                    f = replace(
+                        f,
+                        days_to_test=left,
+                        priority=priority(f.severity, f.weight, left, f.magnitude),
+                        weeks_red=weeks,
+                        first_seen=first_seen,
+                    )
+                    out[scope_id][as_of].append((f, rule_pos, row_pos))
     return out
 
 
@@ -1192,26 +1256,10 @@ def _ranked(generated: list[Generated]) -> list[Generated]:
 
 
 def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
-    stored = stored_flags(as_of, rules)
-    root = None if stored is None else _root_of(scope_id)
-    if stored is None or root not in stored:
+    stored = stored_flags(scope_id, as_of, rules)
+    if stored is None:
         return [f for f, *_ in _ranked(_generate(scope_id, as_of, rules))]
-    if root == scope_id:
-        return [f for f, *_ in stored[root]]
-    # The scope's share of the root's precomputed flags, and the scope-dependent rules for
-    # the scope itself (precomputed for the cities or districts below a root, else run now).
-    dependent = {cfg.rule_id for cfg in rules.enabled() if scope_dependent(cfg)}
-    members = _subtree(scope_id)
-    mine = [
-        g
-        for g in stored[root]
-        if g[0].rule_id not in dependent and (g[0].unit_id in members or g[0].owner_id in members)
-    ]
-    if scope_id in _partial_scopes():
-        own = stored.get(scope_id, [])
-    else:
-        own = _generate(scope_id, as_of, rules, keep=scope_dependent)
-    return [f for f, *_ in _ranked(mine + own)]
+    return [f for f, *_ in stored]
 
 
 def _order(f: Flag) -> tuple:
@@ -1219,21 +1267,69 @@ def _order(f: Flag) -> tuple:
 
 
 def evaluate(scope_id: int, as_of: dt.date, rules: RuleSet | None = None) -> list[Flag]:
-    """Every flag of every enabled rule for the scope at as_of, highest priority first.
+    """Every flag of every enabled rule for the scope at as_of, highest priority first —
+    or, while today's flags (real data) are computed in the background, the previous
+    day's (`evaluate_served` says which day a page shows).
 
     Cached per snapshot file, scope, date and rule set."""
+    return evaluate_served(scope_id, as_of, rules)[0]
+
+
+def evaluate_served(
+    scope_id: int, as_of: dt.date, rules: RuleSet | None = None
+) -> tuple[list[Flag], dt.date]:
+    """evaluate, and the day the flags are of: as_of, or the day `serving_day` serves
+    instead while as_of (today) is being computed — a page labels such flags."""
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     rules = rules or rules_or_last_good()[0]
     require_scope(int(scope_id))  # this cache sits above the query runner's access check
-    return list(_evaluate_cached(file_identity(), int(scope_id), as_of, rules))
+    day = serving_day(as_of, rules)
+    return list(_evaluate_cached(file_identity(), int(scope_id), day, rules)), day
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def _evaluate_cached(
-    identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet
-) -> tuple[Flag, ...]:
-    return tuple(_evaluate(scope_id, as_of, rules))
+class _Evaluations:
+    """Evaluations kept in this process, keyed by (snapshot, scope, date, rules), least
+    recently used first out. Not `st.cache_data`: that pickles a thousand flags with their
+    evidence on a miss and unpickles them on every hit. Concurrent misses of one key
+    evaluate once; the flags are frozen and shared, so callers must not change them."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._done: collections.OrderedDict[tuple, tuple[Flag, ...]] = register_memo(
+            collections.OrderedDict()
+        )
+        self._pending: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def __call__(
+        self, identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet
+    ) -> tuple[Flag, ...]:
+        key = (identity, scope_id, as_of, rules)
+        with self._lock:
+            if key in self._done:
+                self._done.move_to_end(key)
+                return self._done[key]
+            pending = self._pending.setdefault(key, threading.Lock())
+        with pending:
+            with self._lock:
+                found = self._done.get(key)
+            if found is None:
+                found = tuple(_evaluate(scope_id, as_of, rules))
+                with self._lock:
+                    self._done[key] = found
+                    while len(self._done) > self.max_entries:
+                        self._done.popitem(last=False)
+        with self._lock:
+            self._pending.pop(key, None)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._done.clear()
+
+
+_evaluate_cached = _Evaluations(max_entries=256)
 
 
 def top_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
@@ -1262,18 +1358,19 @@ def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
 
 # ── precomputed when a snapshot is written ─────────────────────────────────────────────
 #
-# store.write_snapshot evaluates every rule for every root unit (with the rules in force)
-# at the snapshot's default date and its default week's two ends (周报), and the
-# scope-dependent rules for the cities or districts right below a root, and stores the flags in the derived
-# table flag_snapshot (dashboard/derived.sql). evaluate() at one of those dates, with the
-# same rules, reads them: for the root as they are; for any other scope the root's flags
-# on units or owners in the scope's subtree — the same flags the rule queries give for
-# that scope — plus the scope-dependent rules' flags for the scope (stored for the cities
-# or districts below a root, run now for the others). A failed evaluation refuses the
-# snapshot.
+# store.write_snapshot evaluates every rule (with the rules in force) for every scope a user
+# can pick (`precomputed_scopes`: each root and every unit of a filters.SCOPE_KINDS kind
+# under it) at the snapshot's default date and its default week's two ends (周报), and
+# stores each scope's ranked flags in the derived table flag_snapshot
+# (dashboard/derived.sql). A root's flags are its own evaluation; another scope's are the
+# root's flags on units or owners in the scope's subtree — the same flags the rule queries
+# give for that scope — except the scope-dependent rules', which are evaluated for every
+# such scope at once (their queries take a list of scopes: one query per rule, not one per
+# scope). evaluate() at one of those dates, with the same rules, at one of those scopes,
+# reads the scope's rows: a filter. A failed evaluation refuses the snapshot.
 
 # Rules whose flags depend on the scope asked for, not only on the units in it (module
-# docstring): evaluated for each scope, never read from the root's precomputed flags.
+# docstring): evaluated for each scope, never taken from the root's flags.
 SCOPE_DEPENDENT = frozenset(
     {"overdue_problems", "rebound_point", "random_pool_risk", "bottom_of_level"}
 )
@@ -1281,6 +1378,7 @@ SCOPE_DEPENDENT = frozenset(
 
 def scope_dependent(cfg: RuleConfig) -> bool:
     # level 'self' flags the scope unit itself, so such a rule depends on the scope too
+    # (its query takes one scope: precomputed with one query per scope)
     return cfg.rule_id in SCOPE_DEPENDENT or "self" in dict(cfg.params).get("levels", ())
 
 
@@ -1309,99 +1407,180 @@ def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
     calls this while reading the new file; evidence as JSON text)."""
     rules = rules_or_last_good()[0]
     fingerprint = rules_fingerprint(rules)
-    records = []
+    names = [f.name for f in fields(Flag)]
+    evidence: dict[int, str] = {}  # one text per flag, however many scopes show it
+    columns: dict[str, list] = {name: [] for name in SNAPSHOT_COLUMNS}  # not a dict per row
     for day, by_scope in _precompute(snapshot_days(as_of), rules).items():
-        for scope_id, ranked in by_scope.items():
-            for rank, (f, rule_pos, row_pos) in enumerate(ranked, start=1):
-                record = {name.name: getattr(f, name.name) for name in fields(Flag)}
-                record["evidence"] = _evidence_json(f.evidence)
-                records.append(
-                    {
-                        "as_of": day,
-                        "rules": fingerprint,
-                        "scope_id": scope_id,
-                        "rank": rank,
-                        "rule_pos": rule_pos,
-                        "row_pos": row_pos,
-                        **record,
-                    }
-                )
-    return pd.DataFrame(records, columns=SNAPSHOT_COLUMNS)
-
-
-# Besides every root's flags, the scope-dependent rules' flags of the root's cities or
-# districts (the level below it, whose leaders open the meeting view at their scope) are
-# precomputed; one level only, so a province's snapshot is written in under a minute.
-PRECOMPUTED_KINDS = ("city", "district")
-
-
-def _precompute(as_ofs: list[dt.date], rules: RuleSet) -> dict[dt.date, dict[int, list[Generated]]]:
-    """day → scope → ranked flags: every rule for each root, the scope-dependent rules for
-    the cities or districts right below it (`_partial_scopes`)."""
-    out: dict[dt.date, dict[int, list[Generated]]] = {day: {} for day in as_ofs}
-    for root in _roots():
-        for day, generated in _generate_days(root, as_ofs, rules).items():
-            out[day][root] = _ranked(generated)
-    for scope_id in _partial_scopes():
-        by_day = _generate_days(scope_id, as_ofs, rules, keep=scope_dependent)
-        for day, generated in by_day.items():
-            if generated:
-                out[day][scope_id] = _ranked(generated)
-    return out
+        for scope_id in sorted(by_scope):  # stored in (as_of, scope_id, rank) order
+            for rank, (f, rule_pos, row_pos) in enumerate(by_scope[scope_id], start=1):
+                for name, value in (
+                    ("as_of", day),
+                    ("rules", fingerprint),
+                    ("scope_id", scope_id),
+                    ("rank", rank),
+                    ("rule_pos", rule_pos),
+                    ("row_pos", row_pos),
+                ):
+                    columns[name].append(value)
+                for name in names:
+                    columns[name].append(getattr(f, name))
+                text = evidence.get(id(f))
+                if text is None:
+                    text = evidence[id(f)] = _evidence_json(f.evidence)
+                columns["evidence"][-1] = text
+    return pd.DataFrame(columns, columns=SNAPSHOT_COLUMNS)
 
 
 @per_snapshot
-def _partial_scopes() -> frozenset[int]:
+def precomputed_scopes() -> frozenset[int]:
+    """The scopes whose flags are precomputed: every unit a user can pick as a scope
+    (filters.SCOPE_KINDS) and every root."""
+    from dashboard.filters import SCOPE_KINDS
+
     units = metrics.units()
-    roots = set(_roots())
-    return frozenset(
-        int(u)
-        for u, kind, parent in zip(units["unit_id"], units["kind"], units["parent_id"], strict=True)
-        if kind in PRECOMPUTED_KINDS and not pd.isna(parent) and int(parent) in roots
-    )
+    picked = units["kind"].isin(SCOPE_KINDS) | units["parent_id"].isna()
+    return frozenset(int(u) for u in units.loc[picked, "unit_id"])
 
 
-def stored_flags(as_of: dt.date, rules: RuleSet) -> dict[int, list[Generated]] | None:
-    """scope → its precomputed flags (ranked) at as_of with these rules — every rule's for
-    a root, the scope-dependent rules' for a city or district below it (`_precompute`); None when
-    there are none (another date, other rules, an older snapshot).
+def _precompute(as_ofs: list[dt.date], rules: RuleSet) -> dict[dt.date, dict[int, list[Generated]]]:
+    """day → scope → ranked flags, for every precomputed scope: every rule for each root;
+    for the other scopes the root's flags in their subtree but the scope-dependent rules',
+    and those rules evaluated for all of them at once."""
+    out: dict[dt.date, dict[int, list[Generated]]] = {day: {} for day in as_ofs}
+    roots = _roots()
+    for root in roots:
+        for day, generated in _generate_days(root, as_ofs, rules).items():
+            out[day][root] = _ranked(generated)
+    others = tuple(sorted(precomputed_scopes() - set(roots)))
+    own = _generate_scopes(others, as_ofs, rules, keep=scope_dependent)
+    dependent = {cfg.rule_id for cfg in rules.enabled() if scope_dependent(cfg)}
+    for root in roots:
+        scopes_of = _scopes_holding(root, frozenset(others))
+        under = sorted({s for held in scopes_of.values() for s in held})
+        for day in as_ofs:
+            shares: dict[int, list[Generated]] = {s: [] for s in under}
+            for g in out[day][root]:
+                f = g[0]
+                if f.rule_id in dependent:
+                    continue
+                held = scopes_of.get(f.unit_id, frozenset())
+                if f.owner_id is not None:
+                    held = held | scopes_of.get(f.owner_id, frozenset())
+                for scope_id in held:
+                    shares[scope_id].append(g)
+            for scope_id in under:
+                out[day][scope_id] = _ranked(shares[scope_id] + own[scope_id][day])
+    return out
 
-    Real data's default date is today, which moves on without a new snapshot: a day the
-    snapshot does not hold, when it is today, is evaluated once per process in a
-    background thread (`_today_in_background`); until it is done, pages compute their
-    scope's flags from the rule queries (each cached per scope and day)."""
+
+def _scopes_holding(root: int, scopes: frozenset[int]) -> dict[int, frozenset[int]]:
+    """unit → the scopes among `scopes` whose subtree holds it, for the units under root."""
+    frame = query("flag_unit_members", scope_id=root)
+    out: dict[int, set[int]] = {}
+    for scope_id, unit_id in zip(
+        frame["unit_id"].tolist(), frame["member_id"].tolist(), strict=True
+    ):
+        if scope_id in scopes:
+            out.setdefault(unit_id, set()).add(scope_id)
+    return {u: frozenset(s) for u, s in out.items()}
+
+
+def stored_flags(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Generated] | None:
+    """The scope's precomputed flags (ranked) at as_of with these rules: the snapshot's,
+    or a day this process computed (`_in_memory`); None when there are none (another
+    date, other rules, a scope that is not precomputed, an older snapshot)."""
     fingerprint = rules_fingerprint(rules)
-    stored = _stored(as_of, fingerprint)
-    if stored is None and as_of == _today():
-        stored = _today_in_background(as_of, rules, fingerprint)
-    return stored
+    stored = _stored(scope_id, as_of, fingerprint)
+    if stored:
+        return stored
+    # no rows: a scope without flags, or one that is not precomputed, or another day
+    if scope_id not in precomputed_scopes():
+        return None
+    if (as_of, fingerprint) in _stored_days():
+        return []
+    computed = _in_memory(as_of, fingerprint)
+    return None if computed is None else computed.get(scope_id, [])
+
+
+# Real data's default date is today, which moves on without a new snapshot. A day the
+# snapshot does not hold, when it is today, is evaluated once per process, for every
+# precomputed scope, in a background thread started by the first request that asks for it
+# (`serving_day`); until it is done every page is served the latest earlier day that is
+# precomputed (the snapshot's, or the day before computed by this process), and says so.
 
 
 def _today() -> dt.date:
     return dt.date.today()
 
 
+_FAILED: dict[int, list[Generated]] = {}  # a day whose background evaluation failed
 _days: dict[tuple, dict[int, list[Generated]] | None] = register_memo({})
 _days_lock = threading.Lock()
+
+
+def serving_day(as_of: dt.date, rules: RuleSet) -> dt.date:
+    """The day whose flags `evaluate` gives for as_of: as_of itself, except while as_of is
+    today, not in the snapshot and being computed in the background (started here, once
+    per process and snapshot): then the latest earlier day precomputed. With none (the
+    rules changed since the snapshot) or when the background evaluation failed, as_of:
+    pages compute their own scope from the rule queries."""
+    if as_of != _today():
+        return as_of
+    fingerprint = rules_fingerprint(rules)
+    if (as_of, fingerprint) in _stored_days():
+        return as_of
+    computed = _today_in_background(as_of, rules, fingerprint)
+    if computed is not None:
+        return as_of
+    identity = file_identity()
+    with _days_lock:
+        ready = {k[1] for k, v in _days.items() if k[0] == identity and k[2] == fingerprint and v}
+    ready |= {day for day, rules_id in _stored_days() if rules_id == fingerprint}
+    earlier = [day for day in ready if day < as_of]
+    return max(earlier) if earlier else as_of
+
+
+def served_note(
+    as_of: dt.date, rules: RuleSet | None = None, day: dt.date | None = None
+) -> str | None:
+    """What a page says above flags served from an earlier day (`day`, by default
+    `serving_day`) while as_of's are computed; None when the flags are as_of's."""
+    if day is None:
+        day = serving_day(as_of, rules or rules_or_last_good()[0])
+    if day == as_of:
+        return None
+    return f"以下为 {day:%m-%d} 的红旗，今日（{as_of:%m-%d}）结果计算中，稍后刷新页面即可看到。"
+
+
+def _in_memory(as_of: dt.date, fingerprint: str) -> dict[int, list[Generated]] | None:
+    """A day this process evaluated in the background (None: not, or not yet, or failed)."""
+    with _days_lock:
+        computed = _days.get((file_identity(), as_of, fingerprint))
+    return None if computed is None or computed is _FAILED else computed
 
 
 def _today_in_background(
     as_of: dt.date, rules: RuleSet, fingerprint: str
 ) -> dict[int, list[Generated]] | None:
-    """Today's flags for every root, computed once per process and snapshot in a
-    background thread (the first request of the day starts it); None until done."""
+    """Today's flags for every precomputed scope, computed once per process and snapshot
+    in a background thread (the first request of the day starts it); None until done.
+    Only the newest finished day is kept besides it (served meanwhile)."""
     key = (file_identity(), as_of, fingerprint)
     with _days_lock:
         if key in _days:
             return _days[key]
+        finished = [k for k, v in _days.items() if k[0] == key[0] and k[2] == fingerprint and v]
+        newest = max(finished, key=lambda k: k[1], default=None)
+        for old in [k for k in _days if k[0] != key[0] or (k[2] == fingerprint and k != newest)]:
+            del _days[old]
         _days[key] = None  # being computed
 
     def work() -> None:
         try:
             result = _precompute([as_of], rules)[as_of]
-        except Exception:  # noqa: BLE001 - pages keep computing their own scope
+        except Exception:  # noqa: BLE001 - pages then compute their own scope
             logging.getLogger(__name__).exception("today's flags failed")
-            return
+            result = _FAILED
         with _days_lock:
             if key in _days:
                 _days[key] = result
@@ -1411,22 +1590,28 @@ def _today_in_background(
 
 
 @per_snapshot
-def _stored(as_of: dt.date, fingerprint: str) -> dict[int, list[Generated]] | None:
-    frame = query("flag_snapshot", day=as_of, rules=fingerprint)
-    if frame.empty:
-        return None
-    out: dict[int, list[Generated]] = {}
-    for row in _rows(frame):
-        values = {name.name: row[name.name] for name in fields(Flag)}
-        values["evidence"] = _evidence_from_json(values["evidence"])
+def _stored_days() -> frozenset[tuple[dt.date, str]]:
+    """(date, rules fingerprint) of every evaluation the snapshot holds."""
+    frame = query("flag_snapshot_days")
+    days = pd.to_datetime(frame["as_of"]).dt.date
+    return frozenset(zip(days, frame["rules"], strict=True))
+
+
+def _stored(scope_id: int, as_of: dt.date, fingerprint: str) -> list[Generated]:
+    """One scope's precomputed flags, ranked (the query runner checks the scope)."""
+    frame = query("flag_snapshot", day=as_of, rules=fingerprint, scope_id=scope_id)
+    out: list[Generated] = []
+    rows = _rows(frame)
+    evidence = _evidence_from_json(f"[{','.join(row['evidence'] for row in rows)}]")
+    names = [name.name for name in fields(Flag)]
+    for row, found in zip(rows, evidence, strict=True):
+        values = {name: row[name] for name in names}
+        values["evidence"] = tuple(found)
         for name in ("unit_id", "weeks_red"):
             values[name] = int(values[name])
         for name in ("owner_id", "days_to_test"):
             values[name] = None if values[name] is None else int(values[name])
-        flag = Flag(**values)
-        out.setdefault(int(row["scope_id"]), []).append(
-            (flag, int(row["rule_pos"]), int(row["row_pos"]))
-        )
+        out.append((Flag(**values), int(row["rule_pos"]), int(row["row_pos"])))
     return out
 
 
@@ -1434,29 +1619,6 @@ def _stored(as_of: dt.date, fingerprint: str) -> dict[int, list[Generated]] | No
 def _roots() -> tuple[int, ...]:
     units = metrics.units()
     return tuple(int(u) for u in units[units["parent_id"].isna()]["unit_id"])
-
-
-def _subtree(scope_id: int) -> frozenset[int]:
-    return frozenset(int(u) for u in query("units_in_scope", scope_id=scope_id)["unit_id"])
-
-
-def _root_of(scope_id: int) -> int | None:
-    """The root above the scope (walking up the parents: a scoped user may not query the
-    root's subtree)."""
-    parents, roots = _parents(), set(_roots())
-    unit: int | None = scope_id
-    while unit is not None and unit not in roots:
-        unit = parents.get(unit)
-    return unit
-
-
-@per_snapshot
-def _parents() -> dict[int, int | None]:
-    frame = metrics.units()
-    return {
-        int(u): None if pd.isna(p) else int(p)
-        for u, p in zip(frame["unit_id"], frame["parent_id"], strict=True)
-    }
 
 
 def _evidence_json(evidence: tuple[dict, ...]) -> str:
@@ -1468,9 +1630,11 @@ def _evidence_json(evidence: tuple[dict, ...]) -> str:
     return json.dumps(list(evidence), ensure_ascii=False, default=encode)
 
 
-def _evidence_from_json(text: str) -> tuple[dict, ...]:
+def _evidence_from_json(text: str) -> tuple:
+    """The evidence rows of _evidence_json (or a JSON list of several flags' evidence)."""
+
     def decode(obj: dict) -> object:
-        if set(obj) == {"$date"}:
+        if len(obj) == 1 and "$date" in obj:
             return dt.date.fromisoformat(obj["$date"])
         return obj
 

@@ -1,20 +1,22 @@
 -- flag_rule_overdue_problems: red-flag rule overdue_problems (config/flags.toml) for each
--- day as_of of $days (a DATE[]): per 责任单位 (the 属地 unit when a problem has none), its
--- overdue problems other than severe ones among the problems of $scope_id (属地 unit or
--- 责任单位 in its subtree), when there are at least $min_count — so the count depends on
--- the scope. deadline is the oldest one's, weight the largest indicator weight.
--- params: $scope_id, $days, $min_count
+-- scope of $scope_ids (an INTEGER[]) and each day as_of of $days (a DATE[]): per 责任单位
+-- (the 属地 unit when a problem has none), its overdue problems other than severe ones
+-- among the problems of the scope (属地 unit or 责任单位 in its subtree), when there are
+-- at least $min_count — so the count depends on the scope. deadline is the oldest one's,
+-- weight the largest indicator weight.
+-- params: $scope_ids, $days, $min_count
 with days as (
     select unnest($days::date[]) as as_of
 ),
 members as (
-    select descendant_id as unit_id
-    from unit_tree
-    where ancestor_id = $scope_id
+    select scope_id, unit_id from scope_members($scope_ids)  -- derived.sql
 ),
 overdue as (
     select
         days.as_of,
+        p.problem_id,
+        p.unit_id,
+        p.dept_id,
         coalesce(p.dept_id, p.unit_id) as owner_id,
         p.deadline,
         (days.as_of - p.deadline)::integer as days_overdue,
@@ -25,18 +27,29 @@ overdue as (
       and not coalesce(p.rectified_on <= days.as_of, false)
     left join indicators i on i.indicator_id = p.indicator_id
     where p.severity is distinct from 'severe'
-      and (p.unit_id in (select unit_id from members) or p.dept_id in (select unit_id from members))
+),
+scoped as (
+    -- each overdue problem once for every scope it belongs to
+    select m.scope_id, o.as_of, o.problem_id
+    from overdue o
+    join members m on m.unit_id = o.unit_id
+    union
+    select m.scope_id, o.as_of, o.problem_id
+    from overdue o
+    join members m on m.unit_id = o.dept_id
 )
 select
-    as_of,
-    owner_id as unit_id,
-    owner_id,
+    s.scope_id,
+    o.as_of,
+    o.owner_id as unit_id,
+    o.owner_id,
     '' as subject,
     count(*) as overdue,
-    max(days_overdue) as longest_days,
-    min(deadline) as deadline,
-    max(weight) as weight
-from overdue
-group by as_of, owner_id
+    max(o.days_overdue) as longest_days,
+    min(o.deadline) as deadline,
+    max(o.weight) as weight
+from scoped s
+join overdue o on o.as_of = s.as_of and o.problem_id = s.problem_id
+group by s.scope_id, o.as_of, o.owner_id
 having count(*) >= $min_count
-order by as_of, owner_id
+order by s.scope_id, o.as_of, o.owner_id

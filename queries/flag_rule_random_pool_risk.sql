@@ -1,58 +1,63 @@
 -- flag_rule_random_pool_risk: red-flag rule random_pool_risk (config/flags.toml) for each
--- day as_of of $days (a DATE[]): per type of random-pool point (随机点位) of $scope_id
--- (属地 unit or 主管 department in its subtree) checked in the $lookback_days days up to
--- as_of — at least $min_points of them — the share that passed every indicator at its
--- latest check, and the chance that at least one of $draws drawn points fails,
--- 1 − pass rate ^ draws, when above $threshold. Flagged on the scope itself; the owner is
--- the department that runs most of the type's points (ties: the lower id).
--- params: $scope_id, $days, $lookback_days, $min_points, $draws, $threshold
+-- scope of $scope_ids (an INTEGER[]) and each day as_of of $days (a DATE[]): per type of
+-- random-pool point (随机点位) of the scope (属地 unit or 主管 department in its subtree)
+-- checked in the $lookback_days days up to as_of — at least $min_points of them — the
+-- share that passed every indicator at its latest check, and the chance that at least one
+-- of $draws drawn points fails, 1 − pass rate ^ draws, when above $threshold. Flagged on
+-- the scope itself; the owner is the department that runs most of the type's points (ties:
+-- the lower id).
+-- params: $scope_ids, $days, $lookback_days, $min_points, $draws, $threshold
 with days as (
     select unnest($days::date[]) as as_of
 ),
 members as (
-    select descendant_id as unit_id
-    from unit_tree
-    where ancestor_id = $scope_id
-),
-pool as (
-    select point_id, type, dept_id
-    from points
-    where not is_fixed
-      and (unit_id in (select unit_id from members) or dept_id in (select unit_id from members))
+    select scope_id, unit_id from scope_members($scope_ids)  -- derived.sql
 ),
 checked as (
-    -- per point: passed every indicator at its latest check within the look-back
-    select days.as_of, p.point_id, p.type, p.dept_id, bool_and(c.passed) as passed_all
+    -- per random point: passed every indicator at its latest check within the look-back
+    select days.as_of, p.point_id, p.type, p.unit_id, p.dept_id, bool_and(c.passed) as passed_all
     from point_check_spans c
-    join pool p using (point_id)
+    join points p on p.point_id = c.point_id and not p.is_fixed
     join days on c.checked_on between days.as_of - $lookback_days::integer and days.as_of
       and (c.next_checked_on is null or c.next_checked_on > days.as_of)
     group by all
 ),
+pool as (
+    -- each checked point once for every scope it belongs to
+    select m.scope_id, c.*
+    from checked c join members m on m.unit_id = c.unit_id
+    union
+    select m.scope_id, c.*
+    from checked c join members m on m.unit_id = c.dept_id
+),
 types as (
     select
+        scope_id,
         as_of,
         type,
         count(*) as points,
         count(*) filter (where passed_all) as passed
-    from checked
+    from pool
     group by all
     having count(*) >= $min_points
 ),
 dept_points as (
-    select as_of, type, dept_id, count(*) as points
-    from checked
+    select scope_id, as_of, type, dept_id, count(*) as points
+    from pool
     where dept_id is not null
     group by all
 ),
 owners as (
-    select as_of, type, dept_id,
-        row_number() over (partition by as_of, type order by points desc, dept_id) as pick
+    select scope_id, as_of, type, dept_id,
+        row_number() over (
+            partition by scope_id, as_of, type order by points desc, dept_id
+        ) as pick
     from dept_points
 )
 select
+    t.scope_id,
     t.as_of,
-    $scope_id::integer as unit_id,
+    t.scope_id as unit_id,
     o.dept_id as owner_id,
     t.type::varchar as subject,
     t.points,
@@ -60,6 +65,7 @@ select
     t.passed / t.points as pass_rate,
     1.0 - pow(t.passed / t.points, $draws::integer) as risk
 from types t
-left join owners o on o.as_of = t.as_of and o.type = t.type and o.pick = 1
+left join owners o
+  on o.scope_id = t.scope_id and o.as_of = t.as_of and o.type = t.type and o.pick = 1
 where 1.0 - pow(t.passed / t.points, $draws::integer) > $threshold
-order by t.as_of, t.type
+order by t.scope_id, t.as_of, t.type

@@ -474,6 +474,26 @@ def test_engines_refuse_scopes_outside_the_user(as_west: auth.Access, scope: int
             call()
 
 
+def test_a_scoped_user_reads_only_their_own_scopes_precomputed_flags(
+    as_west: auth.Access,
+) -> None:
+    from dashboard import flags
+
+    rules = flags.rules_or_last_good()[0]
+    for scope in (3, 6):  # 西城区 and its 城关镇: read from flag_snapshot
+        stored = flags.stored_flags(scope, AS_OF, rules)
+        assert stored is not None
+        subtree = {3, 6, 10} if scope == 3 else {6, 10}
+        assert all(f.unit_id in subtree or f.owner_id in subtree for f, *_ in stored)
+        assert not {f.unit_name for f, *_ in stored} & set(EAST_ONLY)
+    for scope in (1, 2, 4, 12):  # the root's, 东城区's … rows stay in the table
+        with pytest.raises(db.AccessDenied):
+            flags.stored_flags(scope, AS_OF, rules)
+    # a rule or evidence query over a list of scopes is checked scope by scope
+    with pytest.raises(db.AccessDenied):
+        flags.rows_by_scope("flag_overdue_problems", (3, 2), days=(AS_OF,))
+
+
 # ── sign-in throttling (an injected clock: no timed assertions) ──────────────────────────
 
 

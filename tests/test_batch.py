@@ -47,6 +47,8 @@ def test_every_rule_is_one_day_list_query() -> None:
 
 def _params(name: str, extra: dict, scope_id: int, day: dt.date) -> dict:
     params = {"scope_id": scope_id, "as_of": day, **extra}
+    if flags.takes_scope_list(name):
+        params["scope_ids"] = (params.pop("scope_id"),)
     if name == "coverage_counts":
         campaign = metrics.campaign_at(day)
         if campaign is None:

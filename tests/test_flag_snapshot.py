@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import duckdb
 import pytest
 
 from dashboard import db, flags, metrics, store
+from dashboard.components.text import md_escape
 from tests import flag_golden
+from tests.apptest import open_app, open_page
 from tests.tiny import AS_OF, fill_tiny
 
 
@@ -32,10 +35,16 @@ def _fresh() -> None:
 
 def test_the_snapshot_holds_the_flags_of_its_default_date(use_tiny: Path) -> None:
     rules = flags.rules_or_last_good()[0]
-    assert flags.stored_flags(AS_OF, rules) is not None
-    assert flags.stored_flags(AS_OF - dt.timedelta(days=1), rules) is None  # a replayed day
+    assert flags.stored_flags(1, AS_OF, rules) is not None
+    assert flags.stored_flags(1, AS_OF - dt.timedelta(days=1), rules) is None  # a replayed day
     lenient = flag_golden.lenient()
-    assert flags.stored_flags(AS_OF, lenient) is None  # other rules: computed, not read
+    assert flags.stored_flags(1, AS_OF, lenient) is None  # other rules: computed, not read
+    # every scope a user can pick is precomputed (root, districts, streets, the group and
+    # the departments), the communities are not
+    assert flags.precomputed_scopes() == {1, 2, 3, 4, 5, 6, 11, 12, 13}
+    for scope_id in range(1, 14):
+        stored = flags.stored_flags(scope_id, AS_OF, rules)
+        assert (stored is not None) == (scope_id in flags.precomputed_scopes()), scope_id
     days = flags.snapshot_days(AS_OF)
     assert days == [dt.date(2026, 5, 31), dt.date(2026, 6, 7), AS_OF]  # 周报: two week-ends
     con = duckdb.connect(str(use_tiny), read_only=True)
@@ -57,6 +66,29 @@ def test_every_tiny_scope_gets_what_the_rule_queries_give(use_tiny: Path) -> Non
         assert flags.evaluate(scope_id, day, rules) == live(scope_id, day, rules), (scope_id, day)
 
 
+def test_the_rules_over_a_list_of_scopes_give_each_scope_what_it_gets_alone(
+    use_tiny: Path,
+) -> None:
+    """The scope-dependent rules are asked once for every precomputed scope; with every
+    rule loosened, each scope's share equals its own evaluation."""
+    rules = flag_golden.lenient()
+    days = [dt.date(2026, 6, 1), AS_OF]
+    _fresh()
+    precomputed = flags._precompute(days, rules)
+    assert set(precomputed[AS_OF]) == flags.precomputed_scopes()
+    dependent: set[str] = set()
+    for day in days:
+        for scope_id, ranked in precomputed[day].items():
+            if day != AS_OF and scope_id not in (2, 12):
+                continue  # the other day: a district and a department (each check costs)
+            got = [f for f, *_ in ranked]
+            assert got == live(scope_id, day, rules), (scope_id, day)
+            if scope_id != 1:
+                dependent |= {f.rule_id for f in got} & flags.SCOPE_DEPENDENT
+    # below the root (tests/tiny.py has no random-pool type at risk below the root)
+    assert dependent == {"overdue_problems", "rebound_point", "bottom_of_level"}
+
+
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return flag_golden.build_city(tmp_path_factory.mktemp("snapshot") / "city.duckdb")
@@ -69,7 +101,6 @@ def test_every_kind_of_scope_of_a_city_gets_what_the_rule_queries_give(
     try:
         rules = flags.rules_or_last_good()[0]
         as_of = flag_golden.CITY_REFERENCE
-        assert flags.stored_flags(as_of, rules) is not None
         units = metrics.units()
         scopes = [int(units[units["kind"] == "city"]["unit_id"].iloc[0])]
         for kind in ("district", "street", "community", "department", "group"):
@@ -77,6 +108,8 @@ def test_every_kind_of_scope_of_a_city_gets_what_the_rule_queries_give(
         checked = 0
         _fresh()
         for scope_id in scopes:
+            stored = flags.stored_flags(scope_id, as_of, rules)
+            assert (stored is not None) == (scope_id in flags.precomputed_scopes())
             got = flags.evaluate(scope_id, as_of, rules)
             assert got == live(scope_id, as_of, rules), scope_id
             checked += len(got)
@@ -188,32 +221,67 @@ def test_two_processes_keep_serving_while_snapshots_are_swapped(tmp_path: Path) 
         assert int(out.strip()) > 1  # it followed the swaps
 
 
-def test_a_new_day_is_evaluated_once_in_the_background(
+def _wait_until_served(day: dt.date, rules: flags.RuleSet) -> None:
+    deadline = time.monotonic() + 60
+    while flags.serving_day(day, rules) != day:
+        assert time.monotonic() < deadline, "the background evaluation did not finish"
+        time.sleep(0.05)
+
+
+def test_a_new_day_serves_the_day_before_until_it_is_evaluated_once_in_the_background(
     use_tiny: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Real data's default date is today: a day the snapshot does not hold is computed once
-    per process in a background thread; meanwhile pages get their scope's flags from the
-    rule queries, afterwards from that one evaluation — the same flags either way."""
+    """Real data's default date is today, which moves on without an import (an injected
+    clock here). The first request of a new day starts one evaluation of every scope in
+    the background; until it is done every request gets the previous day's precomputed
+    flags — the flags page says so — then today's, equal to the rule queries'."""
     rules = flags.rules_or_last_good()[0]
     today = AS_OF + dt.timedelta(days=1)
-    monkeypatch.setattr(flags, "_today", lambda: today)
-    started: list[str] = []
-    real_thread = flags.threading.Thread
+    clock = [today]
+    monkeypatch.setattr(flags, "_today", lambda: clock[0])
+    started: list[tuple[dt.date, ...]] = []
+    release = threading.Event()
+    precompute = flags._precompute
 
-    def thread(*args, **kwargs):
-        started.append(kwargs.get("name", ""))
-        return real_thread(*args, **kwargs)
+    def held(as_ofs: list[dt.date], rules_: flags.RuleSet) -> dict:
+        started.append(tuple(as_ofs))
+        assert release.wait(60)
+        return precompute(as_ofs, rules_)
 
-    monkeypatch.setattr(flags.threading, "Thread", thread)
+    monkeypatch.setattr(flags, "_precompute", held)
     _fresh()
-    assert flags.stored_flags(AS_OF + dt.timedelta(days=2), rules) is None  # not today
-    meanwhile = flags.evaluate(2, today, rules)
-    assert started == ["cw-flags-today"]
-    deadline = time.monotonic() + 60
-    while flags.stored_flags(today, rules) is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert started == ["cw-flags-today"]  # once, however often it is asked
+    snapshot_day = flags.evaluate(2, AS_OF, rules)  # the snapshot's own date (06-10)
+    for _ in range(3):
+        got, day = flags.evaluate_served(2, today, rules)
+        assert (day, got) == (AS_OF, snapshot_day)
+    note = flags.served_note(today, rules)
+    assert note == "以下为 06-10 的红旗，今日（06-11）结果计算中，稍后刷新页面即可看到。"
+    params = {"unit": "东城区", "as_of": today.isoformat()}
+    at = open_page("dashboard/pages/flags.py", params)
+    assert not at.exception, at.exception
+    assert [i.value for i in at.info if "计算中" in i.value] == [md_escape(note)]
+    assert len(at.dataframe) >= 1  # never blank
+    at = open_page("dashboard/pages/unit.py", params)
+    assert md_escape(note) in [c.value for c in at.caption]
+    at = open_app({**params, "mode": "meeting"})
+    assert md_escape(note) in [m.value for m in at.markdown]
+    assert started == [(today,)]  # once, however often it is asked
+
+    release.set()
+    _wait_until_served(today, rules)
     flags._evaluate_cached.clear()
-    assert flags.evaluate(2, today, rules) == meanwhile == live(2, today, rules)
-    assert flags.evaluate(1, today, rules) == live(1, today, rules)
+    got, day = flags.evaluate_served(2, today, rules)
+    assert day == today and got == live(2, today, rules)
+    assert got != snapshot_day  # another day: overdue days, days to the test …
+    assert flags.served_note(today, rules) is None  # the pages' label goes
+
+    # the day after: the day this process computed is served while the new one is
+    release.clear()
+    clock[0] = tomorrow = today + dt.timedelta(days=1)
+    got, day = flags.evaluate_served(3, tomorrow, rules)
+    assert day == today and got == live(3, today, rules)
+    assert started == [(today,), (tomorrow,)]
+    release.set()
+    _wait_until_served(tomorrow, rules)
+    assert flags.evaluate(3, tomorrow, rules) == live(3, tomorrow, rules)
+    assert started == [(today,), (tomorrow,)]

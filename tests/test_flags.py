@@ -315,7 +315,7 @@ def test_demo_stories_are_flagged(demo_db: Path, monkeypatch: pytest.MonkeyPatch
     assert owners("materials_zero", zero) == {zero}
     rebound = {int(f.subject): f for f in result if f.rule_id == "rebound_point"}
     assert set(stories["rebound_point_ids"]) <= set(rebound)
-    points = db.query("flag_rebounds", scope_id=1, as_of=as_of, lookback_days=365)
+    points = db.query("flag_rebounds", scope_ids=(1,), as_of=as_of, lookback_days=365)
     dept_of = dict(zip(points["point_id"], points["owner_id"], strict=True))
     assert all(rebound[p].owner_id == dept_of[p] for p in stories["rebound_point_ids"])
     db._cached.clear()

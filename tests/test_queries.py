@@ -19,6 +19,7 @@ PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 # A new parameter name needs an entry here (the test says which).
 SAMPLE_PARAMS: dict[str, object] = {
     "scope_id": 1,
+    "scope_ids": [1, 2, 12],  # queries over a list of scopes (flags.takes_scope_list)
     "unit_id": 2,
     "dept_id": 12,
     "parent_id": 1,

@@ -27,16 +27,19 @@ rules, rules_problem = flags.rules_or_last_good()
 if rules_problem:
     st.error(rules_problem, icon=":material/error:")
 
-all_flags = flags.evaluate(f.scope_id, f.as_of, rules)
+all_flags, flags_day = flags.evaluate_served(f.scope_id, f.as_of, rules)
 test = metrics.next_test(f.as_of)
 
 st.subheader(
     f"红旗清单 · {md_escape(short(f.scope_name))}",
     help=md_escape(f.scope_name) if is_long(f.scope_name) else None,
 )
+pending = flags.served_note(f.as_of, rules, flags_day)
+if pending:
+    st.info(md_escape(pending), icon=":material/hourglass_top:")
 if not all_flags:
     st.success(
-        f"当前范围内没有红旗：截至 {f.as_of.isoformat()}，{md_escape(f.scope_name)}没有任何一条规则被触发。",
+        f"当前范围内没有红旗：截至 {flags_day.isoformat()}，{md_escape(f.scope_name)}没有任何一条规则被触发。",
         icon=":material/check_circle:",
     )
     st.stop()

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboard import db, filters, meeting, session
+from dashboard import db, filters, flags, meeting, session
 from dashboard.components import board, kpi, sparkline
 from dashboard.components.meeting_css import LAPTOP_CSS, MEETING_CSS, STATUS_CSS
 from dashboard.components.text import is_long, md_escape, short
@@ -148,6 +148,8 @@ def _flags_panel(view: meeting.MeetingView, labels: dict[int, str], *,
     with st.container(key="mpanel-flags"):
         if view.flags_error:
             st.markdown(md_escape(view.flags_error))
+        elif pending := flags.served_note(view.as_of):
+            st.markdown(md_escape(pending))  # yesterday's flags while today's are computed
         st.markdown(board.flags_md(view.flags, view.as_of, with_value=with_value))
     _drill_pills(meeting.drill_units(view)[1], "flags", labels)
 

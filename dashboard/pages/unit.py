@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import filters, metrics, status, unit_view
+from dashboard import filters, flags, metrics, status, unit_view
 from dashboard.components.text import (
     date_text,
     is_long,
@@ -185,6 +185,8 @@ with tabs[0]:
             )
 
 with tabs[1]:
+    if pending := flags.served_note(f.as_of):
+        st.caption(md_escape(pending))  # yesterday's flags while today's are computed
     if unit_flags.empty:
         st.success("本单位当前无红旗预警", icon=":material/check_circle:")
     else:
