@@ -65,7 +65,6 @@ SAMPLE_PARAMS: dict[str, object] = {
     "within_days": 30,
     "day": AS_OF,
     "rules": "0000000000000000",
-    "scope_ids": [1, 2, 4],
     "fingerprint": "0000000000000000",
 }
 
