@@ -76,6 +76,12 @@ def reading_snapshot(path: Path) -> Iterator[None]:
         with _lock:
             for key in [k for k in _connections if k.path == identity_path]:
                 _connections.pop(key).close()
+        # the build's results are never asked for again (the file is renamed when swapped in)
+        for cache in _caches:
+            cache.drop_path(identity_path)
+        with _store_lock:
+            for key in [k for k in _stores if k.path == identity_path]:
+                del _stores[key]
 
 
 @functools.lru_cache(maxsize=64)
@@ -343,8 +349,18 @@ class ResultCache:
         with self._lock:
             self._results.clear()
 
+    def drop_path(self, path: str) -> None:
+        """Forget every result of the snapshot file at `path` (keys led by its identity)."""
+        with self._lock:
+            for key in [k for k in self._results if _path_of(k) == path]:
+                del self._results[key]
+
     def __len__(self) -> int:
         return len(self._results)
+
+
+def _path_of(key: tuple) -> str | None:
+    return key[0].path if key and isinstance(key[0], FileIdentity) else None
 
 
 def _handed_out(value: object) -> object:
