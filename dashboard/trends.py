@@ -16,11 +16,12 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from dashboard import db, metrics, status
 from dashboard.components.text import points, signed
-from dashboard.db import query
+from dashboard.db import per_snapshot, query
 
 GRAINS = ("day", "week", "month")
 # Look-back spans offered for the rectification and score trends, in days (None = all data).
@@ -110,27 +111,56 @@ def _period_label(start: dt.date, end: dt.date, grain: str, partial: bool) -> st
     return text + ("，截至当日" if partial else "")
 
 
-def _frame_of_periods(ends: list[dt.date], grain: str, as_of: dt.date) -> pd.DataFrame:
+def _frame_of_periods(
+    ends: list[dt.date], grain: str, as_of: dt.date, **columns: object
+) -> pd.DataFrame:
+    """One row per period: start, end, partial, label, then `columns` (built in one go)."""
     starts = [period_start(e, grain) for e in ends]
     partial = [e == as_of and period_end(e, grain) != e for e in ends]
+    if grain == "day":
+        labels = [e.isoformat() for e in ends]
+    else:
+        labels = [
+            _period_label(s, e, grain, p) for s, e, p in zip(starts, ends, partial, strict=True)
+        ]
     return pd.DataFrame(
         {
             "period_start": starts,
             "period_end": ends,
-            "partial": partial,
-            "label": [
-                _period_label(s, e, grain, p) for s, e, p in zip(starts, ends, partial, strict=True)
-            ],
+            "partial": np.array(partial, dtype=bool),
+            "label": pd.array(labels, dtype="str"),
+            **columns,
         }
     )
 
 
-def _rate(numerators: pd.Series, denominators: pd.Series) -> pd.Series:
-    return pd.Series(
-        [metrics.ratio(n, d) for n, d in zip(numerators, denominators, strict=True)],
-        index=numerators.index,
-        dtype="float64",
-    )
+def _rate(numerators: object, denominators: object) -> np.ndarray:
+    """metrics.ratio element by element: numerator ÷ denominator, NaN (a gap) where there
+    is nothing to divide by (a zero or missing denominator)."""
+    n = np.asarray(numerators, dtype="float64")
+    d = np.asarray(denominators, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = n / d
+    out[(d == 0) | np.isnan(d)] = np.nan
+    return out
+
+
+def _at_days(
+    days: np.ndarray, values: np.ndarray, targets: list[dt.date], exact: bool
+) -> np.ndarray:
+    """values (rows in day order) at each target day: the row of that day (exact) or of the
+    last day on or before it (not exact); 0 where there is none."""
+    wanted = np.array(targets, dtype="datetime64[D]")
+    if exact:
+        at = np.searchsorted(days, wanted, side="left")
+        found = at < len(days)
+        found[found] = days[at[found]] == wanted[found]
+    else:
+        at = np.searchsorted(days, wanted, side="right") - 1
+        found = at >= 0
+    out = np.zeros(len(wanted), dtype=values.dtype)
+    out[found] = values[at[found]]
+    return out
 
 
 def visible(unit_ids: list[int]) -> list[int]:
@@ -157,24 +187,25 @@ def rectification_series(
         start_date=first_day - dt.timedelta(days=1),
         as_of=as_of,
     )
-    daily = daily.assign(day=pd.to_datetime(daily["day"]).dt.date).set_index("day")
+    days = daily["day"].to_numpy(dtype="datetime64[D]")  # the spine: every day, in order
     if span == "all":
-        first_found = daily.index.min() + dt.timedelta(days=1) if len(daily) else as_of
+        first_found = days[0].item() + dt.timedelta(days=1) if len(days) else as_of
         first_day = period_start(min(first_found, as_of), grain)
     ends = period_ends(first_day, as_of, grain)
-    frame = _frame_of_periods(ends, grain, as_of)
-    counts = ["found", "rectified", "due", "rectified_on_time", "overdue"]
-    # days before the spine come before any problem was found: every count is zero there
-    at_end = daily.reindex(ends).fillna(0).astype("int64").reset_index(drop=True)
     previous_ends = [first_day - dt.timedelta(days=1), *ends[:-1]]
-    before = daily.reindex(previous_ends).fillna(0).astype("int64").reset_index(drop=True)
-    for column in counts:
-        frame[column] = at_end[column]
-    frame["found_in_period"] = frame["found"] - before["found"]
-    frame["rectified_in_period"] = frame["rectified"] - before["rectified"]
-    frame["rectification_rate"] = _rate(frame["rectified"], frame["found"])
-    frame["on_time_rate"] = _rate(frame["rectified_on_time"], frame["due"])
-    return frame
+    columns = {}
+    # days before the spine come before any problem was found: every count is zero there
+    for column in ("found", "rectified", "due", "rectified_on_time", "overdue"):
+        columns[column] = _at_days(days, daily[column].to_numpy("int64"), ends, exact=True)
+    before = {
+        column: _at_days(days, daily[column].to_numpy("int64"), previous_ends, exact=True)
+        for column in ("found", "rectified")
+    }
+    columns["found_in_period"] = columns["found"] - before["found"]
+    columns["rectified_in_period"] = columns["rectified"] - before["rectified"]
+    columns["rectification_rate"] = _rate(columns["rectified"], columns["found"])
+    columns["on_time_rate"] = _rate(columns["rectified_on_time"], columns["due"])
+    return _frame_of_periods(ends, grain, as_of, **columns)
 
 
 # ── visit coverage burn-up ──────────────────────────────────────────────────────────────
@@ -222,23 +253,25 @@ def visit_burnup(
     daily = query("trend_visits", scope_id=scope_id, as_of=as_of, campaign_id=campaign.campaign_id)
     if subject_kind is not None:
         daily = daily[daily["subject_kind"] == subject_kind]
-    daily = (
-        daily.assign(day=pd.to_datetime(daily["day"]).dt.date)
-        .groupby("day")[["new_subjects", "visits", "entered"]]
-        .sum()
-        .sort_index()
-        .cumsum()
-    )
     ends = period_ends(campaign.start_date, as_of, grain) if as_of >= campaign.start_date else []
-    series = _frame_of_periods(ends, grain, as_of)
-    cumulative = daily.reindex(series["period_end"], method="ffill").fillna(0).astype("int64")
-    cumulative = cumulative.reset_index(drop=True)
-    series["covered"] = cumulative["new_subjects"]
-    series["visits"] = cumulative["visits"]
-    series["entered"] = cumulative["entered"]
-    series["coverage_rate"] = _rate(series["covered"], pd.Series(target, index=series.index))
-    series["entry_rate"] = _rate(series["entered"], series["visits"])
-    series["visits_in_period"] = series["visits"].diff().fillna(series["visits"]).astype("int64")
+    # running totals over the days (rows come in day order), as of each period end
+    days = daily["day"].to_numpy(dtype="datetime64[D]")
+    columns = {
+        c: _at_days(days, np.cumsum(daily[c].to_numpy("int64")), ends, exact=False)
+        for c in ("new_subjects", "visits", "entered")
+    }
+    visits = columns["visits"]
+    series = _frame_of_periods(
+        ends,
+        grain,
+        as_of,
+        covered=columns["new_subjects"],
+        visits=visits,
+        entered=columns["entered"],
+        coverage_rate=_rate(columns["new_subjects"], np.full(len(ends), target)),
+        entry_rate=_rate(columns["entered"], visits),
+        visits_in_period=np.diff(visits, prepend=0),
+    )
 
     projections = metrics.project_coverage(
         covered, target, pace, as_of, campaign.milestones, history_days=window
@@ -344,14 +377,27 @@ def indicators() -> pd.DataFrame:
 
 def city_of(unit_id: int) -> int | None:
     """The city a unit belongs to (None for the province or when there is none)."""
-    units = metrics.units().set_index("unit_id")
-    current: object = unit_id
-    while current is not None and not pd.isna(current) and int(current) in units.index:
-        row = units.loc[int(current)]
-        if row["kind"] == "city":
+    parent, kind, _name = _tree()
+    current = unit_id
+    seen = 0
+    while current is not None and current in kind and seen <= len(kind):
+        if kind[current] == "city":
             return int(current)
-        current = row["parent_id"]
+        current, seen = parent[current], seen + 1
     return None
+
+
+@per_snapshot
+def _tree() -> tuple[dict[int, int | None], dict[int, str], dict[int, str]]:
+    """unit_id → parent_id (None at the root), kind and name, read once per snapshot."""
+    units = metrics.units()
+    ids = [int(u) for u in units["unit_id"]]
+    parents = [None if pd.isna(p) else int(p) for p in units["parent_id"]]
+    return (
+        dict(zip(ids, parents, strict=True)),
+        dict(zip(ids, units["kind"], strict=True)),
+        dict(zip(ids, units["name"], strict=True)),
+    )
 
 
 def score_target(unit_id: int, measure: str | int) -> float | None:
@@ -387,48 +433,72 @@ def _score_frames(
     measures: tuple[str | int, ...],
     span: str,
 ) -> pd.DataFrame:
+    """score_series for several measures: one block per unit and measure (the tests in
+    order), built column by column (no merge per block: the page asks for up to 10)."""
     for measure in measures:
         if not isinstance(measure, int) and measure not in SCORE_MEASURES:
             raise ValueError(f"unknown measure {measure!r}")
+    if not len(unit_ids) or not measures:
+        return pd.DataFrame()
     days = SPANS[span]
     since = EARLIEST if days is None else as_of - dt.timedelta(days=days - 1)
     names = metrics.display_names()
-    tests = _overall_tests(as_of, since)
-    result = []
+    tests, position = _overall_tests(as_of, since)
+    n = len(tests)
+    blocks: dict[str, list] = {
+        "value": [], "max_value": [], "items": [], "unit_id": [], "unit_name": [], "measure": []
+    }  # fmt: skip
     for unit_id in unit_ids:
         rows = query("trend_scores", unit_id=int(unit_id), as_of=as_of)
+        at = rows["assessment_id"].map(position)
+        listed = at.notna().to_numpy()
+        at = at.to_numpy()
+        kinds = rows["measure"].to_numpy(dtype=object)
+        columns = {c: rows[c].to_numpy(dtype="float64") for c in ("value", "max_value", "items")}
         for measure in measures:
             if isinstance(measure, int):
-                keep = (rows["measure"] == "indicator") & (rows["indicator_id"] == measure)
+                same = (rows["indicator_id"] == measure).fillna(False).to_numpy(dtype=bool)
+                keep = (kinds == "indicator") & same & listed
             else:
-                keep = rows["measure"] == measure
-            merged = tests.merge(
-                rows.loc[keep, ["assessment_id", "value", "max_value", "items"]],
-                on="assessment_id",
-                how="left",
-            )
-            merged["unit_id"] = int(unit_id)
-            merged["unit_name"] = names.get(int(unit_id), "")
-            merged["measure"] = str(measure)
-            merged["score"] = pd.Series(
-                [
-                    None if r is None else 100 * r
-                    for r in (
-                        metrics.ratio(v, m) if pd.notna(v) else None
-                        for v, m in zip(merged["value"], merged["max_value"], strict=True)
-                    )
-                ],
-                index=merged.index,
-                dtype="float64",
-            )
-            merged["change"] = merged["score"] - merged["score"].shift(1)
-            result.append(merged)
-    if not result:
-        return pd.DataFrame()
-    return pd.concat(result, ignore_index=True)
+                keep = (kinds == measure) & listed
+            where = at[keep].astype(np.intp)
+            for column, values in columns.items():
+                out = np.full(n, np.nan)
+                out[where] = values[keep]  # a test the unit has no row for stays a gap
+                blocks[column].append(out)
+            blocks["unit_id"].append(np.full(n, int(unit_id), dtype=np.int64))
+            blocks["unit_name"].append([names.get(int(unit_id), "")] * n)
+            blocks["measure"].append([str(measure)] * n)
+    count = len(blocks["unit_id"])
+    take = np.tile(np.arange(n), count)
+    frame = {c: tests[c].array.take(take) for c in tests.columns}
+    value = np.concatenate(blocks["value"])
+    maximum = np.concatenate(blocks["max_value"])
+    items = np.concatenate(blocks["items"])
+    frame["value"] = value
+    frame["max_value"] = maximum
+    # as a left merge would type it: whole numbers while no test is missing
+    frame["items"] = items.astype("int64") if not np.isnan(items).any() else items
+    frame["unit_id"] = np.concatenate(blocks["unit_id"])
+    frame["unit_name"] = pd.array([s for b in blocks["unit_name"] for s in b], dtype="str")
+    frame["measure"] = pd.array([s for b in blocks["measure"] for s in b], dtype="str")
+    # score = metrics.ratio(value, max_value) × 100, None (a gap) without a value or a maximum
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = 100 * (value / maximum)
+    score[np.isnan(value) | np.isnan(maximum) | (maximum == 0)] = np.nan
+    frame["score"] = score
+    change = np.full(len(score), np.nan)
+    change[1:] = score[1:] - score[:-1]
+    if n:
+        change[::n] = np.nan  # each block's first test has no previous one
+    frame["change"] = change
+    return pd.DataFrame(frame)
 
 
-def _overall_tests(as_of: dt.date, since: dt.date) -> pd.DataFrame:
+@per_snapshot
+def _overall_tests(as_of: dt.date, since: dt.date) -> tuple[pd.DataFrame, dict[int, int]]:
+    """Overall tests that ended by as_of, started on or after since and hold scores, oldest
+    first; and assessment_id → row. Shared per snapshot: callers must not mutate it."""
     tests = metrics.assessments()
     tests = tests[tests["kind"] == "overall"].copy()
     tests["start_date"] = pd.to_datetime(tests["start_date"]).dt.date
@@ -438,7 +508,9 @@ def _overall_tests(as_of: dt.date, since: dt.date) -> pd.DataFrame:
     tests = tests.sort_values(["start_date", "assessment_id"]).rename(
         columns={"name": "assessment_name"}
     )
-    return tests[["assessment_id", "assessment_name", "level", "start_date", "end_date"]]
+    tests = tests[["assessment_id", "assessment_name", "level", "start_date", "end_date"]]
+    tests = tests.reset_index(drop=True)
+    return tests, {int(a): i for i, a in enumerate(tests["assessment_id"])}
 
 
 def comparison_candidates(scope_id: int) -> pd.DataFrame:
@@ -477,70 +549,125 @@ def survey_trend(
     shows its nearest ancestor that has them (flagged `borrowed`). None: no waves at all."""
     if category not in SURVEY_CATEGORIES:
         raise ValueError(f"unknown survey category {category!r}")
-    units = metrics.units().set_index("unit_id")
-    current: object = scope_id
-    while current is not None and not pd.isna(current) and visible([int(current)]):
-        unit_id = int(current)
-        rows = query("trend_survey", unit_id=unit_id, as_of=as_of, category=category)
+    parent, _kind, names = _tree()
+    current: int | None = int(scope_id)
+    while current is not None and visible([current]):
+        rows = query("trend_survey", unit_id=current, as_of=as_of, category=category)
         if not rows.empty:
-            return _survey_frames(
-                rows, unit_id, str(units.loc[unit_id, "name"]), unit_id != scope_id, as_of, span
-            )
-        current = units.loc[unit_id, "parent_id"] if unit_id in units.index else None
+            borrowed = current != scope_id
+            return _survey_frames(rows, current, str(names[current]), borrowed, as_of, span)
+        current = parent.get(current)
     return None
 
 
 def _survey_frames(
     rows: pd.DataFrame, unit_id: int, name: str, borrowed: bool, as_of: dt.date, span: str
 ) -> SurveyTrend:
-    waves = rows.copy()
-    waves["start_date"] = pd.to_datetime(waves["start_date"]).dt.date
-    waves["end_date"] = pd.to_datetime(waves["end_date"]).dt.date
-    waves["rate"] = [
-        None if r is None else 100 * r
-        for r in (
-            metrics.ratio(v, m) for v, m in zip(waves["value"], waves["max_value"], strict=True)
-        )
-    ]
-    waves["rate"] = waves["rate"].astype("float64")
-    # every (wave, item) cell, so a wave missing an item is a gap, not a skipped point
-    grid = pd.MultiIndex.from_product(
-        [waves["assessment_id"].unique(), waves["indicator_id"].unique()],
-        names=["assessment_id", "indicator_id"],
-    ).to_frame(index=False)
-    wave_info = waves.drop_duplicates("assessment_id")[
-        ["assessment_id", "assessment_name", "level", "start_date", "end_date"]
-    ]
-    item_info = waves.drop_duplicates("indicator_id")[
-        ["indicator_id", "code", "item_name", "target", "lead_unit_name"]
-    ]
-    full = grid.merge(wave_info, on="assessment_id").merge(item_info, on="indicator_id")
-    full = full.merge(
-        waves[["assessment_id", "indicator_id", "value", "max_value", "sample_size", "rate"]],
-        on=["assessment_id", "indicator_id"],
-        how="left",
-    ).sort_values(["code", "start_date", "assessment_id"])
-    full["change"] = full.groupby("indicator_id")["rate"].diff()
-    year_ago = year_ago_waves(wave_info)
-    full["year_ago_id"] = full["assessment_id"].map(year_ago).astype("Int64")
-    full["year_ago_name"] = full["year_ago_id"].map(
-        dict(zip(wave_info["assessment_id"], wave_info["assessment_name"], strict=True))
-    )
-    rate_at = full.set_index(["assessment_id", "indicator_id"])["rate"].to_dict()
-    full["year_ago_rate"] = [
-        math.nan if pd.isna(a) else rate_at.get((int(a), i), math.nan)
-        for a, i in zip(full["year_ago_id"], full["indicator_id"], strict=True)
-    ]
-    full["yoy_change"] = full["rate"] - full["year_ago_rate"].astype("float64")
+    # Every (item, wave) cell, items in code order and waves in date order, so a wave
+    # missing an item is a gap, not a skipped point. Built by position, not by merges:
+    # rows come in wave order (start_date, assessment_id, code).
+    wave_ids, wave_of_row = _codes(rows["assessment_id"])
+    item_ids, item_of_row = _codes(rows["indicator_id"])
+    waves_n, items_n = len(wave_ids), len(item_ids)
+    first_of_wave = _first_rows(wave_of_row, waves_n)
+    first_of_item = _first_rows(item_of_row, items_n)
+    codes = rows["code"].to_numpy(dtype=object)[first_of_item]
+    item_order = np.argsort(codes, kind="stable")  # by code, ties as listed
+    item_rank = np.empty(items_n, dtype=np.intp)
+    item_rank[item_order] = np.arange(items_n)
+    cell = item_rank[item_of_row] * waves_n + wave_of_row  # each row's cell
+    starts = pd.to_datetime(rows["start_date"]).dt.date.to_numpy()[first_of_wave]
+    ends = pd.to_datetime(rows["end_date"]).dt.date.to_numpy()[first_of_wave]
+    names = rows["assessment_name"].to_numpy(dtype=object)[first_of_wave]
+
+    numbers = {}
+    for column in ("value", "max_value", "sample_size"):
+        out = np.full(items_n * waves_n, np.nan)
+        out[cell] = rows[column].to_numpy(dtype="float64", na_value=np.nan)
+        numbers[column] = out
+    # rate = metrics.ratio(value, max_value) × 100, None without a maximum
+    value, maximum = numbers["value"], numbers["max_value"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = 100 * (value / maximum)
+    rate[np.isnan(maximum) | (maximum == 0)] = np.nan
+    by_item = rate.reshape(items_n, waves_n)
+    change = np.full((items_n, waves_n), np.nan)
+    change[:, 1:] = by_item[:, 1:] - by_item[:, :-1]
+    year_ago = year_ago_waves(pd.DataFrame({"assessment_id": wave_ids, "start_date": starts}))
+    position = {int(a): i for i, a in enumerate(wave_ids)}
+    ago = [position.get(year_ago.get(int(a), -1), -1) for a in wave_ids]  # -1: none
+    ago_rate = np.full((items_n, waves_n), np.nan)
+    for w, a in enumerate(ago):
+        if a >= 0:
+            ago_rate[:, w] = by_item[:, a]
+
+    # the span, then the cells shown (item by item, waves in order)
     days = SPANS[span]
+    shown = np.ones(waves_n, dtype=bool)
     if days is not None:
-        full = full[full["start_date"] >= as_of - dt.timedelta(days=days - 1)]
-    full = full.reset_index(drop=True)
-    latest_wave = full["start_date"].max() if len(full) else None
-    latest = full[full["start_date"] == latest_wave].copy()
+        shown = np.array([d >= as_of - dt.timedelta(days=days - 1) for d in starts], dtype=bool)
+    grid = (np.arange(items_n)[:, None] * waves_n + np.flatnonzero(shown)[None, :]).ravel()
+    wave_at = grid % waves_n
+    item_row = first_of_item[item_order][grid // waves_n]  # a row naming the cell's item
+    missing = len(rows) < items_n * waves_n
+    year_ago_at = [ago[w] for w in wave_at]
+    full = pd.DataFrame(
+        {
+            "assessment_id": wave_ids[wave_at],
+            "indicator_id": rows["indicator_id"].to_numpy()[item_row],
+            "assessment_name": rows["assessment_name"].array.take(first_of_wave[wave_at]),
+            "level": rows["level"].array.take(first_of_wave[wave_at]),
+            "start_date": starts[wave_at],
+            "end_date": ends[wave_at],
+            **{
+                c: rows[c].array.take(item_row)
+                for c in ("code", "item_name", "target", "lead_unit_name")
+            },
+            **{
+                c: _as_merged(numbers[c][grid], rows[c].dtype, missing)
+                for c in ("value", "max_value", "sample_size")
+            },
+            "rate": rate[grid],
+            "change": change.ravel()[grid],
+            "year_ago_id": pd.array(
+                [None if a < 0 else int(wave_ids[a]) for a in year_ago_at], dtype="Int64"
+            ),
+            "year_ago_name": pd.array(
+                [None if a < 0 else names[a] for a in year_ago_at], dtype="str"
+            ),
+            "year_ago_rate": ago_rate.ravel()[grid],
+            "yoy_change": rate[grid] - ago_rate.ravel()[grid],
+        }
+    )
+    if len(full):
+        latest_start = max(starts[shown])
+        latest = full[full["start_date"] == latest_start].copy()
+    else:
+        latest = full.copy()
     latest["previous_rate"] = latest["rate"] - latest["change"]
     latest = latest.sort_values("rate", ascending=True, na_position="first").reset_index(drop=True)
     return SurveyTrend(unit_id, name, borrowed, full, latest)
+
+
+def _as_merged(values: np.ndarray, dtype: object, missing: bool) -> object:
+    """A column typed as a left merge types it: its own type while no cell is missing (or
+    when the type holds <NA>), else float."""
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return pd.array(values, dtype="Float64").astype(dtype)
+    return values if missing else values.astype(dtype)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values in order of first appearance, and each row's index into them."""
+    codes, uniques = pd.factorize(values, sort=False)
+    return np.asarray(uniques), codes
+
+
+def _first_rows(codes: np.ndarray, n: int) -> np.ndarray:
+    """The first row of each of the n codes."""
+    first = np.full(n, len(codes), dtype=np.intp)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return first
 
 
 def year_ago_waves(waves: pd.DataFrame) -> dict[int, int]:
