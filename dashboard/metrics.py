@@ -278,16 +278,14 @@ def project_coverage(
 ) -> list[MilestoneProjection]:
     """Projected coverage = current + pace × days, capped at 100%, for each milestone."""
     result = []
-    enough_history = history_days >= MIN_PACE_HISTORY_DAYS and pace_per_day is not None
-    for m in milestones:
-        days_left = (m.due_date - as_of).days
+    pace = np.nan if pace_per_day is None else pace_per_day
+    days = [(m.due_date - as_of).days for m in milestones]
+    rates = projected_rates(covered, target, pace, days, history_days)
+    for m, days_left, rate in zip(milestones, days, rates, strict=True):
         needed_subjects = m.target_share * target - covered
         reached = target > 0 and covered >= m.target_share * target - 1e-9
-        projected = None
-        behind = None
-        if target > 0 and enough_history:
-            projected = min(1.0, (covered + pace_per_day * max(days_left, 0)) / target)
-            behind = projected < m.target_share - 1e-12
+        projected = None if np.isnan(rate) else float(rate)
+        behind = None if projected is None else projected < m.target_share - 1e-12
         daily_needed = None
         if days_left > 0 and target > 0:
             daily_needed = max(0.0, needed_subjects) / days_left
@@ -297,6 +295,25 @@ def project_coverage(
             )
         )
     return result
+
+
+def projected_rates(
+    covered: object, target: object, pace_per_day: object, days_left: object, history_days: object
+) -> np.ndarray:
+    """The projected coverage of project_coverage, for arrays: (covered + pace × max(days
+    left, 0)) ÷ target, capped at 100%; NaN where it is not projected (no target, no pace,
+    or fewer than MIN_PACE_HISTORY_DAYS days of history). Arguments broadcast: one unit at
+    each milestone (days_left a list) or many units at one milestone (the rest arrays)."""
+    covered = np.asarray(covered, dtype="float64")
+    target = np.asarray(target, dtype="float64")
+    pace = np.asarray(pace_per_day, dtype="float64")
+    ahead = np.maximum(np.asarray(days_left, dtype="float64"), 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = (covered + pace * ahead) / target
+    rate = np.where(rate < 1.0, rate, 1.0)  # capped at 100%
+    history = np.asarray(history_days, dtype="float64")
+    projected = (target > 0) & ~np.isnan(pace) & (history >= MIN_PACE_HISTORY_DAYS)
+    return np.where(projected, rate, np.nan)
 
 
 def coverage_projection(scope_id: int, as_of: dt.date, level: str = "self") -> pd.DataFrame:

@@ -328,22 +328,20 @@ def status_code(value: float, target: float, m: RankMetric) -> str:
 
 
 def _coverage_projection(frame: pd.DataFrame, as_of: dt.date) -> tuple[pd.Series, dt.date | None]:
-    """Each unit's coverage projected at the next milestone (metrics.project_coverage), and
-    that milestone's date; after the last milestone, the current value and None."""
+    """Each unit's coverage projected at the next milestone (metrics.project_coverage, for
+    all units at once: metrics.projected_rates), and that milestone's date; after the last
+    milestone, the current value and None."""
     campaign = metrics.campaign_at(as_of)
     milestone = campaign.next_milestone(as_of) if campaign else None
     if milestone is None:
         return frame["value"].copy(), None
-    projected = []
-    for r in frame.itertuples():
-        if pd.isna(r.denominator) or r.denominator <= 0 or pd.isna(r.pace_per_day):
-            projected.append(float("nan"))
-            continue
-        p = metrics.project_coverage(
-            r.numerator, r.denominator, r.pace_per_day, as_of, (milestone,),
-            history_days=int(r.pace_window_days),
-        )[0].projected_rate  # fmt: skip
-        projected.append(float("nan") if p is None else p)
+    projected = metrics.projected_rates(
+        frame["numerator"].to_numpy(),
+        frame["denominator"].to_numpy(),
+        frame["pace_per_day"].to_numpy(),
+        (milestone.due_date - as_of).days,
+        frame["pace_window_days"].to_numpy(),
+    )
     return pd.Series(projected, index=frame.index, dtype="float64"), milestone.due_date
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -104,6 +105,27 @@ def test_projection_needs_enough_history() -> None:
     (p,) = m.project_coverage(10, 100, 2.0, AS_OF, milestones, history_days=3)
     assert p.projected_rate is None and p.behind is None
     assert p.daily_needed == pytest.approx(60 / 20)
+
+
+def test_projected_rates_are_project_coverage_for_many_units() -> None:
+    """The array form (a ranking projects every unit at once) is project_coverage's rate:
+    capped at 100%, none without a target, a pace or 7 days of history."""
+    june = m.Milestone(dt.date(2026, 6, 30), 0.7)  # 20 days after AS_OF
+    units = [  # covered, target, pace a day, days of history
+        (14, 39, 9 / 14, 14),
+        (30, 39, 2.0, 14),
+        (5, 0, 1.0, 14),
+        (5, 10, float("nan"), 14),
+        (5, 10, 1.0, 6),
+    ]
+    covered, target, pace, history = (list(c) for c in zip(*units, strict=True))
+    got = m.projected_rates(covered, target, pace, 20, history)
+    assert got[:2].tolist() == pytest.approx([(14 + 9 / 14 * 20) / 39, 1.0])
+    assert np.isnan(got[2:]).all()
+    for (c, t, p, h), rate in zip(units, got, strict=True):
+        pace_or_none = None if np.isnan(p) else p
+        (one,) = m.project_coverage(c, t, pace_or_none, AS_OF, (june,), history_days=h)
+        assert one.projected_rate == (None if np.isnan(rate) else rate)
 
 
 def test_materials_completion() -> None:
