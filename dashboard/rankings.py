@@ -28,6 +28,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from dashboard import metrics, status
@@ -272,25 +273,34 @@ def _values(
         frame = metrics.point_compliance(scope_id, as_of, level)
     else:  # pragma: no cover - the allow-list holds only the sources above
         raise ValueError(m.source)
-    out = frame[["unit_id", "name", "kind", "parent_id", "sort_order"]].copy()
-    out["value"] = pd.to_numeric(frame[m.value], errors="coerce").astype("float64")
+    # built in one go: each column added to a frame costs a copy of its column index
+    out: dict[str, object] = {c: frame[c].array for c in UNIT_COLUMNS}
+    value = _floats(frame[m.value])
     if m.key == "overdue":
         # A unit with no problems on record has nothing to be overdue on: 无数据, not 0.
-        out.loc[frame["found"].to_numpy() == 0, "value"] = float("nan")
+        value[frame["found"].to_numpy() == 0] = float("nan")
+    out["value"] = value
     if m.source == "coverage":  # for the projection at the next milestone
         for column in ("pace_per_day", "pace_window_days"):
-            out[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    out["numerator"] = pd.to_numeric(frame[m.numerator], errors="coerce").astype("float64")
+            out[column] = _floats(frame[column])
+    out["numerator"] = _floats(frame[m.numerator])
     out["denominator"] = (
-        pd.to_numeric(frame[m.denominator], errors="coerce").astype("float64")
-        if m.denominator
-        else float("nan")
+        _floats(frame[m.denominator]) if m.denominator else np.full(len(frame), float("nan"))
     )
-    return out.reset_index(drop=True)
+    return pd.DataFrame(out)
 
 
-def _rank(values: pd.Series, m: RankMetric) -> pd.Series:
-    return metrics.place_rank(values.round(m.digits), higher_is_better=m.higher_is_better)
+UNIT_COLUMNS = ["unit_id", "name", "kind", "parent_id", "sort_order"]
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """A metric column as floats (a missing value NaN), a fresh array."""
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _rank(values: pd.Series, m: RankMetric, digits: int | None = None) -> pd.Series:
+    digits = m.digits if digits is None else digits
+    return metrics.place_rank(values.round(digits), higher_is_better=m.higher_is_better)
 
 
 def change_text(previous: object, now: object, comparable: bool = True) -> str:
@@ -305,15 +315,22 @@ def change_text(previous: object, now: object, comparable: bool = True) -> str:
     return f"↑{moved}" if moved > 0 else f"↓{-moved}"
 
 
-def _targets(m: RankMetric, frame: pd.DataFrame, as_of: dt.date, indicator_id: int | None):
-    if m.source == "score" and m.target is None:
+def _targets(
+    m: RankMetric,
+    frame: pd.DataFrame,
+    as_of: dt.date,
+    indicator_id: int | None,
+    rule: status.StatusRule | None = None,
+):
+    fixed = (rule or m.rule).target
+    if m.source == "score" and fixed is None:
         return frame["unit_id"].map(inherited_target_scores()).astype("float64")
     if m.source == "indicator":
         target = indicator_target(indicator_id) if indicator_id is not None else None
-    elif m.source == "coverage" and m.target is None:
+    elif m.source == "coverage" and fixed is None:
         target = coverage_target(as_of)
     else:
-        target = m.target
+        target = fixed
     return pd.Series(float("nan") if target is None else target, index=frame.index)
 
 
@@ -406,10 +423,15 @@ def _compute_ranking(
     indicator_id: int | None,
     subject_kind: str | None,
 ) -> pd.DataFrame:
+    rule = m.rule  # read once: each read of a rule looks at its config file
+    digits = rule.digits
     frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
-    frame["rank"] = _rank(frame["value"], m)
-    frame["tied"] = metrics.tied(frame["rank"])
-    frame["ranked_of"] = int(frame["rank"].notna().sum())
+    rank = _rank(frame["value"], m, digits)
+    columns: dict[str, object] = {
+        "rank": rank,
+        "tied": metrics.tied(rank),
+        "ranked_of": np.full(len(frame), int(rank.notna().sum()), dtype="int64"),
+    }
 
     if m.compare == "assessment":
         previous_id = (
@@ -427,42 +449,69 @@ def _compute_ranking(
         comparable = True
         previous = _values(m, scope_id, level, as_of - WEEK, None, None, subject_kind)
     if previous is not None:
-        previous["prev_rank"] = _rank(previous["value"], m)
-        frame = frame.merge(previous[["unit_id", "prev_rank"]], on="unit_id", how="left")
+        # each unit's rank then (a left join on unit_id; units not ranked then: <NA>)
+        at = pd.Index(previous["unit_id"]).get_indexer(frame["unit_id"])
+        before = _rank(previous["value"], m, digits).array.take(at, allow_fill=True)
+        prev_rank = pd.Series(before, index=frame.index).astype("Int64")
     else:
-        frame["prev_rank"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
-    frame["prev_rank"] = frame["prev_rank"].astype("Int64")
-    frame["rank_change"] = [
-        change_text(p, n, comparable)
-        for p, n in zip(frame["prev_rank"], frame["rank"], strict=True)
-    ]
+        prev_rank = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    columns["prev_rank"] = prev_rank
+    columns["rank_change"] = pd.array(
+        [change_text(p, n, comparable) for p, n in zip(prev_rank, rank, strict=True)],
+        dtype="str",
+    )
 
-    shown = frame["value"].round(m.digits)
-    # the value of the next better place (with places 1, 1, 3, place 3's is place 1's)
-    best_of_rank = shown.groupby(frame["rank"]).first().sort_index()
-    place_above = dict(zip(best_of_rank.index[1:], best_of_rank.to_numpy()[:-1], strict=True))
-    above = frame["rank"].map(lambda r: place_above.get(r) if pd.notna(r) else None)
-    above = pd.to_numeric(above, errors="coerce").astype("float64")
-    frame["gap_to_above"] = (above - shown) if m.higher_is_better else (shown - above)
-    frame["gap_to_above"] = frame["gap_to_above"].round(m.digits)
+    shown = frame["value"].round(digits)
+    # the value of the next better place (with places 1, 1, 3, place 3's is place 1's):
+    # units sharing a place show the same value
+    places = rank.to_numpy(dtype="float64", na_value=np.nan)
+    ranked = ~np.isnan(places)
+    distinct, first = np.unique(places[ranked], return_index=True)
+    best = shown.to_numpy()[ranked][first]  # the shown value of each place, best first
+    k = np.searchsorted(distinct, places)
+    above = np.full(len(frame), np.nan)
+    has_above = ranked & (k > 0)
+    above[has_above] = best[k[has_above] - 1]
+    gap = (above - shown) if m.higher_is_better else (shown - above)
+    columns["gap_to_above"] = gap.round(digits)
 
-    frame["target"] = _targets(m, frame, as_of, indicator_id)
+    target = _targets(m, frame, as_of, indicator_id, rule)
+    columns["target"] = target
     judged = shown
-    if m.rule.basis == "projection" and m.key == "coverage_rate":
+    drop: list[str] = []
+    if rule.basis == "projection" and m.key == "coverage_rate":
         projected, due = _coverage_projection(frame, as_of)
-        frame["projected"] = projected
-        frame["projected_due"] = due
-        judged = projected.round(m.digits)
-        frame = frame.drop(columns=["pace_per_day", "pace_window_days"])
-    ahead = judged - frame["target"] if m.higher_is_better else frame["target"] - judged
-    frame["gap_to_target"] = ahead.round(m.digits)
-    frame["status"] = [status_code(v, t, m) for v, t in zip(judged, frame["target"], strict=True)]
-    frame["status_text"] = [f"{STATUS[s][1]} {STATUS[s][0]}" for s in frame["status"]]
+        columns["projected"] = projected
+        columns["projected_due"] = np.full(len(frame), due, dtype=object)
+        judged = projected.round(digits)
+        drop = ["pace_per_day", "pace_window_days"]
+    ahead = judged - target if m.higher_is_better else target - judged
+    columns["gap_to_target"] = ahead.round(digits)
+    codes = [
+        rule.judge(None if pd.isna(v) else float(v), None if pd.isna(t) else float(t))
+        for v, t in zip(judged, target, strict=True)
+    ]  # = status_code(v, t, m), with the rule read once
+    columns["status"] = pd.array(codes, dtype="str")
+    columns["status_text"] = pd.array(
+        [f"{STATUS[s][1]} {STATUS[s][0]}" for s in codes], dtype="str"
+    )
 
-    frame = frame.sort_values(
-        ["rank", "sort_order", "unit_id"], na_position="last", kind="stable"
-    ).reset_index(drop=True)
-    return frame
+    # ranked units by place (official order within a tie), then 无数据
+    order = np.lexsort(
+        (
+            frame["unit_id"].to_numpy(),
+            frame["sort_order"].to_numpy(),
+            np.where(ranked, places, np.inf),
+        )
+    )
+    parts = {c: frame[c] for c in frame.columns if c not in drop}
+    parts.update(
+        {
+            c: v if isinstance(v, pd.Series) else pd.Series(v, index=frame.index)
+            for c, v in columns.items()
+        }
+    )
+    return pd.DataFrame({c: v.array.take(order) for c, v in parts.items()})
 
 
 # ── drill-down ─────────────────────────────────────────────────────────────────────────
