@@ -448,13 +448,23 @@ def _score_frames(
     blocks: dict[str, list] = {
         "value": [], "max_value": [], "items": [], "unit_id": [], "unit_name": [], "measure": []
     }  # fmt: skip
-    for unit_id in unit_ids:
-        rows = query("trend_scores", unit_id=int(unit_id), as_of=as_of)
+    for i, unit_id in enumerate(unit_ids):
+        composite_only = i > 0 and measures == ("overall",)
+        if composite_only:
+            # a comparison or the city line: its composite alone (the first unit's full
+            # rows are shared with the category chart)
+            rows = query("trend_overall_scores", unit_id=int(unit_id), as_of=as_of)
+            kinds = np.full(len(rows), "overall", dtype=object)
+        else:
+            rows = query("trend_scores", unit_id=int(unit_id), as_of=as_of)
+            kinds = rows["measure"].to_numpy(dtype=object)
         at = rows["assessment_id"].map(position)
         listed = at.notna().to_numpy()
         at = at.to_numpy()
-        kinds = rows["measure"].to_numpy(dtype=object)
-        columns = {c: rows[c].to_numpy(dtype="float64") for c in ("value", "max_value", "items")}
+        columns = {c: rows[c].to_numpy(dtype="float64") for c in ("value", "max_value")}
+        columns["items"] = (
+            np.ones(len(rows)) if composite_only else rows["items"].to_numpy(dtype="float64")
+        )
         for measure in measures:
             if isinstance(measure, int):
                 same = (rows["indicator_id"] == measure).fillna(False).to_numpy(dtype=bool)
