@@ -510,32 +510,48 @@ def _overall_tests(as_of: dt.date, since: dt.date) -> tuple[pd.DataFrame, dict[i
     """Overall tests that ended by as_of, started on or after since and hold scores, oldest
     first; and assessment_id → row. Shared per snapshot: callers must not mutate it."""
     tests = metrics.assessments()
-    tests = tests[tests["kind"] == "overall"].copy()
-    tests["start_date"] = pd.to_datetime(tests["start_date"]).dt.date
-    tests["end_date"] = pd.to_datetime(tests["end_date"]).dt.date
-    keep = (tests["end_date"] <= as_of) & (tests["start_date"] >= since)
-    tests = tests[keep & (tests["overall_scores"] > 0)]
-    tests = tests.sort_values(["start_date", "assessment_id"]).rename(
-        columns={"name": "assessment_name"}
+    ids = tests["assessment_id"].to_numpy()
+    starts = tests["start_date"].to_numpy(dtype="datetime64[D]")
+    ends = tests["end_date"].to_numpy(dtype="datetime64[D]")
+    keep = np.flatnonzero(
+        (tests["kind"].to_numpy(dtype=object) == "overall")
+        & (ends <= np.datetime64(as_of, "D"))
+        & (starts >= np.datetime64(since, "D"))
+        & (tests["overall_scores"].to_numpy() > 0)
     )
-    tests = tests[["assessment_id", "assessment_name", "level", "start_date", "end_date"]]
-    tests = tests.reset_index(drop=True)
-    return tests, {int(a): i for i, a in enumerate(tests["assessment_id"])}
+    rows = keep[np.lexsort((ids[keep], starts[keep]))]  # by start, then id
+    frame = pd.DataFrame(
+        {
+            "assessment_id": ids[rows],
+            "assessment_name": tests["name"].array.take(rows),
+            "level": tests["level"].array.take(rows),
+            "start_date": starts[rows].astype(object),  # datetime.date
+            "end_date": ends[rows].astype(object),
+        }
+    )
+    return frame, {int(a): i for i, a in enumerate(ids[rows])}
 
 
 def comparison_candidates(scope_id: int) -> pd.DataFrame:
     """Units a scope is usefully compared with: its siblings and its children."""
     units = metrics.units()
-    me = units[units["unit_id"] == scope_id]
-    if me.empty:
+    ids = units["unit_id"].to_numpy()
+    me = np.flatnonzero(ids == scope_id)
+    if not len(me):
         return units.iloc[0:0]
-    parent = me.iloc[0]["parent_id"]
-    siblings = units[(units["parent_id"] == parent) & (units["unit_id"] != scope_id)]
-    children = units[units["parent_id"] == scope_id]
-    frame = pd.concat([siblings, children])
-    territorial = frame["kind"].isin(["city", "district", "street", "community"])
-    frame = frame[territorial]
-    return frame[frame["unit_id"].isin(visible(list(frame["unit_id"])))].reset_index(drop=True)
+    parents = units["parent_id"]
+    parent = parents.iloc[me[0]]
+    under = parents.eq(scope_id).fillna(False).to_numpy(dtype=bool)
+    if pd.isna(parent):  # the root has no siblings
+        siblings = np.zeros(len(ids), dtype=bool)
+    else:
+        siblings = parents.eq(parent).fillna(False).to_numpy(dtype=bool) & (ids != scope_id)
+    territorial = units["kind"].isin(["city", "district", "street", "community"]).to_numpy()
+    rows = np.concatenate([np.flatnonzero(siblings), np.flatnonzero(under)])
+    rows = rows[territorial[rows]]
+    shown = set(visible(list(ids[rows])))
+    rows = np.array([r for r in rows if int(ids[r]) in shown], dtype=np.intp)
+    return units.take(rows).reset_index(drop=True)
 
 
 # ── survey waves ────────────────────────────────────────────────────────────────────────
