@@ -145,21 +145,12 @@ def _rate(numerators: object, denominators: object) -> np.ndarray:
     return out
 
 
-def _at_days(
-    days: np.ndarray, values: np.ndarray, targets: list[dt.date], exact: bool
-) -> np.ndarray:
-    """values (rows in day order) at each target day: the row of that day (exact) or of the
-    last day on or before it (not exact); 0 where there is none."""
-    wanted = np.array(targets, dtype="datetime64[D]")
-    if exact:
-        at = np.searchsorted(days, wanted, side="left")
-        found = at < len(days)
-        found[found] = days[at[found]] == wanted[found]
-    else:
-        at = np.searchsorted(days, wanted, side="right") - 1
-        found = at >= 0
-    out = np.zeros(len(wanted), dtype=values.dtype)
-    out[found] = values[at[found]]
+def _at_days(days: np.ndarray, running: np.ndarray, targets: list[dt.date]) -> np.ndarray:
+    """A running total (rows in day order) as of each target day: its value on the last
+    day on or before it; 0 before the first day."""
+    at = np.searchsorted(days, np.array(targets, dtype="datetime64[D]"), side="right") - 1
+    out = np.zeros(len(targets), dtype=running.dtype)
+    out[at >= 0] = running[at[at >= 0]]
     return out
 
 
@@ -179,28 +170,24 @@ def rectification_series(
     with problems found and rectified within each period, for the problems of `scope_id`
     (a scope or a department: 属地 or 责任单位 in its subtree)."""
     first_day = span_start(as_of, span, grain)
-    # The day before the first period gives its "found in period" by difference; the SQL
-    # starts its day-by-day spine no earlier than the day before the first problem.
-    daily = query(
-        "trend_rectification",
-        scope_id=scope_id,
-        start_date=first_day - dt.timedelta(days=1),
-        as_of=as_of,
-    )
-    days = daily["day"].to_numpy(dtype="datetime64[D]")  # the spine: every day, in order
-    if span == "all":
-        first_found = days[0].item() + dt.timedelta(days=1) if len(days) else as_of
-        first_day = period_start(min(first_found, as_of), grain)
+    daily = query("trend_rectification", scope_id=scope_id, as_of=as_of)
+    days = daily["day"].to_numpy(dtype="datetime64[D]")  # days with any change, in order
+    if span == "all":  # from the first problem found (or as_of when there is none)
+        found_days = days[daily["found"].to_numpy() > 0]
+        first_found = found_days[0].item() if len(found_days) else as_of
+        first_day = period_start(max(first_day, first_found), grain)
     ends = period_ends(first_day, as_of, grain)
+    # the day before the first period gives its "found in period" by difference
     previous_ends = [first_day - dt.timedelta(days=1), *ends[:-1]]
-    columns = {}
-    # days before the spine come before any problem was found: every count is zero there
-    for column in ("found", "rectified", "due", "rectified_on_time", "overdue"):
-        columns[column] = _at_days(days, daily[column].to_numpy("int64"), ends, exact=True)
-    before = {
-        column: _at_days(days, daily[column].to_numpy("int64"), previous_ends, exact=True)
-        for column in ("found", "rectified")
+    # each count as of a day: the running sum of what entered it up to that day
+    running = {c: np.cumsum(daily[c].to_numpy("int64")) for c in daily.columns if c != "day"}
+    running["rectified_on_time"] = running.pop("on_time")
+    running["overdue"] = running.pop("past_deadline") - running.pop("past_deadline_rectified")
+    columns = {
+        c: _at_days(days, running[c], ends)
+        for c in ("found", "rectified", "due", "rectified_on_time", "overdue")
     }
+    before = {c: _at_days(days, running[c], previous_ends) for c in ("found", "rectified")}
     columns["found_in_period"] = columns["found"] - before["found"]
     columns["rectified_in_period"] = columns["rectified"] - before["rectified"]
     columns["rectification_rate"] = _rate(columns["rectified"], columns["found"])
@@ -257,7 +244,7 @@ def visit_burnup(
     # running totals over the days (rows come in day order), as of each period end
     days = daily["day"].to_numpy(dtype="datetime64[D]")
     columns = {
-        c: _at_days(days, np.cumsum(daily[c].to_numpy("int64")), ends, exact=False)
+        c: _at_days(days, np.cumsum(daily[c].to_numpy("int64")), ends)
         for c in ("new_subjects", "visits", "entered")
     }
     visits = columns["visits"]
