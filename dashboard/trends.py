@@ -335,13 +335,17 @@ def projection_path(
     rows = [{"date": pd.Timestamp(as_of), "covered": float(covered)}]
     if pace is None or target <= 0:
         return pd.DataFrame(rows)
-    ahead = milestones[milestones["days_left"] > 0]
-    for m in ahead.itertuples():
-        if m.projected_count is None or (
-            isinstance(m.projected_count, float) and math.isnan(m.projected_count)
+    ahead = milestones["days_left"].to_numpy() > 0
+    for due_date, projected_count in zip(
+        milestones["due_date"].to_numpy()[ahead],
+        milestones["projected_count"].to_numpy()[ahead],
+        strict=True,
+    ):
+        if projected_count is None or (
+            isinstance(projected_count, float) and math.isnan(projected_count)
         ):
             break
-        if m.projected_count >= target - 1e-9 and pace > 0:
+        if projected_count >= target - 1e-9 and pace > 0:
             days_to_full = (target - covered) / pace
             rows.append(
                 {
@@ -350,7 +354,7 @@ def projection_path(
                 }
             )
             break
-        rows.append({"date": pd.Timestamp(m.due_date), "covered": float(m.projected_count)})
+        rows.append({"date": pd.Timestamp(due_date), "covered": float(projected_count)})
     return pd.DataFrame(rows)
 
 
