@@ -43,10 +43,9 @@ import duckdb
 import pandas as pd
 import xlsxwriter
 
-from dashboard import labels, store
+from dashboard import db, labels, store
 from dashboard.export import neutralise
 from dashboard.import_specs import (
-    DATE_COLUMN,
     KIND_LABELS,
     MAX_UNIT_NAME,
     PART_FIELDS,
@@ -1362,12 +1361,8 @@ def _write_rows(con: duckdb.DuckDBPyConnection, spec: KindSpec, plan: ImportPlan
 def import_history(db_path: Path | str, limit: int = 200) -> pd.DataFrame:
     """Recorded imports, newest first, including rejected attempts from the side log."""
     db_path = Path(db_path)
-    with open_snapshot(db_path) as con:
-        frame = con.execute(
-            'select import_id, table_name, file_name, rows, rows_added, rows_updated, "at", by_user,'
-            ' checksum, result, 0 as errors from imports order by "at" desc, import_id desc limit $n',
-            {"n": limit},
-        ).df()
+    # through the reader's connection to this snapshot (db), not a new ATTACH per call
+    frame = db.run_query(db.file_identity(db_path), "import_history", {"n": limit})
     log = rejected_log_path(db_path)
     if log.exists():
         entries = [
@@ -1387,30 +1382,29 @@ def import_history(db_path: Path | str, limit: int = 200) -> pd.DataFrame:
 
 def data_freshness(db_path: Path | str) -> pd.DataFrame:
     """Per importable table: row count, last successful import, latest data date."""
-    out = []
-    with open_snapshot(db_path) as con:
-        for kind, spec in SPECS.items():
-            count = con.execute(f"select count(*) from {spec.table}").fetchone()[0]  # noqa: S608 - sql: identifiers from allow-list
-            last = con.execute(
-                # 'all': a whole snapshot written at once (the demo generator) fills every table
-                "select max(\"at\") from imports where table_name in ($t, 'all') and result = 'ok'",
-                {"t": spec.table},
-            ).fetchone()[0]
-            latest = None
-            if kind in DATE_COLUMN:
-                latest = con.execute(
-                    f"select max({DATE_COLUMN[kind]}) from {spec.table}"  # noqa: S608 - sql: identifiers from allow-list
-                ).fetchone()[0]
-            out.append(
-                {
-                    "kind": kind,
-                    "label": spec.label,
-                    "rows": count,
-                    "last_import": last,
-                    "latest_date": latest,
-                }
-            )
-    return pd.DataFrame(out)
+    found = db.run_query(db.file_identity(Path(db_path)), "data_freshness", {})
+    by_kind = {row.kind: row for row in found.itertuples(index=False)}
+    return pd.DataFrame(
+        [
+            {
+                "kind": kind,
+                "label": spec.label,
+                "rows": int(by_kind[kind].rows),
+                "last_import": _python_value(by_kind[kind].last_import),
+                "latest_date": _python_value(by_kind[kind].latest_date, date=True),
+            }
+            for kind, spec in SPECS.items()
+        ]
+    )
+
+
+def _python_value(value: object, *, date: bool = False) -> object:
+    """A timestamp from a query frame as DuckDB hands it to Python (a datetime, or a date
+    for a DATE column); None when missing."""
+    if value is None or pd.isna(value):
+        return None
+    stamp = pd.Timestamp(value).to_pydatetime()
+    return stamp.date() if date else stamp
 
 
 # --- error file and templates ---------------------------------------------------------

@@ -163,7 +163,8 @@ def metric(key: str) -> RankMetric:
 
 def level_options(scope_id: int) -> list[str]:
     """The levels that have units under the scope, top down."""
-    kinds = set(query("units_in_scope", scope_id=scope_id).query("depth > 0")["kind"])
+    units = query("units_in_scope", scope_id=scope_id)
+    kinds = set(units["kind"].to_numpy(dtype=object)[units["depth"].to_numpy() > 0])
     return [level for level in RANK_LEVELS if level in kinds]
 
 

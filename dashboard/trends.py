@@ -145,21 +145,12 @@ def _rate(numerators: object, denominators: object) -> np.ndarray:
     return out
 
 
-def _at_days(
-    days: np.ndarray, values: np.ndarray, targets: list[dt.date], exact: bool
-) -> np.ndarray:
-    """values (rows in day order) at each target day: the row of that day (exact) or of the
-    last day on or before it (not exact); 0 where there is none."""
-    wanted = np.array(targets, dtype="datetime64[D]")
-    if exact:
-        at = np.searchsorted(days, wanted, side="left")
-        found = at < len(days)
-        found[found] = days[at[found]] == wanted[found]
-    else:
-        at = np.searchsorted(days, wanted, side="right") - 1
-        found = at >= 0
-    out = np.zeros(len(wanted), dtype=values.dtype)
-    out[found] = values[at[found]]
+def _at_days(days: np.ndarray, running: np.ndarray, targets: list[dt.date]) -> np.ndarray:
+    """A running total (rows in day order) as of each target day: its value on the last
+    day on or before it; 0 before the first day."""
+    at = np.searchsorted(days, np.array(targets, dtype="datetime64[D]"), side="right") - 1
+    out = np.zeros(len(targets), dtype=running.dtype)
+    out[at >= 0] = running[at[at >= 0]]
     return out
 
 
@@ -179,28 +170,24 @@ def rectification_series(
     with problems found and rectified within each period, for the problems of `scope_id`
     (a scope or a department: 属地 or 责任单位 in its subtree)."""
     first_day = span_start(as_of, span, grain)
-    # The day before the first period gives its "found in period" by difference; the SQL
-    # starts its day-by-day spine no earlier than the day before the first problem.
-    daily = query(
-        "trend_rectification",
-        scope_id=scope_id,
-        start_date=first_day - dt.timedelta(days=1),
-        as_of=as_of,
-    )
-    days = daily["day"].to_numpy(dtype="datetime64[D]")  # the spine: every day, in order
-    if span == "all":
-        first_found = days[0].item() + dt.timedelta(days=1) if len(days) else as_of
-        first_day = period_start(min(first_found, as_of), grain)
+    daily = query("trend_rectification", scope_id=scope_id, as_of=as_of)
+    days = daily["day"].to_numpy(dtype="datetime64[D]")  # days with any change, in order
+    if span == "all":  # from the first problem found (or as_of when there is none)
+        found_days = days[daily["found"].to_numpy() > 0]
+        first_found = found_days[0].item() if len(found_days) else as_of
+        first_day = period_start(max(first_day, first_found), grain)
     ends = period_ends(first_day, as_of, grain)
+    # the day before the first period gives its "found in period" by difference
     previous_ends = [first_day - dt.timedelta(days=1), *ends[:-1]]
-    columns = {}
-    # days before the spine come before any problem was found: every count is zero there
-    for column in ("found", "rectified", "due", "rectified_on_time", "overdue"):
-        columns[column] = _at_days(days, daily[column].to_numpy("int64"), ends, exact=True)
-    before = {
-        column: _at_days(days, daily[column].to_numpy("int64"), previous_ends, exact=True)
-        for column in ("found", "rectified")
+    # each count as of a day: the running sum of what entered it up to that day
+    running = {c: np.cumsum(daily[c].to_numpy("int64")) for c in daily.columns if c != "day"}
+    running["rectified_on_time"] = running.pop("on_time")
+    running["overdue"] = running.pop("past_deadline") - running.pop("past_deadline_rectified")
+    columns = {
+        c: _at_days(days, running[c], ends)
+        for c in ("found", "rectified", "due", "rectified_on_time", "overdue")
     }
+    before = {c: _at_days(days, running[c], previous_ends) for c in ("found", "rectified")}
     columns["found_in_period"] = columns["found"] - before["found"]
     columns["rectified_in_period"] = columns["rectified"] - before["rectified"]
     columns["rectification_rate"] = _rate(columns["rectified"], columns["found"])
@@ -257,7 +244,7 @@ def visit_burnup(
     # running totals over the days (rows come in day order), as of each period end
     days = daily["day"].to_numpy(dtype="datetime64[D]")
     columns = {
-        c: _at_days(days, np.cumsum(daily[c].to_numpy("int64")), ends, exact=False)
+        c: _at_days(days, np.cumsum(daily[c].to_numpy("int64")), ends)
         for c in ("new_subjects", "visits", "entered")
     }
     visits = columns["visits"]
@@ -348,13 +335,17 @@ def projection_path(
     rows = [{"date": pd.Timestamp(as_of), "covered": float(covered)}]
     if pace is None or target <= 0:
         return pd.DataFrame(rows)
-    ahead = milestones[milestones["days_left"] > 0]
-    for m in ahead.itertuples():
-        if m.projected_count is None or (
-            isinstance(m.projected_count, float) and math.isnan(m.projected_count)
+    ahead = milestones["days_left"].to_numpy() > 0
+    for due_date, projected_count in zip(
+        milestones["due_date"].to_numpy()[ahead],
+        milestones["projected_count"].to_numpy()[ahead],
+        strict=True,
+    ):
+        if projected_count is None or (
+            isinstance(projected_count, float) and math.isnan(projected_count)
         ):
             break
-        if m.projected_count >= target - 1e-9 and pace > 0:
+        if projected_count >= target - 1e-9 and pace > 0:
             days_to_full = (target - covered) / pace
             rows.append(
                 {
@@ -363,7 +354,7 @@ def projection_path(
                 }
             )
             break
-        rows.append({"date": pd.Timestamp(m.due_date), "covered": float(m.projected_count)})
+        rows.append({"date": pd.Timestamp(due_date), "covered": float(projected_count)})
     return pd.DataFrame(rows)
 
 
@@ -448,13 +439,23 @@ def _score_frames(
     blocks: dict[str, list] = {
         "value": [], "max_value": [], "items": [], "unit_id": [], "unit_name": [], "measure": []
     }  # fmt: skip
-    for unit_id in unit_ids:
-        rows = query("trend_scores", unit_id=int(unit_id), as_of=as_of)
+    for i, unit_id in enumerate(unit_ids):
+        composite_only = i > 0 and measures == ("overall",)
+        if composite_only:
+            # a comparison or the city line: its composite alone (the first unit's full
+            # rows are shared with the category chart)
+            rows = query("trend_overall_scores", unit_id=int(unit_id), as_of=as_of)
+            kinds = np.full(len(rows), "overall", dtype=object)
+        else:
+            rows = query("trend_scores", unit_id=int(unit_id), as_of=as_of)
+            kinds = rows["measure"].to_numpy(dtype=object)
         at = rows["assessment_id"].map(position)
         listed = at.notna().to_numpy()
         at = at.to_numpy()
-        kinds = rows["measure"].to_numpy(dtype=object)
-        columns = {c: rows[c].to_numpy(dtype="float64") for c in ("value", "max_value", "items")}
+        columns = {c: rows[c].to_numpy(dtype="float64") for c in ("value", "max_value")}
+        columns["items"] = (
+            np.ones(len(rows)) if composite_only else rows["items"].to_numpy(dtype="float64")
+        )
         for measure in measures:
             if isinstance(measure, int):
                 same = (rows["indicator_id"] == measure).fillna(False).to_numpy(dtype=bool)
@@ -500,32 +501,48 @@ def _overall_tests(as_of: dt.date, since: dt.date) -> tuple[pd.DataFrame, dict[i
     """Overall tests that ended by as_of, started on or after since and hold scores, oldest
     first; and assessment_id → row. Shared per snapshot: callers must not mutate it."""
     tests = metrics.assessments()
-    tests = tests[tests["kind"] == "overall"].copy()
-    tests["start_date"] = pd.to_datetime(tests["start_date"]).dt.date
-    tests["end_date"] = pd.to_datetime(tests["end_date"]).dt.date
-    keep = (tests["end_date"] <= as_of) & (tests["start_date"] >= since)
-    tests = tests[keep & (tests["overall_scores"] > 0)]
-    tests = tests.sort_values(["start_date", "assessment_id"]).rename(
-        columns={"name": "assessment_name"}
+    ids = tests["assessment_id"].to_numpy()
+    starts = tests["start_date"].to_numpy(dtype="datetime64[D]")
+    ends = tests["end_date"].to_numpy(dtype="datetime64[D]")
+    keep = np.flatnonzero(
+        (tests["kind"].to_numpy(dtype=object) == "overall")
+        & (ends <= np.datetime64(as_of, "D"))
+        & (starts >= np.datetime64(since, "D"))
+        & (tests["overall_scores"].to_numpy() > 0)
     )
-    tests = tests[["assessment_id", "assessment_name", "level", "start_date", "end_date"]]
-    tests = tests.reset_index(drop=True)
-    return tests, {int(a): i for i, a in enumerate(tests["assessment_id"])}
+    rows = keep[np.lexsort((ids[keep], starts[keep]))]  # by start, then id
+    frame = pd.DataFrame(
+        {
+            "assessment_id": ids[rows],
+            "assessment_name": tests["name"].array.take(rows),
+            "level": tests["level"].array.take(rows),
+            "start_date": starts[rows].astype(object),  # datetime.date
+            "end_date": ends[rows].astype(object),
+        }
+    )
+    return frame, {int(a): i for i, a in enumerate(ids[rows])}
 
 
 def comparison_candidates(scope_id: int) -> pd.DataFrame:
     """Units a scope is usefully compared with: its siblings and its children."""
     units = metrics.units()
-    me = units[units["unit_id"] == scope_id]
-    if me.empty:
+    ids = units["unit_id"].to_numpy()
+    me = np.flatnonzero(ids == scope_id)
+    if not len(me):
         return units.iloc[0:0]
-    parent = me.iloc[0]["parent_id"]
-    siblings = units[(units["parent_id"] == parent) & (units["unit_id"] != scope_id)]
-    children = units[units["parent_id"] == scope_id]
-    frame = pd.concat([siblings, children])
-    territorial = frame["kind"].isin(["city", "district", "street", "community"])
-    frame = frame[territorial]
-    return frame[frame["unit_id"].isin(visible(list(frame["unit_id"])))].reset_index(drop=True)
+    parents = units["parent_id"]
+    parent = parents.iloc[me[0]]
+    under = parents.eq(scope_id).fillna(False).to_numpy(dtype=bool)
+    if pd.isna(parent):  # the root has no siblings
+        siblings = np.zeros(len(ids), dtype=bool)
+    else:
+        siblings = parents.eq(parent).fillna(False).to_numpy(dtype=bool) & (ids != scope_id)
+    territorial = units["kind"].isin(["city", "district", "street", "community"]).to_numpy()
+    rows = np.concatenate([np.flatnonzero(siblings), np.flatnonzero(under)])
+    rows = rows[territorial[rows]]
+    shown = set(visible(list(ids[rows])))
+    rows = np.array([r for r in rows if int(ids[r]) in shown], dtype=np.intp)
+    return units.take(rows).reset_index(drop=True)
 
 
 # ── survey waves ────────────────────────────────────────────────────────────────────────

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -763,6 +764,31 @@ def test_readers_in_threads_during_imports(db: Path) -> None:
 
 
 # --- the 数据 page ------------------------------------------------------------------------
+
+
+def test_freshness_query_lists_every_importable_table_with_its_date_column(db: Path) -> None:
+    """queries/data_freshness.sql names the tables itself: it must follow SPECS and
+    DATE_COLUMN (a new importable kind needs its line there)."""
+    from dashboard.db import sql_text
+    from dashboard.import_specs import DATE_COLUMN
+
+    lines = re.findall(
+        r"select '(\w+)' as kind, '(\w+)' as table_name, count\(\*\) as rows,"
+        r"\s+(\S+) as latest_date\s+from (\w+)",
+        sql_text("data_freshness"),
+    )
+    assert [kind for kind, *_ in lines] == list(importer.SPECS)
+    for kind, table, latest, source in lines:
+        assert table == source == importer.SPECS[kind].table
+        column = DATE_COLUMN.get(kind)
+        assert latest == (f"max({column})" if column else "null::date")
+    fresh = importer.data_freshness(db).set_index("kind")
+    assert fresh.loc["problems", "rows"] == rows_of(db, "select count(*) from problems")[0][0]
+    assert (
+        fresh.loc["problems", "latest_date"]
+        == rows_of(db, "select max(found_on) from problems")[0][0]
+    )
+    assert fresh.loc["units", "latest_date"] is None
 
 
 def test_data_page_renders_templates_freshness_and_history(
