@@ -164,7 +164,7 @@ def requests_for(page: str, scope_id: int, campaign_id: int | None, flag_levels:
     if page == "trends":
         from dashboard import trends
 
-        start = trends.span_start(AS_OF, "3m", "day") - dt.timedelta(days=1)
+        start = trends.span_start(AS_OF, "3m", "day")  # 趋势's daily line: start → as_of
         return [("rect_days", scope_id, start, AS_OF), *cov]
     if page == "flags":
         days = [AS_OF - dt.timedelta(days=7 * k) for k in range(0, 9)]
