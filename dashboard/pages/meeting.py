@@ -180,7 +180,7 @@ def _charts(view: meeting.MeetingView, height: int) -> None:
 
 def _overview(view: meeting.MeetingView, labels: dict[int, str]) -> None:
     kpi.kpi_row(view.numbers)
-    lag, flag, charts = st.columns([35, 43, 22], gap="medium")
+    lag, flag, charts = st.columns([35, 45, 20], gap="medium")
     with lag:
         _laggards_panel(view, labels)
     with flag:
