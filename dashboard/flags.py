@@ -49,7 +49,6 @@ the earliest as_of of that run.
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import hashlib
 import json
@@ -74,6 +73,7 @@ from dashboard.db import (
     query,
     register_memo,
     require_scope,
+    result_cache,
     sql_text,
 )
 
@@ -1288,48 +1288,14 @@ def evaluate_served(
     return list(_evaluate_cached(file_identity(), int(scope_id), day, rules)), day
 
 
-class _Evaluations:
-    """Evaluations kept in this process, keyed by (snapshot, scope, date, rules), least
-    recently used first out. Not `st.cache_data`: that pickles a thousand flags with their
-    evidence on a miss and unpickles them on every hit. Concurrent misses of one key
-    evaluate once; the flags are frozen and shared, so callers must not change them."""
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._done: collections.OrderedDict[tuple, tuple[Flag, ...]] = register_memo(
-            collections.OrderedDict()
-        )
-        self._pending: dict[tuple, threading.Lock] = {}
-        self._lock = threading.Lock()
-
-    def __call__(
-        self, identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet
-    ) -> tuple[Flag, ...]:
-        key = (identity, scope_id, as_of, rules)
-        with self._lock:
-            if key in self._done:
-                self._done.move_to_end(key)
-                return self._done[key]
-            pending = self._pending.setdefault(key, threading.Lock())
-        with pending:
-            with self._lock:
-                found = self._done.get(key)
-            if found is None:
-                found = tuple(_evaluate(scope_id, as_of, rules))
-                with self._lock:
-                    self._done[key] = found
-                    while len(self._done) > self.max_entries:
-                        self._done.popitem(last=False)
-        with self._lock:
-            self._pending.pop(key, None)
-        return found
-
-    def clear(self) -> None:
-        with self._lock:
-            self._done.clear()
-
-
-_evaluate_cached = _Evaluations(max_entries=256)
+@result_cache(max_entries=256)
+def _evaluate_cached(
+    identity: FileIdentity, scope_id: int, as_of: dt.date, rules: RuleSet
+) -> tuple[Flag, ...]:
+    """Evaluations kept in this process (db.result_cache: no st.cache_data pickling of a
+    thousand flags with their evidence; concurrent misses of one key evaluate once). The
+    flags are frozen and shared, so callers must not change them."""
+    return tuple(_evaluate(scope_id, as_of, rules))
 
 
 def top_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
