@@ -509,10 +509,7 @@ def _compute_ranking(
         drop = ["pace_per_day", "pace_window_days"]
     ahead = judged - target if m.higher_is_better else target - judged
     cols["gap_to_target"] = np.round(ahead, digits)
-    codes = [
-        rule.judge(None if pd.isna(v) else float(v), None if pd.isna(t) else float(t))
-        for v, t in zip(judged, target, strict=True)
-    ]  # = status_code(v, t, m), with the rule read once
+    codes = rule.judge_all(judged, target)  # = status_code per row, the rule read once
     cols["status"] = codes
     cols["status_text"] = [f"{STATUS[c][1]} {STATUS[c][0]}" for c in codes]
 

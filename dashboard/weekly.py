@@ -22,29 +22,26 @@ import numpy as np
 import pandas as pd
 
 from dashboard import flags, metrics, rankings
-from dashboard.db import file_identity, query, register_memo, require_scope
+from dashboard.db import FileIdentity, file_identity, query, require_scope, result_cache
 
 WEEK = dt.timedelta(days=7)
 
 # One computation per snapshot of each week's numbers (the changes of a metric at a level,
 # the summary, the flag changes): the page, the bulletin on it and the downloads all read
-# the same results. Plain frames in this process, no pickling (st.cache_data copied each
-# hit); callers get shallow copies (copy-on-write) and the access check runs first.
-_shared: dict = register_memo({})
-_SHARED_MAX = 256
+# the same results, kept in a db.result_cache (shallow copies, one computation under
+# concurrent misses); the access check runs first.
+_COMPUTE: dict[str, Callable[..., object]] = {}
 
 
-def _once(name: str, args: tuple, compute: Callable[[], object]) -> object:
-    key = (file_identity(), name, args)
-    try:
-        return _shared[key]
-    except KeyError:
-        pass
-    value = compute()
-    if len(_shared) >= _SHARED_MAX:
-        _shared.clear()
-    _shared[key] = value
-    return value
+@result_cache(max_entries=256)
+def _shared(identity: FileIdentity, name: str, args: tuple) -> object:
+    return _COMPUTE[name](*args)
+
+
+def _once(name: str, args: tuple, compute: Callable[..., object]) -> object:
+    """compute(*args), once per snapshot and (name, args)."""
+    _COMPUTE.setdefault(name, compute)
+    return _shared(file_identity(), name, args)
 
 
 # ── weeks ──────────────────────────────────────────────────────────────────────────────
@@ -169,9 +166,7 @@ def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     rank_moved (prev_rank − rank as a number). Ranked units first, then 无数据.
     Computed once per snapshot; do not mutate the frame in place (copy-on-write copies)."""
     require_scope(scope_id)  # this memo sits above the query runner's access check
-    frame = _once(
-        "changes", (key, scope_id, week, level), lambda: _changes(key, scope_id, week, level)
-    )
+    frame = _once("changes", (key, scope_id, week, level), _changes)
     return frame.copy(deep=False)
 
 
@@ -294,7 +289,7 @@ def flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
     rules = flags.CONFIG_PATH
     rules_stamp = rules.stat().st_mtime_ns if rules.exists() else 0
     frame = _once(
-        "flag_changes", (rules_stamp, scope_id, week), lambda: _flag_changes(scope_id, week)
+        "flag_changes", (rules_stamp, scope_id, week), lambda _stamp, s, w: _flag_changes(s, w)
     )
     return frame.copy(deep=False)
 
@@ -415,7 +410,7 @@ def summary(scope_id: int, week: Week) -> WeeklySummary:
     """The scope's totals for the week (computed once per snapshot: the page and the
     bulletin tell the same numbers)."""
     require_scope(scope_id)  # this memo sits above the query runner's access check
-    return _once("summary", (scope_id, week), lambda: _summary(scope_id, week))
+    return _once("summary", (scope_id, week), _summary)
 
 
 def _summary(scope_id: int, week: Week) -> WeeklySummary:
