@@ -77,7 +77,7 @@ def reading_snapshot(path: Path) -> Iterator[None]:
             for key in [k for k in _connections if k.path == identity_path]:
                 _connections.pop(key).close()
         # the build's results are never asked for again (the file is renamed when swapped in)
-        for cache in _caches:
+        for cache in [*_caches, *_snapshot_caches]:
             cache.drop_path(identity_path)
         with _store_lock:
             for key in [k for k in _stores if k.path == identity_path]:
@@ -367,12 +367,13 @@ def _handed_out(value: object) -> object:
     return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
 
 
-_caches: list[ResultCache] = []
+_caches: list[ResultCache] = []  # page results: emptied by clear_results and clear_memos
+_snapshot_caches: list[ResultCache] = []  # snapshot state: emptied by clear_memos only
 
 
 def result_cache(max_entries: int) -> Callable[[Callable], ResultCache]:
     """Decorator: cache a function of hashable arguments (the first one the snapshot's
-    FileIdentity) in a ResultCache, emptied by clear_memos with the rest."""
+    FileIdentity) in a ResultCache, emptied by clear_results / clear_memos with the rest."""
 
     def wrap(func: Callable) -> ResultCache:
         cache = ResultCache(func, max_entries)
@@ -382,10 +383,40 @@ def result_cache(max_entries: int) -> Callable[[Callable], ResultCache]:
     return wrap
 
 
+def snapshot_cache(max_entries: int) -> Callable[[Callable], ResultCache]:
+    """Decorator: as result_cache, for the snapshot's own state — what every page reads
+    whatever its scope (the unit list, the tests, the campaigns, meta, the served rows'
+    index): read once per snapshot and process when it is opened, and kept when the page
+    results are dropped (clear_results); emptied by clear_memos."""
+
+    def wrap(func: Callable) -> ResultCache:
+        cache = ResultCache(func, max_entries)
+        _snapshot_caches.append(cache)
+        return cache
+
+    return wrap
+
+
 @result_cache(max_entries=4000)
 def _cached(identity: FileIdentity, name: str, params: tuple) -> pd.DataFrame:
     """A query's result per (snapshot, query, params)."""
     return _answer(identity, name, dict(params))
+
+
+def is_whole_table(name: str) -> bool:
+    """True for a query without parameters (queries/<name>.sql has no $param): a small
+    table every page reads whatever its scope — the unit list, the tests, the campaigns,
+    meta — which is snapshot state (`_whole`), not a page result."""
+    return _PARAM.search(sql_text(name)) is None
+
+
+_PARAM = re.compile(r"\$[A-Za-z_]")
+
+
+@snapshot_cache(max_entries=256)
+def _whole(identity: FileIdentity, name: str) -> pd.DataFrame:
+    """A parameterless query's result, once per snapshot and process (is_whole_table)."""
+    return run_query(identity, name, {})
 
 
 # ── served numbers (dashboard/served.py) ───────────────────────────────────────────────
@@ -434,7 +465,7 @@ def _load_store(identity: FileIdentity) -> served.Store:
         slots = run_query(identity, "served_slots", {})
     except duckdb.CatalogException:
         slots = None
-    return served.load(read, _cached(identity, "all_units", ()), slots)
+    return served.load(read, _whole(identity, "all_units"), slots)
 
 
 def _serve_today(identity: FileIdentity, store: served.Store) -> None:
@@ -552,7 +583,7 @@ def peer_rank(unit_id: int, ranking: Callable[[int, str], pd.DataFrame]) -> Peer
     admitted for this computation only (this thread, no batch memo), and nothing but the
     unit's own row and the two counts leaves this function."""
     require_scope(unit_id)
-    units = _cached(file_identity(), "all_units", ())
+    units = _whole(file_identity(), "all_units")
     match = units[units["unit_id"] == unit_id]
     if match.empty or pd.isna(match.iloc[0]["parent_id"]):
         return PeerRank({}, 0, 0)
@@ -587,6 +618,8 @@ def query(name: str, **params: object) -> pd.DataFrame:
     _guard(identity, params)
     if "as_of" in params and takes_days(name):
         return _one_day(identity, name, params)
+    if not params and is_whole_table(name):
+        return _whole(identity, name)
     return _cached(identity, name, tuple(sorted(params.items())))
 
 
@@ -599,14 +632,25 @@ def register_memo(memo: dict) -> dict:
     return memo
 
 
-def clear_memos() -> None:
-    """Empty every per-snapshot memo (the benchmark's cold start; tests)."""
+def clear_results() -> None:
+    """Forget every page result (queries, rankings, evaluations), keeping what was read
+    when the snapshot was opened (snapshot_cache, per_snapshot, the served rows): the
+    state a page finds when it is the first to ask for its scope (the benchmark's cold
+    page)."""
     for cache in _caches:
+        cache.clear()
+    for memo in _memos:
+        memo.clear()
+
+
+def clear_memos() -> None:
+    """Forget everything this process holds of any snapshot, as if it had just started
+    (the benchmark's first page after a snapshot is swapped in; tests)."""
+    clear_results()
+    for cache in _snapshot_caches:
         cache.clear()
     with _store_lock:
         _stores.clear()
-    for memo in _memos:
-        memo.clear()
 
 
 def per_snapshot(func: Callable) -> Callable:
@@ -615,8 +659,9 @@ def per_snapshot(func: Callable) -> Callable:
     For small, immutable results derived from whole small tables (campaigns, the
     assessment list): a `query` cache hit hands back a fresh copy of its DataFrame, so
     work done on it would be redone on every call. Not for scoped data: no access check.
-    Kept in a ResultCache, so eight pages starting together compute it once."""
-    cache = result_cache(max_entries=4096)(lambda _identity, args: func(*args))
+    Snapshot state (snapshot_cache): kept by clear_results, so eight pages starting
+    together compute it once and later pages find it."""
+    cache = snapshot_cache(max_entries=4096)(lambda _identity, args: func(*args))
 
     @functools.wraps(func)
     def wrapper(*args: object) -> object:

@@ -1,0 +1,76 @@
+"""Snapshot state vs page results (dashboard/db.py): what every page reads whatever its
+scope — parameterless queries (the unit list, tests, campaigns, meta), per_snapshot values
+and the served rows — is read once per snapshot and process and kept when the page results
+are dropped (clear_results, the benchmark's cold page); a swapped-in snapshot is read
+afresh; clear_memos forgets everything."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dashboard import db, metrics
+from tests.tiny import AS_OF
+
+
+def test_whole_tables_are_snapshot_state(use_tiny: Path) -> None:
+    db.clear_memos()
+    assert db.is_whole_table("all_units") and db.is_whole_table("meta")
+    assert not db.is_whole_table("rectification_counts")
+    units = db.query("all_units")
+    metrics.campaigns()  # a per_snapshot value
+    db.query("rectification_counts", scope_id=1, level="self", days=(AS_OF,))
+    held = len(db._whole)  # all_units, campaigns and whatever else they read
+    assert held >= 2 and len(db._cached) >= 1
+
+    db.clear_results()
+    assert len(db._cached) == 0, "page results are dropped"
+    assert len(db._whole) == held, "the snapshot's tables are kept"
+    calls: list[str] = []
+    original = db.run_query
+    try:
+        db.run_query = lambda identity, name, params: (
+            calls.append(name) or original(identity, name, params)
+        )
+        again = db.query("all_units")
+        metrics.campaigns()
+    finally:
+        db.run_query = original
+    assert calls == [], "nothing of the snapshot's state is read again"
+    assert again.equals(units)
+
+    again["name"] = "改过"  # a caller's change does not reach the kept frame
+    assert db.query("all_units")["name"].equals(units["name"])
+
+    db.clear_memos()
+    assert len(db._whole) == 0 and len(db._cached) == 0
+
+
+def test_a_swapped_snapshot_is_read_afresh(
+    tiny_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    active = tmp_path / "active.duckdb"
+    shutil.copy(tiny_db, active)
+    monkeypatch.setenv(db.ENV_VAR, str(active))
+    db.clear_memos()
+    before = db.query("all_units")
+    first = str(before.loc[0, "name"])
+
+    fresh = tmp_path / "fresh.duckdb"
+    shutil.copy(tiny_db, fresh)
+    con = duckdb.connect(str(fresh))
+    con.execute(
+        "update units set name = name || '新' where unit_id = $u",
+        {"u": int(before.loc[0, "unit_id"])},
+    )
+    con.close()
+    os.replace(fresh, active)  # as store.write_snapshot swaps a snapshot in
+
+    after = db.query("all_units")
+    assert str(after.loc[0, "name"]) == first + "新"
+    db.clear_memos()
+    db.close_all()
