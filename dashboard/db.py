@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
@@ -27,7 +28,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -502,8 +503,18 @@ class AccessDenied(PermissionError):
     """A query asked for units outside what the signed-in user may see."""
 
 
+class _Lent(threading.local):
+    access: Access | None = None  # the access of the thread a query_many worker serves
+
+
+_lent = _Lent()
+
+
 def current_access() -> Access:
-    """The access of the Streamlit session running this code (open outside a session)."""
+    """The access of the Streamlit session running this code (open outside a session; in
+    a query_many worker, that of the thread it works for)."""
+    if _lent.access is not None:
+        return _lent.access
     try:
         from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -621,6 +632,46 @@ def query(name: str, **params: object) -> pd.DataFrame:
     if not params and is_whole_table(name):
         return _whole(identity, name)
     return _cached(identity, name, tuple(sorted(params.items())))
+
+
+QUERY_WORKERS = 3  # DuckDB runs a query without the GIL: two cores, a third to queue
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def query_many(requests: Sequence[tuple[str, dict]]) -> list[pd.DataFrame]:
+    """query(name, **params) for each request, in order, several at once on worker
+    threads: a page that must run a dozen independent queries (a replayed date, nothing
+    stored) waits for the slowest few instead of their sum. Each worker asks as this
+    thread would — the same user's access, the same snapshot (the build's, on the write
+    path), the same batch days and admitted scope — so the access check and the caches
+    are those of `query`; an error is raised here as query would raise it."""
+    if len(requests) <= 1:
+        return [query(name, **params) for name, params in requests]
+    access, reading, admitted, days = (
+        current_access(),
+        _reading.path,
+        _admitted.scope_id,
+        _batch.days,
+    )
+
+    def one(name: str, params: dict) -> pd.DataFrame:
+        _lent.access, _reading.path, _admitted.scope_id, _batch.days = (
+            access, reading, admitted, days,
+        )  # fmt: skip
+        try:
+            return query(name, **params)
+        finally:
+            _lent.access, _reading.path, _admitted.scope_id = None, None, None
+            _batch.days = frozenset()
+
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(QUERY_WORKERS, "cw-query")
+        pool = _pool
+    futures = [pool.submit(one, name, dict(params)) for name, params in requests]
+    return [f.result() for f in futures]
 
 
 _memos: list[dict] = []

@@ -74,3 +74,46 @@ def test_a_swapped_snapshot_is_read_afresh(
     assert str(after.loc[0, "name"]) == first + "新"
     db.clear_memos()
     db.close_all()
+
+
+def test_query_many_answers_as_query_with_the_callers_access(use_tiny: Path) -> None:
+    """Several queries at once on worker threads: the same frames as one by one, and each
+    worker asks as the calling thread's user (a district user is refused another district)."""
+    from dashboard import auth
+
+    db.clear_memos()
+    requests = [
+        ("rectification_counts", {"scope_id": 1, "level": "district", "days": (AS_OF,)}),
+        ("materials_counts", {"scope_id": 2, "level": "street", "days": (AS_OF,)}),
+        ("all_units", {}),
+    ]
+    many = db.query_many(requests)
+    db.clear_memos()
+    for (name, params), got in zip(requests, many, strict=True):
+        assert got.equals(db.query(name, **params)), name
+
+    db._lent.access = auth.Access(None, (2,))  # as if a 东城区 user's session ran this
+    try:
+        mine = db.query_many(requests[1:])
+        assert mine[0].equals(many[1])
+        with pytest.raises(db.AccessDenied):
+            db.query_many(requests[:2])  # 临江市 is outside 东城区
+    finally:
+        db._lent.access = None
+
+
+def test_query_many_reads_the_snapshot_being_built(
+    use_tiny: Path, tiny_db: Path, tmp_path: Path
+) -> None:
+    """On the write path (db.reading_snapshot) the workers read the file being built."""
+    build = tmp_path / "build.duckdb"
+    shutil.copy(tiny_db, build)
+    con = duckdb.connect(str(build))
+    con.execute("update units set name = '建设中' where unit_id = 1")
+    con.close()
+    db.clear_memos()
+    with db.reading_snapshot(build):
+        inside = db.query_many([("all_units", {}), ("meta", {})])[0]
+    outside = db.query_many([("all_units", {}), ("meta", {})])[0]
+    assert inside.set_index("unit_id").loc[1, "name"] == "建设中"
+    assert outside.set_index("unit_id").loc[1, "name"] == "临江市"
