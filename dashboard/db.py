@@ -634,6 +634,22 @@ def query(name: str, **params: object) -> pd.DataFrame:
     return _cached(identity, name, tuple(sorted(params.items())))
 
 
+def query_rows(name: str, **params: object) -> tuple[list[str], list[tuple]]:
+    """Run queries/<name>.sql and return (column names, rows as Python tuples): for a
+    caller that turns each row into an object of its own and caches that (no DataFrame
+    is built; not cached here). The same access check as `query`."""
+    identity = file_identity()
+    _guard(identity, params)
+    cursor = _cursor(identity)
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    try:
+        result = cursor.execute(sql_text(name), values)
+        names = [column[0] for column in result.description]
+        return names, result.fetchall()
+    finally:
+        cursor.close()
+
+
 QUERY_WORKERS = 3  # DuckDB runs a query without the GIL: two cores, a third to queue
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()

@@ -49,6 +49,7 @@ the earliest as_of of that run.
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as dt
 import hashlib
 import json
@@ -72,6 +73,7 @@ from dashboard.db import (
     per_snapshot,
     query,
     query_many,
+    query_rows,
     register_memo,
     require_scope,
     result_cache,
@@ -1584,21 +1586,56 @@ def _stored_days() -> frozenset[tuple[dt.date, str]]:
 
 
 def _stored(scope_id: int, as_of: dt.date, fingerprint: str) -> list[Generated]:
-    """One scope's precomputed flags, ranked (the query runner checks the scope)."""
-    frame = query("flag_snapshot", day=as_of, rules=fingerprint, scope_id=scope_id)
+    """One scope's precomputed flags, ranked (the query runner checks the scope).
+
+    Read as plain rows (db.query_rows: no DataFrame for a few thousand flags at a
+    province's root), each flag built from its row, its evidence decoded only when a
+    page looks at it (StoredEvidence): the meeting board and 周报 never do."""
+    names, rows = query_rows("flag_snapshot", day=as_of, rules=fingerprint, scope_id=scope_id)
+    at = {name: i for i, name in enumerate(names)}
+    rule_pos, row_pos, evidence = at["rule_pos"], at["row_pos"], at["evidence"]
+    plain = [(f.name, at[f.name]) for f in fields(Flag) if f.name != "evidence"]
     out: list[Generated] = []
-    rows = _rows(frame)
-    evidence = _evidence_from_json(f"[{','.join(row['evidence'] for row in rows)}]")
-    names = [name.name for name in fields(Flag)]
-    for row, found in zip(rows, evidence, strict=True):
-        values = {name: row[name] for name in names}
-        values["evidence"] = tuple(found)
-        for name in ("unit_id", "weeks_red"):
-            values[name] = int(values[name])
-        for name in ("owner_id", "days_to_test"):
-            values[name] = None if values[name] is None else int(values[name])
-        out.append((Flag(**values), int(row["rule_pos"]), int(row["row_pos"])))
+    for row in rows:
+        values = {name: row[i] for name, i in plain}
+        values["evidence"] = StoredEvidence(row[evidence])
+        out.append((Flag(**values), int(row[rule_pos]), int(row[row_pos])))
     return out
+
+
+class StoredEvidence(collections.abc.Sequence):
+    """A stored flag's evidence rows (JSON, _evidence_json), decoded on first use; equal
+    to the tuple of those rows, as a computed flag's evidence is."""
+
+    __slots__ = ("_text", "_rows")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._rows: tuple | None = None
+
+    def _decoded(self) -> tuple:
+        if self._rows is None:
+            self._rows = _evidence_from_json(self._text)
+        return self._rows
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._decoded()[index]
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __iter__(self):
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StoredEvidence | tuple):
+            return self._decoded() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment] - rows are dicts, as in a tuple of dicts
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
 
 
 @per_snapshot

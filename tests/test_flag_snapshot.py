@@ -285,3 +285,13 @@ def test_a_new_day_serves_the_day_before_until_it_is_evaluated_once_in_the_backg
     _wait_until_served(tomorrow, rules)
     assert flags.evaluate(3, tomorrow, rules) == live(3, tomorrow, rules)
     assert started == [(today,), (tomorrow,)]
+
+
+def test_stored_evidence_is_decoded_when_looked_at_and_equals_the_rows() -> None:
+    rows = ({"问题": "P-1", "整改期限": dt.date(2026, 6, 1), "逾期天数": 9},)
+    stored = flags.StoredEvidence(flags._evidence_json(rows))
+    assert stored._rows is None  # a board that never opens the evidence never decodes it
+    assert len(stored) == 1 and stored[0]["整改期限"] == dt.date(2026, 6, 1)
+    assert stored == rows and rows == stored and list(stored) == list(rows)
+    assert stored != ({"问题": "P-2"},)
+    assert flags.StoredEvidence("[]") == () and not flags.StoredEvidence("[]")
