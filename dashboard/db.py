@@ -346,6 +346,18 @@ class ResultCache:
             self._pending.pop(key, None)
         return _handed_out(value)
 
+    def put(self, key: tuple, value: object) -> None:
+        """Keep `value` as the result for `key` (computed together with others, elsewhere)."""
+        with self._lock:
+            self._results[key] = value
+            self._results.move_to_end(key)
+            while len(self._results) > self.max_entries:
+                self._results.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._results
+
     def clear(self) -> None:
         with self._lock:
             self._results.clear()

@@ -295,3 +295,21 @@ def test_stored_evidence_is_decoded_when_looked_at_and_equals_the_rows() -> None
     assert stored == rows and rows == stored and list(stored) == list(rows)
     assert stored != ({"问题": "P-2"},)
     assert flags.StoredEvidence("[]") == () and not flags.StoredEvidence("[]")
+
+
+def test_days_not_stored_are_evaluated_together_as_each_alone(use_tiny: Path) -> None:
+    """周报 at a replayed week: both ends computed in one pass equal each computed alone,
+    and a stored day among them is still read from the snapshot."""
+    rules = flag_golden.lenient()  # every rule fires on the tiny city
+    days = [AS_OF - dt.timedelta(days=13), AS_OF - dt.timedelta(days=20), AS_OF]
+    for scope_id in (1, 2, 12):
+        _fresh()
+        together = flags.evaluate_days(scope_id, days, rules)
+        assert all(together), scope_id
+        assert together == [live(scope_id, day, rules) for day in days], scope_id
+    rules = flags.rules_or_last_good()[0]
+    _fresh()
+    replayed = AS_OF - dt.timedelta(days=20)
+    both = flags.evaluate_days(1, [AS_OF, replayed], rules)
+    assert both[0] == [f for f, *_ in flags.stored_flags(1, AS_OF, rules)]
+    assert both[1] == live(1, replayed, rules)
