@@ -1170,20 +1170,61 @@ def rule_rows_by_scope(
     return rows_by_scope(spec.query, scope_ids, days=tuple(days), **spec.query_params(cfg))
 
 
-def _prefetch(configs: list[RuleConfig], scope_id: int, days: list[dt.date]) -> None:
-    """Run the rules' queries for one scope at once (db.query_many), so rule_rows finds
-    them cached: a page evaluating its scope live waits for the slowest rules, not all."""
+def _prefetch(
+    configs: list[RuleConfig], scope_id: int, days: list[dt.date], as_ofs: list[dt.date]
+) -> None:
+    """Run the rules' queries for one scope at once (db.query_many), then the evidence
+    queries of the rules that fired (EVIDENCE_READ), so the wording finds them cached: a
+    page evaluating its scope live waits for the slowest queries, not for their sum."""
     require_scope(scope_id)
-    requests = []
-    for cfg in configs:
-        spec = RULES[cfg.rule_id]
-        params = {"days": tuple(days), **spec.query_params(cfg)}
-        if takes_scope_list(spec.query):
-            params["scope_ids"] = (scope_id,)
-        else:
-            params["scope_id"] = scope_id
-        requests.append((spec.query, params))
-    query_many(requests)
+
+    def request(name: str, params: dict) -> tuple[str, dict]:
+        key = "scope_ids" if takes_scope_list(name) else "scope_id"
+        return name, {**params, key: (scope_id,) if key == "scope_ids" else scope_id}
+
+    rules = [(cfg, RULES[cfg.rule_id]) for cfg in configs]
+    found = query_many(
+        [
+            request(spec.query, {"days": tuple(days), **spec.query_params(cfg)})
+            for cfg, spec in rules
+        ]
+    )
+    evidence: dict[tuple, tuple[str, dict]] = {}
+    for (cfg, _spec), frame in zip(rules, found, strict=True):
+        reads = EVIDENCE_READ.get(cfg.rule_id)
+        if reads is None or frame.empty:
+            continue
+        stamps = set(pd.to_datetime(frame["as_of"]).dt.date)
+        for as_of in as_ofs:
+            if as_of not in stamps:
+                continue
+            rows = _rows(frame[(pd.to_datetime(frame["as_of"]).dt.date == as_of).to_numpy()])
+            for name, params in reads(cfg.param_dict(), rows):
+                name, params = request(name, {**params, "days": (as_of,)})
+                evidence[(name, tuple(sorted(params.items())))] = (name, params)
+    query_many(list(evidence.values()))
+
+
+# Which evidence queries a rule's wording reads (Context.evidence_rows) when it fired, from
+# its settings and its rows at one date: read ahead by _prefetch only — a rule missing here,
+# or a wrong guess, costs a query run later or one run for nothing, never a wrong flag.
+def _lookback(name: str) -> Callable[[dict, list[dict]], list[tuple[str, dict]]]:
+    return lambda p, rows: [(name, {"lookback_days": p["lookback_days"]})]
+
+
+EVIDENCE_READ: dict[str, Callable[[dict, list[dict]], list[tuple[str, dict]]]] = {
+    "overdue_severe": lambda p, rows: [("flag_overdue_problems", {})],
+    "overdue_problems": lambda p, rows: [("flag_overdue_problems", {})],
+    "rectification_below": lambda p, rows: [("flag_overdue_problems", {})],
+    "rebound_point": _lookback("flag_rebounds"),
+    "materials_zero": lambda p, rows: [("materials_lines", {})],
+    "materials_behind": lambda p, rows: [("materials_lines", {})],
+    "fixed_point_static_fail": _lookback("flag_point_failures"),
+    "random_pool_risk": _lookback("flag_random_pool"),
+    "survey_below_city": lambda p, rows: [
+        ("survey_item_gaps", {"category": c}) for c in sorted({str(r["category"]) for r in rows})
+    ],
+}
 
 
 def _streak(key: tuple, as_of: dt.date, flagged: dict[dt.date, set]) -> tuple[int, dt.date]:
@@ -1237,7 +1278,7 @@ def _generate_scopes(
     shared: dict[dt.date, dict] = {as_of: {} for as_of in as_ofs}
     kept = [cfg for cfg in rules.enabled() if keep(cfg)]
     if len(scope_ids) == 1:  # a page's own scope (a replayed date): the rules side by side
-        _prefetch(kept, scope_ids[0], days)
+        _prefetch(kept, scope_ids[0], days, as_ofs)
     for rule_pos, cfg in enumerate(rules.enabled()):
         if not keep(cfg):
             continue
