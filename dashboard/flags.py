@@ -1659,12 +1659,14 @@ def _stored(scope_id: int, as_of: dt.date, fingerprint: str) -> list[Generated]:
     page looks at it (StoredEvidence): the meeting board and 周报 never do."""
     names, rows = query_rows("flag_snapshot", day=as_of, rules=fingerprint, scope_id=scope_id)
     at = {name: i for i, name in enumerate(names)}
-    rule_pos, row_pos, evidence = at["rule_pos"], at["row_pos"], at["evidence"]
+    rule_pos, row_pos, evidence, count = (
+        at["rule_pos"], at["row_pos"], at["evidence"], at["evidence_count"],
+    )  # fmt: skip
     plain = [(f.name, at[f.name]) for f in fields(Flag) if f.name != "evidence"]
     out: list[Generated] = []
     for row in rows:
         values = {name: row[i] for name, i in plain}
-        values["evidence"] = StoredEvidence(row[evidence])
+        values["evidence"] = StoredEvidence(row[evidence], row[count])
         out.append((Flag(**values), int(row[rule_pos]), int(row[row_pos])))
     return out
 
@@ -1673,11 +1675,12 @@ class StoredEvidence(collections.abc.Sequence):
     """A stored flag's evidence rows (JSON, _evidence_json), decoded on first use; equal
     to the tuple of those rows, as a computed flag's evidence is."""
 
-    __slots__ = ("_text", "_rows")
+    __slots__ = ("_text", "_rows", "_count")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, count: int | None = None) -> None:
         self._text = text
         self._rows: tuple | None = None
+        self._count = count  # the rows' number when known (a table shows only that)
 
     def _decoded(self) -> tuple:
         if self._rows is None:
@@ -1688,7 +1691,7 @@ class StoredEvidence(collections.abc.Sequence):
         return self._decoded()[index]
 
     def __len__(self) -> int:
-        return len(self._decoded())
+        return len(self._decoded()) if self._count is None else self._count
 
     def __iter__(self):
         return iter(self._decoded())

@@ -287,7 +287,7 @@ def test_a_new_day_serves_the_day_before_until_it_is_evaluated_once_in_the_backg
     assert started == [(today,), (tomorrow,)]
 
 
-def test_stored_evidence_is_decoded_when_looked_at_and_equals_the_rows() -> None:
+def test_stored_evidence_is_decoded_when_looked_at_and_equals_the_rows(use_tiny: Path) -> None:
     rows = ({"问题": "P-1", "整改期限": dt.date(2026, 6, 1), "逾期天数": 9},)
     stored = flags.StoredEvidence(flags._evidence_json(rows))
     assert stored._rows is None  # a board that never opens the evidence never decodes it
@@ -295,6 +295,10 @@ def test_stored_evidence_is_decoded_when_looked_at_and_equals_the_rows() -> None
     assert stored == rows and rows == stored and list(stored) == list(rows)
     assert stored != ({"问题": "P-2"},)
     assert flags.StoredEvidence("[]") == () and not flags.StoredEvidence("[]")
+    counted = flags.StoredEvidence(flags._evidence_json(rows), 1)
+    assert len(counted) == 1 and counted._rows is None  # the count read with the row
+    names, found = db.query_rows("flag_snapshot", day=AS_OF, rules="x", scope_id=1)
+    assert "evidence_count" in names and found == []
 
 
 def test_days_not_stored_are_evaluated_together_as_each_alone(use_tiny: Path) -> None:
