@@ -504,6 +504,17 @@ class Context:
             **fields_,
         )
 
+    def grouped(self, key: Any, rows: list[dict], by: Callable[[dict], Any]) -> dict[Any, list]:
+        """`rows` grouped by `by` (in their order), once per evaluation under memo `key`:
+        each flag then takes its own group instead of scanning every row (at a province's
+        root, thousands of flags × thousands of evidence rows)."""
+        if key not in self.memo:
+            groups: dict[Any, list] = {}
+            for row in rows:
+                groups.setdefault(by(row), []).append(row)
+            self.memo[key] = groups
+        return self.memo[key]
+
     def evidence_rows(self, name: str, **params: Any) -> list[dict]:
         """Rows of an evidence query at as_of alone (not the history days), read once."""
         key = (name, tuple(sorted(params.items())))
@@ -703,7 +714,10 @@ def overdue_severe(c: Context, r: dict) -> Flag:
             f"时限 {r['deadline']}"
         ),
         evidence=lambda: _records(
-            [o for o in _overdue(c) if str(o["problem_id"]) == r["subject"]], PROBLEM_EVIDENCE
+            c.grouped("overdue_by_problem", _overdue(c), lambda o: str(o["problem_id"])).get(
+                r["subject"], []
+            ),
+            PROBLEM_EVIDENCE,
         ),
         deadline=r["deadline"],
         weight=float(r["weight"]),
@@ -731,8 +745,10 @@ def overdue_problems(c: Context, r: dict) -> Flag:
         evidence=lambda: _records(
             [
                 o
-                for o in _overdue(c)
-                if o["severity"] != "severe" and o["owner_id"] == r["owner_id"]
+                for o in c.grouped("overdue_by_owner", _overdue(c), lambda o: o["owner_id"]).get(
+                    r["owner_id"], []
+                )
+                if o["severity"] != "severe"
             ],
             PROBLEM_EVIDENCE,
         ),
@@ -812,7 +828,7 @@ def rebound_point(c: Context, r: dict) -> Flag:
 
     def evidence() -> tuple[dict, ...]:
         rows = c.evidence_rows("flag_rebounds", lookback_days=p["lookback_days"])
-        mine = [o for o in rows if str(o["point_id"]) == r["subject"]]
+        mine = c.grouped("by_point", rows, lambda o: str(o["point_id"])).get(r["subject"], [])
         for o in mine:
             o["status_text"] = "已整改" if o["is_rectified"] else "未整改"
         return _records(mine, REBOUND_EVIDENCE)
@@ -1030,7 +1046,8 @@ def fixed_point_static_fail(c: Context, r: dict) -> Flag:
 
     def evidence() -> tuple[dict, ...]:
         rows = c.evidence_rows("flag_point_failures", lookback_days=c.p["lookback_days"])
-        return _records([o for o in rows if str(o["point_id"]) == r["subject"]], POINT_EVIDENCE)
+        by_point = c.grouped("by_point", rows, lambda o: str(o["point_id"]))
+        return _records(by_point.get(r["subject"], []), POINT_EVIDENCE)
 
     return c.flag(
         r,
@@ -1069,7 +1086,8 @@ def random_pool_risk(c: Context, r: dict) -> Flag:
 
     def evidence() -> tuple[dict, ...]:
         rows = c.evidence_rows("flag_random_pool", lookback_days=p["lookback_days"])
-        failing = [o for o in rows if o["point_type"] == r["subject"] and not o["passed_all"]]
+        by_type = c.grouped("by_type", rows, lambda o: o["point_type"])
+        failing = [o for o in by_type.get(r["subject"], []) if not o["passed_all"]]
         names = _unit_names()
         for o in failing:
             o["unit_name"] = names.get(int(o["unit_id"]), str(o["unit_id"]))
@@ -1122,8 +1140,10 @@ def survey_below_city(c: Context, r: dict) -> Flag:
                 "全市得分": round(float(o["city_rate"]), 2),
                 "分差": round(float(o["gap"]), 2),
             }
-            for o in rows
-            if int(o["unit_id"]) == int(r["unit_id"]) and float(o["gap"]) < -p["gap_points"]
+            for o in c.grouped(("by_unit", category), rows, lambda o: int(o["unit_id"])).get(
+                int(r["unit_id"]), []
+            )
+            if float(o["gap"]) < -p["gap_points"]
         ]
         return tuple(sorted(mine, key=lambda e: e["分差"]))
 
