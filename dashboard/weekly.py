@@ -295,8 +295,7 @@ def flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
 
 
 def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
-    now = flags.evaluate(scope_id, week.end)
-    before = flags.evaluate(scope_id, week.prev_end)
+    now, before = flags.evaluate_days(scope_id, [week.end, week.prev_end])
     before_keys = {f.key for f in before}
     now_keys = {f.key for f in now}
     rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now] + [
