@@ -687,8 +687,13 @@ def test_survey_below_city_red_flag(use_waves: Path) -> None:
     # gap > 3 points; one flag per unit and survey, its items as evidence
     assert shown == [("东城区", -3.4, "phone"), ("和平街道", -4.5, "phone")]
     hp = next(f for f in found if f.unit_name == "和平街道")
-    assert hp.value_text == "电话调查 1 项低于全市得分超过 3 分，最低「看病就医」79 分，低于全市 4.5 分"
-    assert [(e["项目"], e["全市得分"], e["分差"]) for e in hp.evidence] == [("看病就医", 83.5, -4.5)]
+    assert (
+        hp.value_text
+        == "电话调查 1 项低于全市得分超过 3 分，最低「看病就医」79 分，低于全市 4.5 分"
+    )
+    assert [(e["项目"], e["全市得分"], e["分差"]) for e in hp.evidence] == [
+        ("看病就医", 83.5, -4.5)
+    ]
     quiet = flags.parse_rules({"rules": {"survey_below_city": {"gap_points": 5.0}}})
     assert not [
         f for f in flags.evaluate(1, TINY_AS_OF, quiet) if f.rule_id == "survey_below_city"
