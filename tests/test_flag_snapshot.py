@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard import db, flags, metrics, store
+from dashboard import db, demo, flags, metrics, store
 from dashboard.components.text import md_escape
 from tests import flag_golden
 from tests.apptest import open_app, open_page
+from tests.cities import CITY_REFERENCE, SMALL_CITY_SCALE
 from tests.tiny import AS_OF, fill_tiny
 
 
@@ -90,8 +91,14 @@ def test_the_rules_over_a_list_of_scopes_give_each_scope_what_it_gets_alone(
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return flag_golden.build_city(tmp_path_factory.mktemp("snapshot") / "city.duckdb")
+def city(small_city: Path) -> Path:
+    """flag_golden.build_city's city: the session's scale-0.05 city (tests/conftest.py)."""
+    assert (flag_golden.CITY_SCALE, flag_golden.CITY_SEED, flag_golden.CITY_REFERENCE) == (
+        SMALL_CITY_SCALE,
+        demo.DEFAULT_SEED,
+        CITY_REFERENCE,
+    )
+    return small_city
 
 
 def test_every_kind_of_scope_of_a_city_gets_what_the_rule_queries_give(
