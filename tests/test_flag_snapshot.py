@@ -178,6 +178,7 @@ from dashboard import db, flags
 ready, stop = Path(sys.argv[2]), Path(sys.argv[3])
 seen, until = set(), time.monotonic() + 120
 while not stop.exists() and time.monotonic() < until:
+    time.sleep(0.02)  # two spinning readers would starve the swaps they are meant to overlap
     try:
         identity = db.file_identity()
         found = flags.evaluate(1, dt.date(2026, 6, 10))
@@ -190,12 +191,13 @@ print(len(seen))
 """
 
 
-def test_two_processes_keep_serving_while_snapshots_are_swapped(tmp_path: Path) -> None:
+def test_two_processes_keep_serving_while_snapshots_are_swapped(
+    tiny_copy: Path, tmp_path: Path
+) -> None:
     """Two app processes read the same snapshot (its precomputed flags) while imports swap
     new ones in: neither sees a lock error, and both move on to the new snapshots."""
-    path = tmp_path / "tiny.duckdb"
+    path = tiny_copy  # build_tiny's snapshot: fill_tiny with this meta
     meta = {"source": "test", "reference_date": AS_OF.isoformat()}
-    store.write_snapshot(path, fill_tiny, meta=meta)
     root = Path(__file__).resolve().parent.parent
     stop = tmp_path / "stop"
     readers = [
