@@ -644,14 +644,16 @@ def test_a_demoted_or_removed_user_loses_the_role_at_the_next_run(
 
 
 @pytest.fixture(scope="module")
-def repeated_name_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def repeated_name_db(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny city with 桃源村 renamed 光明社区: the name repeats under 解放街道 and 城关镇."""
+    import shutil
+
     import duckdb
 
     from dashboard import store
-    from tests.tiny import build_tiny
 
-    path = build_tiny(tmp_path_factory.mktemp("repeated") / "repeated.duckdb")
+    path = tmp_path_factory.mktemp("repeated") / "repeated.duckdb"
+    shutil.copyfile(tiny_db, path)  # the session's tiny snapshot, renamed below
 
     def rename(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("update units set name = '光明社区' where unit_id = 10")

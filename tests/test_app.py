@@ -85,14 +85,13 @@ def test_old_schema_version_gives_chinese_error(
 
 
 def test_snapshot_from_an_older_release_gets_its_derived_tables_rebuilt(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import duckdb
 
     from dashboard import store
-    from tests.tiny import build_tiny
 
-    path = build_tiny(tmp_path / "old.duckdb")
+    path = tiny_copy  # the session's tiny snapshot, made "older" below
     store.write_snapshot(
         path,
         lambda con: con.execute("drop table visit_daily"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dashboard import db, demo, flags, metrics, page_days
+from dashboard import db, flags, metrics, page_days
 from tests.tiny import AS_OF
 
 # every day-list query with the parameters besides the day that a page passes
@@ -141,15 +141,6 @@ def test_page_days_cover_this_week_and_last() -> None:
     assert dt.date(2026, 11, 22) in weekly and dt.date(2026, 11, 15) in weekly
     assert len(weekly) == 2
     assert page_days.days_for("flags", as_of) == []  # the flag engine asks its own days
-
-
-@pytest.fixture(scope="module")
-def city_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo.generate(
-        tmp_path_factory.mktemp("batch") / "city.duckdb",
-        scale=0.1,
-        reference_date=dt.date(2026, 11, 24),
-    )
 
 
 def test_batched_days_equal_single_days_on_a_generated_city(

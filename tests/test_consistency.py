@@ -19,7 +19,6 @@ import pytest
 from dashboard import (
     bulletin,
     db,
-    demo,
     flags,
     meeting,
     metrics,
@@ -33,6 +32,7 @@ from dashboard.components import ranking_table as rt
 from dashboard.components.text import date_text, is_missing, pct, place_text
 from dashboard.labels import STATUS
 from tests.apptest import open_app, open_page
+from tests.cities import CITY_REFERENCE
 
 REF = dt.date(2026, 11, 24)
 WEEK_END = weekly.default_week(REF).end  # 2026-11-22: what 周报 reports by default
@@ -70,10 +70,10 @@ def shown(key: str, value: object) -> str:
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo.generate(
-        tmp_path_factory.mktemp("consistency") / "city.duckdb", scale=0.1, reference_date=REF
-    )
+def city(city_db: Path) -> Path:
+    """The generated city at scale 0.1 on REF (tests/conftest.py; shared, read only)."""
+    assert REF == CITY_REFERENCE
+    return city_db
 
 
 @pytest.fixture()

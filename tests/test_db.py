@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from dashboard import db, store
-from tests.tiny import AS_OF, build_tiny
+from tests.tiny import AS_OF
 
 
 @pytest.fixture()
-def own_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = build_tiny(tmp_path / "city.duckdb")
+def own_db(tiny_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tiny_copy  # the session's tiny snapshot, copied: this test writes to it
     monkeypatch.setenv(db.ENV_VAR, str(path))
     yield path
     db._cached.clear()
@@ -36,7 +37,7 @@ def test_swapped_snapshot_is_read_at_once(own_db: Path) -> None:
 
 
 def test_backups_are_kept(own_db: Path) -> None:
-    for _ in range(5):
+    for _ in range(store.BACKUPS_KEPT + 1):  # one more than is kept: the oldest goes
         store.write_snapshot(own_db, lambda con: None, base=own_db)
     backups = list((own_db.parent / "backups").glob("*.duckdb"))
     assert len(backups) == store.BACKUPS_KEPT
@@ -44,10 +45,14 @@ def test_backups_are_kept(own_db: Path) -> None:
 
 def test_concurrent_readers_during_swaps(own_db: Path) -> None:
     errors: list[BaseException] = []
+    reads: list[int] = []
     stop = threading.Event()
 
     def reader() -> None:
         while not stop.is_set():
+            # a breath between reads: four readers spinning on the GIL would starve the
+            # swaps they are meant to overlap (each swap still meets many reads, below)
+            time.sleep(0.02)
             try:
                 identity = db.file_identity()
                 frame = db.run_query(
@@ -56,6 +61,7 @@ def test_concurrent_readers_during_swaps(own_db: Path) -> None:
                     {"scope_id": 1, "level": "self", "days": (AS_OF,)},
                 )
                 assert int(frame.iloc[0]["found"]) == 11
+                reads.append(1)
             except FileNotFoundError:
                 continue  # the instant between unlink and rename on some filesystems
             except BaseException as exc:  # noqa: BLE001
@@ -71,6 +77,7 @@ def test_concurrent_readers_during_swaps(own_db: Path) -> None:
     for t in threads:
         t.join()
     assert not errors, errors[:3]
+    assert len(reads) > 20  # the reads overlapped the swaps
 
 
 def test_copy_of_database_opened_read_only_by_path(own_db: Path, tmp_path: Path) -> None:

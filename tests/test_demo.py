@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from dashboard import demo, store
+from tests.cities import CITY_REFERENCE, SMALL_CITY_SCALE
 
 REF = dt.date(2026, 11, 24)
 SCALE = 0.05
@@ -32,16 +33,12 @@ BASE_TABLES = [
 
 @pytest.fixture(scope="module")
 def built(
-    tmp_path_factory: pytest.TempPathFactory,
+    small_city_build: tuple[Path, list[tuple[float, str]]],
 ) -> tuple[Path, list[tuple[float, str]]]:
-    calls: list[tuple[float, str]] = []
-    path = demo.generate(
-        tmp_path_factory.mktemp("demo") / "demo.duckdb",
-        scale=SCALE,
-        reference_date=REF,
-        progress=lambda f, m: calls.append((f, m)),
-    )
-    return path, calls
+    """The city generated at SCALE on REF with the default seed, and its progress calls
+    (tests/conftest.py: generated once per session, read only)."""
+    assert (SCALE, REF) == (SMALL_CITY_SCALE, CITY_REFERENCE)
+    return small_city_build
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-import pytest
 
 VISIT_DAILY_FROM_RAW = """
 with first_visit as (
@@ -225,9 +224,5 @@ def test_derived_tables_match_raw_on_the_tiny_fixture(tiny_db: Path) -> None:
     check_derived(tiny_db)
 
 
-def test_derived_tables_match_raw_on_a_generated_city(tmp_path: Path) -> None:
-    demo = pytest.importorskip("dashboard.demo")
-    import datetime as dt
-
-    path = demo.generate(tmp_path / "city.duckdb", scale=0.05, reference_date=dt.date(2026, 11, 24))
-    check_derived(path)
+def test_derived_tables_match_raw_on_a_generated_city(small_city: Path) -> None:
+    check_derived(small_city)  # scale 0.05 on 2026-11-24 (tests/conftest.py)

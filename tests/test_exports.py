@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -16,7 +17,7 @@ import pytest
 from docx import Document
 
 from dashboard import db, export, store
-from tests.tiny import AS_OF, build_tiny
+from tests.tiny import AS_OF
 
 INJECTIONS = [
     '=HYPERLINK("http://evil.example","点我")',
@@ -30,8 +31,9 @@ DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(scope="module")
-def poisoned_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = build_tiny(tmp_path_factory.mktemp("poisoned") / "poisoned.duckdb")
+def poisoned_db(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("poisoned") / "poisoned.duckdb"
+    shutil.copyfile(tiny_db, path)  # the session's tiny snapshot, poisoned below
 
     def poison(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("update units set name = $n where unit_id = 4", {"n": INJECTIONS[0]})

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard import db
+from dashboard import db, demo
 from tests import flag_golden
+from tests.cities import CITY_REFERENCE, SMALL_CITY_SCALE
 
 
 def _compare(golden: Path, cases) -> None:
@@ -31,8 +32,14 @@ def test_flags_match_the_golden_on_the_tiny_fixture(use_tiny: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def golden_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return flag_golden.build_city(tmp_path_factory.mktemp("golden") / "city.duckdb")
+def golden_city(small_city: Path) -> Path:
+    """flag_golden.build_city's city: the session's scale-0.05 city (tests/conftest.py)."""
+    assert (flag_golden.CITY_SCALE, flag_golden.CITY_SEED, flag_golden.CITY_REFERENCE) == (
+        SMALL_CITY_SCALE,
+        demo.DEFAULT_SEED,
+        CITY_REFERENCE,
+    )
+    return small_city
 
 
 def test_flags_match_the_golden_on_a_generated_city(

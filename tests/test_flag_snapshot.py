@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard import db, flags, metrics, store
+from dashboard import db, demo, flags, metrics, store
 from dashboard.components.text import md_escape
 from tests import flag_golden
 from tests.apptest import open_app, open_page
+from tests.cities import CITY_REFERENCE, SMALL_CITY_SCALE
 from tests.tiny import AS_OF, fill_tiny
 
 
@@ -90,8 +91,14 @@ def test_the_rules_over_a_list_of_scopes_give_each_scope_what_it_gets_alone(
 
 
 @pytest.fixture(scope="module")
-def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return flag_golden.build_city(tmp_path_factory.mktemp("snapshot") / "city.duckdb")
+def city(small_city: Path) -> Path:
+    """flag_golden.build_city's city: the session's scale-0.05 city (tests/conftest.py)."""
+    assert (flag_golden.CITY_SCALE, flag_golden.CITY_SEED, flag_golden.CITY_REFERENCE) == (
+        SMALL_CITY_SCALE,
+        demo.DEFAULT_SEED,
+        CITY_REFERENCE,
+    )
+    return small_city
 
 
 def test_every_kind_of_scope_of_a_city_gets_what_the_rule_queries_give(
@@ -171,6 +178,7 @@ from dashboard import db, flags
 ready, stop = Path(sys.argv[2]), Path(sys.argv[3])
 seen, until = set(), time.monotonic() + 120
 while not stop.exists() and time.monotonic() < until:
+    time.sleep(0.02)  # two spinning readers would starve the swaps they are meant to overlap
     try:
         identity = db.file_identity()
         found = flags.evaluate(1, dt.date(2026, 6, 10))
@@ -183,12 +191,13 @@ print(len(seen))
 """
 
 
-def test_two_processes_keep_serving_while_snapshots_are_swapped(tmp_path: Path) -> None:
+def test_two_processes_keep_serving_while_snapshots_are_swapped(
+    tiny_copy: Path, tmp_path: Path
+) -> None:
     """Two app processes read the same snapshot (its precomputed flags) while imports swap
     new ones in: neither sees a lock error, and both move on to the new snapshots."""
-    path = tmp_path / "tiny.duckdb"
+    path = tiny_copy  # build_tiny's snapshot: fill_tiny with this meta
     meta = {"source": "test", "reference_date": AS_OF.isoformat()}
-    store.write_snapshot(path, fill_tiny, meta=meta)
     root = Path(__file__).resolve().parent.parent
     stop = tmp_path / "stop"
     readers = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from dashboard import db, demo, flags, store
+from dashboard import db, flags, store
 from dashboard.flag_export import duban_workbook
 from tests.apptest import open_page
 from tests.tiny import AS_OF, fill_tiny
@@ -287,11 +287,9 @@ def test_excel_export_is_a_neutralised_duban_list(use_tiny) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    ref = dt.date(2026, 11, 24)
-    return demo.generate(
-        tmp_path_factory.mktemp("demo") / "demo.duckdb", scale=0.1, reference_date=ref
-    )
+def demo_db(city_db: Path) -> Path:
+    """The generated city at scale 0.1 on 2026-11-24 (tests/conftest.py; shared, read only)."""
+    return city_db
 
 
 def test_demo_stories_are_flagged(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -740,6 +740,9 @@ def test_readers_in_threads_during_imports(db: Path) -> None:
                     seen[how].append(con.execute("select count(*) from problems").fetchone()[0])
             except BaseException as exc:  # noqa: BLE001 - collected and reported below
                 failures.append((how, exc))
+            # a breath between reads: four readers spinning on the GIL would starve the
+            # imports they are meant to overlap (each swap still meets many reads, below)
+            time.sleep(0.02)
 
     threads = [threading.Thread(target=reader, args=(how,)) for how in ("connect", "attach") * 2]
     for t in threads:
@@ -755,6 +758,7 @@ def test_readers_in_threads_during_imports(db: Path) -> None:
         for t in threads:
             t.join()
     assert failures == []
+    assert len(seen["connect"]) > 20 and len(seen["attach"]) > 20  # reads overlapped the swaps
     valid = {1 + 29 * i for i in range(5)}
     assert set(seen["connect"]) <= valid and set(seen["attach"]) <= valid
     # Attached readers follow the swaps; a plain connect may stay on the old snapshot

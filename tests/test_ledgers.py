@@ -424,13 +424,12 @@ def _fill_template(kind: str, rows: list[list]) -> bytes:
 
 
 def test_new_provincial_test_and_phone_wave_from_templates_reach_the_pages(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dashboard import meeting, rankings, trends
     from tests.tiny import AS_OF as TINY_AS_OF
-    from tests.tiny import build_tiny
 
-    path = build_tiny(tmp_path / "tiny.duckdb")
+    path = tiny_copy  # the session's tiny snapshot, copied: the imports below write to it
     # template columns: 测评名称 测评类型 组织层级 开始日期 结束日期 全市名次 参评城市数 目标名次
     tests = _fill_template(
         "assessments",
@@ -544,10 +543,9 @@ PHONE_SCORES = [
 
 
 @pytest.fixture(scope="module")
-def waves_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tiny import build_tiny
-
-    path = build_tiny(tmp_path_factory.mktemp("waves") / "tiny.duckdb")
+def waves_db(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("waves") / "tiny.duckdb"
+    shutil.copyfile(tiny_db, path)  # the session's tiny snapshot; the imports below write to it
     import_file(path, _fill_template("assessments", PHONE_WAVES), "测评.xlsx", "assessments")
     import_file(path, _fill_template("scores", PHONE_SCORES), "成绩.xlsx", "scores")
     return path
@@ -687,8 +685,13 @@ def test_survey_below_city_red_flag(use_waves: Path) -> None:
     # gap > 3 points; one flag per unit and survey, its items as evidence
     assert shown == [("东城区", -3.4, "phone"), ("和平街道", -4.5, "phone")]
     hp = next(f for f in found if f.unit_name == "和平街道")
-    assert hp.value_text == "电话调查 1 项低于全市得分超过 3 分，最低「看病就医」79 分，低于全市 4.5 分"
-    assert [(e["项目"], e["全市得分"], e["分差"]) for e in hp.evidence] == [("看病就医", 83.5, -4.5)]
+    assert (
+        hp.value_text
+        == "电话调查 1 项低于全市得分超过 3 分，最低「看病就医」79 分，低于全市 4.5 分"
+    )
+    assert [(e["项目"], e["全市得分"], e["分差"]) for e in hp.evidence] == [
+        ("看病就医", 83.5, -4.5)
+    ]
     quiet = flags.parse_rules({"rules": {"survey_below_city": {"gap_points": 5.0}}})
     assert not [
         f for f in flags.evaluate(1, TINY_AS_OF, quiet) if f.rule_id == "survey_below_city"

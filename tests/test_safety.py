@@ -171,7 +171,10 @@ NOT_DATA = {
     ("dashboard/pages/unit.py", "_status_line(s)"): "status symbol and word; basis md_escape'd",
     ("dashboard/pages/weekly.py", "tie"): "one of two constants",
     ("dashboard/pages/simulator.py", "simulator.model_text(settings)"): "a constant and a share",
-    ("dashboard/pages/simulator.py", "settings_problem"): "config/simulator.toml problem, operator's file",
+    (
+        "dashboard/pages/simulator.py",
+        "settings_problem",
+    ): "config/simulator.toml problem, operator's file",
     ("dashboard/pages/simulator.py", "rank.peer_label"): "labels.UNIT_KIND / 城市, constants",
     ("dashboard/pages/simulator.py", "acc.tests"): "a count",
     ("dashboard/pages/simulator.py", "published"): "a published rank, a number",

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboard import db, demo, filters, metrics, served, store
+from dashboard import db, filters, metrics, served, store
 from tests.tiny import AS_OF
 
 
@@ -111,15 +111,6 @@ def test_a_day_or_indicator_not_served_runs_the_query(use_tiny: Path) -> None:
     frame = metrics.rectification(1, replayed, "district")
     live = db.run_query(identity, "rectification_counts", params)
     assert frame["found"].tolist() == live["found"].tolist()
-
-
-@pytest.fixture(scope="module")
-def small_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return demo.generate(
-        tmp_path_factory.mktemp("served") / "city.duckdb",
-        scale=0.05,
-        reference_date=dt.date(2026, 11, 24),
-    )
 
 
 def test_served_answers_on_a_generated_city_equal_the_queries(

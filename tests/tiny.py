@@ -61,6 +61,7 @@ INDICATORS = [
     (41, "P-01", "看病就医", "phone", 4, 0, 85, 12, None),
 ]
 
+# fmt: off
 ASSESSMENTS = [
     # id, name, level, kind, start, end, city_rank, cities_ranked, target_rank
     (1, "2025年下半年省级测评", "provincial", "overall", d("2025-11-10"), d("2025-11-12"), 8, 16, 5),
@@ -68,6 +69,7 @@ ASSESSMENTS = [
     (3, "2026年5月市级模拟测评", "city", "overall", d("05-15"), d("05-15"), None, None, None),
     (4, "2026年上半年省级测评", "provincial", "overall", d("07-01"), d("07-03"), None, None, 5),
 ]
+# fmt: on
 
 # Overall scores (indicator NULL). In assessment 3, 和平街道 and 解放街道 tie at 86;
 # 红星社区 has no score (无数据, never ranked as zero).

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.tiny import build_tiny
-
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -79,8 +77,11 @@ class AppServer:
 
 
 @pytest.fixture(scope="session")
-def browser_tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny(tmp_path_factory.mktemp("browser") / "tiny.duckdb")
+def browser_tiny_db(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's own copy of the session's tiny snapshot (the server process opens it)."""
+    path = tmp_path_factory.mktemp("browser") / "tiny.duckdb"
+    shutil.copyfile(tiny_db, path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -10,7 +12,6 @@ import pytest
 from dashboard import store
 from tests.browser.conftest import AppServer, screenshot, wait_until_idle
 from tests.test_app import page_url, registered_pages
-from tests.tiny import build_tiny
 
 HOSTILE_DISTRICT = "<img src=x onerror=alert(1)>"
 HOSTILE_STREET = "[点我](javascript:alert(1))"
@@ -28,8 +29,9 @@ OUTSIDE = "127.0.0.1:9"
 
 
 @pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    path = build_tiny(tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
+def hostile_server(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    path = tmp_path_factory.mktemp("hostile") / "hostile.duckdb"
+    shutil.copyfile(tiny_db, path)  # the session's tiny snapshot, poisoned below
     names = {
         3: HOSTILE_DISTRICT,
         5: HOSTILE_STREET,
