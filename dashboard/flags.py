@@ -57,7 +57,7 @@ import logging
 import re
 import threading
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -1476,16 +1476,52 @@ SNAPSHOT_COLUMNS = [
 ]  # fmt: skip
 
 
-def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
+SNAPSHOT_BATCH = 200  # scopes evaluated, written and let go together (store.precompute_flags)
+
+
+def snapshot_frames(as_of: dt.date, batch: int = SNAPSHOT_BATCH) -> Iterator[pd.DataFrame]:
     """The rows of flag_snapshot for the snapshot being written (store.write_snapshot
-    calls this while reading the new file; evidence as JSON text)."""
+    reads the new file for each step and writes each frame before asking for the next):
+    the roots' flags are evaluated first and kept, then the scopes, ascending, `batch` at
+    a time — each batch's scope-dependent flags evaluated, its rows made (evidence as JSON
+    text) and handed out — so a build holds one batch's rows, not every scope's. The rows
+    are those of _precompute; each step reads the snapshot afresh (file_identity), so the
+    caller may close its connection between steps."""
     rules = rules_or_last_good()[0]
     fingerprint = rules_fingerprint(rules)
+    days = snapshot_days(as_of)
+    roots = _roots()
+    root_flags = _root_flags(days, rules)
+    holders = _holders(roots)
+    scopes = sorted(set(roots) | {s for _, held in holders for s in _held_scopes(held)})
+    # a root flag's evidence text (by id: the flags live as long as this), whatever the batch
+    root_texts = {
+        id(g[0]): _evidence_json(g[0].evidence)
+        for by_root in root_flags.values()
+        for generated in by_root.values()
+        for g in generated
+    }
+    for start in range(0, len(scopes), batch):
+        chosen = scopes[start : start + batch]
+        part = _scope_flags(
+            tuple(s for s in chosen if s not in roots), days, rules, root_flags, holders
+        )
+        for day in days:
+            part[day].update((r, root_flags[day][r]) for r in chosen if r in roots)
+        yield _snapshot_rows(part, fingerprint, root_texts)
+        del part
+
+
+def _snapshot_rows(
+    by_day: dict[dt.date, dict[int, list[Generated]]], fingerprint: str, texts: dict[int, str]
+) -> pd.DataFrame:
+    """flag_snapshot's rows of these scopes' flags, in (as_of, scope_id, rank) order.
+    texts: the evidence text of flags that outlive this call (the roots'), by id()."""
     names = [f.name for f in fields(Flag)]
-    evidence: dict[int, str] = {}  # one text per flag, however many scopes show it
+    own: dict[int, str] = {}  # one text per flag, however many scopes show it
     columns: dict[str, list] = {name: [] for name in SNAPSHOT_COLUMNS}  # not a dict per row
-    for day, by_scope in _precompute(snapshot_days(as_of), rules).items():
-        for scope_id in sorted(by_scope):  # stored in (as_of, scope_id, rank) order
+    for day, by_scope in by_day.items():
+        for scope_id in sorted(by_scope):
             for rank, (f, rule_pos, row_pos) in enumerate(by_scope[scope_id], start=1):
                 for name, value in (
                     ("as_of", day),
@@ -1498,9 +1534,9 @@ def snapshot_frame(as_of: dt.date) -> pd.DataFrame:
                     columns[name].append(value)
                 for name in names:
                     columns[name].append(getattr(f, name))
-                text = evidence.get(id(f))
+                text = texts.get(id(f)) or own.get(id(f))
                 if text is None:
-                    text = evidence[id(f)] = _evidence_json(f.evidence)
+                    text = own[id(f)] = _evidence_json(f.evidence)
                 columns["evidence"][-1] = text
     return pd.DataFrame(columns, columns=SNAPSHOT_COLUMNS)
 
@@ -1520,27 +1556,63 @@ def _precompute(as_ofs: list[dt.date], rules: RuleSet) -> dict[dt.date, dict[int
     """day → scope → ranked flags, for every precomputed scope: every rule for each root;
     for the other scopes the root's flags in their subtree but the scope-dependent rules',
     and those rules evaluated for all of them at once."""
-    out: dict[dt.date, dict[int, list[Generated]]] = {day: {} for day in as_ofs}
     roots = _roots()
-    for root in roots:
+    out = _root_flags(as_ofs, rules)
+    holders = _holders(roots)
+    others = tuple(sorted(precomputed_scopes() - set(roots)))
+    for day, by_scope in _scope_flags(others, as_ofs, rules, out, holders).items():
+        out[day].update(by_scope)
+    return out
+
+
+def _root_flags(as_ofs: list[dt.date], rules: RuleSet) -> dict[dt.date, dict[int, list[Generated]]]:
+    """day → root → its ranked flags (every rule)."""
+    out: dict[dt.date, dict[int, list[Generated]]] = {day: {} for day in as_ofs}
+    for root in _roots():
         for day, generated in _generate_days(root, as_ofs, rules).items():
             out[day][root] = _ranked(generated)
-    others = tuple(sorted(precomputed_scopes() - set(roots)))
-    own = _generate_scopes(others, as_ofs, rules, keep=scope_dependent)
+    return out
+
+
+Holders = list[tuple[int, dict[int, frozenset[int]]]]  # root → unit → scopes holding it
+
+
+def _holders(roots: tuple[int, ...]) -> Holders:
+    """For each root, which precomputed scopes (not a root) hold each unit under it."""
+    others = frozenset(precomputed_scopes() - set(roots))
+    return [(root, _scopes_holding(root, others)) for root in roots]
+
+
+def _held_scopes(held: dict[int, frozenset[int]]) -> set[int]:
+    return {s for scopes in held.values() for s in scopes}
+
+
+def _scope_flags(
+    scope_ids: tuple[int, ...],
+    as_ofs: list[dt.date],
+    rules: RuleSet,
+    root_flags: dict[dt.date, dict[int, list[Generated]]],
+    holders: Holders,
+) -> dict[dt.date, dict[int, list[Generated]]]:
+    """day → scope → ranked flags for these scopes (none a root): their root's flags on
+    units or owners in their subtree but the scope-dependent rules', and those rules
+    evaluated for these scopes at once. A scope under no root gets none."""
+    own = _generate_scopes(scope_ids, as_ofs, rules, keep=scope_dependent)
     dependent = {cfg.rule_id for cfg in rules.enabled() if scope_dependent(cfg)}
-    for root in roots:
-        scopes_of = _scopes_holding(root, frozenset(others))
-        under = sorted({s for held in scopes_of.values() for s in held})
+    wanted = frozenset(scope_ids)
+    out: dict[dt.date, dict[int, list[Generated]]] = {day: {} for day in as_ofs}
+    for root, scopes_of in holders:
+        under = sorted(_held_scopes(scopes_of) & wanted)
         for day in as_ofs:
             shares: dict[int, list[Generated]] = {s: [] for s in under}
-            for g in out[day][root]:
+            for g in root_flags[day][root]:
                 f = g[0]
                 if f.rule_id in dependent:
                     continue
                 held = scopes_of.get(f.unit_id, frozenset())
                 if f.owner_id is not None:
                     held = held | scopes_of.get(f.owner_id, frozenset())
-                for scope_id in held:
+                for scope_id in held & wanted:
                     shares[scope_id].append(g)
             for scope_id in under:
                 out[day][scope_id] = _ranked(shares[scope_id] + own[scope_id][day])

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,27 +81,43 @@ def compute(run: Run, as_of: dt.date) -> dict[str, pd.DataFrame]:
     run(name, params) runs queries/<name>.sql uncached on the snapshot being served.
     Returns {query: frame} with the query's own columns plus the parameters it was run
     with (campaign_id; assessment_id), ordered as the query orders."""
+    return dict(compute_each(run, as_of))
+
+
+def compute_each(run: Run, as_of: dt.date) -> Iterator[tuple[str, pd.DataFrame]]:
+    """compute's (query, frame) pairs one query at a time, so a snapshot being written
+    holds one query's rows at once (store.precompute_served writes each and lets it go).
+    Each step reads the snapshot afresh (`run`, metrics.campaign_at): a caller may close
+    its connection between steps."""
     from dashboard import metrics
 
     units = run("all_units", {})
     roots = [int(u) for u in units.loc[units["parent_id"].isna(), "unit_id"]]
     kinds = sorted(str(k) for k in units["kind"].dropna().unique())
+    del units
     campaign = metrics.campaign_at(as_of)
     days = served_days(as_of, campaign.start_date if campaign else None)
 
-    def every_unit(name: str, params: dict) -> pd.DataFrame:
-        parts = [
-            run(name, {**params, "scope_id": root, "level": kind})
-            for root in roots
-            for kind in kinds
-        ]
-        filled = [p for p in parts if len(p)]
-        return pd.concat(filled or parts[:1], ignore_index=True)
+    def every_unit(name: str, params: dict, extra: dict | None = None) -> pd.DataFrame:
+        parts = []
+        for root in roots:
+            for kind in kinds:
+                part = run(name, {**params, "scope_id": root, "level": kind})
+                if parts and not len(part):
+                    continue  # the first part kept even when empty: the columns
+                if parts and not len(parts[0]):
+                    parts.clear()
+                parts.append(part.assign(**extra) if extra else part)
+        if len(parts) == 1:
+            return parts[0]
+        frame = pd.concat(parts, ignore_index=True)
+        parts.clear()  # the parts go before the caller sorts (one copy at a time)
+        return frame
 
-    out: dict[str, pd.DataFrame] = {}
     for name in ("rectification_counts", "materials_counts", "point_counts"):
         frame = every_unit(name, {"days": days})
-        out[name] = frame.sort_values(["as_of", "unit_id"], kind="stable").reset_index(drop=True)
+        yield name, _sorted(frame, ["as_of", "unit_id"])
+        del frame
 
     by_campaign: dict[int, list[dt.date]] = {}
     for day in days:
@@ -109,29 +125,34 @@ def compute(run: Run, as_of: dt.date) -> dict[str, pd.DataFrame]:
         if running is not None:
             by_campaign.setdefault(int(running.campaign_id), []).append(day)
     parts = [
-        every_unit("coverage_counts", {"days": ds, "campaign_id": cid}).assign(campaign_id=cid)
+        every_unit("coverage_counts", {"days": ds, "campaign_id": cid}, {"campaign_id": cid})
         for cid, ds in by_campaign.items()
     ]
-    coverage = pd.concat(parts, ignore_index=True) if parts else None
-    if coverage is not None:
-        out["coverage_counts"] = coverage.sort_values(
-            ["campaign_id", "as_of", "unit_id", "subject_kind"], kind="stable"
-        ).reset_index(drop=True)
+    if parts:
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        parts.clear()
+        yield "coverage_counts", _sorted(frame, ["campaign_id", "as_of", "unit_id", "subject_kind"])
+        del frame
 
     tests = [int(a) for a in run("assessments", {})["assessment_id"]]
     parts = [
-        every_unit("unit_scores", {"assessment_id": a, "indicator_id": None}).assign(
-            assessment_id=a
-        )
+        every_unit("unit_scores", {"assessment_id": a, "indicator_id": None}, {"assessment_id": a})
         for a in tests
     ]
     if parts:
-        out["unit_scores"] = (
-            pd.concat(parts, ignore_index=True)
-            .sort_values(["assessment_id", "unit_id"], kind="stable")
-            .reset_index(drop=True)
-        )
-    return out
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        parts.clear()
+        yield "unit_scores", _sorted(frame, ["assessment_id", "unit_id"])
+
+
+def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """frame in (stable) order of `by`, index 0..n-1: a copy only when it is out of order."""
+    # the order from the key columns alone (sorting the whole frame would copy all of it
+    # once more); the same stable order sort_values gives
+    order = frame[by].sort_values(by, kind="stable").index.to_numpy()
+    if (order == np.arange(len(frame))).all():
+        return frame.reset_index(drop=True)
+    return frame.take(order).reset_index(drop=True)
 
 
 # ── serving ────────────────────────────────────────────────────────────────────────────

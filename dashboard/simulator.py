@@ -1101,6 +1101,9 @@ def scope_unit_ids() -> list[int]:
     return [int(u) for u in units.loc[units["kind"].isin(SCOPE_KINDS), "unit_id"]]
 
 
+BACKTEST_BATCH = 250  # scopes whose backtest is computed together when a snapshot is written
+
+
 def precompute_backtests(path: Path) -> None:
     """Fill sim_backtest (derived.sql) of a snapshot being built, with the settings of
     config/simulator.toml (the defaults when it is unusable), and record their fingerprint
@@ -1112,7 +1115,16 @@ def precompute_backtests(path: Path) -> None:
     settings, _problem = settings_or_default()
     try:
         with db.reading_snapshot(path):
-            frame = backtest_frame(scope_unit_ids(), settings)
+            scopes = sorted(scope_unit_ids())
+        # a scope's rows do not depend on the others asked with it: BACKTEST_BATCH scopes at
+        # a time, each batch's queries read and let go (the file read afresh each time), so
+        # the build holds one batch's scores and counts, not every scope's
+        parts = []
+        for start in range(0, len(scopes), BACKTEST_BATCH):
+            with db.reading_snapshot(path):
+                parts.append(backtest_frame(scopes[start : start + BACKTEST_BATCH], settings))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        del parts
     except Exception:  # noqa: BLE001 - a cache: pages compute their own rows without it
         logging.getLogger(__name__).exception("测算 backtest not precomputed")
         return

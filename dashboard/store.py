@@ -163,22 +163,13 @@ def write_snapshot(
                 set_meta(con, {"schema_version": str(SCHEMA_VERSION)})
             else:
                 migrate(con)
-            con.execute("begin transaction")
-            try:
-                fill(con)
-                rebuild_derived(con)
-                set_meta(
-                    con,
-                    {
-                        "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
-                        "derived_version": derived_version(),
-                        **(meta or {}),
-                    },
-                )
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
+            _in_transaction(con, lambda: fill(con))
+            values = {
+                "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
+                "derived_version": derived_version(),
+                **(meta or {}),
+            }
+            _rebuild_within_limit(con, lambda: set_meta(con, values))
             con.execute("checkpoint")
         finally:
             con.close()
@@ -197,57 +188,136 @@ def write_snapshot(
     return target
 
 
+# What DuckDB may hold while it rebuilds the derived tables (it spills the rest to a
+# directory next to the temporary file, `<tmp>.tmp`): without a limit it takes what it finds
+# (about 1 GB at province scale, scale 16). When the rebuild needs more than this it is run
+# again without the limit: a larger snapshot costs memory, never its import.
+REBUILD_MEMORY_LIMIT = "600MB"
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
+    con.execute("begin transaction")
+    try:
+        work()
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def _rebuild_within_limit(con: duckdb.DuckDBPyConnection, then: Callable[[], None]) -> None:
+    """rebuild_derived and `then` in one transaction, within REBUILD_MEMORY_LIMIT if they
+    fit (else again, without it)."""
+
+    def work() -> None:
+        rebuild_derived(con)
+        then()
+
+    con.execute(f"set memory_limit = '{REBUILD_MEMORY_LIMIT}'")  # sql: a constant
+    try:
+        _in_transaction(con, work)
+    except duckdb.OutOfMemoryException:
+        con.execute("reset memory_limit")
+        _in_transaction(con, work)
+    finally:
+        con.execute("reset memory_limit")
+
+
 def precompute_served(path: Path) -> None:
     """Fill the served_ tables (dashboard/served.py) of a snapshot being built — the
     per-unit count queries for every unit at the days pages read at its default date — and
-    unit_display_names (metrics.display_names). An error here refuses the snapshot."""
+    unit_display_names (metrics.display_names). An error here refuses the snapshot.
+
+    One query at a time (served.compute_each): its rows are computed reading the file,
+    written, and let go before the next, so the build holds one query's rows at once."""
     from dashboard import db, filters, metrics, served
 
+    def run(name: str, params: dict) -> pd.DataFrame:
+        return db.run_query(db.file_identity(), name, params)
+
     with db.reading_snapshot(path):
-        identity = db.file_identity()
-        frames = served.compute(
-            lambda name, params: db.run_query(identity, name, params), filters.default_as_of()
-        )
-        names = metrics.compute_display_names(db.run_query(identity, "all_units", {}))
+        as_of = filters.default_as_of()
+        names = metrics.compute_display_names(run("all_units", {}))
+    steps = served.compute_each(run, as_of)
+    keys: dict[str, pd.DataFrame] = {}  # each query's (day, campaign, test) keys: the slots
+    while True:
+        with db.reading_snapshot(path):  # the file is read between writes, never during
+            step = next(steps, None)
+        if step is None:
+            break
+        name, frame = step
+        cols = [c for c in ("as_of", "campaign_id", "assessment_id") if c in frame.columns]
+        keys[name] = frame[cols].drop_duplicates()
+        table = served.table_name(name)  # from served.SERVED (an allow-list), never input
+        sql = f"create or replace table {table} as select * from frame_rows"  # noqa: S608 - sql: identifiers from allow-list
+        _write_frame(path, frame, sql)
+        del frame, step
+        _let_go()
+    shown = pd.DataFrame({"unit_id": list(names), "display_name": list(names.values())})
+    _write_frames(
+        path,
+        [
+            (
+                served.slot_rows(keys),
+                "create or replace table served_slots as select * from frame_rows",
+            ),
+            (
+                shown,
+                "create or replace table unit_display_names as"
+                " select unit_id::integer as unit_id, display_name::varchar as display_name"
+                " from frame_rows order by unit_id",
+            ),
+        ],
+    )
+
+
+def _write_frame(path: Path, frame: pd.DataFrame, sql: str) -> None:
+    _write_frames(path, [(frame, sql)])
+
+
+def _write_frames(path: Path, writes: list[tuple[pd.DataFrame, str]]) -> None:
+    """Run each `sql` (which reads the frame as `frame_rows`) on the snapshot being built, in one
+    transaction, and checkpoint (the file is read again next, without its WAL)."""
     con = duckdb.connect(str(path))
     try:
         con.execute("begin transaction")
-        for name, frame in {**frames, "slots": served.slot_rows(frames)}.items():
-            con.register("served_rows", frame)
-            # table names from served.SERVED (an allow-list), never from input
-            table = served.table_name(name)
-            con.execute(f"create or replace table {table} as select * from served_rows")  # noqa: S608 - sql: identifiers from allow-list
-            con.unregister("served_rows")
-        shown = pd.DataFrame({"unit_id": list(names), "display_name": list(names.values())})
-        con.register("shown_names", shown)
-        con.execute(
-            "create or replace table unit_display_names as"
-            " select unit_id::integer as unit_id, display_name::varchar as display_name"
-            " from shown_names order by unit_id"
-        )
+        for frame, sql in writes:
+            con.register("frame_rows", frame)
+            con.execute(sql)
+            con.unregister("frame_rows")
         con.execute("commit")
         con.execute("checkpoint")
     finally:
         con.close()
+
+
+def _let_go() -> None:
+    """Hand memory the build no longer uses back to the system: pandas keeps text columns
+    in Arrow buffers, and Arrow's allocator keeps freed pages for reuse (hundreds of MB
+    after a large query) unless told to release them."""
+    import pyarrow
+
+    pyarrow.default_memory_pool().release_unused()
 
 
 def precompute_flags(path: Path) -> None:
     """Fill flag_snapshot (derived.sql) of a snapshot being built: the flag engine reads
-    the new file as it will be served, and its flags are written into it. An error here
-    refuses the snapshot (write_snapshot never swaps it in)."""
+    the new file as it will be served, and its flags are written into it, a batch of
+    scopes at a time (flags.snapshot_frames: each batch evaluated, written and let go
+    before the next). An error here refuses the snapshot (write_snapshot never swaps it
+    in; the batches written so far go with the temporary file)."""
     from dashboard import db, filters, flags
 
     with db.reading_snapshot(path):
-        frame = flags.snapshot_frame(filters.default_as_of())
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("begin transaction")
-        con.register("flag_rows", frame)
-        con.execute("insert into flag_snapshot by name select * from flag_rows")
-        con.execute("commit")
-        con.execute("checkpoint")
-    finally:
-        con.close()
+        batches = flags.snapshot_frames(filters.default_as_of())
+    while True:
+        with db.reading_snapshot(path):  # the file is read between writes, never during
+            frame = next(batches, None)
+        if frame is None:
+            break
+        _write_frame(path, frame, "insert into flag_snapshot by name select * from frame_rows")
+        del frame
+        _let_go()
 
 
 ABANDONED_AFTER_SECONDS = 3600  # for a temporary file without a claim (an older release's)

@@ -43,6 +43,35 @@ def test_backups_are_kept(own_db: Path) -> None:
     assert len(backups) == store.BACKUPS_KEPT
 
 
+def test_a_rebuild_past_the_memory_limit_runs_again_without_it(
+    own_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The derived tables are rebuilt within REBUILD_MEMORY_LIMIT (600 MB = 572.2 MiB);
+    when DuckDB runs out of memory there, the rebuild runs again without the limit and the
+    snapshot is written, with the fill's data."""
+    limits: list[str] = []
+    rebuild = store.rebuild_derived
+
+    def short_of_memory_once(con: duckdb.DuckDBPyConnection) -> None:
+        limits.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+        if len(limits) == 1:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: test")
+        rebuild(con)
+
+    monkeypatch.setattr(store, "rebuild_derived", short_of_memory_once)
+    add_unit(own_db)
+    assert limits[0] == "572.2 MiB"
+    assert limits[1] != limits[0]  # DuckDB's default (a share of the machine's memory)
+    assert "新设街道" in set(db.query("all_units")["name"])
+    con = duckdb.connect(str(own_db), read_only=True)
+    try:
+        assert (
+            con.execute("select count(*) from unit_tree where descendant_id = 99").fetchone()[0] > 0
+        )
+    finally:
+        con.close()
+
+
 def test_concurrent_readers_during_swaps(own_db: Path) -> None:
     errors: list[BaseException] = []
     reads: list[int] = []

@@ -10,9 +10,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from dashboard import db, demo, flags, metrics, store
@@ -158,10 +160,14 @@ def test_a_failed_evaluation_refuses_the_snapshot(
     store.write_snapshot(path, fill_tiny, meta={"source": "test", "reference_date": "2026-06-10"})
     identity = db.file_identity(path)
 
-    def broken(as_of: dt.date) -> None:
+    real = flags.snapshot_frames
+
+    def broken(as_of: dt.date) -> Iterator[pd.DataFrame]:
+        batches = real(as_of, batch=1)  # one scope a batch: a batch is written, then it fails
+        yield next(batches)
         raise RuntimeError("rule failed")
 
-    monkeypatch.setattr(flags, "snapshot_frame", broken)
+    monkeypatch.setattr(flags, "snapshot_frames", broken)
     with pytest.raises(RuntimeError, match="rule failed"):
         store.write_snapshot(path, lambda con: con.execute("delete from problems"), base=path)
     assert db.file_identity(path) == identity  # the old snapshot still serves
