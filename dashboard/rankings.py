@@ -288,6 +288,11 @@ def _values(
         frame = metrics.point_compliance(scope_id, as_of, level)
     else:  # pragma: no cover - the allow-list holds only the sources above
         raise ValueError(m.source)
+    return _value_frame(m, frame)
+
+
+def _value_frame(m: RankMetric, frame: pd.DataFrame) -> pd.DataFrame:
+    """The ranked columns of a metric function's frame (the values `_values` returns)."""
     # built as one frame from arrays: a column set at a time costs a copy each
     out = {c: frame[c].array for c in ("unit_id", "name", "kind", "parent_id", "sort_order")}
     out["value"] = _floats(frame[m.value])
@@ -441,16 +446,7 @@ def _compute_ranking(
     subject_kind: str | None,
 ) -> pd.DataFrame:
     rule = m.rule  # read once: each read of a rule looks at its config file
-    digits = rule.digits
     frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
-    n = len(frame)
-    rank = _rank(frame["value"], m, digits)
-    cols: dict[str, object] = {
-        "rank": rank.array,
-        "tied": metrics.tied(rank).to_numpy(),
-        "ranked_of": np.full(n, int(rank.notna().sum()), dtype="int64"),
-    }
-
     if m.compare == "assessment":
         previous_id = (
             previous_assessment(assessment_id, indicator_id if m.source == "indicator" else None)
@@ -466,6 +462,28 @@ def _compute_ranking(
     else:
         comparable = True
         previous = _values(m, scope_id, level, as_of - WEEK, None, None, subject_kind)
+    return _ranked(m, rule, frame, previous, comparable, as_of, indicator_id)
+
+
+def _ranked(
+    m: RankMetric,
+    rule: status.StatusRule,
+    frame: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    comparable: bool,
+    as_of: dt.date,
+    indicator_id: int | None,
+) -> pd.DataFrame:
+    """The ranking of `frame` (`_values` at as_of) against `previous` (`_values` at the
+    comparison point; None: nothing to compare with): `ranking`'s columns and order."""
+    digits = rule.digits
+    n = len(frame)
+    rank = _rank(frame["value"], m, digits)
+    cols: dict[str, object] = {
+        "rank": rank.array,
+        "tied": metrics.tied(rank).to_numpy(),
+        "ranked_of": np.full(n, int(rank.notna().sum()), dtype="int64"),
+    }
     prev_rank = np.full(n, np.nan)
     prev_value = np.full(n, np.nan)
     if previous is not None and len(previous):
@@ -525,6 +543,66 @@ def _compute_ranking(
         )
     )
     return result.take(order).reset_index(drop=True)
+
+
+# ── several week-compared rankings of one level at once ────────────────────────────────
+
+# the metric function behind each week-compared source, as `_values` reads it
+_WEEK_SOURCES = {
+    "rectification": metrics.rectification,
+    "coverage": metrics.coverage,
+    "materials": metrics.materials_completion,
+    "points": metrics.point_compliance,
+}
+
+
+def week_rankings(
+    metric_keys: tuple[str, ...], scope_id: int, level: str, as_of: dt.date
+) -> dict[str, pd.DataFrame]:
+    """{key: ranking(key, scope_id, level, as_of)} for week-compared metrics (rates and
+    counts, no subject kind), the same frames, with each source's values at as_of and a
+    week earlier read once for all its metrics (one day-list query per source, not two
+    metric frames per ranking): what a page showing one level's standing on several
+    numbers reads (本单位). 走访覆盖率 needs a campaign in force at as_of (without one it
+    has no rate to rank: weekly.ranking_at)."""
+    for key in metric_keys:
+        if metric(key).compare != "week":
+            raise ValueError(f"{key!r} is not compared with a week earlier")
+    if level not in metrics.LEVELS or level == "self":
+        raise ValueError(f"unknown ranking level {level!r}")
+    require_scope(scope_id)  # this cache sits above the query runner's access check
+    cached = _cached_week_rankings(file_identity(), tuple(metric_keys), scope_id, level, as_of)
+    return {key: frame.copy(deep=False) for key, frame in cached.items()}
+
+
+@result_cache(max_entries=1000)
+def _cached_week_rankings(
+    identity: FileIdentity,
+    metric_keys: tuple[str, ...],
+    scope_id: int,
+    level: str,
+    as_of: dt.date,
+) -> dict[str, pd.DataFrame]:
+    """week_rankings, kept per snapshot (its access check ran before)."""
+    days = [as_of, as_of - WEEK]
+    frames: dict[tuple[str, dt.date], pd.DataFrame] = {}
+    for source in dict.fromkeys(metric(key).source for key in metric_keys):
+        if source == "coverage" and metrics.campaign_at(as_of) is None:
+            raise ValueError("no visit campaign in force: 走访覆盖率 has nothing to rank")
+        rows = metrics.over_days(_WEEK_SOURCES[source], scope_id, days, level)
+        stamps = rows["as_of"].to_numpy()
+        for day in days:
+            # the metric function's frame at `day`: its rows, with the unit columns
+            frames[source, day] = metrics._with_names(
+                rows[stamps == day].drop(columns="as_of").reset_index(drop=True)
+            )
+    out = {}
+    for key in metric_keys:
+        m = metric(key)
+        now = _value_frame(m, frames[m.source, days[0]])
+        before = _value_frame(m, frames[m.source, days[1]])
+        out[key] = _ranked(m, m.rule, now, before, True, as_of, None)
+    return out
 
 
 # ── drill-down ─────────────────────────────────────────────────────────────────────────

@@ -74,6 +74,9 @@ def _peer_scope(info: UnitInfo) -> tuple[int, str] | None:
 def _ranking(key: str, parent_id: int, kind: str, as_of: dt.date, **kwargs: object) -> pd.DataFrame:
     if kwargs:
         return rankings.ranking(key, parent_id, kind, as_of, **kwargs)
+    if key in STANDING_METRICS and metrics.campaign_at(as_of) is not None:
+        # the page's five rankings of the same peers, their values read once for all five
+        return rankings.week_rankings(STANDING_METRICS, parent_id, kind, as_of)[key]
     return weekly.ranking_at(key, parent_id, kind, as_of)
 
 
@@ -159,10 +162,10 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
     top = _peer_scope(info) is None
     before = as_of - dt.timedelta(days=COMPARE_DAYS)
     out = []
+    own = _own_values(unit_id, as_of) if top else {}
     for key in STANDING_METRICS:
         if top:
-            row = _row(weekly.metric_values(key, unit_id, as_of), unit_id)
-            value_before = _row(weekly.metric_values(key, unit_id, before), unit_id).get("value")
+            row, value_before = own[key]
             ranked = 0
             code, target, basis = _own_status(key, unit_id, as_of, _value(row.get("value")))
         else:
@@ -196,6 +199,34 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
     score = score_standing(unit_id, as_of)
     if score is not None:
         out.append(score)
+    return out
+
+
+def _own_values(unit_id: int, as_of: dt.date) -> dict[str, tuple[dict, object]]:
+    """key → ({value, numerator, denominator} at as_of, value a week earlier) of the unit
+    itself (weekly.metric_values at both days), each source's two days read in one
+    metric frame (metrics.over_days) instead of one per metric and day."""
+    days = [as_of, as_of - dt.timedelta(days=COMPARE_DAYS)]
+    frames = {}
+    out = {}
+    for key in STANDING_METRICS:
+        m = weekly.metric(key)
+        if m.source not in frames:
+            frames[m.source] = metrics.over_days(weekly._SOURCES[m.source], unit_id, days)
+        frame = frames[m.source]
+        rows = []
+        for day in days:
+            at = np.flatnonzero(frame["as_of"].to_numpy() == day) if len(frame) else []
+            if len(at) == 0:  # no row (coverage before any campaign): 无数据
+                rows.append({})
+                continue
+            # as they are (counts, rates, NaN / <NA>): Standing reads them through _value
+            rows.append({
+                column: frame[source].array[at[0]]
+                for column, source in (("value", m.value), ("numerator", m.numerator),
+                                       ("denominator", m.denominator))
+            })  # fmt: skip
+        out[key] = (rows[0], rows[1].get("value"))
     return out
 
 

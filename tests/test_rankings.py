@@ -153,6 +153,25 @@ def test_group_rolls_up_its_departments_counts() -> None:
     assert group["value"] == pytest.approx(6 / 11)
 
 
+def test_week_rankings_are_the_rankings_read_together() -> None:
+    # several week-compared rankings of one level from one read of each source: the same
+    # frames as one ranking at a time (整改率 by district at 06-10 is worked out above)
+    keys = ("rectification_rate", "on_time_rate", "overdue", "coverage_rate",
+            "completion_rate", "compliance_rate")  # fmt: skip
+    for scope_id, level, as_of in ((1, "district", AS_OF), (2, "street", AS_OF),
+                                   (1, "department", AS_OF - dt.timedelta(days=3))):  # fmt: skip
+        together = r.week_rankings(keys, scope_id, level, as_of)
+        assert list(together) == list(keys)
+        for key in keys:
+            pd.testing.assert_frame_equal(
+                together[key], r.ranking(key, scope_id, level, as_of), check_exact=True
+            )
+    east = r.week_rankings(keys, 1, "district", AS_OF)["rectification_rate"].iloc[0]
+    assert (east["name"], east["numerator"], east["denominator"]) == ("东城区", 5, 8)
+    with pytest.raises(ValueError):
+        r.week_rankings(("score",), 1, "district", AS_OF)
+
+
 def test_overdue_count_lower_is_better_with_ties() -> None:
     depts = rows("overdue", "department")
     assert {k: v["value"] for k, v in depts.items()} == {"市城管局": 0, "市住建局": 3}
