@@ -66,7 +66,13 @@ class Judgement:
     min_denominator: int = 1
     max_named: int = 0  # name at most this many units (best/worst first); 0 = all
 
-    def holds(self, value: float | None, denominator: float | None) -> bool:
+    def holds(
+        self,
+        value: float | None,
+        denominator: float | None,
+        rule: status.StatusRule | None = None,
+    ) -> bool:
+        """`rule`: the metric's status rule when the caller read it once for many rows."""
         if (
             value is None
             or is_missing(value)
@@ -74,7 +80,7 @@ class Judgement:
             or denominator < max(self.min_denominator, 1)
         ):
             return False
-        value = status.rule(self.metric).shown(value)  # judged as displayed, like the status
+        value = (rule or status.rule(self.metric)).shown(value)  # judged as displayed
         if self.bound == "at_least":
             return value >= self.threshold - 1e-12
         if self.bound == "below":
@@ -318,7 +324,8 @@ def compose(scope_id: int, week_end: dt.date, config: BulletinConfig | None = No
     s = weekly.summary(scope_id, week)
     from dashboard import metrics  # local: keeps the module's public surface small
 
-    kind = str(metrics.units().set_index("unit_id").loc[scope_id, "kind"])
+    units = metrics.units()
+    kind = str(units["kind"].to_numpy()[units["unit_id"].to_numpy() == scope_id][0])
     who = _scope_word(kind) or s.scope_name
     levels = [k for k in config.levels if k in weekly.comparison_levels(scope_id)]
 
@@ -360,10 +367,18 @@ def compose(scope_id: int, week_end: dt.date, config: BulletinConfig | None = No
                 frame = frames.get((j.metric, level))
                 if frame is None:
                     continue
+                rule = status.rule(j.metric)  # read once, not once per row
                 hits = [
-                    (str(r.name), float(r.value), int(r.sort_order), int(r.unit_id))
-                    for r in frame.itertuples()
-                    if j.holds(None if is_missing(r.value) else r.value, r.denominator)
+                    (str(name), float(value), int(order), int(unit))
+                    for name, value, denominator, order, unit in zip(
+                        frame["name"].to_numpy(dtype=object),
+                        frame["value"].to_numpy(dtype=object),
+                        frame["denominator"].to_numpy(dtype=object),
+                        frame["sort_order"].to_numpy(dtype=object),
+                        frame["unit_id"].to_numpy(dtype=object),
+                        strict=True,
+                    )
+                    if j.holds(None if is_missing(value) else value, denominator, rule)
                 ]
                 hits.sort(key=lambda h: (-h[1] if best_first else h[1], h[2], h[3]))
                 shown = hits[: j.max_named] if j.max_named else hits
@@ -438,15 +453,16 @@ def _summary_sentences(
     for t in tables:
         if t.metric != "rectification_rate":
             continue
-        up, down = weekly.movers(t.rows, n=1)
+        up, down, _shown = weekly.mover_order(t.rows)  # the first of weekly.movers
+        names, changes = t.rows["name"], t.rows["change"]
         bits = []
         if len(up):
             bits.append(
-                f"提升最多的是{up.iloc[0]['name']}（{points_cell(up.iloc[0]['change'])} 个百分点）"
+                f"提升最多的是{names.iat[up[0]]}（{points_cell(changes.iat[up[0]])} 个百分点）"
             )
         if len(down):
             bits.append(
-                f"下降最多的是{down.iloc[0]['name']}（{points_cell(down.iloc[0]['change'])} 个百分点）"
+                f"下降最多的是{names.iat[down[0]]}（{points_cell(changes.iat[down[0]])} 个百分点）"
             )
         if bits:
             movers.append(f"{t.level_label}中整改率" + "，".join(bits))

@@ -200,6 +200,14 @@ def movers(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]
     """The n most improved (largest rise) and n most declined (largest fall) units of a
     `changes` frame, ties at the nth included (changes as shown, 0.1 个百分点); units
     without a value at both week ends are left out."""
+    up, down, shown = mover_order(frame)
+    return _with_ties(frame, up, shown, n), _with_ties(frame, down, shown, n)
+
+
+def mover_order(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The positions in `frame` (a `changes` frame) of the units that rose, largest rise
+    first, and of those that fell, largest fall first (then official order, then unit id),
+    and the changes as shown: the order `movers` takes its n from."""
     shown = frame["change"].round(6).to_numpy(dtype="float64", na_value=np.nan)
     order = frame["sort_order"].to_numpy(dtype="float64", na_value=np.nan)
     unit = frame["unit_id"].to_numpy(dtype="float64", na_value=np.nan)
@@ -209,7 +217,7 @@ def movers(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]
     # largest rise (fall) first, then official order, then unit id (a stable sort)
     up = up[np.lexsort((unit[up], order[up], -shown[up]))]
     down = down[np.lexsort((unit[down], order[down], shown[down]))]
-    return _with_ties(frame, up, shown, n), _with_ties(frame, down, shown, n)
+    return up, down, shown
 
 
 def _with_ties(frame: pd.DataFrame, ordered: np.ndarray, shown: np.ndarray, n: int) -> pd.DataFrame:
@@ -236,17 +244,35 @@ def comparison_levels(scope_id: int) -> list[str]:
 
 
 def problem_counts(scope_id: int, week: Week, level: str = "self") -> pd.DataFrame:
-    """Per unit: found_in_week, rectified_in_week, newly_overdue, newly_overdue_severe."""
-    counts = query(
-        "weekly_problem_counts",
-        scope_id=scope_id,
-        level=metrics._check_level(level),
-        week_start=week.start,
-        week_end=week.end,
+    """Per unit: found_in_week, rectified_in_week, newly_overdue, newly_overdue_severe.
+    The scope's own row and every comparison level's, this week's and the week before's,
+    come from one query per snapshot (the summary reads the scope's two weeks from it)."""
+    return _counts_in(scope_id, week, metrics._check_level(level), week.start)
+
+
+def _counts_in(scope_id: int, week: Week, level: str, start: dt.date) -> pd.DataFrame:
+    """problem_counts of the week starting `start` (`week` or the one before it)."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
+    counts = _once("problem_counts", (scope_id, week), _week_counts)
+    if level not in ("self", *comparison_levels(scope_id)):
+        # no unit of that kind under the scope: the query's (empty) answer for it
+        counts = _counts_query(scope_id, (level,), (start,))
+    picked = (counts["level"].to_numpy(dtype=object) == level) & (
+        counts["week_start"].dt.date.to_numpy(dtype=object) == start
     )
+    counts = counts[picked].drop(columns=["level", "week_start"]).reset_index(drop=True)
     # the unit columns with display names in front, official order (an inner join)
     columns = [*_UNIT_COLUMNS, *(c for c in counts.columns if c != "unit_id")]
     return metrics._with_names(counts)[columns]
+
+
+def _week_counts(scope_id: int, week: Week) -> pd.DataFrame:
+    levels = ("self", *comparison_levels(scope_id))
+    return _counts_query(scope_id, levels, (week.previous.start, week.start))
+
+
+def _counts_query(scope_id: int, levels: tuple[str, ...], starts: tuple[dt.date, ...]):
+    return query("weekly_problem_counts", scope_id=scope_id, levels=levels, week_starts=starts)
 
 
 def problem_events(scope_id: int, week: Week) -> pd.DataFrame:
@@ -413,14 +439,16 @@ def summary(scope_id: int, week: Week) -> WeeklySummary:
 
 
 def _summary(scope_id: int, week: Week) -> WeeklySummary:
-    this = problem_counts(scope_id, week).iloc[0]
-    last = problem_counts(scope_id, week.previous).iloc[0]
-    # Each source's own row once per week end: 整改率 and the totals share one frame.
-    own = {
-        (source, day): _SOURCES[source](scope_id, day, "self")
-        for source in {metric(key).source for key in WEEKLY_METRICS} | {"rectification"}
-        for day in (week.end, week.prev_end)
-    }
+    this = _counts_in(scope_id, week, "self", week.start).iloc[0]
+    last = _counts_in(scope_id, week, "self", week.previous.start).iloc[0]
+    # Each source's own row at both week ends from one day-list lookup (metrics.over_days:
+    # the metric functions' counts and rates): 整改率 and the totals share one frame.
+    own = {}
+    for source in sorted({metric(key).source for key in WEEKLY_METRICS} | {"rectification"}):
+        frame = metrics.over_days(_SOURCES[source], scope_id, (week.prev_end, week.end), "self")
+        stamps = frame["as_of"].to_numpy(dtype=object)
+        for day in (week.end, week.prev_end):
+            own[(source, day)] = frame[stamps == day].reset_index(drop=True)
     rect = own[("rectification", week.end)].iloc[0]
     rates = {}
     for key in WEEKLY_METRICS:
