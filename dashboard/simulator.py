@@ -314,6 +314,7 @@ class Measures:
     lines: pd.DataFrame  # queries/materials_lines.sql (or sim_backtest_materials.sql sums)
     scores: pd.DataFrame  # queries/sim_unit_scores.sql (no as_of: every score of the unit)
     states: pd.DataFrame | None = None  # queries/sim_field_states.sql (the page's scope)
+    days: tuple[dt.date, ...] | None = None  # the days the frames hold, when known
 
 
 def _measures(
@@ -333,6 +334,7 @@ def _measures(
         lines,
         _unit_scores(scope_id) if scores is None else scores,
         states,
+        tuple(sorted(set(days))),
     )
 
 
@@ -548,47 +550,74 @@ def _short(day: object) -> str:
     return "—" if day is None or pd.isna(day) else f"{_date(day):%m-%d}"
 
 
+_PART_COLUMNS = [c for c in FIX_COLUMNS if c not in ("kind_label", "owner_name", "deadline")]
+
+
+def _item_info(items: pd.DataFrame, ind: np.ndarray) -> tuple[list, list, np.ndarray]:
+    """code, name and weight of the scored items `ind` (indicator ids), in that order."""
+    at = {int(i): j for j, i in enumerate(items["indicator_id"])}
+    rows = np.array([at[int(i)] for i in ind], dtype="int64")
+    return (
+        list(items["code"].to_numpy(dtype=object)[rows]),
+        list(items["name"].to_numpy(dtype=object)[rows]),
+        items["weight"].to_numpy(dtype=float)[rows],
+    )
+
+
 def _field_fixes(
     failing: pd.DataFrame, counts: pd.DataFrame, rates: pd.DataFrame, items: pd.DataFrame
-) -> pd.DataFrame:
+) -> dict[str, object] | None:
     """One fix per failing (point, indicator): worth = weight × the rate one more passing
-    observation adds (fixed: share ÷ fixed observed; random: share ÷ (type observed × types))."""
-    f = failing[failing["indicator_id"].isin(rates["indicator_id"])]
-    if f.empty:
-        return pd.DataFrame()
-    ind = f["indicator_id"].to_numpy()
-    rate = rates.set_index("indicator_id")
-    info = items.set_index("indicator_id")
-    random_rows = counts[~counts["is_fixed"].astype(bool)]
+    observation adds (fixed: share ÷ fixed observed; random: share ÷ (type observed × types)).
+    The fix-list columns (_PART_COLUMNS) as arrays, None when there is none."""
+    rate_ids = rates["indicator_id"].to_numpy(dtype="int64")
+    ind_all = failing["indicator_id"].to_numpy(dtype="int64")
+    keep = np.isin(ind_all, rate_ids)
+    if not keep.any():
+        return None
+    f = failing[keep] if not keep.all() else failing
+    ind = ind_all[keep]
+    rate_at = {int(i): j for j, i in enumerate(rate_ids)}
+    r = np.array([rate_at[int(i)] for i in ind], dtype="int64")
+    random_rows = ~counts["is_fixed"].astype(bool).to_numpy()
     n_type = dict(
         zip(
-            zip(random_rows["indicator_id"], random_rows["point_type"], strict=True),
-            random_rows["observed"],
+            zip(
+                counts["indicator_id"].to_numpy()[random_rows],
+                counts["point_type"].to_numpy(dtype=object)[random_rows],
+                strict=True,
+            ),
+            counts["observed"].to_numpy()[random_rows],
             strict=True,
         )
     )
+    point_type = f["point_type"].to_numpy(dtype=object)
     fixed = f["is_fixed"].astype(bool).to_numpy()
-    fixed_step = (rate["fixed_weight"] / rate["n_fixed"]).reindex(ind).to_numpy()
+    fixed_step = (
+        rates["fixed_weight"].to_numpy(dtype=float) / rates["n_fixed"].to_numpy(dtype=float)
+    )[r]
     per_type = np.array(
-        [n_type.get((i, t), np.nan) for i, t in zip(ind, f["point_type"], strict=True)],
+        [n_type.get((i, t), np.nan) for i, t in zip(ind, point_type, strict=True)],
         dtype=float,
     )
-    random_step = rate["random_weight"].reindex(ind).to_numpy() / (
-        per_type * rate["n_types"].reindex(ind).to_numpy()
+    random_step = rates["random_weight"].to_numpy(dtype=float)[r] / (
+        per_type * rates["n_types"].to_numpy(dtype=float)[r]
     )
     step = np.where(fixed, fixed_step, random_step)
-    open_ = f["open_problems"].to_numpy() > 0
+    n_open = f["open_problems"].to_numpy()
+    open_ = n_open > 0
     overdue = f["overdue_problems"].to_numpy() > 0
     kind = np.select(
         [overdue, open_, fixed], ["overdue_problem", "open_problem", "fixed_point"], "random_point"
     )
+    earliest_deadline = f["earliest_deadline"].to_numpy(dtype=object)
     detail = [
         f"逾期问题 {ids}（时限 {_short(due)}）"
         if od
         else (f"未整改问题 {int(n)} 个（时限 {_short(due)}）" if op else f"最近检查 {_short(on)} 不达标")
         for od, op, ids, n, due, on in zip(
-            overdue, open_, f["overdue_ids"], f["open_problems"], f["earliest_deadline"],
-            f["checked_on"], strict=True,
+            overdue, open_, f["overdue_ids"].to_numpy(dtype=object), n_open, earliest_deadline,
+            f["checked_on"].to_numpy(dtype=object), strict=True,
         )
     ]  # fmt: skip
     dept = f["dept_id"].to_numpy(dtype=float, na_value=np.nan)
@@ -597,56 +626,65 @@ def _field_fixes(
     owner = np.where(np.isnan(owner), f["unit_id"].to_numpy(dtype=float), owner)
     subjects = [
         f"{name}（{'固定' if fx else '随机'}·{kind_}）"
-        for name, fx, kind_ in zip(f["point_name"], fixed, f["point_type"], strict=True)
-    ]
-    return pd.DataFrame(
-        {
-            "fix_id": [f"point:{p}:{i}" for p, i in zip(f["point_id"], ind, strict=True)],
-            "kind": kind,
-            "category": "field",
-            "indicator_code": info["code"].reindex(ind).to_numpy(),
-            "indicator_name": info["name"].reindex(ind).to_numpy(),
-            "subject": subjects,
-            "detail": detail,
-            "unit_id": f["unit_id"].to_numpy(dtype="int64"),
-            "owner_id": owner.astype("int64"),
-            "due": np.where(open_, f["earliest_deadline"].to_numpy(dtype=object), None),
-            "worth": info["weight"].reindex(ind).to_numpy() * step,
-        }
-    )
+        for name, fx, kind_ in zip(f["point_name"].to_numpy(dtype=object), fixed, point_type,
+                                   strict=True)
+    ]  # fmt: skip
+    codes, names, weights = _item_info(items, ind)
+    return {
+        "fix_id": [f"point:{p}:{i}" for p, i in zip(f["point_id"].to_numpy(), ind, strict=True)],
+        "kind": list(kind),
+        "category": ["field"] * len(ind),
+        "indicator_code": codes,
+        "indicator_name": names,
+        "subject": subjects,
+        "detail": detail,
+        "unit_id": list(f["unit_id"].to_numpy(dtype="int64")),
+        "owner_id": list(owner.astype("int64")),
+        "due": list(np.where(open_, earliest_deadline, None)),
+        "worth": weights * step,
+    }
 
 
-def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> dict[str, object] | None:
     """One fix per 台账 line short of its required items: worth = weight × missing ÷ the
-    indicator's required items in scope."""
+    indicator's required items in scope. The fix-list columns as arrays, None if none."""
     if lines.empty:
-        return pd.DataFrame()
-    required = lines.groupby("indicator_id")["required"].transform("sum").to_numpy()
-    missing = (lines["required"] - lines["completed"]).to_numpy()
-    keep = (missing > 0) & lines["indicator_id"].isin(items["indicator_id"]).to_numpy()
-    f = lines[keep]
+        return None
+    ind_all = lines["indicator_id"].to_numpy(dtype="int64")
+    req_all = lines["required"].to_numpy()
+    # the indicator's required items in scope, per line
+    uniq, inverse = np.unique(ind_all, return_inverse=True)
+    required = np.bincount(inverse, weights=req_all, minlength=len(uniq))[inverse]
+    required = required.astype(req_all.dtype) if req_all.dtype.kind in "iu" else required
+    missing = req_all - lines["completed"].to_numpy()
+    keep = (missing > 0) & np.isin(ind_all, items["indicator_id"].to_numpy(dtype="int64"))
+    if not keep.any():
+        return None
+    ind = ind_all[keep]
     missing, required = missing[keep], required[keep]
-    ind = f["indicator_id"].to_numpy()
-    info = items.set_index("indicator_id")
-    names = info["name"].reindex(ind).to_numpy()
-    return pd.DataFrame(
-        {
-            "fix_id": [f"materials:{u}:{i}" for u, i in zip(f["unit_id"], ind, strict=True)],
-            "kind": "materials",
-            "category": "materials",
-            "indicator_code": info["code"].reindex(ind).to_numpy(),
-            "indicator_name": names,
-            "subject": [f"{u} · {n}" for u, n in zip(f["unit_name"], names, strict=True)],
-            "detail": [
-                f"已完成 {int(c)} / 应报 {int(r)}，尚缺 {int(m)} 项"
-                for c, r, m in zip(f["completed"], f["required"], missing, strict=True)
-            ],
-            "unit_id": f["unit_id"].to_numpy(dtype="int64"),
-            "owner_id": f["unit_id"].to_numpy(dtype="int64"),
-            "due": f["deadline"].to_numpy(dtype=object),
-            "worth": info["weight"].reindex(ind).to_numpy() * missing / required,
-        }
-    )
+    units = lines["unit_id"].to_numpy()[keep]
+    codes, names, weights = _item_info(items, ind)
+    return {
+        "fix_id": [f"materials:{u}:{i}" for u, i in zip(units, ind, strict=True)],
+        "kind": ["materials"] * len(ind),
+        "category": ["materials"] * len(ind),
+        "indicator_code": codes,
+        "indicator_name": names,
+        "subject": [
+            f"{u} · {n}"
+            for u, n in zip(lines["unit_name"].to_numpy(dtype=object)[keep], names, strict=True)
+        ],
+        "detail": [
+            f"已完成 {int(c)} / 应报 {int(r)}，尚缺 {int(m)} 项"
+            for c, r, m in zip(
+                lines["completed"].to_numpy()[keep], req_all[keep], missing, strict=True
+            )
+        ],
+        "unit_id": list(units.astype("int64")),
+        "owner_id": list(units.astype("int64")),
+        "due": list(lines["deadline"].to_numpy(dtype=object)[keep]),
+        "worth": weights * missing / required,
+    }
 
 
 def coverage_shortfall(scope_id: int, scope_kind: str, as_of: dt.date) -> pd.DataFrame:
@@ -727,6 +765,13 @@ def _survey_fixes(current: pd.DataFrame, shortfall: pd.DataFrame, settings: Sett
     return out
 
 
+def _on_day(frame: pd.DataFrame, as_of: dt.date, days: tuple | None) -> pd.DataFrame:
+    """The rows of `frame` at as_of (all of them when the measures hold that day only)."""
+    if days == (as_of,):
+        return frame
+    return frame[frame["as_of"] == as_of]
+
+
 def fixes(
     scope_id: int,
     scope_kind: str,
@@ -739,42 +784,76 @@ def fixes(
     the test (`worth`), most valuable first, and the running total (`cumulative`)."""
     items = structure()
     measures = measures or _measures(scope_id, [as_of], settings)
-    counts = measures.counts[measures.counts["as_of"] == as_of]
-    lines = measures.lines[measures.lines["as_of"] == as_of]
-    rates = measures.field_rates[measures.field_rates["as_of"] == as_of]
+    counts = _on_day(measures.counts, as_of, measures.days)
+    lines = _on_day(measures.lines, as_of, measures.days)
+    rates = _on_day(measures.field_rates, as_of, measures.days)
     states = measures.states
     if states is None:
-        states = _measures(scope_id, [as_of], settings, measures.scores).states
-    failing = states[(states["as_of"] == as_of) & states["failing"].astype(bool)]
+        measures = _measures(scope_id, [as_of], settings, measures.scores)
+        states = measures.states
+    states = _on_day(states, as_of, measures.days)
+    failing = states[states["failing"].astype(bool).to_numpy()]
     shortfall = coverage_shortfall(scope_id, scope_kind, as_of)
+    survey = _survey_fixes(current.items, shortfall, settings)
     parts = [
         _field_fixes(failing, counts, rates, items),
         _material_fixes(lines, items),
-        pd.DataFrame(_survey_fixes(current.items, shortfall, settings)),
+        {c: [row[c] for row in survey] for c in _PART_COLUMNS} if survey else None,
     ]
-    columns = [c for c in FIX_COLUMNS if c not in ("kind_label", "owner_name", "deadline")]
-    frame = pd.concat(
-        [p[columns] for p in parts if len(p)] or [pd.DataFrame(columns=columns)],
-        ignore_index=True,
-    )
-    frame = frame[frame["worth"].astype(float) > 1e-9].copy()
-    frame["worth"] = frame["worth"].astype(float)
+    parts = [p for p in parts if p is not None]
+    worth = np.concatenate([np.asarray(p["worth"], dtype=float) for p in parts] or [[]])
+    keep = np.nonzero(worth > 1e-9)[0]
+    col = {
+        c: np.array([v for p in parts for v in p[c]], dtype=object)[keep]
+        for c in _PART_COLUMNS
+        if c != "worth"
+    }
+    worth = worth[keep]
     names = _names()
-    frame["owner_name"] = [
-        names.get(int(o), "未指定") if o is not None and not pd.isna(o) else "未指定"
-        for o in frame["owner_id"]
-    ]
-    frame["kind_label"] = frame["kind"].map(KIND_LABEL)
-    frame["deadline"] = fix_deadline(as_of, settings)
-    frame["due"] = [None if v is None or pd.isna(v) else _date(v) for v in frame["due"]]
-    frame["unit_id"] = frame["unit_id"].astype("Int64")
-    frame["owner_id"] = frame["owner_id"].astype("Int64")
-    frame["kind_order"] = frame["kind"].map(KIND_ORDER)
-    frame = frame.sort_values(
-        ["worth", "kind_order", "owner_name", "fix_id"], ascending=[False, True, True, True]
-    ).drop(columns="kind_order")
-    frame = frame[FIX_COLUMNS].reset_index(drop=True)
-    frame["cumulative"] = frame["worth"].cumsum()
+    owner_name = np.array(
+        [
+            names.get(int(o), "未指定") if o is not None and not pd.isna(o) else "未指定"
+            for o in col["owner_id"]
+        ],
+        dtype=object,
+    )
+    order = sorted(
+        range(len(keep)),
+        key=lambda k: (-worth[k], KIND_ORDER[col["kind"][k]], owner_name[k], col["fix_id"][k]),
+    )
+    order = np.array(order, dtype="int64")
+    deadline = fix_deadline(as_of, settings)
+
+    def text(values: np.ndarray) -> object:
+        return values[order] if len(order) else np.array([], dtype=object)
+
+    def ids(values: np.ndarray) -> pd.arrays.IntegerArray:
+        return pd.array([None if v is None or pd.isna(v) else int(v) for v in values[order]],
+                        dtype="Int64")  # fmt: skip
+
+    worth = worth[order]
+    frame = pd.DataFrame(
+        {
+            "fix_id": text(col["fix_id"]),
+            "kind": text(col["kind"]),
+            "kind_label": text(np.array([KIND_LABEL[k] for k in col["kind"]], dtype=object)),
+            "category": text(col["category"]),
+            "indicator_code": text(col["indicator_code"]),
+            "indicator_name": text(col["indicator_name"]),
+            "subject": text(col["subject"]),
+            "detail": text(col["detail"]),
+            "unit_id": ids(col["unit_id"]),
+            "owner_id": ids(col["owner_id"]),
+            "owner_name": text(owner_name),
+            "due": pd.Series(
+                [None if v is None or pd.isna(v) else _date(v) for v in col["due"][order]],
+                dtype=object,
+            ),
+            "deadline": pd.Series([deadline] * len(order), dtype=object),
+            "worth": worth,
+            "cumulative": np.cumsum(worth),
+        }
+    )
     return frame
 
 
