@@ -304,6 +304,87 @@ def _field_counts(states: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _group_sums(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per group code 0..n−1 (each present), the sum of `values` exactly as the groupby sum
+    of `_field_rates` makes it (pandas' own summation, whose last bit depends on order)."""
+    return pd.Series(values).groupby(codes, sort=True).sum().to_numpy(dtype=float)
+
+
+def _first_groups(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows by the key columns in order of first appearance (groupby sort=False):
+    (each row's group, each group's first row)."""
+    combined = np.zeros(len(columns[0]), dtype="int64")
+    for values in columns:
+        codes, uniques = pd.factorize(values)
+        combined = combined * (len(uniques) + 1) + codes
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype="int64")
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()], np.sort(first)
+
+
+def _counts_and_rates(
+    states: pd.DataFrame, fixed_share: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`_field_counts(states)` and `_field_rates` of it in one array pass over one scope's
+    states (the page's measure): the same rows, the same figures."""
+    states = states[states["point_type"].notna().to_numpy() & states["is_fixed"].notna().to_numpy()]
+    if states.empty:
+        counts = _field_counts(states)
+        return counts, _field_rates(counts, fixed_share)
+    scope = states["scope_id"].to_numpy()
+    day = states["as_of"].to_numpy(dtype=object)
+    ind = states["indicator_id"].to_numpy()
+    is_fixed = states["is_fixed"].to_numpy()
+    point_type = states["point_type"].to_numpy(dtype=object)
+    group, first = _first_groups(scope, day, ind, is_fixed, point_type)
+    observed = np.bincount(group, minlength=len(first)).astype("int64")
+    failing = np.bincount(
+        group, weights=states["failing"].astype(int).to_numpy(), minlength=len(first)
+    ).astype("int64")
+    counts = pd.DataFrame(
+        {
+            "scope_id": scope[first],
+            "as_of": day[first],
+            "indicator_id": ind[first],
+            "is_fixed": is_fixed[first],
+            "point_type": point_type[first],
+            "observed": observed,
+            "failing": failing,
+        }
+    )
+    # _field_rates: per (scope, day, indicator), over the count rows in their order
+    fixed_rows = is_fixed[first].astype(bool)
+    obs, fail = observed.astype(float), failing.astype(float)
+    key, at = _first_groups(scope[first], day[first], ind[first])
+    n = len(at)
+    # whole numbers: exact in any order
+    n_fixed = np.bincount(key, weights=np.where(fixed_rows, obs, 0.0), minlength=n)
+    fail_fixed = np.bincount(key, weights=np.where(fixed_rows, fail, 0.0), minlength=n)
+    n_types = np.bincount(key, weights=(~fixed_rows).astype(float), minlength=n)
+    fail_share = _group_sums(key, np.where(fixed_rows, 0.0, fail / obs), n)
+    n_fixed = np.where(n_fixed > 0, n_fixed, np.nan)
+    n_types = np.where(n_types > 0, n_types, np.nan)
+    has_f = np.nan_to_num(n_fixed) > 0
+    has_r = np.nan_to_num(n_types) > 0
+    f_rate = np.nan_to_num(1 - fail_fixed / n_fixed, nan=0.0)
+    r_rate = np.nan_to_num(1.0 - fail_share / n_types, nan=0.0)
+    wf = np.where(has_f & has_r, fixed_share, np.where(has_f, 1.0, 0.0))
+    rates = pd.DataFrame(
+        {
+            "scope_id": scope[first][at],
+            "as_of": day[first][at],
+            "indicator_id": ind[first][at],
+            "rate": wf * f_rate + (1 - wf) * r_rate,
+            "fixed_weight": wf,
+            "random_weight": 1 - wf,
+            "n_fixed": n_fixed,
+            "n_types": n_types,
+        }
+    )
+    return counts, rates
+
+
 @dataclass(frozen=True)
 class Measures:
     """What the model reads, for many (scope, day) keys at once (frames carry scope_id and,
@@ -325,12 +406,12 @@ def _measures(
         "sim_field_states", days, scope_id=scope_id, lookback_days=settings.lookback_days
     )
     states.insert(0, "scope_id", int(scope_id))
-    counts = _field_counts(states)
+    counts, rates = _counts_and_rates(states, settings.fixed_share)
     lines = _per_day("materials_lines", days, scope_id=scope_id)
     lines.insert(0, "scope_id", int(scope_id))
     return Measures(
         counts,
-        _field_rates(counts, settings.fixed_share),
+        rates,
         lines,
         _unit_scores(scope_id) if scores is None else scores,
         states,
