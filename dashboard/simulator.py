@@ -304,6 +304,87 @@ def _field_counts(states: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _group_sums(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per group code 0..n−1 (each present), the sum of `values` exactly as the groupby sum
+    of `_field_rates` makes it (pandas' own summation, whose last bit depends on order)."""
+    return pd.Series(values).groupby(codes, sort=True).sum().to_numpy(dtype=float)
+
+
+def _first_groups(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows by the key columns in order of first appearance (groupby sort=False):
+    (each row's group, each group's first row)."""
+    combined = np.zeros(len(columns[0]), dtype="int64")
+    for values in columns:
+        codes, uniques = pd.factorize(values)
+        combined = combined * (len(uniques) + 1) + codes
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype="int64")
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()], np.sort(first)
+
+
+def _counts_and_rates(
+    states: pd.DataFrame, fixed_share: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`_field_counts(states)` and `_field_rates` of it in one array pass over one scope's
+    states (the page's measure): the same rows, the same figures."""
+    states = states[states["point_type"].notna().to_numpy() & states["is_fixed"].notna().to_numpy()]
+    if states.empty:
+        counts = _field_counts(states)
+        return counts, _field_rates(counts, fixed_share)
+    scope = states["scope_id"].to_numpy()
+    day = states["as_of"].to_numpy(dtype=object)
+    ind = states["indicator_id"].to_numpy()
+    is_fixed = states["is_fixed"].to_numpy()
+    point_type = states["point_type"].to_numpy(dtype=object)
+    group, first = _first_groups(scope, day, ind, is_fixed, point_type)
+    observed = np.bincount(group, minlength=len(first)).astype("int64")
+    failing = np.bincount(
+        group, weights=states["failing"].astype(int).to_numpy(), minlength=len(first)
+    ).astype("int64")
+    counts = pd.DataFrame(
+        {
+            "scope_id": scope[first],
+            "as_of": day[first],
+            "indicator_id": ind[first],
+            "is_fixed": is_fixed[first],
+            "point_type": point_type[first],
+            "observed": observed,
+            "failing": failing,
+        }
+    )
+    # _field_rates: per (scope, day, indicator), over the count rows in their order
+    fixed_rows = is_fixed[first].astype(bool)
+    obs, fail = observed.astype(float), failing.astype(float)
+    key, at = _first_groups(scope[first], day[first], ind[first])
+    n = len(at)
+    # whole numbers: exact in any order
+    n_fixed = np.bincount(key, weights=np.where(fixed_rows, obs, 0.0), minlength=n)
+    fail_fixed = np.bincount(key, weights=np.where(fixed_rows, fail, 0.0), minlength=n)
+    n_types = np.bincount(key, weights=(~fixed_rows).astype(float), minlength=n)
+    fail_share = _group_sums(key, np.where(fixed_rows, 0.0, fail / obs), n)
+    n_fixed = np.where(n_fixed > 0, n_fixed, np.nan)
+    n_types = np.where(n_types > 0, n_types, np.nan)
+    has_f = np.nan_to_num(n_fixed) > 0
+    has_r = np.nan_to_num(n_types) > 0
+    f_rate = np.nan_to_num(1 - fail_fixed / n_fixed, nan=0.0)
+    r_rate = np.nan_to_num(1.0 - fail_share / n_types, nan=0.0)
+    wf = np.where(has_f & has_r, fixed_share, np.where(has_f, 1.0, 0.0))
+    rates = pd.DataFrame(
+        {
+            "scope_id": scope[first][at],
+            "as_of": day[first][at],
+            "indicator_id": ind[first][at],
+            "rate": wf * f_rate + (1 - wf) * r_rate,
+            "fixed_weight": wf,
+            "random_weight": 1 - wf,
+            "n_fixed": n_fixed,
+            "n_types": n_types,
+        }
+    )
+    return counts, rates
+
+
 @dataclass(frozen=True)
 class Measures:
     """What the model reads, for many (scope, day) keys at once (frames carry scope_id and,
@@ -314,6 +395,7 @@ class Measures:
     lines: pd.DataFrame  # queries/materials_lines.sql (or sim_backtest_materials.sql sums)
     scores: pd.DataFrame  # queries/sim_unit_scores.sql (no as_of: every score of the unit)
     states: pd.DataFrame | None = None  # queries/sim_field_states.sql (the page's scope)
+    days: tuple[dt.date, ...] | None = None  # the days the frames hold, when known
 
 
 def _measures(
@@ -324,15 +406,16 @@ def _measures(
         "sim_field_states", days, scope_id=scope_id, lookback_days=settings.lookback_days
     )
     states.insert(0, "scope_id", int(scope_id))
-    counts = _field_counts(states)
+    counts, rates = _counts_and_rates(states, settings.fixed_share)
     lines = _per_day("materials_lines", days, scope_id=scope_id)
     lines.insert(0, "scope_id", int(scope_id))
     return Measures(
         counts,
-        _field_rates(counts, settings.fixed_share),
+        rates,
         lines,
         _unit_scores(scope_id) if scores is None else scores,
         states,
+        tuple(sorted(set(days))),
     )
 
 
@@ -548,47 +631,74 @@ def _short(day: object) -> str:
     return "—" if day is None or pd.isna(day) else f"{_date(day):%m-%d}"
 
 
+_PART_COLUMNS = [c for c in FIX_COLUMNS if c not in ("kind_label", "owner_name", "deadline")]
+
+
+def _item_info(items: pd.DataFrame, ind: np.ndarray) -> tuple[list, list, np.ndarray]:
+    """code, name and weight of the scored items `ind` (indicator ids), in that order."""
+    at = {int(i): j for j, i in enumerate(items["indicator_id"])}
+    rows = np.array([at[int(i)] for i in ind], dtype="int64")
+    return (
+        list(items["code"].to_numpy(dtype=object)[rows]),
+        list(items["name"].to_numpy(dtype=object)[rows]),
+        items["weight"].to_numpy(dtype=float)[rows],
+    )
+
+
 def _field_fixes(
     failing: pd.DataFrame, counts: pd.DataFrame, rates: pd.DataFrame, items: pd.DataFrame
-) -> pd.DataFrame:
+) -> dict[str, object] | None:
     """One fix per failing (point, indicator): worth = weight × the rate one more passing
-    observation adds (fixed: share ÷ fixed observed; random: share ÷ (type observed × types))."""
-    f = failing[failing["indicator_id"].isin(rates["indicator_id"])]
-    if f.empty:
-        return pd.DataFrame()
-    ind = f["indicator_id"].to_numpy()
-    rate = rates.set_index("indicator_id")
-    info = items.set_index("indicator_id")
-    random_rows = counts[~counts["is_fixed"].astype(bool)]
+    observation adds (fixed: share ÷ fixed observed; random: share ÷ (type observed × types)).
+    The fix-list columns (_PART_COLUMNS) as arrays, None when there is none."""
+    rate_ids = rates["indicator_id"].to_numpy(dtype="int64")
+    ind_all = failing["indicator_id"].to_numpy(dtype="int64")
+    keep = np.isin(ind_all, rate_ids)
+    if not keep.any():
+        return None
+    f = failing[keep] if not keep.all() else failing
+    ind = ind_all[keep]
+    rate_at = {int(i): j for j, i in enumerate(rate_ids)}
+    r = np.array([rate_at[int(i)] for i in ind], dtype="int64")
+    random_rows = ~counts["is_fixed"].astype(bool).to_numpy()
     n_type = dict(
         zip(
-            zip(random_rows["indicator_id"], random_rows["point_type"], strict=True),
-            random_rows["observed"],
+            zip(
+                counts["indicator_id"].to_numpy()[random_rows],
+                counts["point_type"].to_numpy(dtype=object)[random_rows],
+                strict=True,
+            ),
+            counts["observed"].to_numpy()[random_rows],
             strict=True,
         )
     )
+    point_type = f["point_type"].to_numpy(dtype=object)
     fixed = f["is_fixed"].astype(bool).to_numpy()
-    fixed_step = (rate["fixed_weight"] / rate["n_fixed"]).reindex(ind).to_numpy()
+    fixed_step = (
+        rates["fixed_weight"].to_numpy(dtype=float) / rates["n_fixed"].to_numpy(dtype=float)
+    )[r]
     per_type = np.array(
-        [n_type.get((i, t), np.nan) for i, t in zip(ind, f["point_type"], strict=True)],
+        [n_type.get((i, t), np.nan) for i, t in zip(ind, point_type, strict=True)],
         dtype=float,
     )
-    random_step = rate["random_weight"].reindex(ind).to_numpy() / (
-        per_type * rate["n_types"].reindex(ind).to_numpy()
+    random_step = rates["random_weight"].to_numpy(dtype=float)[r] / (
+        per_type * rates["n_types"].to_numpy(dtype=float)[r]
     )
     step = np.where(fixed, fixed_step, random_step)
-    open_ = f["open_problems"].to_numpy() > 0
+    n_open = f["open_problems"].to_numpy()
+    open_ = n_open > 0
     overdue = f["overdue_problems"].to_numpy() > 0
     kind = np.select(
         [overdue, open_, fixed], ["overdue_problem", "open_problem", "fixed_point"], "random_point"
     )
+    earliest_deadline = f["earliest_deadline"].to_numpy(dtype=object)
     detail = [
         f"逾期问题 {ids}（时限 {_short(due)}）"
         if od
         else (f"未整改问题 {int(n)} 个（时限 {_short(due)}）" if op else f"最近检查 {_short(on)} 不达标")
         for od, op, ids, n, due, on in zip(
-            overdue, open_, f["overdue_ids"], f["open_problems"], f["earliest_deadline"],
-            f["checked_on"], strict=True,
+            overdue, open_, f["overdue_ids"].to_numpy(dtype=object), n_open, earliest_deadline,
+            f["checked_on"].to_numpy(dtype=object), strict=True,
         )
     ]  # fmt: skip
     dept = f["dept_id"].to_numpy(dtype=float, na_value=np.nan)
@@ -597,56 +707,65 @@ def _field_fixes(
     owner = np.where(np.isnan(owner), f["unit_id"].to_numpy(dtype=float), owner)
     subjects = [
         f"{name}（{'固定' if fx else '随机'}·{kind_}）"
-        for name, fx, kind_ in zip(f["point_name"], fixed, f["point_type"], strict=True)
-    ]
-    return pd.DataFrame(
-        {
-            "fix_id": [f"point:{p}:{i}" for p, i in zip(f["point_id"], ind, strict=True)],
-            "kind": kind,
-            "category": "field",
-            "indicator_code": info["code"].reindex(ind).to_numpy(),
-            "indicator_name": info["name"].reindex(ind).to_numpy(),
-            "subject": subjects,
-            "detail": detail,
-            "unit_id": f["unit_id"].to_numpy(dtype="int64"),
-            "owner_id": owner.astype("int64"),
-            "due": np.where(open_, f["earliest_deadline"].to_numpy(dtype=object), None),
-            "worth": info["weight"].reindex(ind).to_numpy() * step,
-        }
-    )
+        for name, fx, kind_ in zip(f["point_name"].to_numpy(dtype=object), fixed, point_type,
+                                   strict=True)
+    ]  # fmt: skip
+    codes, names, weights = _item_info(items, ind)
+    return {
+        "fix_id": [f"point:{p}:{i}" for p, i in zip(f["point_id"].to_numpy(), ind, strict=True)],
+        "kind": list(kind),
+        "category": ["field"] * len(ind),
+        "indicator_code": codes,
+        "indicator_name": names,
+        "subject": subjects,
+        "detail": detail,
+        "unit_id": list(f["unit_id"].to_numpy(dtype="int64")),
+        "owner_id": list(owner.astype("int64")),
+        "due": list(np.where(open_, earliest_deadline, None)),
+        "worth": weights * step,
+    }
 
 
-def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> dict[str, object] | None:
     """One fix per 台账 line short of its required items: worth = weight × missing ÷ the
-    indicator's required items in scope."""
+    indicator's required items in scope. The fix-list columns as arrays, None if none."""
     if lines.empty:
-        return pd.DataFrame()
-    required = lines.groupby("indicator_id")["required"].transform("sum").to_numpy()
-    missing = (lines["required"] - lines["completed"]).to_numpy()
-    keep = (missing > 0) & lines["indicator_id"].isin(items["indicator_id"]).to_numpy()
-    f = lines[keep]
+        return None
+    ind_all = lines["indicator_id"].to_numpy(dtype="int64")
+    req_all = lines["required"].to_numpy()
+    # the indicator's required items in scope, per line
+    uniq, inverse = np.unique(ind_all, return_inverse=True)
+    required = np.bincount(inverse, weights=req_all, minlength=len(uniq))[inverse]
+    required = required.astype(req_all.dtype) if req_all.dtype.kind in "iu" else required
+    missing = req_all - lines["completed"].to_numpy()
+    keep = (missing > 0) & np.isin(ind_all, items["indicator_id"].to_numpy(dtype="int64"))
+    if not keep.any():
+        return None
+    ind = ind_all[keep]
     missing, required = missing[keep], required[keep]
-    ind = f["indicator_id"].to_numpy()
-    info = items.set_index("indicator_id")
-    names = info["name"].reindex(ind).to_numpy()
-    return pd.DataFrame(
-        {
-            "fix_id": [f"materials:{u}:{i}" for u, i in zip(f["unit_id"], ind, strict=True)],
-            "kind": "materials",
-            "category": "materials",
-            "indicator_code": info["code"].reindex(ind).to_numpy(),
-            "indicator_name": names,
-            "subject": [f"{u} · {n}" for u, n in zip(f["unit_name"], names, strict=True)],
-            "detail": [
-                f"已完成 {int(c)} / 应报 {int(r)}，尚缺 {int(m)} 项"
-                for c, r, m in zip(f["completed"], f["required"], missing, strict=True)
-            ],
-            "unit_id": f["unit_id"].to_numpy(dtype="int64"),
-            "owner_id": f["unit_id"].to_numpy(dtype="int64"),
-            "due": f["deadline"].to_numpy(dtype=object),
-            "worth": info["weight"].reindex(ind).to_numpy() * missing / required,
-        }
-    )
+    units = lines["unit_id"].to_numpy()[keep]
+    codes, names, weights = _item_info(items, ind)
+    return {
+        "fix_id": [f"materials:{u}:{i}" for u, i in zip(units, ind, strict=True)],
+        "kind": ["materials"] * len(ind),
+        "category": ["materials"] * len(ind),
+        "indicator_code": codes,
+        "indicator_name": names,
+        "subject": [
+            f"{u} · {n}"
+            for u, n in zip(lines["unit_name"].to_numpy(dtype=object)[keep], names, strict=True)
+        ],
+        "detail": [
+            f"已完成 {int(c)} / 应报 {int(r)}，尚缺 {int(m)} 项"
+            for c, r, m in zip(
+                lines["completed"].to_numpy()[keep], req_all[keep], missing, strict=True
+            )
+        ],
+        "unit_id": list(units.astype("int64")),
+        "owner_id": list(units.astype("int64")),
+        "due": list(lines["deadline"].to_numpy(dtype=object)[keep]),
+        "worth": weights * missing / required,
+    }
 
 
 def coverage_shortfall(scope_id: int, scope_kind: str, as_of: dt.date) -> pd.DataFrame:
@@ -727,6 +846,13 @@ def _survey_fixes(current: pd.DataFrame, shortfall: pd.DataFrame, settings: Sett
     return out
 
 
+def _on_day(frame: pd.DataFrame, as_of: dt.date, days: tuple | None) -> pd.DataFrame:
+    """The rows of `frame` at as_of (all of them when the measures hold that day only)."""
+    if days == (as_of,):
+        return frame
+    return frame[frame["as_of"] == as_of]
+
+
 def fixes(
     scope_id: int,
     scope_kind: str,
@@ -739,42 +865,76 @@ def fixes(
     the test (`worth`), most valuable first, and the running total (`cumulative`)."""
     items = structure()
     measures = measures or _measures(scope_id, [as_of], settings)
-    counts = measures.counts[measures.counts["as_of"] == as_of]
-    lines = measures.lines[measures.lines["as_of"] == as_of]
-    rates = measures.field_rates[measures.field_rates["as_of"] == as_of]
+    counts = _on_day(measures.counts, as_of, measures.days)
+    lines = _on_day(measures.lines, as_of, measures.days)
+    rates = _on_day(measures.field_rates, as_of, measures.days)
     states = measures.states
     if states is None:
-        states = _measures(scope_id, [as_of], settings, measures.scores).states
-    failing = states[(states["as_of"] == as_of) & states["failing"].astype(bool)]
+        measures = _measures(scope_id, [as_of], settings, measures.scores)
+        states = measures.states
+    states = _on_day(states, as_of, measures.days)
+    failing = states[states["failing"].astype(bool).to_numpy()]
     shortfall = coverage_shortfall(scope_id, scope_kind, as_of)
+    survey = _survey_fixes(current.items, shortfall, settings)
     parts = [
         _field_fixes(failing, counts, rates, items),
         _material_fixes(lines, items),
-        pd.DataFrame(_survey_fixes(current.items, shortfall, settings)),
+        {c: [row[c] for row in survey] for c in _PART_COLUMNS} if survey else None,
     ]
-    columns = [c for c in FIX_COLUMNS if c not in ("kind_label", "owner_name", "deadline")]
-    frame = pd.concat(
-        [p[columns] for p in parts if len(p)] or [pd.DataFrame(columns=columns)],
-        ignore_index=True,
-    )
-    frame = frame[frame["worth"].astype(float) > 1e-9].copy()
-    frame["worth"] = frame["worth"].astype(float)
+    parts = [p for p in parts if p is not None]
+    worth = np.concatenate([np.asarray(p["worth"], dtype=float) for p in parts] or [[]])
+    keep = np.nonzero(worth > 1e-9)[0]
+    col = {
+        c: np.array([v for p in parts for v in p[c]], dtype=object)[keep]
+        for c in _PART_COLUMNS
+        if c != "worth"
+    }
+    worth = worth[keep]
     names = _names()
-    frame["owner_name"] = [
-        names.get(int(o), "未指定") if o is not None and not pd.isna(o) else "未指定"
-        for o in frame["owner_id"]
-    ]
-    frame["kind_label"] = frame["kind"].map(KIND_LABEL)
-    frame["deadline"] = fix_deadline(as_of, settings)
-    frame["due"] = [None if v is None or pd.isna(v) else _date(v) for v in frame["due"]]
-    frame["unit_id"] = frame["unit_id"].astype("Int64")
-    frame["owner_id"] = frame["owner_id"].astype("Int64")
-    frame["kind_order"] = frame["kind"].map(KIND_ORDER)
-    frame = frame.sort_values(
-        ["worth", "kind_order", "owner_name", "fix_id"], ascending=[False, True, True, True]
-    ).drop(columns="kind_order")
-    frame = frame[FIX_COLUMNS].reset_index(drop=True)
-    frame["cumulative"] = frame["worth"].cumsum()
+    owner_name = np.array(
+        [
+            names.get(int(o), "未指定") if o is not None and not pd.isna(o) else "未指定"
+            for o in col["owner_id"]
+        ],
+        dtype=object,
+    )
+    order = sorted(
+        range(len(keep)),
+        key=lambda k: (-worth[k], KIND_ORDER[col["kind"][k]], owner_name[k], col["fix_id"][k]),
+    )
+    order = np.array(order, dtype="int64")
+    deadline = fix_deadline(as_of, settings)
+
+    def text(values: np.ndarray) -> object:
+        return values[order] if len(order) else np.array([], dtype=object)
+
+    def ids(values: np.ndarray) -> pd.arrays.IntegerArray:
+        return pd.array([None if v is None or pd.isna(v) else int(v) for v in values[order]],
+                        dtype="Int64")  # fmt: skip
+
+    worth = worth[order]
+    frame = pd.DataFrame(
+        {
+            "fix_id": text(col["fix_id"]),
+            "kind": text(col["kind"]),
+            "kind_label": text(np.array([KIND_LABEL[k] for k in col["kind"]], dtype=object)),
+            "category": text(col["category"]),
+            "indicator_code": text(col["indicator_code"]),
+            "indicator_name": text(col["indicator_name"]),
+            "subject": text(col["subject"]),
+            "detail": text(col["detail"]),
+            "unit_id": ids(col["unit_id"]),
+            "owner_id": ids(col["owner_id"]),
+            "owner_name": text(owner_name),
+            "due": pd.Series(
+                [None if v is None or pd.isna(v) else _date(v) for v in col["due"][order]],
+                dtype=object,
+            ),
+            "deadline": pd.Series([deadline] * len(order), dtype=object),
+            "worth": worth,
+            "cumulative": np.cumsum(worth),
+        }
+    )
     return frame
 
 
