@@ -541,9 +541,8 @@ def _overall_tests(as_of: dt.date, since: dt.date) -> tuple[pd.DataFrame, pd.Ind
 def _leaves() -> tuple[pd.Index, np.ndarray]:
     """The leaf indicators' ids (an index to look rows up in) and their categories."""
     items = indicators()
-    return pd.Index(items["indicator_id"].to_numpy(dtype="float64")), items[
-        "category"
-    ].to_numpy(dtype=object)
+    ids = pd.Index(items["indicator_id"].to_numpy(dtype="float64"))
+    return ids, items["category"].to_numpy(dtype=object)
 
 
 def comparison_candidates(scope_id: int) -> pd.DataFrame:
