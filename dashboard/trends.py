@@ -368,27 +368,28 @@ def indicators() -> pd.DataFrame:
 
 def city_of(unit_id: int) -> int | None:
     """The city a unit belongs to (None for the province or when there is none)."""
-    parent, kind, _name = _tree()
-    current = unit_id
-    seen = 0
-    while current is not None and current in kind and seen <= len(kind):
-        if kind[current] == "city":
-            return int(current)
-        current, seen = parent[current], seen + 1
-    return None
+    return next((u for u, kind, _name in _line_up(unit_id) if kind == "city"), None)
 
 
-@per_snapshot
-def _tree() -> tuple[dict[int, int | None], dict[int, str], dict[int, str]]:
-    """unit_id → parent_id (None at the root), kind and name, read once per snapshot."""
+def _line_up(unit_id: int) -> list[tuple[int, str, str]]:
+    """The unit and its ancestors up to the root, nearest first: (unit_id, kind, name)
+    each; empty for an unknown unit. A few array lookups, not a tree built per call."""
     units = metrics.units()
-    ids = [int(u) for u in units["unit_id"]]
-    parents = [None if pd.isna(p) else int(p) for p in units["parent_id"]]
-    return (
-        dict(zip(ids, parents, strict=True)),
-        dict(zip(ids, units["kind"], strict=True)),
-        dict(zip(ids, units["name"], strict=True)),
-    )
+    ids = units["unit_id"].to_numpy()
+    parents = units["parent_id"].to_numpy(dtype="float64", na_value=np.nan)
+    kinds, names = units["kind"].array, units["name"].array
+    line: list[tuple[int, str, str]] = []
+    current = int(unit_id)
+    while len(line) <= len(ids):  # a cycle (refused on import) cannot loop forever
+        at = np.flatnonzero(ids == current)
+        if not len(at):
+            break
+        row = int(at[0])
+        line.append((current, str(kinds[row]), str(names[row])))
+        if np.isnan(parents[row]):
+            break
+        current = int(parents[row])
+    return line
 
 
 def score_target(unit_id: int, measure: str | int) -> float | None:
@@ -588,14 +589,13 @@ def survey_trend(
     shows its nearest ancestor that has them (flagged `borrowed`). None: no waves at all."""
     if category not in SURVEY_CATEGORIES:
         raise ValueError(f"unknown survey category {category!r}")
-    parent, _kind, names = _tree()
-    current: int | None = int(scope_id)
-    while current is not None and visible([current]):
+    for current, _kind, name in _line_up(scope_id):
+        if not visible([current]):
+            break
         rows = query("trend_survey", unit_id=current, as_of=as_of, category=category)
         if not rows.empty:
             borrowed = current != scope_id
-            return _survey_frames(rows, current, str(names[current]), borrowed, as_of, span)
-        current = parent.get(current)
+            return _survey_frames(rows, current, name, borrowed, as_of, span)
     return None
 
 
