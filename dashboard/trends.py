@@ -368,27 +368,28 @@ def indicators() -> pd.DataFrame:
 
 def city_of(unit_id: int) -> int | None:
     """The city a unit belongs to (None for the province or when there is none)."""
-    parent, kind, _name = _tree()
-    current = unit_id
-    seen = 0
-    while current is not None and current in kind and seen <= len(kind):
-        if kind[current] == "city":
-            return int(current)
-        current, seen = parent[current], seen + 1
-    return None
+    return next((u for u, kind, _name in _line_up(unit_id) if kind == "city"), None)
 
 
-@per_snapshot
-def _tree() -> tuple[dict[int, int | None], dict[int, str], dict[int, str]]:
-    """unit_id → parent_id (None at the root), kind and name, read once per snapshot."""
+def _line_up(unit_id: int) -> list[tuple[int, str, str]]:
+    """The unit and its ancestors up to the root, nearest first: (unit_id, kind, name)
+    each; empty for an unknown unit. A few array lookups, not a tree built per call."""
     units = metrics.units()
-    ids = [int(u) for u in units["unit_id"]]
-    parents = [None if pd.isna(p) else int(p) for p in units["parent_id"]]
-    return (
-        dict(zip(ids, parents, strict=True)),
-        dict(zip(ids, units["kind"], strict=True)),
-        dict(zip(ids, units["name"], strict=True)),
-    )
+    ids = units["unit_id"].to_numpy()
+    parents = units["parent_id"].to_numpy(dtype="float64", na_value=np.nan)
+    kinds, names = units["kind"].array, units["name"].array
+    line: list[tuple[int, str, str]] = []
+    current = int(unit_id)
+    while len(line) <= len(ids):  # a cycle (refused on import) cannot loop forever
+        at = np.flatnonzero(ids == current)
+        if not len(at):
+            break
+        row = int(at[0])
+        line.append((current, str(kinds[row]), str(names[row])))
+        if np.isnan(parents[row]):
+            break
+        current = int(parents[row])
+    return line
 
 
 def score_target(unit_id: int, measure: str | int) -> float | None:
@@ -434,39 +435,52 @@ def _score_frames(
     days = SPANS[span]
     since = EARLIEST if days is None else as_of - dt.timedelta(days=days - 1)
     names = metrics.display_names()
-    tests, position = _overall_tests(as_of, since)
+    tests, tested = _overall_tests(as_of, since)
     n = len(tests)
+    leaf_ids, leaf_categories = _leaves()
     blocks: dict[str, list] = {
         "value": [], "max_value": [], "items": [], "unit_id": [], "unit_name": [], "measure": []
     }  # fmt: skip
-    for i, unit_id in enumerate(unit_ids):
-        composite_only = i > 0 and measures == ("overall",)
-        if composite_only:
-            # a comparison or the city line: its composite alone (the first unit's full
-            # rows are shared with the category chart)
-            rows = query("trend_overall_scores", unit_id=int(unit_id), as_of=as_of)
-            kinds = np.full(len(rows), "overall", dtype=object)
-        else:
-            rows = query("trend_scores", unit_id=int(unit_id), as_of=as_of)
-            kinds = rows["measure"].to_numpy(dtype=object)
-        at = rows["assessment_id"].map(position)
-        listed = at.notna().to_numpy()
-        at = at.to_numpy()
-        columns = {c: rows[c].to_numpy(dtype="float64") for c in ("value", "max_value")}
-        columns["items"] = (
-            np.ones(len(rows)) if composite_only else rows["items"].to_numpy(dtype="float64")
-        )
+    for unit_id in unit_ids:
+        rows = query("trend_scores", unit_id=int(unit_id))
+        at = tested.get_indexer(rows["assessment_id"].to_numpy())  # -1: not a test shown
+        listed = at >= 0
+        indicator = rows["indicator_id"].to_numpy(dtype="float64", na_value=np.nan)
+        composite = np.isnan(indicator)
+        leaf = leaf_ids.get_indexer(indicator)  # -1: the composite, or not a leaf item
+        category = np.where(leaf >= 0, leaf_categories[leaf], None)
+        value = rows["value"].to_numpy(dtype="float64")
+        maximum = rows["max_value"].to_numpy(dtype="float64")
         for measure in measures:
-            if isinstance(measure, int):
-                same = (rows["indicator_id"] == measure).fillna(False).to_numpy(dtype=bool)
-                keep = (kinds == "indicator") & same & listed
+            if measure == "overall" or isinstance(measure, int):
+                # one row per test: the composite, or the leaf item
+                keep = listed & (composite if measure == "overall" else (indicator == measure))
+                if isinstance(measure, int):
+                    keep &= leaf >= 0
+                where = at[keep]
+                sums = {}
+                for column, values in (("value", value), ("max_value", maximum)):
+                    out = np.full(n, np.nan)
+                    out[where] = values[keep]  # a test the unit has no row for stays a gap
+                    sums[column] = out
+                items = np.full(n, np.nan)
+                items[where] = 1.0
             else:
-                keep = (kinds == measure) & listed
-            where = at[keep].astype(np.intp)
-            for column, values in columns.items():
-                out = np.full(n, np.nan)
-                out[where] = values[keep]  # a test the unit has no row for stays a gap
-                blocks[column].append(out)
+                # a category: Σ its leaf items' values ÷ Σ their maxima, per test, over the
+                # items scored (summed in indicator order, as the rows come)
+                keep = listed & (category == measure)
+                where = at[keep]
+                items = np.bincount(where, minlength=n).astype("float64")
+                sums = {
+                    column: np.bincount(where, weights=values[keep], minlength=n).astype("float64")
+                    for column, values in (("value", value), ("max_value", maximum))
+                }
+                none = items == 0
+                for out in (*sums.values(), items):
+                    out[none] = np.nan  # no item scored in that test: a gap
+            blocks["value"].append(sums["value"])
+            blocks["max_value"].append(sums["max_value"])
+            blocks["items"].append(items)
             blocks["unit_id"].append(np.full(n, int(unit_id), dtype=np.int64))
             blocks["unit_name"].append([names.get(int(unit_id), "")] * n)
             blocks["measure"].append([str(measure)] * n)
@@ -497,9 +511,10 @@ def _score_frames(
 
 
 @per_snapshot
-def _overall_tests(as_of: dt.date, since: dt.date) -> tuple[pd.DataFrame, dict[int, int]]:
+def _overall_tests(as_of: dt.date, since: dt.date) -> tuple[pd.DataFrame, pd.Index]:
     """Overall tests that ended by as_of, started on or after since and hold scores, oldest
-    first; and assessment_id → row. Shared per snapshot: callers must not mutate it."""
+    first; and their assessment_ids (an index to look rows up in). Shared per snapshot:
+    callers must not mutate them."""
     tests = metrics.assessments()
     ids = tests["assessment_id"].to_numpy()
     starts = tests["start_date"].to_numpy(dtype="datetime64[D]")
@@ -520,7 +535,15 @@ def _overall_tests(as_of: dt.date, since: dt.date) -> tuple[pd.DataFrame, dict[i
             "end_date": ends[rows].astype(object),
         }
     )
-    return frame, {int(a): i for i, a in enumerate(ids[rows])}
+    return frame, pd.Index(ids[rows])
+
+
+@per_snapshot
+def _leaves() -> tuple[pd.Index, np.ndarray]:
+    """The leaf indicators' ids (an index to look rows up in) and their categories."""
+    items = indicators()
+    ids = pd.Index(items["indicator_id"].to_numpy(dtype="float64"))
+    return ids, items["category"].to_numpy(dtype=object)
 
 
 def comparison_candidates(scope_id: int) -> pd.DataFrame:
@@ -566,14 +589,13 @@ def survey_trend(
     shows its nearest ancestor that has them (flagged `borrowed`). None: no waves at all."""
     if category not in SURVEY_CATEGORIES:
         raise ValueError(f"unknown survey category {category!r}")
-    parent, _kind, names = _tree()
-    current: int | None = int(scope_id)
-    while current is not None and visible([current]):
+    for current, _kind, name in _line_up(scope_id):
+        if not visible([current]):
+            break
         rows = query("trend_survey", unit_id=current, as_of=as_of, category=category)
         if not rows.empty:
             borrowed = current != scope_id
-            return _survey_frames(rows, current, str(names[current]), borrowed, as_of, span)
-        current = parent.get(current)
+            return _survey_frames(rows, current, name, borrowed, as_of, span)
     return None
 
 
