@@ -216,7 +216,7 @@ class Store:
                     values.get("assessment_id"),
                 )
                 with self.lock:
-                    self.parts[slot] = rows[own].reset_index(drop=True)
+                    self.parts[slot] = _prepared(rows[own].reset_index(drop=True))
                     self.slots.add(slot)
 
     def covers(self, day: dt.date) -> bool:
@@ -249,13 +249,15 @@ class Store:
             sql = f"select *{exclude} from {table} where {where} order by {order}"  # noqa: S608 - sql: identifiers from allow-list
             rows = self.read(sql, params)
             if name == "unit_scores":
-                found = {missing[0]: rows}
+                found = {missing[0]: _prepared(rows)}
             else:
                 stamps = pd.to_datetime(rows["as_of"]).dt.date.to_numpy()
                 found = {
-                    slot: rows[
-                        stamps == (slot[1][1] if name == "coverage_counts" else slot[1])
-                    ].reset_index(drop=True)
+                    slot: _prepared(
+                        rows[
+                            stamps == (slot[1][1] if name == "coverage_counts" else slot[1])
+                        ].reset_index(drop=True)
+                    )
                     for slot in missing
                 }
             with self.lock:
@@ -320,9 +322,35 @@ class Store:
         parts = self._parts(slots)
         if parts is None:
             return None
-        pieces = [rows[rows["unit_id"].isin(ranked).to_numpy()] for rows in parts]
+        pieces = [part.frame.take(np.flatnonzero(np.isin(part.ids, ranked))) for part in parts]
         frame = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
-        return _as_queried(frame.reset_index(drop=True))
+        nullable = tuple(dict.fromkeys(c for part in parts for c in part.nullable))
+        return _as_queried(frame.reset_index(drop=True), nullable)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One slot's rows, ready to be filtered: the unit ids as an array, and the columns
+    that hold a NULL somewhere (the only ones whose dtype depends on the rows picked)."""
+
+    frame: pd.DataFrame
+    ids: np.ndarray
+    nullable: tuple[str, ...]
+
+
+def _prepared(rows: pd.DataFrame) -> _Part:
+    """A slot's rows with every nullable column that holds no NULL made plain once, as
+    DuckDB returns it for any subset of these rows (_as_queried)."""
+    nullable = []
+    for column in rows.columns:
+        plain = _NUMPY_OF.get(str(rows[column].dtype))
+        if plain is None:
+            continue
+        if rows[column].hasnans:
+            nullable.append(column)
+        else:
+            rows[column] = rows[column].astype(plain)
+    return _Part(rows, rows["unit_id"].to_numpy(), tuple(nullable))
 
 
 _NUMPY_OF = {"Int8": "int8", "Int16": "int16", "Int32": "int32", "Int64": "int64",
@@ -330,17 +358,19 @@ _NUMPY_OF = {"Int8": "int8", "Int16": "int16", "Int32": "int32", "Int64": "int64
              "boolean": "bool"}  # fmt: skip
 
 
-def _as_queried(frame: pd.DataFrame) -> pd.DataFrame:
+def _as_queried(frame: pd.DataFrame, nullable: tuple[str, ...]) -> pd.DataFrame:
     """The dtypes the query itself would have returned for these rows: DuckDB hands back
     a nullable integer (Int32) only when the result holds a NULL, so a column that is
-    nullable over all units but has no NULL among the rows picked becomes plain again, and
-    an empty result's text columns are plain objects."""
-    for column in frame.columns:
-        if frame.empty and isinstance(frame[column].dtype, pd.StringDtype):
-            frame[column] = frame[column].astype(object)  # as DuckDB returns no rows
-            continue
-        plain = _NUMPY_OF.get(str(frame[column].dtype))
-        if plain is not None and not frame[column].hasnans:
+    nullable in its slot (`nullable`; the others were made plain by _prepared) but has no
+    NULL among the rows picked becomes plain again, and an empty result's text columns
+    are plain objects."""
+    if frame.empty:
+        for column in frame.columns:
+            if isinstance(frame[column].dtype, pd.StringDtype):
+                frame[column] = frame[column].astype(object)  # as DuckDB returns no rows
+    for column in nullable:
+        plain = _NUMPY_OF[str(frame[column].dtype)]
+        if not frame[column].hasnans:
             frame[column] = frame[column].astype(plain)
     return frame
 
