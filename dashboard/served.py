@@ -198,6 +198,7 @@ class Store:
     parts: dict[tuple, pd.DataFrame] = field(default_factory=dict)  # slot → rows
     lock: threading.Lock = field(default_factory=threading.Lock)
     _subtrees: dict[int, np.ndarray] = field(default_factory=dict)
+    _ranked: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)
     _children: dict[int, list[int]] | None = None
     _kinds: pd.Series | None = None
 
@@ -271,6 +272,10 @@ class Store:
         if level == "self":
             return np.array([scope_id])
         with self.lock:
+            found = self._ranked.get((scope_id, level))
+        if found is not None:
+            return found
+        with self.lock:
             subtree = self._subtrees.get(scope_id)
         if subtree is None:
             if self._children is None:
@@ -294,7 +299,10 @@ class Store:
             with self.lock:
                 self._subtrees[scope_id] = subtree
         assert self._kinds is not None
-        return subtree[(self._kinds.reindex(subtree) == level).to_numpy()]
+        found = subtree[(self._kinds.reindex(subtree) == level).to_numpy()]
+        with self.lock:
+            self._ranked[(scope_id, level)] = found
+        return found
 
     def lookup(self, name: str, params: dict) -> pd.DataFrame | None:
         """The query's answer from the served rows, or None when they do not hold it."""
