@@ -224,16 +224,33 @@ def rates(path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[int, tuple[int, i
         db._cached.clear()
 
 
+@pytest.fixture(scope="module")
+def shape_imports(base_db: Path, tmp_path_factory: pytest.TempPathFactory):
+    """shape → (its own copy of the base city with that ledger imported, the plan, the
+    result, the stored rows right after the import): each shape imported once per module."""
+    done: dict[str, tuple] = {}
+
+    def imported(shape: str) -> tuple:
+        if shape not in done:
+            path = tmp_path_factory.mktemp("shape") / "city.duckdb"
+            shutil.copyfile(base_db, path)
+            plan, result = import_file(path, *ledger_file(shape))
+            done[shape] = (path, plan, result, rows_of(path, STORED))
+        return done[shape]
+
+    return imported
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_each_shape_imports_the_same_rows_and_rates_and_reimports_change_nothing(
-    city: Path, shape: str, monkeypatch: pytest.MonkeyPatch
+    shape_imports, shape: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data, name = ledger_file(shape)
-    plan, result = import_file(city, data, name)
+    city, plan, result, stored = shape_imports(shape)
     assert (result.added, result.updated) == (10, 0)
     assert plan.derived_keys == (shape not in ("ids_street_community", "ids_spaces"))
     assert ("已按" in plan.summary()) == plan.derived_keys
-    stored = rows_of(city, STORED)
+    assert rows_of(city, STORED) == stored
     by_description = {r[5]: r for r in stored}
     # each row on the unit its parents name, not on the last 文苑社区 loaded
     assert {d: by_description[d][3] for d in ("门口杂物堆放", "乱停车", "楼道杂物", "背街小巷乱搭建")} == {
@@ -249,13 +266,8 @@ def test_each_shape_imports_the_same_rows_and_rates_and_reimports_change_nothing
     assert rows_of(city, "select count(*) from problems")[0][0] == 10
 
 
-def test_the_five_shapes_store_the_same_rows(base_db: Path, tmp_path: Path) -> None:
-    stored = []
-    for shape in SHAPES:
-        path = tmp_path / f"{shape}.duckdb"
-        shutil.copyfile(base_db, path)
-        import_file(path, *ledger_file(shape))
-        stored.append(rows_of(path, STORED))
+def test_the_five_shapes_store_the_same_rows(shape_imports) -> None:
+    stored = [shape_imports(shape)[3] for shape in SHAPES]  # each right after its import
     assert all(s == stored[0] for s in stored[1:])
     assert len(stored[0]) == 10
 
