@@ -112,7 +112,9 @@ with attributed as (
     from problems p
     join unit_tree t on t.descendant_id = p.dept_id
 ),
-facts as (
+-- not materialized: read by each event below, recomputed rather than held (a materialized
+-- CTE stays in memory, about 400 MB at province scale; the rest of the rebuild can spill)
+facts as not materialized (
     select
         a.unit_id,
         p.found_on,

@@ -87,10 +87,41 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(stmt)
 
 
+# What DuckDB may hold while it rebuilds a derived table (it spills the rest to a directory
+# next to the temporary file, `<tmp>.tmp`): without a limit it takes what it finds (about
+# 1 GB at province scale, scale 16). A statement that needs more than this runs again
+# without the limit: a larger snapshot costs memory, never its import.
+REBUILD_MEMORY_LIMIT = "500MB"
+
+
 def rebuild_derived(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every derived table from the base tables (see derived.sql)."""
+    """Recompute every derived table from the base tables (see derived.sql), each
+    statement in a transaction of its own (a table not yet committed is held in memory)
+    and within REBUILD_MEMORY_LIMIT. Only on a snapshot being built (write_snapshot):
+    if a statement fails the temporary file is dropped, whatever was committed in it."""
     for stmt in split_sql(DERIVED_FILE.read_text(encoding="utf-8")):
-        con.execute(stmt)
+        con.execute(f"set memory_limit = '{REBUILD_MEMORY_LIMIT}'")  # sql: a constant
+        try:
+            _in_transaction(con, lambda stmt=stmt: _run_derived(con, stmt))
+        except duckdb.OutOfMemoryException:
+            con.execute("reset memory_limit")
+            _in_transaction(con, lambda stmt=stmt: _run_derived(con, stmt))
+        finally:
+            con.execute("reset memory_limit")
+
+
+def _run_derived(con: duckdb.DuckDBPyConnection, stmt: str) -> None:
+    con.execute(stmt)
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
+    con.execute("begin transaction")
+    try:
+        work()
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def read_schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
@@ -169,7 +200,8 @@ def write_snapshot(
                 "derived_version": derived_version(),
                 **(meta or {}),
             }
-            _rebuild_within_limit(con, lambda: set_meta(con, values))
+            rebuild_derived(con)
+            _in_transaction(con, lambda: set_meta(con, values))
             con.execute("checkpoint")
         finally:
             con.close()
@@ -186,41 +218,6 @@ def write_snapshot(
         claim_path.unlink(missing_ok=True)  # before the lock goes, so no sweep sees it free
         claim.close()
     return target
-
-
-# What DuckDB may hold while it rebuilds the derived tables (it spills the rest to a
-# directory next to the temporary file, `<tmp>.tmp`): without a limit it takes what it finds
-# (about 1 GB at province scale, scale 16). When the rebuild needs more than this it is run
-# again without the limit: a larger snapshot costs memory, never its import.
-REBUILD_MEMORY_LIMIT = "600MB"
-
-
-def _in_transaction(con: duckdb.DuckDBPyConnection, work: Callable[[], None]) -> None:
-    con.execute("begin transaction")
-    try:
-        work()
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-
-
-def _rebuild_within_limit(con: duckdb.DuckDBPyConnection, then: Callable[[], None]) -> None:
-    """rebuild_derived and `then` in one transaction, within REBUILD_MEMORY_LIMIT if they
-    fit (else again, without it)."""
-
-    def work() -> None:
-        rebuild_derived(con)
-        then()
-
-    con.execute(f"set memory_limit = '{REBUILD_MEMORY_LIMIT}'")  # sql: a constant
-    try:
-        _in_transaction(con, work)
-    except duckdb.OutOfMemoryException:
-        con.execute("reset memory_limit")
-        _in_transaction(con, work)
-    finally:
-        con.execute("reset memory_limit")
 
 
 def precompute_served(path: Path) -> None:
