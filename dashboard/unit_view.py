@@ -28,6 +28,10 @@ STANDING_METRICS = (
 )
 COMPARE_DAYS = 7
 
+# Within the page's as-of batch the top unit's standing and its visit progress read one
+# projection (metrics.coverage_projection) — shared, never changed.
+_coverage_projection = db.batch_memo(metrics.coverage_projection)
+
 
 @dataclass(frozen=True)
 class UnitInfo:
@@ -253,7 +257,7 @@ def _own_status(key: str, unit_id: int, as_of: dt.date, value: float | None
     if milestone is None:  # every milestone has passed: the value against the last one
         share = campaign.milestones[-1].target_share
         return rule.judge(value, share), share, ""
-    rows = metrics.coverage_projection(unit_id, as_of)
+    rows = _coverage_projection(unit_id, as_of)
     at = rows[rows["due_date"] == milestone.due_date] if not rows.empty else rows
     projected = _value(at.iloc[0]["projected_rate"]) if len(at) else None
     text = meeting.coverage_text(None, projected, milestone.due_date)
@@ -386,7 +390,7 @@ def visit_progress(unit_id: int, as_of: dt.date) -> VisitProgress:
     total = metrics.coverage(unit_id, as_of)
     by_kind = metrics.coverage(unit_id, as_of, by_kind=True)
     by_kind = by_kind[by_kind["target"] > 0].reset_index(drop=True)
-    projections = metrics.coverage_projection(unit_id, as_of)
+    projections = _coverage_projection(unit_id, as_of)
     return VisitProgress(
         campaign, total.iloc[0].to_dict() if len(total) else {}, by_kind, projections
     )
