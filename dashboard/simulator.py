@@ -234,15 +234,35 @@ def _material_rates(lines: pd.DataFrame) -> pd.DataFrame:
     lines of queries/materials_lines.sql or their sums (sim_backtest_materials.sql)."""
     if lines.empty:
         return pd.DataFrame(columns=[*KEY, "indicator_id", "rate", "required"])
-    g = lines.groupby([*KEY, "indicator_id"]).agg(
-        required=("required", "sum"), completed=("completed", "sum")
+    scope = lines["scope_id"].to_numpy()
+    day = lines["as_of"].to_numpy(dtype=object)
+    ind = lines["indicator_id"].to_numpy()
+    group, first = _first_groups(scope, day, ind)
+    # whole numbers of items: their sums are exact in any order
+    required, completed = (
+        np.bincount(group, weights=np.nan_to_num(lines[c].to_numpy(dtype=float)),
+                    minlength=len(first))
+        for c in ("required", "completed")
+    )  # fmt: skip
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.minimum(completed / required, 1.0)
+    return pd.DataFrame(
+        {
+            "scope_id": scope[first],
+            "as_of": day[first],
+            "indicator_id": ind[first],
+            "required": required,
+            "completed": completed,
+            "rate": rate,
+        }
     )
-    g["rate"] = np.minimum(g["completed"] / g["required"], 1.0)
-    return g.reset_index()
 
 
 def _ordinals(values: object) -> np.ndarray:
-    return np.array([_date(v).toordinal() for v in values], dtype="int64")
+    array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if array.dtype.kind == "M":  # datetime64: days since 1970-01-01 (ordinal 719163)
+        return array.astype("datetime64[D]").astype("int64") + dt.date(1970, 1, 1).toordinal()
+    return np.array([_date(v).toordinal() for v in array], dtype="int64")
 
 
 def _last_ended(
@@ -942,11 +962,20 @@ def owner_summary(fix_frame: pd.DataFrame) -> pd.DataFrame:
     """Per owner: items, points regained, points per item — most per item first."""
     if fix_frame.empty:
         return pd.DataFrame(columns=["owner_name", "items", "worth", "per_item"])
-    g = fix_frame.groupby("owner_name", as_index=False).agg(
-        items=("fix_id", "size"), worth=("worth", "sum")
+    codes, owners = pd.factorize(fix_frame["owner_name"].to_numpy(dtype=object))
+    items = np.bincount(codes, minlength=len(owners)).astype("int64")
+    worth = _group_sums(codes, fix_frame["worth"].to_numpy(dtype=float), len(owners))
+    per_item = worth / items
+    owners = np.asarray(owners, dtype=object)
+    order = sorted(range(len(owners)), key=lambda k: (-per_item[k], owners[k]))
+    return pd.DataFrame(
+        {
+            "owner_name": owners[order],
+            "items": items[order],
+            "worth": worth[order],
+            "per_item": per_item[order],
+        }
     )
-    g["per_item"] = g["worth"] / g["items"]
-    return g.sort_values(["per_item", "owner_name"], ascending=[False, True]).reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -985,21 +1014,23 @@ def gap_plan(target: float, current: Estimate, fix_frame: pd.DataFrame) -> GapPl
     items could give at most (`supply`) and what it loses now (`lost`)."""
     expected = current.total or 0.0
     gap = target - expected
-    ordered = fix_frame.sort_values("cumulative") if len(fix_frame) else fix_frame
-    supply = float(ordered["worth"].sum()) if len(ordered) else 0.0
+    ordered = fix_frame
+    cumulative = fix_frame["cumulative"].to_numpy(dtype=float) if len(fix_frame) else None
+    if cumulative is not None and not (np.diff(cumulative) > 0).all():
+        ordered = fix_frame.sort_values("cumulative")
+        cumulative = ordered["cumulative"].to_numpy(dtype=float)
+    worth = ordered["worth"].to_numpy(dtype=float) if len(ordered) else np.zeros(0)
+    category = ordered["category"].to_numpy(dtype=object) if len(ordered) else np.zeros(0, object)
+    supply = float(np.sum(worth))
     if gap <= 0:
-        taken = ordered.iloc[0:0]
+        n = 0
     else:
-        reach = ordered["cumulative"].to_numpy() >= gap - 1e-9
+        reach = cumulative >= gap - 1e-9 if cumulative is not None else np.zeros(0, dtype=bool)
         n = int(np.argmax(reach)) + 1 if reach.any() else len(ordered)
-        taken = ordered.iloc[:n]
     cats = current.by_category()
-    cats["supply"] = [
-        float(ordered.loc[ordered["category"] == c, "worth"].sum()) for c in cats["category"]
-    ]
-    cats["plan"] = [
-        float(taken.loc[taken["category"] == c, "worth"].sum()) for c in cats["category"]
-    ]
+    cats["supply"] = [float(np.sum(worth[category == c])) for c in cats["category"]]
+    cats["plan"] = [float(np.sum(worth[:n][category[:n] == c])) for c in cats["category"]]
+    taken = range(n)
     enough = supply >= gap - 1e-9
     return GapPlan(
         gap,

@@ -386,6 +386,20 @@ def test_backtest_queries_agree_with_the_page_queries(use_sim: Path) -> None:
             assert sorted(map(tuple, one[cols].to_numpy().tolist())) == sorted(
                 map(tuple, mine[cols].to_numpy().tolist())
             ), (scope, day)
+            # the page's one array pass gives the same count rows and the same rate bits
+            page_counts, page_rates = simulator._counts_and_rates(
+                states.assign(scope_id=scope, as_of=day), 0.5
+            )
+            pd.testing.assert_frame_equal(
+                page_counts.reset_index(drop=True), one.reset_index(drop=True), check_dtype=False
+            )
+            pd.testing.assert_frame_equal(
+                page_rates.reset_index(drop=True),
+                simulator._field_rates(one, 0.5).reset_index(drop=True),
+                check_dtype=False,
+                rtol=0,
+                atol=0,
+            )
             lines = query("materials_lines", scope_id=scope, as_of=day)
             sums = lines.groupby("indicator_id")[["required", "completed"]].sum()
             got = totals[(totals["scope_id"] == scope) & (totals["as_of"] == pd.Timestamp(day))]
