@@ -35,6 +35,7 @@ from dashboard import metrics, status
 from dashboard.components.text import place_text
 from dashboard.db import (
     FileIdentity,
+    as_of_batch,
     batch_memo,
     file_identity,
     query,
@@ -163,8 +164,17 @@ def metric(key: str) -> RankMetric:
 
 def level_options(scope_id: int) -> list[str]:
     """The levels that have units under the scope, top down."""
-    units = query("units_in_scope", scope_id=scope_id)
-    kinds = set(units["kind"].to_numpy(dtype=object)[units["depth"].to_numpy() > 0])
+    require_scope(scope_id)  # read from the unit list, not through a scoped query
+    units = metrics.units()
+    ids = units["unit_id"].to_numpy()
+    parents = units["parent_id"].to_numpy(dtype="float64", na_value=np.nan)
+    below = np.zeros(len(ids), dtype=bool)  # the scope's subtree, itself left out
+    frontier = np.array([scope_id])
+    while len(frontier):  # one tree level a step; a unit already reached is not taken again
+        step = np.isin(parents, frontier) & ~below
+        below |= step
+        frontier = ids[step]
+    kinds = set(units["kind"].to_numpy(dtype=object)[below])
     return [level for level in RANK_LEVELS if level in kinds]
 
 
@@ -442,7 +452,13 @@ def _compute_ranking(
 ) -> pd.DataFrame:
     rule = m.rule  # read once: each read of a rule looks at its config file
     digits = rule.digits
-    frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
+    if m.compare == "week":
+        # this week's and last week's counts in one lookup (one query run for a replayed day)
+        with as_of_batch([as_of, as_of - WEEK]):
+            frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
+            previous = _values(m, scope_id, level, as_of - WEEK, None, None, subject_kind)
+    else:
+        frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
     n = len(frame)
     rank = _rank(frame["value"], m, digits)
     cols: dict[str, object] = {
@@ -465,7 +481,6 @@ def _compute_ranking(
         )
     else:
         comparable = True
-        previous = _values(m, scope_id, level, as_of - WEEK, None, None, subject_kind)
     prev_rank = np.full(n, np.nan)
     prev_value = np.full(n, np.nan)
     if previous is not None and len(previous):
