@@ -220,16 +220,19 @@ def previous_assessment(assessment_id: int, indicator_id: int | None = None) -> 
     """The assessment before this one: same kind (overall), or scoring the same indicator."""
     if indicator_id is None:
         frame = metrics.assessments()
-        frame = frame[(frame["kind"] == "overall") & (frame["overall_scores"] > 0)]
+        keep = (frame["kind"].to_numpy(dtype=object) == "overall") & (
+            frame["overall_scores"].to_numpy() > 0
+        )
     else:
         frame = query("rank_indicators")
-        frame = frame[frame["indicator_id"] == indicator_id]
-    frame = frame.sort_values(["start_date", "assessment_id"]).reset_index(drop=True)
-    ids = list(frame["assessment_id"])
-    if assessment_id not in ids:
+        keep = frame["indicator_id"].to_numpy() == indicator_id
+    ids = frame["assessment_id"].to_numpy()[keep]
+    starts = frame["start_date"].to_numpy(dtype="datetime64[us]")[keep]
+    ids = ids[np.lexsort((ids, starts))]  # by start date, then id
+    at = np.flatnonzero(ids == assessment_id)
+    if not len(at):
         return None
-    i = ids.index(assessment_id)
-    return int(ids[i - 1]) if i > 0 else None
+    return int(ids[at[0] - 1]) if at[0] > 0 else None
 
 
 def indicator_target(indicator_id: int) -> float | None:
