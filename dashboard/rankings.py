@@ -35,6 +35,7 @@ from dashboard import metrics, status
 from dashboard.components.text import place_text
 from dashboard.db import (
     FileIdentity,
+    as_of_batch,
     batch_memo,
     file_identity,
     query,
@@ -163,8 +164,17 @@ def metric(key: str) -> RankMetric:
 
 def level_options(scope_id: int) -> list[str]:
     """The levels that have units under the scope, top down."""
-    units = query("units_in_scope", scope_id=scope_id)
-    kinds = set(units["kind"].to_numpy(dtype=object)[units["depth"].to_numpy() > 0])
+    require_scope(scope_id)  # read from the unit list, not through a scoped query
+    units = metrics.units()
+    ids = units["unit_id"].to_numpy()
+    parents = units["parent_id"].to_numpy(dtype="float64", na_value=np.nan)
+    below = np.zeros(len(ids), dtype=bool)  # the scope's subtree, itself left out
+    frontier = np.array([scope_id])
+    while len(frontier):  # one tree level a step; a unit already reached is not taken again
+        step = np.isin(parents, frontier) & ~below
+        below |= step
+        frontier = ids[step]
+    kinds = set(units["kind"].to_numpy(dtype=object)[below])
     return [level for level in RANK_LEVELS if level in kinds]
 
 
@@ -210,16 +220,19 @@ def previous_assessment(assessment_id: int, indicator_id: int | None = None) -> 
     """The assessment before this one: same kind (overall), or scoring the same indicator."""
     if indicator_id is None:
         frame = metrics.assessments()
-        frame = frame[(frame["kind"] == "overall") & (frame["overall_scores"] > 0)]
+        keep = (frame["kind"].to_numpy(dtype=object) == "overall") & (
+            frame["overall_scores"].to_numpy() > 0
+        )
     else:
         frame = query("rank_indicators")
-        frame = frame[frame["indicator_id"] == indicator_id]
-    frame = frame.sort_values(["start_date", "assessment_id"]).reset_index(drop=True)
-    ids = list(frame["assessment_id"])
-    if assessment_id not in ids:
+        keep = frame["indicator_id"].to_numpy() == indicator_id
+    ids = frame["assessment_id"].to_numpy()[keep]
+    starts = frame["start_date"].to_numpy(dtype="datetime64[us]")[keep]
+    ids = ids[np.lexsort((ids, starts))]  # by start date, then id
+    at = np.flatnonzero(ids == assessment_id)
+    if not len(at):
         return None
-    i = ids.index(assessment_id)
-    return int(ids[i - 1]) if i > 0 else None
+    return int(ids[at[0] - 1]) if at[0] > 0 else None
 
 
 def indicator_target(indicator_id: int) -> float | None:
@@ -446,7 +459,14 @@ def _compute_ranking(
     subject_kind: str | None,
 ) -> pd.DataFrame:
     rule = m.rule  # read once: each read of a rule looks at its config file
-    frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
+    previous: pd.DataFrame | None = None
+    if m.compare == "week":
+        # this week's and last week's counts in one lookup (one query run for a replayed day)
+        with as_of_batch([as_of, as_of - WEEK]):
+            frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
+            previous = _values(m, scope_id, level, as_of - WEEK, None, None, subject_kind)
+    else:
+        frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)
     if m.compare == "assessment":
         previous_id = (
             previous_assessment(assessment_id, indicator_id if m.source == "indicator" else None)
@@ -461,7 +481,6 @@ def _compute_ranking(
         )
     else:
         comparable = True
-        previous = _values(m, scope_id, level, as_of - WEEK, None, None, subject_kind)
     return _ranked(m, rule, frame, previous, comparable, as_of, indicator_id)
 
 
