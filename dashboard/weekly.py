@@ -22,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from dashboard import flags, metrics, rankings
-from dashboard.db import FileIdentity, file_identity, query, require_scope, result_cache
+from dashboard.db import (
+    FileIdentity,
+    batch_memo,
+    file_identity,
+    query,
+    require_scope,
+    result_cache,
+)
 
 WEEK = dt.timedelta(days=7)
 
@@ -120,6 +127,17 @@ _SOURCES: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 
+# The metric frames at the previous week's end, memoised for the page's as-of batch under
+# the metric function's own name (db.batch_memo): the ranking at the week's end already
+# asked for them (its comparison day), so 整改率 and 走访覆盖率 read its frames. Only read.
+_BEFORE: dict[str, Callable[..., pd.DataFrame]] = {
+    "rectification": batch_memo(metrics.rectification),
+    "coverage": lambda scope_id, day, level: _coverage(scope_id, day, level, by_kind=False),
+    "materials": batch_memo(metrics.materials_completion),
+}
+_coverage = batch_memo(metrics.coverage)
+
+
 def metric(key: str) -> rankings.RankMetric:
     """The allow-listed metric (label, numerator and denominator names) of the rankings
     engine: the one mapping from metric keys to Chinese labels."""
@@ -176,7 +194,7 @@ def _changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     # metric function's values there (as `metric_values` reads them), not a second ranking,
     # matched on unit_id and added in one step.
     m = metric(key)
-    before = _SOURCES[m.source](scope_id, week.prev_end, level)
+    before = _BEFORE[m.source](scope_id, week.prev_end, level)
     at = pd.Index(before["unit_id"]).get_indexer(now["unit_id"])
     columns = {}
     for name, source in (("value", m.value), ("numerator", m.numerator),
@@ -258,7 +276,7 @@ def _counts_in(scope_id: int, week: Week, level: str, start: dt.date) -> pd.Data
         # no unit of that kind under the scope: the query's (empty) answer for it
         counts = _counts_query(scope_id, (level,), (start,))
     picked = (counts["level"].to_numpy(dtype=object) == level) & (
-        counts["week_start"].dt.date.to_numpy(dtype=object) == start
+        counts["week_start"].to_numpy() == np.datetime64(start)
     )
     counts = counts[picked].drop(columns=["level", "week_start"]).reset_index(drop=True)
     # the unit columns with display names in front, official order (an inner join)
