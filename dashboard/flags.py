@@ -785,7 +785,10 @@ def rectification_below(c: Context, r: dict) -> Flag:
 
     def evidence() -> tuple[dict, ...]:
         mine = _members(c.scope_id).get(int(r["unit_id"]), {int(r["unit_id"])})
-        rows = [o for o in _overdue(c) if o["unit_id"] in mine or o["dept_id"] in mine]
+        by_unit = c.grouped("overdue_by_unit", _overdue(c), lambda o: o["unit_id"])
+        by_dept = c.grouped("overdue_by_dept", _overdue(c), lambda o: o["dept_id"])
+        picked = {id(o) for m in mine for o in (*by_unit.get(m, ()), *by_dept.get(m, ()))}
+        rows = [o for o in _overdue(c) if id(o) in picked]  # in their order, each once
         return _records(rows, PROBLEM_EVIDENCE)
 
     return c.flag(
@@ -960,8 +963,9 @@ MATERIALS_EVIDENCE = {
 
 def _materials_evidence(c: Context, unit_id: int, keep: Callable[[dict], bool]) -> tuple:
     lines = []
-    for row in c.evidence_rows("materials_lines"):
-        if row["unit_id"] != unit_id or row["days_left"] > c.p["within_days"]:
+    rows = c.evidence_rows("materials_lines")
+    for row in c.grouped("by_unit", rows, lambda o: o["unit_id"]).get(unit_id, []):
+        if row["days_left"] > c.p["within_days"]:
             continue
         row["completion_rate"] = row["completed"] / row["required"]
         row["completion_text"] = pct_short(row["completion_rate"])
