@@ -91,7 +91,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 # next to the temporary file, `<tmp>.tmp`): without a limit it takes what it finds (about
 # 1 GB at province scale, scale 16). A statement that needs more than this runs again
 # without the limit: a larger snapshot costs memory, never its import.
-REBUILD_MEMORY_LIMIT = "500MB"
+REBUILD_MEMORY_LIMIT = "set memory_limit = '500MB'"
 
 
 def rebuild_derived(con: duckdb.DuckDBPyConnection) -> None:
@@ -100,7 +100,7 @@ def rebuild_derived(con: duckdb.DuckDBPyConnection) -> None:
     and within REBUILD_MEMORY_LIMIT. Only on a snapshot being built (write_snapshot):
     if a statement fails the temporary file is dropped, whatever was committed in it."""
     for stmt in split_sql(DERIVED_FILE.read_text(encoding="utf-8")):
-        con.execute(f"set memory_limit = '{REBUILD_MEMORY_LIMIT}'")  # sql: a constant
+        con.execute(REBUILD_MEMORY_LIMIT)
         try:
             _in_transaction(con, lambda stmt=stmt: _run_derived(con, stmt))
         except duckdb.OutOfMemoryException:

@@ -28,6 +28,7 @@ SAMPLE_PARAMS: dict[str, object] = {
     "as_of": AS_OF,
     "prev_as_of": AS_OF - dt.timedelta(days=7),
     "week_start": dt.date(2026, 6, 1),
+    "week_starts": [dt.date(2026, 5, 25), dt.date(2026, 6, 1)],
     "week_end": dt.date(2026, 6, 7),
     "start_date": dt.date(2026, 5, 1),
     "end_date": AS_OF,
