@@ -267,10 +267,10 @@ def _sibling_rank(unit: dict, assessment_id: int, previous_id: int | None = None
         return None, 0, False, None
 
     def ranking(parent_id: int, kind: str) -> pd.DataFrame:
-        frame = metrics.unit_scores(parent_id, assessment_id, kind)
+        frame = metrics.score_places(parent_id, assessment_id, kind)
         frame = frame.assign(tied=metrics.tied(frame["rank"]))
         if previous_id is not None:
-            before = metrics.unit_scores(parent_id, previous_id, kind)
+            before = metrics.score_places(parent_id, previous_id, kind)
             frame["previous_rank"] = frame["unit_id"].map(_by_unit(before, "rank"))
         return frame
 

@@ -508,6 +508,33 @@ def score_values(scope_id: int, assessment_id: int, level: str = "self") -> pd.S
     return pd.Series(frame["value"].array, index=pd.Index(frame["unit_id"].array), name="value")
 
 
+def score_places(scope_id: int, assessment_id: int, level: str = "self") -> pd.DataFrame:
+    """unit_id, name and rank of the units `unit_scores` lists (the same places: the score
+    as shown, 0.01 分, ranked among units of the same kind and parent), without its gap,
+    rate and name-column work — for a page that only needs a unit's place among its
+    peers (the meeting board's 排名 tile, through db.peer_rank)."""
+    frame = query(
+        "unit_scores",
+        scope_id=scope_id,
+        level=_check_level(level),
+        assessment_id=assessment_id,
+        indicator_id=None,
+    )
+    names, ids = _name_table()
+    at = ids.get_indexer(frame["unit_id"])  # -1: not a unit (dropped, as _with_names does)
+    kept = np.flatnonzero(at >= 0)
+    values = pd.Series(frame["value"].to_numpy(dtype="float64")[kept]).round(2)
+    groups = pd.Series(frame["parent_id"].array.take(kept)).fillna(-1)
+    rank = values.groupby(groups).rank(method="min", ascending=False, na_option="keep")
+    return pd.DataFrame(
+        {
+            "unit_id": names["unit_id"].array.take(at[kept]),
+            "name": names["name"].array.take(at[kept]),
+            "rank": rank.astype("Int64").array,
+        }
+    )
+
+
 @per_snapshot
 def inherited_target_scores() -> dict[int, float]:
     """Each unit's target score, or that of its nearest ancestor that has one (the target

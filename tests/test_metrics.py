@@ -244,3 +244,12 @@ def test_score_values_are_the_unit_scores_values() -> None:
     assert m.score_values(1, 3, "street").to_dict() == {4: 86.0, 5: 86.0, 6: 79.0}
     assert m.score_values(1, 3).to_dict() == {1: 82.0}
     assert pd.isna(m.score_values(1, 3, "community")[8])
+
+
+def test_score_places_are_the_unit_scores_places() -> None:
+    # assessment 3: 和平街道 86 and 解放街道 86 under 东城区 share place 1; 城关镇 79 is
+    # alone under 西城区, so 1 there too; 红星社区 has no score, so no place (tiny.py)
+    streets = m.score_places(1, 3, "street").set_index("name")["rank"].to_dict()
+    assert streets == {"和平街道": 1, "解放街道": 1, "城关镇": 1}
+    communities = m.score_places(1, 3, "community").set_index("name")["rank"]
+    assert pd.isna(communities["红星社区"])
