@@ -1391,7 +1391,7 @@ def evaluate_days(
         d
         for d in served
         if (identity, int(scope_id), d, rules) not in _evaluate_cached
-        and stored_flags(int(scope_id), d, rules) is None
+        and not _held(int(scope_id), d, rules)
     ]
     if len(missing) > 1:
         for day, generated in _generate_days(int(scope_id), missing, rules).items():
@@ -1650,6 +1650,15 @@ def stored_flags(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Generate
         return []
     computed = _in_memory(as_of, fingerprint)
     return None if computed is None else computed.get(scope_id, [])
+
+
+def _held(scope_id: int, as_of: dt.date, rules: RuleSet) -> bool:
+    """True when stored_flags finds the scope's flags for as_of (the snapshot's, or a day
+    this process computed), told without reading them."""
+    if scope_id not in precomputed_scopes():
+        return False
+    fingerprint = rules_fingerprint(rules)
+    return (as_of, fingerprint) in _stored_days() or _in_memory(as_of, fingerprint) is not None
 
 
 # Real data's default date is today, which moves on without a new snapshot. A day the
