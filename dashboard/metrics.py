@@ -467,13 +467,7 @@ def unit_scores(
     among all units listed (rank_within='list', e.g. every street of the city); no score →
     no rank.
     """
-    frame = query(
-        "unit_scores",
-        scope_id=scope_id,
-        level=_check_level(level),
-        assessment_id=assessment_id,
-        indicator_id=indicator_id,
-    ).copy()
+    frame = _score_rows(scope_id, assessment_id, level, indicator_id).copy()
     frame["score_rate"] = frame["value"] / frame["max_value"]
     frame["gap_to_city"] = frame["value"] - frame["city_value"]
     if rank_within == "parent":
@@ -482,29 +476,35 @@ def unit_scores(
         groups = pd.Series(0, index=frame.index)
     else:
         raise ValueError(f"unknown rank_within {rank_within!r}")
-    # place_rank per group on the score as shown (0.01 分), vectorised (a groupby-apply
-    # costs a Python call per parent)
-    frame["rank"] = (
-        frame["value"]
-        .round(2)
-        .groupby(groups)
-        .rank(method="min", ascending=False, na_option="keep")
-        .astype("Int64")
-    )
+    frame["rank"] = _score_places(frame["value"], groups).array
     return _with_names(frame.drop(columns=["parent_id"]))
+
+
+def _score_rows(
+    scope_id: int, assessment_id: int, level: str, indicator_id: int | None = None
+) -> pd.DataFrame:
+    """queries/unit_scores.sql for the units of `level` under the scope (shared: do not mutate)."""
+    return query(
+        "unit_scores",
+        scope_id=scope_id,
+        level=_check_level(level),
+        assessment_id=assessment_id,
+        indicator_id=indicator_id,
+    )
+
+
+def _score_places(values: pd.Series, groups: pd.Series) -> pd.Series:
+    """place_rank per group (a unit's peers: same parent) on the score as shown (0.01 分),
+    vectorised (a groupby-apply costs a Python call per parent); Int64, <NA> = no score."""
+    ranked = values.round(2).groupby(groups).rank(method="min", ascending=False, na_option="keep")
+    return ranked.astype("Int64")
 
 
 def score_values(scope_id: int, assessment_id: int, level: str = "self") -> pd.Series:
     """unit_id → overall score in one test (NaN = 无数据) of the units `unit_scores` lists:
     its value column, without the gap, rank and name work — for a page that only shows
     the values (a unit test by test, the units of a level)."""
-    frame = query(
-        "unit_scores",
-        scope_id=scope_id,
-        level=_check_level(level),
-        assessment_id=assessment_id,
-        indicator_id=None,
-    )
+    frame = _score_rows(scope_id, assessment_id, level)
     return pd.Series(frame["value"].array, index=pd.Index(frame["unit_id"].array), name="value")
 
 
@@ -513,24 +513,17 @@ def score_places(scope_id: int, assessment_id: int, level: str = "self") -> pd.D
     as shown, 0.01 分, ranked among units of the same kind and parent), without its gap,
     rate and name-column work — for a page that only needs a unit's place among its
     peers (the meeting board's 排名 tile, through db.peer_rank)."""
-    frame = query(
-        "unit_scores",
-        scope_id=scope_id,
-        level=_check_level(level),
-        assessment_id=assessment_id,
-        indicator_id=None,
-    )
+    frame = _score_rows(scope_id, assessment_id, level)
     names, ids = _name_table()
     at = ids.get_indexer(frame["unit_id"])  # -1: not a unit (dropped, as _with_names does)
     kept = np.flatnonzero(at >= 0)
-    values = pd.Series(frame["value"].to_numpy(dtype="float64")[kept]).round(2)
+    values = pd.Series(frame["value"].to_numpy(dtype="float64")[kept])
     groups = pd.Series(frame["parent_id"].array.take(kept)).fillna(-1)
-    rank = values.groupby(groups).rank(method="min", ascending=False, na_option="keep")
     return pd.DataFrame(
         {
             "unit_id": names["unit_id"].array.take(at[kept]),
             "name": names["name"].array.take(at[kept]),
-            "rank": rank.astype("Int64").array,
+            "rank": _score_places(values, groups).array,
         }
     )
 
