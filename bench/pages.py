@@ -72,6 +72,7 @@ def flags_page(scope_id: int, as_of: dt.date) -> object:
 
 def unit_page(scope_id: int, as_of: dt.date) -> object:
     info = unit_view.unit_info(scope_id)
+    unit_view.prefetch(info.unit_id, as_of)
     standings = unit_view.standing(info.unit_id, as_of)
     problems = unit_view.open_problems(info.unit_id, as_of)
     unit_flags = unit_view.unit_flags(info.unit_id, as_of)

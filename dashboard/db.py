@@ -676,6 +676,17 @@ def query_many(requests: Sequence[tuple[str, dict]]) -> list[pd.DataFrame]:
     are those of `query`; an error is raised here as query would raise it."""
     if len(requests) <= 1:
         return [query(name, **params) for name, params in requests]
+    return [future.result() for future in query_soon(requests)]
+
+
+def query_soon(
+    requests: Sequence[tuple[str, dict]],
+) -> list[concurrent.futures.Future[pd.DataFrame]]:
+    """query_many without waiting: the queries start on the worker threads and this
+    thread goes on (its Python runs while DuckDB, which does not hold the GIL, works).
+    A later `query` of the same request waits for that run instead of starting its own
+    (ResultCache computes a key once), so a page starts its independent queries first
+    and asks for each where it needs it; an error comes back to that `query`."""
     access, reading, admitted, days = (
         current_access(),
         _reading.path,
@@ -698,8 +709,7 @@ def query_many(requests: Sequence[tuple[str, dict]]) -> list[pd.DataFrame]:
         if _pool is None:
             _pool = concurrent.futures.ThreadPoolExecutor(QUERY_WORKERS, "cw-query")
         pool = _pool
-    futures = [pool.submit(one, name, dict(params)) for name, params in requests]
-    return [f.result() for f in futures]
+    return [pool.submit(one, name, dict(params)) for name, params in requests]
 
 
 _memos: list[dict] = []

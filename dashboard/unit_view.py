@@ -61,6 +61,21 @@ def unit_info(unit_id: int) -> UnitInfo:
     return UnitInfo(int(unit_id), str(row["name"]), str(row["kind"]), parent, parent_name)
 
 
+def prefetch(unit_id: int, as_of: dt.date) -> None:
+    """Start the page's own queries (those the served rows do not hold: its open problems,
+    台账 lines, owned survey items and subtree) on the query workers, so they run while
+    the standing is computed; open_problems, missing_materials, owned_items and unit_flags
+    then take their results (db.query_soon) instead of running them one after another."""
+    db.query_soon(
+        [
+            ("unit_open_problems", {"unit_id": unit_id, "as_of": as_of}),
+            ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
+            ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
+            ("units_in_scope", {"scope_id": unit_id}),
+        ]
+    )
+
+
 def week_bounds(as_of: dt.date) -> tuple[dt.date, dt.date]:
     """本周: Monday and Sunday of the calendar week containing as_of."""
     week = weekly.Week.containing(as_of)

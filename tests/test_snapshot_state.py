@@ -102,6 +102,33 @@ def test_query_many_answers_as_query_with_the_callers_access(use_tiny: Path) -> 
         db._lent.access = None
 
 
+def test_query_soon_runs_each_query_once_for_the_later_query(
+    use_tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queries started ahead (a page's own, while it computes its standing) are run once:
+    the later `query` of the same request gets that run's rows, not a second run."""
+    from dashboard import unit_view
+
+    db.clear_memos()
+    runs: list[str] = []
+    run = db.run_query
+
+    def counted(identity: object, name: str, params: dict) -> object:
+        runs.append(name)
+        return run(identity, name, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "run_query", counted)
+    unit_view.prefetch(12, AS_OF)  # 市住建局
+    problems = unit_view.open_problems(12, AS_OF)
+    unit_view.owned_items(12, AS_OF)
+    unit_view.missing_materials(12, AS_OF)
+    unit_view.unit_flags(12, AS_OF)
+    for name in ("unit_open_problems", "materials_lines", "unit_owned_items"):
+        assert runs.count(name) == 1, name
+    db.clear_memos()
+    assert problems.equals(unit_view.open_problems(12, AS_OF))
+
+
 def test_query_many_reads_the_snapshot_being_built(
     use_tiny: Path, tiny_db: Path, tmp_path: Path
 ) -> None:

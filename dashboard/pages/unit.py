@@ -25,6 +25,7 @@ from dashboard.labels import PROBLEM_SOURCE, SEVERITY, STATUS, SUBJECT_KIND, UNI
 
 f = filters.current()
 info = unit_view.unit_info(f.scope_id)
+unit_view.prefetch(info.unit_id, f.as_of)
 kind_label = label(UNIT_KIND, info.kind)
 
 st.subheader(
