@@ -304,20 +304,30 @@ def _values(
     return _value_frame(m, frame)
 
 
-def _value_frame(m: RankMetric, frame: pd.DataFrame) -> pd.DataFrame:
-    """The ranked columns of a metric function's frame (the values `_values` returns)."""
+def _value_frame(
+    m: RankMetric, frame: pd.DataFrame, rows: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The ranked columns of a metric function's frame (the values `_values` returns);
+    with `rows`, of those rows of `frame` only (as if the frame held only them)."""
     # built as one frame from arrays: a column set at a time costs a copy each
-    out = {c: frame[c].array for c in ("unit_id", "name", "kind", "parent_id", "sort_order")}
-    out["value"] = _floats(frame[m.value])
+    unit_columns = ("unit_id", "name", "kind", "parent_id", "sort_order")
+    if rows is None:
+        out = {c: frame[c].array for c in unit_columns}
+        pick = slice(None)
+    else:
+        out = {c: frame[c].array.take(rows) for c in unit_columns}
+        pick = rows
+    out["value"] = _floats(frame[m.value])[pick]
     if m.key == "overdue":
         # A unit with no problems on record has nothing to be overdue on: 无数据, not 0.
-        out["value"][frame["found"].to_numpy() == 0] = float("nan")
+        out["value"][frame["found"].to_numpy()[pick] == 0] = float("nan")
     if m.source == "coverage":  # for the projection at the next milestone
         for column in ("pace_per_day", "pace_window_days"):
-            out[column] = _floats(frame[column])
-    out["numerator"] = _floats(frame[m.numerator])
+            out[column] = _floats(frame[column])[pick]
+    out["numerator"] = _floats(frame[m.numerator])[pick]
+    n = len(out["value"])
     out["denominator"] = (
-        _floats(frame[m.denominator]) if m.denominator else np.full(len(frame), np.nan)
+        _floats(frame[m.denominator])[pick] if m.denominator else np.full(n, np.nan)
     )
     return pd.DataFrame(out)
 
@@ -604,22 +614,23 @@ def _cached_week_rankings(
 ) -> dict[str, pd.DataFrame]:
     """week_rankings, kept per snapshot (its access check ran before)."""
     days = [as_of, as_of - WEEK]
-    frames: dict[tuple[str, dt.date], pd.DataFrame] = {}
+    named: dict[str, pd.DataFrame] = {}
+    at: dict[tuple[str, dt.date], np.ndarray] = {}
     for source in dict.fromkeys(metric(key).source for key in metric_keys):
         if source == "coverage" and metrics.campaign_at(as_of) is None:
             raise ValueError("no visit campaign in force: 走访覆盖率 has nothing to rank")
         rows = metrics.over_days(_WEEK_SOURCES[source], scope_id, days, level)
-        stamps = rows["as_of"].to_numpy()
+        # the unit columns joined once for both days (a stable sort into the units' order,
+        # so each day's rows are in the order its own metric frame has them)
+        named[source] = metrics._with_names(rows)
+        stamps = named[source]["as_of"].to_numpy()
         for day in days:
-            # the metric function's frame at `day`: its rows, with the unit columns
-            frames[source, day] = metrics._with_names(
-                rows[stamps == day].drop(columns="as_of").reset_index(drop=True)
-            )
+            at[source, day] = np.flatnonzero(stamps == day)  # the metric frame at `day`
     out = {}
     for key in metric_keys:
         m = metric(key)
-        now = _value_frame(m, frames[m.source, days[0]])
-        before = _value_frame(m, frames[m.source, days[1]])
+        now = _value_frame(m, named[m.source], at[m.source, days[0]])
+        before = _value_frame(m, named[m.source], at[m.source, days[1]])
         out[key] = _ranked(m, m.rule, now, before, True, as_of, None)
     return out
 
