@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -607,10 +608,12 @@ def peer_rank(unit_id: int, ranking: Callable[[int, str], pd.DataFrame]) -> Peer
     unit's own row and the two counts leaves this function."""
     require_scope(unit_id)
     units = _whole(file_identity(), "all_units")
-    match = units[units["unit_id"] == unit_id]
-    if match.empty or pd.isna(match.iloc[0]["parent_id"]):
+    # by position, not a boolean-filtered frame and a row Series (a page asks six times)
+    match = np.flatnonzero(units["unit_id"].to_numpy() == unit_id)
+    if not len(match) or pd.isna(units["parent_id"].array[match[0]]):
         return PeerRank({}, 0, 0)
-    parent_id, kind = int(match.iloc[0]["parent_id"]), str(match.iloc[0]["kind"])
+    parent_id = int(units["parent_id"].array[match[0]])
+    kind = str(units["kind"].array[match[0]])
     outer = _admitted.scope_id
     if not may_see(parent_id):
         _admitted.scope_id = parent_id
@@ -618,12 +621,21 @@ def peer_rank(unit_id: int, ranking: Callable[[int, str], pd.DataFrame]) -> Peer
         frame = ranking(parent_id, kind)
     finally:
         _admitted.scope_id = outer
-    mine = frame[frame["unit_id"] == unit_id]
-    row = mine.iloc[0].to_dict() if len(mine) else {}
+    ids = frame["unit_id"].to_numpy()
+    mine = np.flatnonzero(ids == unit_id)
+    row = {c: _scalar(frame[c].array[mine[0]]) for c in frame.columns} if len(mine) else {}
     # the own row only: a text field naming a peer (say, "the one above") is dropped
-    peers = [str(n) for n in frame.loc[frame["unit_id"] != unit_id, "name"] if str(n)]
+    peers = [str(n) for n in frame["name"].to_numpy()[ids != unit_id] if str(n)]
     row = {k: v for k, v in row.items() if not (isinstance(v, str) and any(n in v for n in peers))}
     return PeerRank(row, int(frame["rank"].notna().sum()), len(frame))
+
+
+def _scalar(value: object) -> object:
+    """A cell as DataFrame.iloc[i].to_dict() gives it: numpy numbers as Python numbers,
+    a missing nullable value (<NA>) as None."""
+    if value is pd.NA:
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def require_scope(scope_id: int) -> None:

@@ -235,7 +235,10 @@ class Downloads:
             if threading.get_ident() != main and threading.current_thread().name != "MainThread":
                 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-                if get_script_run_ctx(suppress_warning=True) is None:
+                # a query worker (db.query_many / query_soon) asks with the session's
+                # access lent to it; any other thread outside the session must not query
+                lent = getattr(db._lent, "access", None)
+                if get_script_run_ctx(suppress_warning=True) is None and lent is None:
                     self.outside_queries.append(str(params))
             guard(identity, params)
 
