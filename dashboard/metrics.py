@@ -334,9 +334,15 @@ def coverage_projection(scope_id: int, as_of: dt.date, level: str = "self") -> p
     """One row per unit and milestone: projected coverage, behind or not, daily needed."""
     campaign = campaign_at(as_of)
     cov = coverage(scope_id, as_of, level)
-    rows = []
     if campaign is None:
         return pd.DataFrame()
+    return projection_rows(cov, campaign, as_of)
+
+
+def projection_rows(cov: pd.DataFrame, campaign: Campaign, as_of: dt.date) -> pd.DataFrame:
+    """coverage_projection's rows for a `coverage` frame already at hand (campaign: the
+    one in force at as_of)."""
+    rows = []
     for r in cov.itertuples():
         for p in project_coverage(
             r.covered,

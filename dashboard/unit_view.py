@@ -31,6 +31,9 @@ COMPARE_DAYS = 7
 # Within the page's as-of batch the top unit's standing and its visit progress read one
 # projection (metrics.coverage_projection) — shared, never changed.
 _coverage_projection = db.batch_memo(metrics.coverage_projection)
+# ... and the standing and the peer table read one set of the peers' five rankings (each
+# of the eleven asks would otherwise hand out five fresh copies)
+_week_rankings = db.batch_memo(rankings.week_rankings)
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def _ranking(key: str, parent_id: int, kind: str, as_of: dt.date, **kwargs: obje
         return rankings.ranking(key, parent_id, kind, as_of, **kwargs)
     if key in STANDING_METRICS and metrics.campaign_at(as_of) is not None:
         # the page's five rankings of the same peers, their values read once for all five
-        return rankings.week_rankings(STANDING_METRICS, parent_id, kind, as_of)[key]
+        return _week_rankings(STANDING_METRICS, parent_id, kind, as_of)[key]
     return weekly.ranking_at(key, parent_id, kind, as_of)
 
 
@@ -405,7 +408,7 @@ def visit_progress(unit_id: int, as_of: dt.date) -> VisitProgress:
     total = metrics.coverage(unit_id, as_of)
     by_kind = metrics.coverage(unit_id, as_of, by_kind=True)
     by_kind = by_kind[by_kind["target"] > 0].reset_index(drop=True)
-    projections = _coverage_projection(unit_id, as_of)
+    projections = metrics.projection_rows(total, campaign, as_of)  # of the row just read
     return VisitProgress(
         campaign, total.iloc[0].to_dict() if len(total) else {}, by_kind, projections
     )
@@ -413,9 +416,10 @@ def visit_progress(unit_id: int, as_of: dt.date) -> VisitProgress:
 
 def missing_materials(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """台账 lines still short at as_of, by deadline, with days left (negative = past due)."""
-    lines = metrics.with_display_names(query("materials_lines", scope_id=unit_id, as_of=as_of))
+    lines = query("materials_lines", scope_id=unit_id, as_of=as_of)
+    # the short lines' display names only (named row by row)
     frame = (
-        lines[lines["completed"] < lines["required"]]
+        metrics.with_display_names(lines[lines["completed"] < lines["required"]])
         .sort_values(["deadline", "unit_sort_order", "unit_id", "indicator_code"], kind="stable")
         .reset_index(drop=True)
     )
