@@ -562,7 +562,6 @@ def _ranked(
 
     out = {c: frame[c].array for c in frame.columns if c not in drop}
     out.update(cols)
-    result = pd.DataFrame(out)
     # ranked first by place, then 无数据; the official order within a place
     order = np.lexsort(
         (
@@ -571,7 +570,16 @@ def _ranked(
             np.where(ranked, rank_now, np.inf),
         )
     )
-    return result.take(order).reset_index(drop=True)
+    # each column put in that order before the frame is built (one construction, no
+    # frame-wide take and re-index)
+    return pd.DataFrame({c: _in_order(v, order) for c, v in out.items()})
+
+
+def _in_order(values: object, order: np.ndarray) -> object:
+    """A column (array, extension array or list) with its rows in `order`."""
+    if isinstance(values, list):
+        return [values[i] for i in order]
+    return values.take(order)  # type: ignore[attr-defined]
 
 
 # ── several week-compared rankings of one level at once ────────────────────────────────
