@@ -29,8 +29,20 @@ STANDING_METRICS = (
 COMPARE_DAYS = 7
 
 # Within the page's as-of batch the top unit's standing and its visit progress read one
-# projection (metrics.coverage_projection) — shared, never changed.
-_coverage_projection = db.batch_memo(metrics.coverage_projection)
+# coverage row and one projection of it (metrics.coverage_projection's rows) — shared,
+# never changed.
+_coverage = db.batch_memo(metrics.coverage)
+
+
+@db.batch_memo
+def _coverage_projection(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+    """metrics.coverage_projection(unit_id, as_of), of the coverage row the page read."""
+    campaign = metrics.campaign_at(as_of)
+    if campaign is None:
+        return pd.DataFrame()
+    return metrics.projection_rows(_coverage(unit_id, as_of), campaign, as_of)
+
+
 # ... and the standing and the peer table read one set of the peers' five rankings (each
 # of the eleven asks would otherwise hand out five fresh copies)
 _week_rankings = db.batch_memo(rankings.week_rankings)
@@ -405,10 +417,10 @@ def visit_progress(unit_id: int, as_of: dt.date) -> VisitProgress:
     campaign = metrics.campaign_at(as_of)
     if campaign is None:
         return VisitProgress(None, {}, pd.DataFrame(), pd.DataFrame())
-    total = metrics.coverage(unit_id, as_of)
+    total = _coverage(unit_id, as_of)
     by_kind = metrics.coverage(unit_id, as_of, by_kind=True)
     by_kind = by_kind[by_kind["target"] > 0].reset_index(drop=True)
-    projections = metrics.projection_rows(total, campaign, as_of)  # of the row just read
+    projections = _coverage_projection(unit_id, as_of)
     return VisitProgress(
         campaign, total.iloc[0].to_dict() if len(total) else {}, by_kind, projections
     )
