@@ -54,6 +54,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import operator
 import re
 import threading
 import tomllib
@@ -1847,12 +1848,10 @@ def flag_frame(scope_id: int, as_of: dt.date, rules: RuleSet | None = None) -> p
 
 
 def flags_to_frame(flags: list[Flag]) -> pd.DataFrame:
-    rows = []
-    for f in flags:
-        row = {name.name: getattr(f, name.name) for name in fields(Flag)}
-        row["severity_label"] = f.severity_label
-        row["evidence_count"] = len(f.evidence)
-        rows.append(row)
+    # one tuple per flag (the fields read at once by an attrgetter; no dict per flag):
+    # the same frame as from dicts, which pandas converts the same way column by column
+    fields_of = operator.attrgetter(*(f.name for f in fields(Flag)))
+    rows = [(*fields_of(f), f.severity_label, len(f.evidence)) for f in flags]
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 
 
