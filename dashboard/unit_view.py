@@ -366,13 +366,19 @@ def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     days overdue (as_of − deadline, for 已逾期) and days left (deadline − as_of)."""
     frame = metrics.with_display_names(query("unit_open_problems", unit_id=unit_id, as_of=as_of))
     _, sunday = week_bounds(as_of)
-    deadline = pd.to_datetime(frame["deadline"]).dt.date
-    frame["deadline"] = deadline
-    frame["days_left"] = [(d - as_of).days for d in deadline]
-    frame["days_overdue"] = [max(0, (as_of - d).days) for d in deadline]
-    frame["section"] = [
-        "overdue" if d < as_of else ("due_this_week" if d <= sunday else "later") for d in deadline
-    ]
+    stamps = pd.to_datetime(frame["deadline"])
+    frame["deadline"] = stamps.dt.date
+    if frame.empty:  # the columns as the row-by-row lists give them (object, no rows)
+        for column in ("days_left", "days_overdue", "section"):
+            frame[column] = []
+        return frame
+    # day arithmetic on the whole column at once (every open problem has a deadline)
+    left = (stamps.to_numpy("datetime64[D]") - np.datetime64(as_of, "D")).astype("int64")
+    frame["days_left"] = left
+    frame["days_overdue"] = np.maximum(0, -left)
+    frame["section"] = np.where(
+        left < 0, "overdue", np.where(left <= (sunday - as_of).days, "due_this_week", "later")
+    ).tolist()
     return frame
 
 
