@@ -444,9 +444,14 @@ def missing_materials(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     frame["missing"] = frame["required"] - frame["completed"]
     frame["approval_tracked"] = frame["approved"].notna()
     frame["deadline"] = pd.to_datetime(frame["deadline"]).dt.date
-    frame["completion_rate"] = [
-        metrics.ratio(c, r) for c, r in zip(frame["completed"], frame["required"], strict=True)
-    ]
+    if frame.empty:  # the column as the row-by-row list gives it (object, no rows)
+        frame["completion_rate"] = []
+        return frame
+    # metrics.ratio for the whole column (every line has required > 0: the query's filter)
+    completed = frame["completed"].to_numpy(dtype="float64")
+    required = frame["required"].to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["completion_rate"] = np.where(required != 0, completed / required, np.nan)
     return frame
 
 
