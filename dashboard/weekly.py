@@ -184,27 +184,50 @@ def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     rank_moved (prev_rank − rank as a number). Ranked units first, then 无数据.
     Computed once per snapshot; do not mutate the frame in place (copy-on-write copies)."""
     require_scope(scope_id)  # this memo sits above the query runner's access check
-    frame = _once("changes", (key, scope_id, week, level), _changes)
-    return frame.copy(deep=False)
+    metric(key)  # an unknown key is refused before anything is computed
+    frames = _once("level_changes", (scope_id, week, level), _level_changes)
+    if key not in frames:
+        frames = {key: _once("changes", (key, scope_id, week, level), _changes)}
+    return frames[key].copy(deep=False)
 
 
-def _changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
-    now = ranking_at(key, scope_id, level, week.end)
-    # The previous week's end is the ranking's own comparison day (a week before): the
-    # metric function's values there (as `metric_values` reads them), not a second ranking,
-    # matched on unit_id and added in one step.
-    m = metric(key)
-    before = _BEFORE[m.source](scope_id, week.prev_end, level)
+def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFrame]:
+    """`changes` of every WEEKLY_METRICS key at one level: each source's values at both
+    week ends from one day-list lookup (metrics.over_days), ranked by the rankings engine
+    (the frames rankings.ranking gives) and compared with the previous week's end."""
+    level = metrics._check_level(level)
+    days = (week.prev_end, week.end)
+    out = {}
+    for key in WEEKLY_METRICS:
+        m = metric(key)
+        if m.source == "coverage" and metrics.campaign_at(week.end) is None:
+            out[key] = _changes(key, scope_id, week, level)  # every unit 无数据
+            continue
+        rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
+        stamps = rows["as_of"].to_numpy(dtype=object)
+        now, before = (
+            rankings._value_frame(
+                m,
+                metrics._with_names(
+                    rows[stamps == day].drop(columns="as_of").reset_index(drop=True)
+                ),
+            )
+            for day in (week.end, week.prev_end)
+        )
+        ranked = rankings._ranked(m, m.rule, now, before, True, week.end, None)
+        out[key] = _with_previous(m, ranked, before)
+    return out
+
+
+def _with_previous(m: rankings.RankMetric, now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
+    """A ranking at the week's end with the values at the previous week's end (`before`:
+    value, numerator, denominator by unit_id), the change as shown and rank_moved."""
     at = pd.Index(before["unit_id"]).get_indexer(now["unit_id"])
     columns = {}
-    for name, source in (("value", m.value), ("numerator", m.numerator),
-                         ("denominator", m.denominator)):  # fmt: skip
+    for name in ("value", "numerator", "denominator"):
         values = np.full(len(now), np.nan)
-        if source in before:
-            known = pd.to_numeric(before[source], errors="coerce").to_numpy(
-                "float64", na_value=np.nan
-            )
-            values[at >= 0] = known[at[at >= 0]]
+        known = before[name].to_numpy("float64", na_value=np.nan)
+        values[at >= 0] = known[at[at >= 0]]
         columns[f"{name}_prev"] = values
     # the change between the values as shown (0.1%): 96.9% → 97.0% is +0.1, never 持平
     columns["change"] = now["value"].round(m.digits).to_numpy() - np.round(
@@ -212,6 +235,15 @@ def _changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     )
     columns["rank_moved"] = (now["prev_rank"] - now["rank"]).astype("Int64")
     return pd.concat([now, pd.DataFrame(columns, index=now.index)], axis=1).reset_index(drop=True)
+
+
+def _changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
+    """`changes` of one metric: its ranking at the week's end and the metric function's
+    values at the previous week's end (the ranking's own comparison day)."""
+    now = ranking_at(key, scope_id, level, week.end)
+    m = metric(key)
+    before = rankings._value_frame(m, _BEFORE[m.source](scope_id, week.prev_end, level))
+    return _with_previous(m, now, before)
 
 
 def movers(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -253,8 +285,7 @@ def _with_ties(frame: pd.DataFrame, ordered: np.ndarray, shown: np.ndarray, n: i
 
 def comparison_levels(scope_id: int) -> list[str]:
     """The unit kinds below the scope that a week can be compared across, in tree order."""
-    frame = query("units_in_scope", scope_id=scope_id)
-    kinds = set(frame.loc[frame["depth"] > 0, "kind"])
+    kinds = set(rankings.level_options(scope_id))  # the kinds under it, from the unit list
     return [k for k in COMPARISON_KINDS if k in kinds]
 
 
