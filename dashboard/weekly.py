@@ -205,18 +205,31 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
             continue
         rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
         stamps = rows["as_of"].to_numpy(dtype=object)
-        now, before = (
-            rankings._value_frame(
-                m,
-                metrics._with_names(
-                    rows[stamps == day].drop(columns="as_of").reset_index(drop=True)
-                ),
-            )
-            for day in (week.end, week.prev_end)
-        )
+        now, before = (_values_at(m, rows, stamps == day) for day in (week.end, week.prev_end))
         ranked = rankings._ranked(m, m.rule, now, before, True, week.end, None)
         out[key] = _with_previous(m, ranked, before)
     return out
+
+
+# the columns of a metric frame that rankings._value_frame reads besides the metric's own
+_VALUE_EXTRA = {"coverage": ("pace_per_day", "pace_window_days")}
+
+
+def _values_at(m: rankings.RankMetric, rows: pd.DataFrame, picked: np.ndarray) -> pd.DataFrame:
+    """rankings._value_frame of the metric function's frame made of rows[picked] (one day
+    of metrics.over_days): the unit columns joined by position, in the units' official
+    order, as metrics._with_names joins them — only the columns the ranking reads."""
+    names, ids = metrics._name_table()
+    rows_at = np.flatnonzero(picked)
+    at = ids.get_indexer(rows["unit_id"].to_numpy()[rows_at])  # -1: not a unit
+    kept = np.flatnonzero(at >= 0)
+    kept = kept[np.argsort(at[kept], kind="stable")]
+    columns = {c: names[c].array.take(at[kept]) for c in _UNIT_COLUMNS}
+    wanted = (m.value, m.numerator, m.denominator, *_VALUE_EXTRA.get(m.source, ()))
+    taken = rows_at[kept]
+    for column in dict.fromkeys(c for c in wanted if c is not None):
+        columns[column] = rows[column].array.take(taken)
+    return rankings._value_frame(m, pd.DataFrame(columns))
 
 
 def _with_previous(m: rankings.RankMetric, now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
