@@ -27,6 +27,7 @@ from dashboard.db import (
     batch_memo,
     file_identity,
     query,
+    query_rows,
     require_scope,
     result_cache,
 )
@@ -383,12 +384,21 @@ def flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
 
 
 def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
-    now, before = flags.evaluate_days(scope_id, [week.end, week.prev_end])
-    before_keys = {f.key for f in before}
-    now_keys = {f.key for f in now}
-    rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now] + [
-        _flag_row("cleared", f) for f in before if f.key not in now_keys
-    ]
+    rules = flags.rules_or_last_good()[0]
+    days = [week.end, week.prev_end]
+    fingerprint = flags.snapshot_fingerprint(scope_id, days, rules)
+    if fingerprint is not None:  # both ends' flags are in the snapshot: matched there
+        names, found = query_rows(
+            "weekly_flag_changes", scope_id=scope_id, rules=fingerprint,
+            week_end=week.end, prev_as_of=week.prev_end,
+        )  # fmt: skip
+        rows = [_stored_flag_row(dict(zip(names, row, strict=True))) for row in found]
+    else:
+        now, before = flags.evaluate_days(scope_id, days, rules)
+        before_keys = {f.key for f in before}
+        now_keys = {f.key for f in now}
+        rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now]
+        rows += [_flag_row("cleared", f) for f in before if f.key not in now_keys]
     order = {"appeared": 0, "stayed": 1, "cleared": 2}
     rows.sort(
         key=lambda r: (
@@ -401,6 +411,17 @@ def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
         )
     )
     return pd.DataFrame(rows, columns=_FLAG_COLUMNS)
+
+
+def _stored_flag_row(row: dict) -> dict:
+    """_flag_row of a row of queries/weekly_flag_changes.sql (a stored flag's fields)."""
+    return {
+        "status": row["status"],
+        "flag_key": (row["rule_id"], row["unit_id"], row["owner_id"], row["subject"]),
+        **{c: row[c] for c in ("rule_id", "rule_name", "severity")},
+        "severity_label": flags.SEVERITY_LABEL.get(row["severity"], row["severity"]),
+        **{c: row[c] for c in _FLAG_COLUMNS[6:]},
+    }
 
 
 def _flag_row(status: str, f: flags.Flag) -> dict:

@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
@@ -196,6 +197,19 @@ def test_flag_changes_match_the_engine_at_both_week_ends() -> None:
     assert {k for k, v in status.items() if v == "appeared"} == now - before
     assert {k for k, v in status.items() if v == "stayed"} == now & before
     assert {k for k, v in status.items() if v == "cleared"} == before - now
+
+
+def test_flag_changes_read_from_the_snapshot_equal_the_engines_at_both_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the default week's two ends are in the snapshot: matched there by one query
+    rules = flags.rules_or_last_good()[0]
+    assert flags.snapshot_fingerprint(1, [WEEK.end, WEEK.prev_end], rules) is not None
+    stored = weekly._flag_changes(1, WEEK)
+    assert set(stored["status"]) == {"appeared", "stayed", "cleared"}
+    monkeypatch.setattr(flags, "snapshot_fingerprint", lambda *args: None)
+    evaluated = weekly._flag_changes(1, WEEK)  # each flag from flags.evaluate_days
+    pd.testing.assert_frame_equal(stored, evaluated)
 
 
 # ── the bulletin ───────────────────────────────────────────────────────────────────────
