@@ -388,11 +388,17 @@ def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
     days = [week.end, week.prev_end]
     fingerprint = flags.snapshot_fingerprint(scope_id, days, rules)
     if fingerprint is not None:  # both ends' flags are in the snapshot: matched there
-        names, found = query_rows(
+        _names, found = query_rows(
             "weekly_flag_changes", scope_id=scope_id, rules=fingerprint,
             week_end=week.end, prev_as_of=week.prev_end,
         )  # fmt: skip
-        rows = [_stored_flag_row(dict(zip(names, row, strict=True))) for row in found]
+        labels = flags.SEVERITY_LABEL
+        # the query's columns: status, rule_id, rule_name, severity, unit_id … priority
+        # (_FLAG_COLUMNS from rule_id on, severity_label left out), subject
+        rows = [
+            (r[0], (r[1], r[4], r[6], r[13]), *r[1:4], labels.get(r[3], r[3]), *r[4:13])
+            for r in found
+        ]
     else:
         now, before = flags.evaluate_days(scope_id, days, rules)
         before_keys = {f.key for f in before}
@@ -400,48 +406,18 @@ def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
         rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now]
         rows += [_flag_row("cleared", f) for f in before if f.key not in now_keys]
     order = {"appeared": 0, "stayed": 1, "cleared": 2}
-    rows.sort(
-        key=lambda r: (
-            order[r["status"]],
-            -r["priority"],
-            r["rule_id"],
-            r["unit_id"],
-            r["owner_id"] or 0,
-            str(r["flag_key"]),
-        )
-    )
+    # status, priority (highest first), rule, unit, owner, then the key as text
+    rows.sort(key=lambda r: (order[r[0]], -r[14], r[2], r[6], r[8] or 0, str(r[1])))
     return pd.DataFrame(rows, columns=_FLAG_COLUMNS)
 
 
-def _stored_flag_row(row: dict) -> dict:
-    """_flag_row of a row of queries/weekly_flag_changes.sql (a stored flag's fields)."""
-    return {
-        "status": row["status"],
-        "flag_key": (row["rule_id"], row["unit_id"], row["owner_id"], row["subject"]),
-        **{c: row[c] for c in ("rule_id", "rule_name", "severity")},
-        "severity_label": flags.SEVERITY_LABEL.get(row["severity"], row["severity"]),
-        **{c: row[c] for c in _FLAG_COLUMNS[6:]},
-    }
-
-
-def _flag_row(status: str, f: flags.Flag) -> dict:
-    return {
-        "status": status,
-        "flag_key": f.key,
-        "rule_id": f.rule_id,
-        "rule_name": f.rule_name,
-        "severity": f.severity,
-        "severity_label": f.severity_label,
-        "unit_id": f.unit_id,
-        "unit_name": f.unit_name,
-        "owner_id": f.owner_id,
-        "owner_name": f.owner_name,
-        "metric": f.metric,
-        "value_text": f.value_text,
-        "deadline": f.deadline,
-        "weeks_red": f.weeks_red,
-        "priority": f.priority,
-    }
+def _flag_row(status: str, f: flags.Flag) -> tuple:
+    """A flag as a row of _FLAG_COLUMNS."""
+    return (
+        status, f.key, f.rule_id, f.rule_name, f.severity, f.severity_label, f.unit_id,
+        f.unit_name, f.owner_id, f.owner_name, f.metric, f.value_text, f.deadline,
+        f.weeks_red, f.priority,
+    )  # fmt: skip
 
 
 # ── the week in one object ─────────────────────────────────────────────────────────────
