@@ -212,25 +212,31 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
     return out
 
 
-# the columns of a metric frame that rankings._value_frame reads besides the metric's own
-_VALUE_EXTRA = {"coverage": ("pace_per_day", "pace_window_days")}
-
-
 def _values_at(m: rankings.RankMetric, rows: pd.DataFrame, picked: np.ndarray) -> pd.DataFrame:
     """rankings._value_frame of the metric function's frame made of rows[picked] (one day
-    of metrics.over_days): the unit columns joined by position, in the units' official
-    order, as metrics._with_names joins them — only the columns the ranking reads."""
+    of metrics.over_days), built directly: the unit columns joined by position in the
+    units' official order (as metrics._with_names joins them), the metric's columns as
+    floats (as _value_frame reads them; the weekly metrics have no 无数据 rule of their
+    own), and for 走访覆盖率 the pace behind its projection."""
+    assert m.key in WEEKLY_METRICS and m.denominator is not None
     names, ids = metrics._name_table()
     rows_at = np.flatnonzero(picked)
     at = ids.get_indexer(rows["unit_id"].to_numpy()[rows_at])  # -1: not a unit
     kept = np.flatnonzero(at >= 0)
     kept = kept[np.argsort(at[kept], kind="stable")]
-    columns = {c: names[c].array.take(at[kept]) for c in _UNIT_COLUMNS}
-    wanted = (m.value, m.numerator, m.denominator, *_VALUE_EXTRA.get(m.source, ()))
     taken = rows_at[kept]
-    for column in dict.fromkeys(c for c in wanted if c is not None):
-        columns[column] = rows[column].array.take(taken)
-    return rankings._value_frame(m, pd.DataFrame(columns))
+    columns = {c: names[c].array.take(at[kept]) for c in _UNIT_COLUMNS}
+
+    def floats(column: str) -> np.ndarray:
+        return pd.to_numeric(rows[column]).to_numpy("float64", na_value=np.nan)[taken]
+
+    columns["value"] = floats(m.value)
+    if m.source == "coverage":
+        for column in ("pace_per_day", "pace_window_days"):
+            columns[column] = floats(column)
+    columns["numerator"] = floats(m.numerator)
+    columns["denominator"] = floats(m.denominator)
+    return pd.DataFrame(columns)
 
 
 def _with_previous(m: rankings.RankMetric, now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
