@@ -305,8 +305,13 @@ def _with_ties(frame: pd.DataFrame, ordered: np.ndarray, shown: np.ndarray, n: i
 
 def comparison_levels(scope_id: int) -> list[str]:
     """The unit kinds below the scope that a week can be compared across, in tree order."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
+    return list(_once("levels", (scope_id,), _comparison_levels))  # a page asks often
+
+
+def _comparison_levels(scope_id: int) -> tuple[str, ...]:
     kinds = set(rankings.level_options(scope_id))  # the kinds under it, from the unit list
-    return [k for k in COMPARISON_KINDS if k in kinds]
+    return tuple(k for k in COMPARISON_KINDS if k in kinds)
 
 
 # ── events in the week ─────────────────────────────────────────────────────────────────
