@@ -346,6 +346,18 @@ def change_text(previous: object, now: object, comparable: bool = True) -> str:
     return f"↑{moved}" if moved > 0 else f"↓{-moved}"
 
 
+def _change_texts(previous: np.ndarray, now: np.ndarray, comparable: bool) -> list[str]:
+    """change_text of each row (ranks as floats, NaN = none), the arithmetic done at once."""
+    out = np.full(len(now), "—", dtype=object)
+    if comparable:
+        ranked = ~np.isnan(now)
+        out[ranked & np.isnan(previous)] = "新"
+        both = np.flatnonzero(ranked & ~np.isnan(previous))
+        moved = previous[both].astype("int64") - now[both].astype("int64")
+        out[both] = [f"↑{m}" if m > 0 else f"↓{-m}" if m < 0 else "持平" for m in moved.tolist()]
+    return out.tolist()
+
+
 def _targets(
     m: RankMetric,
     frame: pd.DataFrame,
@@ -515,9 +527,7 @@ def _ranked(
     cols["prev_rank"] = pd.array(prev_rank, dtype="Int64")
     cols["prev_value"] = prev_value
     rank_now = rank.to_numpy(dtype="float64", na_value=np.nan)
-    cols["rank_change"] = [
-        change_text(p, r, comparable) for p, r in zip(prev_rank, rank_now, strict=True)
-    ]
+    cols["rank_change"] = _change_texts(prev_rank, rank_now, comparable)
 
     shown = frame["value"].round(digits).to_numpy()
     # the value of the next better place (with places 1, 1, 3, place 3's is place 1's);

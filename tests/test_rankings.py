@@ -241,6 +241,18 @@ def test_change_text_and_status() -> None:
     ]
     assert r.change_text(1, pd.NA) == "—"
     assert r.change_text(1, 1, comparable=False) == "—"
+    # a ranking's column at once: the same texts
+    previous = [3.0, 1.0, 2.0, float("nan"), 1.0, float("nan"), 12.0]
+    now = [1.0, 4.0, 2.0, 1.0, float("nan"), float("nan"), 2.0]
+    for comparable in (True, False):
+        got = r._change_texts(pd.Series(previous).to_numpy(), pd.Series(now).to_numpy(), comparable)
+        assert got == [
+            r.change_text(pd.NA if p != p else p, pd.NA if n != n else n, comparable)
+            for p, n in zip(previous, now, strict=True)
+        ]
+    assert got == ["—"] * 7 and r._change_texts(
+        pd.Series(previous).to_numpy(), pd.Series(now).to_numpy(), True
+    ) == ["↑2", "↓3", "持平", "新", "—", "—", "↑10"]
     m = r.metric("rectification_rate")
     assert [r.status_code(v, 0.9, m) for v in (0.9, 0.85, 0.849, float("nan"))] == [
         "ok",
