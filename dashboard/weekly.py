@@ -340,6 +340,28 @@ def _counts_in(scope_id: int, week: Week, level: str, start: dt.date) -> pd.Data
     return metrics._with_names(counts)[columns]
 
 
+def _own_counts(scope_id: int, week: Week, start: dt.date) -> dict[str, object]:
+    """The first row of problem_counts(scope_id, week starting `start`, "self") as plain
+    values (name, found_in_week, rectified_in_week, newly_overdue, newly_overdue_severe),
+    picked by position from the snapshot's counts rather than built as a frame."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
+    counts = _once("problem_counts", (scope_id, week), _week_counts)
+    picked = np.flatnonzero(
+        (counts["level"].to_numpy(dtype=object) == "self")
+        & (counts["week_start"].to_numpy() == np.datetime64(start))
+    )
+    names, ids = metrics._name_table()
+    at = ids.get_indexer(counts["unit_id"].to_numpy()[picked])  # -1: not a unit
+    kept = np.flatnonzero(at >= 0)
+    if not len(kept):
+        raise IndexError("single positional indexer is out-of-bounds")
+    first = kept[np.argmin(at[kept])]  # the first in the units' official order
+    out: dict[str, object] = {"name": str(names["name"].iloc[at[first]])}
+    for column in ("found_in_week", "rectified_in_week", "newly_overdue", "newly_overdue_severe"):
+        out[column] = int(counts[column].to_numpy()[picked[first]])
+    return out
+
+
 def _week_counts(scope_id: int, week: Week) -> pd.DataFrame:
     levels = ("self", *comparison_levels(scope_id))
     return _counts_query(scope_id, levels, (week.previous.start, week.start))
@@ -484,21 +506,26 @@ class WeeklySummary:
         return self.newly_overdue - self.newly_overdue_prev_week
 
 
-def _none_if_missing(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def _own_rate(frame: pd.DataFrame, m: rankings.RankMetric) -> tuple | None:
-    """(value, numerator, denominator) of the scope's own row of a metric function's frame
-    (level 'self'), as `metric_values` reads them; None when the frame has no row."""
-    if frame.empty:
+def _own_rate(
+    columns: dict[str, np.ndarray], m: rankings.RankMetric, row: int | None
+) -> tuple | None:
+    """(value, numerator, denominator) of the scope's own row (position `row` of a metric
+    function's columns as floats, level 'self'), as `metric_values` reads them: None for a
+    missing number; None for all when the frame has no row."""
+    if row is None:
         return None
     return tuple(
-        _none_if_missing(pd.to_numeric(frame[column].iloc[0], errors="coerce"))
-        if column in frame
-        else None
+        None
+        if column not in columns or np.isnan(columns[column][row])
+        else float(columns[column][row])
         for column in (m.value, m.numerator, m.denominator)
     )
+
+
+def _first(picked: np.ndarray) -> int | None:
+    """The first position where `picked` holds, None when none does."""
+    at = np.flatnonzero(picked)
+    return int(at[0]) if len(at) else None
 
 
 def summary(scope_id: int, week: Week) -> WeeklySummary:
@@ -509,22 +536,33 @@ def summary(scope_id: int, week: Week) -> WeeklySummary:
 
 
 def _summary(scope_id: int, week: Week) -> WeeklySummary:
-    this = _counts_in(scope_id, week, "self", week.start).iloc[0]
-    last = _counts_in(scope_id, week, "self", week.previous.start).iloc[0]
+    this = _own_counts(scope_id, week, week.start)
+    last = _own_counts(scope_id, week, week.previous.start)
     # Each source's own row at both week ends from one day-list lookup (metrics.over_days:
-    # the metric functions' counts and rates): 整改率 and the totals share one frame.
-    own = {}
+    # the metric functions' counts and rates): 整改率 and the totals share one frame. Its
+    # numbers read once per source as float arrays, a row picked by position per day.
+    own: dict[tuple[str, dt.date], int | None] = {}
+    numbers: dict[str, dict[str, np.ndarray]] = {}
     for source in sorted({metric(key).source for key in WEEKLY_METRICS} | {"rectification"}):
         frame = metrics.over_days(_SOURCES[source], scope_id, (week.prev_end, week.end), "self")
         stamps = frame["as_of"].to_numpy(dtype=object)
+        numbers[source] = {
+            c: pd.to_numeric(frame[c], errors="coerce").to_numpy("float64", na_value=np.nan)
+            for c in frame.columns
+            if c not in ("as_of", "unit_id")
+        }
         for day in (week.end, week.prev_end):
-            own[(source, day)] = frame[stamps == day].reset_index(drop=True)
-    rect = own[("rectification", week.end)].iloc[0]
+            own[(source, day)] = _first(stamps == day)
+    rect_row = own[("rectification", week.end)]
+    if rect_row is None:
+        raise IndexError("single positional indexer is out-of-bounds")
+    rect = {c: int(numbers["rectification"][c][rect_row])
+            for c in ("found", "rectified", "overdue", "overdue_severe")}  # fmt: skip
     rates = {}
     for key in WEEKLY_METRICS:
         m = metric(key)
-        now = _own_rate(own[(m.source, week.end)], m)
-        before = _own_rate(own[(m.source, week.prev_end)], m)
+        now = _own_rate(numbers[m.source], m, own[(m.source, week.end)])
+        before = _own_rate(numbers[m.source], m, own[(m.source, week.prev_end)])
         rates[key] = RateChange(
             key,
             m.label,
@@ -535,19 +573,19 @@ def _summary(scope_id: int, week: Week) -> WeeklySummary:
         )
     return WeeklySummary(
         scope_id=scope_id,
-        scope_name=str(this["name"]),
+        scope_name=this["name"],
         week=week,
-        found=int(this.found_in_week),
-        rectified=int(this.rectified_in_week),
-        newly_overdue=int(this.newly_overdue),
-        newly_overdue_severe=int(this.newly_overdue_severe),
-        found_prev_week=int(last.found_in_week),
-        rectified_prev_week=int(last.rectified_in_week),
-        newly_overdue_prev_week=int(last.newly_overdue),
-        found_total=int(rect.found),
-        rectified_total=int(rect.rectified),
-        overdue_open=int(rect.overdue),
-        overdue_open_severe=int(rect.overdue_severe),
+        found=this["found_in_week"],
+        rectified=this["rectified_in_week"],
+        newly_overdue=this["newly_overdue"],
+        newly_overdue_severe=this["newly_overdue_severe"],
+        found_prev_week=last["found_in_week"],
+        rectified_prev_week=last["rectified_in_week"],
+        newly_overdue_prev_week=last["newly_overdue"],
+        found_total=rect["found"],
+        rectified_total=rect["rectified"],
+        overdue_open=rect["overdue"],
+        overdue_open_severe=rect["overdue_severe"],
         rates=rates,
         next_test=metrics.next_test(week.end),
     )
