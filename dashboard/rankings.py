@@ -507,13 +507,45 @@ def _ranked(
 ) -> pd.DataFrame:
     """The ranking of `frame` (`_values` at as_of) against `previous` (`_values` at the
     comparison point; None: nothing to compare with): `ranking`'s columns and order."""
+    return pd.DataFrame(_ranked_columns(m, rule, frame, previous, comparable, as_of, indicator_id))
+
+
+def _places(shown: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """metrics.place_rank of values already at their shown precision, as floats (NaN = no
+    place): 1 + the number of values strictly better (places 1, 1, 3)."""
+    out = np.full(len(shown), np.nan)
+    known = ~np.isnan(shown)
+    key = -shown[known] if higher_is_better else shown[known]
+    out[known] = np.searchsorted(np.sort(key), key, side="left") + 1
+    return out
+
+
+def _ranked_columns(
+    m: RankMetric,
+    rule: status.StatusRule,
+    frame: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    comparable: bool,
+    as_of: dt.date,
+    indicator_id: int | None,
+) -> dict[str, object]:
+    """`_ranked`'s columns as arrays, already in the ranking's row order: ranks, verdicts
+    and changes computed on numpy arrays and each column taken once, so a caller adding
+    columns of its own (周报's week changes) builds one frame."""
     digits = rule.digits
     n = len(frame)
-    rank = _rank(frame["value"], m, digits)
+    shown = np.round(frame["value"].to_numpy(dtype="float64", na_value=np.nan), digits)
+    rank_now = _places(shown, m.higher_is_better)
+    ranked = ~np.isnan(rank_now)
+    places, first, inverse, counts = np.unique(
+        rank_now[ranked], return_index=True, return_inverse=True, return_counts=True
+    )
+    tied = np.zeros(n, dtype=bool)
+    tied[ranked] = counts[inverse] > 1
     cols: dict[str, object] = {
-        "rank": rank.array,
-        "tied": metrics.tied(rank).to_numpy(),
-        "ranked_of": np.full(n, int(rank.notna().sum()), dtype="int64"),
+        "rank": pd.array(rank_now, dtype="Int64"),
+        "tied": tied,
+        "ranked_of": np.full(n, int(ranked.sum()), dtype="int64"),
     }
     prev_rank = np.full(n, np.nan)
     prev_value = np.full(n, np.nan)
@@ -521,21 +553,18 @@ def _ranked(
         # each unit's row of the previous ranking, by position (a left join on unit_id)
         at = pd.Index(previous["unit_id"]).get_indexer(frame["unit_id"])
         found = at >= 0
-        ranks_then = _rank(previous["value"], m, digits).to_numpy(dtype="float64", na_value=np.nan)
+        values_then = previous["value"].to_numpy(dtype="float64", na_value=np.nan)
+        ranks_then = _places(np.round(values_then, digits), m.higher_is_better)
         prev_rank[found] = ranks_then[at[found]]
         prev_value[found] = previous["value"].to_numpy()[at[found]]
     cols["prev_rank"] = pd.array(prev_rank, dtype="Int64")
     cols["prev_value"] = prev_value
-    rank_now = rank.to_numpy(dtype="float64", na_value=np.nan)
-    cols["rank_change"] = _change_texts(prev_rank, rank_now, comparable)
+    cols["rank_change"] = np.array(_change_texts(prev_rank, rank_now, comparable), dtype=object)
 
-    shown = frame["value"].round(digits).to_numpy()
     # the value of the next better place (with places 1, 1, 3, place 3's is place 1's);
     # places are ranks of the shown values, so one place has one shown value
     above = np.full(n, np.nan)
-    ranked = ~np.isnan(rank_now)
     if ranked.any():
-        places, first = np.unique(rank_now[ranked], return_index=True)
         of_place = shown[ranked][first]
         k = np.searchsorted(places, rank_now[ranked])
         above[ranked] = np.where(k > 0, of_place[np.maximum(k - 1, 0)], np.nan)
@@ -557,12 +586,9 @@ def _ranked(
     ahead = judged - target if m.higher_is_better else target - judged
     cols["gap_to_target"] = np.round(ahead, digits)
     codes = rule.judge_all(judged, target)  # = status_code per row, the rule read once
-    cols["status"] = codes
-    cols["status_text"] = [f"{STATUS[c][1]} {STATUS[c][0]}" for c in codes]
+    cols["status"] = np.array(codes, dtype=object)
+    cols["status_text"] = np.array([f"{STATUS[c][1]} {STATUS[c][0]}" for c in codes], dtype=object)
 
-    out = {c: frame[c].array for c in frame.columns if c not in drop}
-    out.update(cols)
-    result = pd.DataFrame(out)
     # ranked first by place, then 无数据; the official order within a place
     order = np.lexsort(
         (
@@ -571,7 +597,9 @@ def _ranked(
             np.where(ranked, rank_now, np.inf),
         )
     )
-    return result.take(order).reset_index(drop=True)
+    out = {c: frame[c].array.take(order) for c in frame.columns if c not in drop}
+    out.update({c: v.take(order) for c, v in cols.items()})
+    return out
 
 
 # ── several week-compared rankings of one level at once ────────────────────────────────

@@ -207,7 +207,8 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
         rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
         stamps = rows["as_of"].to_numpy(dtype=object)
         now, before = (_values_at(m, rows, stamps == day) for day in (week.end, week.prev_end))
-        ranked = rankings._ranked(m, m.rule, now, before, True, week.end, None)
+        # the ranking's columns (in its order) with the week's change: one frame built
+        ranked = rankings._ranked_columns(m, m.rule, now, before, True, week.end, None)
         out[key] = _with_previous(m, ranked, before)
     return out
 
@@ -239,22 +240,26 @@ def _values_at(m: rankings.RankMetric, rows: pd.DataFrame, picked: np.ndarray) -
     return pd.DataFrame(columns)
 
 
-def _with_previous(m: rankings.RankMetric, now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
-    """A ranking at the week's end with the values at the previous week's end (`before`:
-    value, numerator, denominator by unit_id), the change as shown and rank_moved."""
-    at = pd.Index(before["unit_id"]).get_indexer(now["unit_id"])
-    columns = {}
+def _with_previous(
+    m: rankings.RankMetric, now: pd.DataFrame | dict[str, object], before: pd.DataFrame
+) -> pd.DataFrame:
+    """A ranking at the week's end (a frame, or rankings._ranked_columns' arrays) with the
+    values at the previous week's end (`before`: value, numerator, denominator by unit_id),
+    the change as shown and rank_moved, as one frame."""
+    if isinstance(now, pd.DataFrame):
+        now = {c: now[c].array for c in now.columns}
+    columns = dict(now)
+    at = pd.Index(before["unit_id"]).get_indexer(np.asarray(now["unit_id"]))
     for name in ("value", "numerator", "denominator"):
-        values = np.full(len(now), np.nan)
+        values = np.full(len(at), np.nan)
         known = before[name].to_numpy("float64", na_value=np.nan)
         values[at >= 0] = known[at[at >= 0]]
         columns[f"{name}_prev"] = values
     # the change between the values as shown (0.1%): 96.9% → 97.0% is +0.1, never 持平
-    columns["change"] = now["value"].round(m.digits).to_numpy() - np.round(
-        columns["value_prev"], m.digits
-    )
-    columns["rank_moved"] = (now["prev_rank"] - now["rank"]).astype("Int64")
-    return pd.concat([now, pd.DataFrame(columns, index=now.index)], axis=1).reset_index(drop=True)
+    value = np.asarray(now["value"], dtype="float64")
+    columns["change"] = np.round(value, m.digits) - np.round(columns["value_prev"], m.digits)
+    columns["rank_moved"] = pd.array(now["prev_rank"] - now["rank"], dtype="Int64")
+    return pd.DataFrame(columns)
 
 
 def _changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:

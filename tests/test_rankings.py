@@ -10,6 +10,7 @@ import datetime as dt
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -230,6 +231,29 @@ def test_ties_are_judged_at_the_shown_precision() -> None:
     m = r.metric("rectification_rate")
     values = pd.Series([0.92341, 0.92349, 0.9, None])  # 92.3%, 92.3%, 90.0%, 无数据
     assert list(r._rank(values, m)) == [1, 1, 3, pd.NA]
+
+
+def test_places_are_competition_ranks_of_the_shown_values() -> None:
+    # places 1, 1, 3 by hand: higher is better, then lower is better (无数据 has none)
+    shown = np.array([0.9, 0.95, float("nan"), 0.95, 0.8, 0.0])
+    assert r._places(shown, True).tolist()[:2] == [3.0, 1.0]
+    assert [None if np.isnan(x) else int(x) for x in r._places(shown, True)] == [
+        3,
+        1,
+        None,
+        1,
+        4,
+        5,
+    ]
+    assert [None if np.isnan(x) else int(x) for x in r._places(shown, False)] == [
+        3,
+        4,
+        None,
+        4,
+        2,
+        1,
+    ]
+    assert r._places(np.array([]), True).tolist() == []
 
 
 def test_change_text_and_status() -> None:
