@@ -206,37 +206,50 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
             continue
         rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
         stamps = rows["as_of"].to_numpy(dtype=object)
-        now, before = (_values_at(m, rows, stamps == day) for day in (week.end, week.prev_end))
+        # the rows' units and numbers read once for both days
+        at = metrics._name_table()[1].get_indexer(rows["unit_id"].to_numpy())  # -1: not a unit
+        numbers = _Floats(rows)
+        now, before = (
+            _values_at(m, numbers, at, stamps == day) for day in (week.end, week.prev_end)
+        )
         # the ranking's columns (in its order) with the week's change: one frame built
         ranked = rankings._ranked_columns(m, m.rule, now, before, True, week.end, None)
         out[key] = _with_previous(m, ranked, before)
     return out
 
 
-def _values_at(m: rankings.RankMetric, rows: pd.DataFrame, picked: np.ndarray) -> pd.DataFrame:
-    """rankings._value_frame of the metric function's frame made of rows[picked] (one day
-    of metrics.over_days), built directly: the unit columns joined by position in the
-    units' official order (as metrics._with_names joins them), the metric's columns as
-    floats (as _value_frame reads them; the weekly metrics have no 无数据 rule of their
-    own), and for 走访覆盖率 the pace behind its projection."""
+class _Floats(dict):
+    """A frame's columns as float64 arrays (missing as NaN), each converted when first read."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def __missing__(self, column: str) -> np.ndarray:
+        self[column] = pd.to_numeric(self.frame[column]).to_numpy("float64", na_value=np.nan)
+        return self[column]
+
+
+def _values_at(
+    m: rankings.RankMetric, numbers: _Floats, at: np.ndarray, picked: np.ndarray
+) -> pd.DataFrame:
+    """rankings._value_frame of the metric function's frame made of the rows `picked` (one
+    day of metrics.over_days; `numbers` its columns as floats, `at` each row's position in
+    the unit list), built directly: the unit columns joined by position in the units'
+    official order (as metrics._with_names joins them), the metric's columns as floats (as
+    _value_frame reads them; the weekly metrics have no 无数据 rule of their own), and for
+    走访覆盖率 the pace behind its projection."""
     assert m.key in WEEKLY_METRICS and m.denominator is not None
-    names, ids = metrics._name_table()
-    rows_at = np.flatnonzero(picked)
-    at = ids.get_indexer(rows["unit_id"].to_numpy()[rows_at])  # -1: not a unit
-    kept = np.flatnonzero(at >= 0)
-    kept = kept[np.argsort(at[kept], kind="stable")]
-    taken = rows_at[kept]
-    columns = {c: names[c].array.take(at[kept]) for c in _UNIT_COLUMNS}
-
-    def floats(column: str) -> np.ndarray:
-        return pd.to_numeric(rows[column]).to_numpy("float64", na_value=np.nan)[taken]
-
-    columns["value"] = floats(m.value)
+    names = metrics._name_table()[0]
+    rows_at = np.flatnonzero(picked & (at >= 0))
+    taken = rows_at[np.argsort(at[rows_at], kind="stable")]
+    columns = {c: names[c].array.take(at[taken]) for c in _UNIT_COLUMNS}
+    columns["value"] = numbers[m.value][taken]
     if m.source == "coverage":
         for column in ("pace_per_day", "pace_window_days"):
-            columns[column] = floats(column)
-    columns["numerator"] = floats(m.numerator)
-    columns["denominator"] = floats(m.denominator)
+            columns[column] = numbers[column][taken]
+    columns["numerator"] = numbers[m.numerator][taken]
+    columns["denominator"] = numbers[m.denominator][taken]
     return pd.DataFrame(columns)
 
 
