@@ -524,14 +524,15 @@ def _ranked_columns(
     m: RankMetric,
     rule: status.StatusRule,
     frame: pd.DataFrame,
-    previous: pd.DataFrame | None,
+    previous: pd.DataFrame | dict[str, np.ndarray] | None,
     comparable: bool,
     as_of: dt.date,
     indicator_id: int | None,
 ) -> dict[str, object]:
     """`_ranked`'s columns as arrays, already in the ranking's row order: ranks, verdicts
     and changes computed on numpy arrays and each column taken once, so a caller adding
-    columns of its own (周报's week changes) builds one frame."""
+    columns of its own (周报's week changes) builds one frame. `previous` may be its
+    unit_id and value columns as arrays."""
     digits = rule.digits
     n = len(frame)
     shown = np.round(frame["value"].to_numpy(dtype="float64", na_value=np.nan), digits)
@@ -549,14 +550,14 @@ def _ranked_columns(
     }
     prev_rank = np.full(n, np.nan)
     prev_value = np.full(n, np.nan)
-    if previous is not None and len(previous):
+    if previous is not None and len(previous["unit_id"]):
         # each unit's row of the previous ranking, by position (a left join on unit_id)
         at = pd.Index(previous["unit_id"]).get_indexer(frame["unit_id"])
         found = at >= 0
-        values_then = previous["value"].to_numpy(dtype="float64", na_value=np.nan)
+        values_then = np.asarray(previous["value"], dtype="float64")  # float64 (_value_frame)
         ranks_then = _places(np.round(values_then, digits), m.higher_is_better)
         prev_rank[found] = ranks_then[at[found]]
-        prev_value[found] = previous["value"].to_numpy()[at[found]]
+        prev_value[found] = values_then[at[found]]
     cols["prev_rank"] = pd.array(prev_rank, dtype="Int64")
     cols["prev_value"] = prev_value
     cols["rank_change"] = np.array(_change_texts(prev_rank, rank_now, comparable), dtype=object)

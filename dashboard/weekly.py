@@ -212,6 +212,7 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
         now, before = (
             _values_at(m, numbers, at, stamps == day) for day in (week.end, week.prev_end)
         )
+        now = pd.DataFrame(now)  # the previous week's end stays arrays (only read by column)
         # the ranking's columns (in its order) with the week's change: one frame built
         ranked = rankings._ranked_columns(m, m.rule, now, before, True, week.end, None)
         out[key] = _with_previous(m, ranked, before)
@@ -232,13 +233,13 @@ class _Floats(dict):
 
 def _values_at(
     m: rankings.RankMetric, numbers: _Floats, at: np.ndarray, picked: np.ndarray
-) -> pd.DataFrame:
+) -> dict[str, object]:
     """rankings._value_frame of the metric function's frame made of the rows `picked` (one
     day of metrics.over_days; `numbers` its columns as floats, `at` each row's position in
     the unit list), built directly: the unit columns joined by position in the units'
     official order (as metrics._with_names joins them), the metric's columns as floats (as
     _value_frame reads them; the weekly metrics have no 无数据 rule of their own), and for
-    走访覆盖率 the pace behind its projection."""
+    走访覆盖率 the pace behind its projection. Its columns as arrays, in the frame's order."""
     assert m.key in WEEKLY_METRICS and m.denominator is not None
     names = metrics._name_table()[0]
     rows_at = np.flatnonzero(picked & (at >= 0))
@@ -250,11 +251,13 @@ def _values_at(
             columns[column] = numbers[column][taken]
     columns["numerator"] = numbers[m.numerator][taken]
     columns["denominator"] = numbers[m.denominator][taken]
-    return pd.DataFrame(columns)
+    return columns
 
 
 def _with_previous(
-    m: rankings.RankMetric, now: pd.DataFrame | dict[str, object], before: pd.DataFrame
+    m: rankings.RankMetric,
+    now: pd.DataFrame | dict[str, object],
+    before: pd.DataFrame | dict[str, object],
 ) -> pd.DataFrame:
     """A ranking at the week's end (a frame, or rankings._ranked_columns' arrays) with the
     values at the previous week's end (`before`: value, numerator, denominator by unit_id),
@@ -265,7 +268,7 @@ def _with_previous(
     at = pd.Index(before["unit_id"]).get_indexer(np.asarray(now["unit_id"]))
     for name in ("value", "numerator", "denominator"):
         values = np.full(len(at), np.nan)
-        known = before[name].to_numpy("float64", na_value=np.nan)
+        known = np.asarray(before[name], dtype="float64")  # floats (_value_frame, _values_at)
         values[at >= 0] = known[at[at >= 0]]
         columns[f"{name}_prev"] = values
     # the change between the values as shown (0.1%): 96.9% → 97.0% is +0.1, never 持平
