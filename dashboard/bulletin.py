@@ -22,6 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from docx import Document
@@ -86,6 +87,28 @@ class Judgement:
         if self.bound == "below":
             return value < self.threshold - 1e-12
         return value <= self.threshold + 1e-12
+
+    def holds_all(
+        self, values: np.ndarray, denominators: np.ndarray, rule: status.StatusRule
+    ) -> np.ndarray:
+        """[holds(value or None, denominator, rule) …] for arrays (NaN = missing), the same
+        verdicts: a value more than one unit of its last shown digit away from the
+        threshold is judged as it is (its shown value lies on the same side), the few
+        nearer ones by `holds` itself."""
+        v = np.asarray(values, dtype="float64")
+        d = np.asarray(denominators, dtype="float64")
+        known = ~np.isnan(v) & (d != 0) & ~(d < max(self.min_denominator, 1))
+        t = self.threshold
+        if self.bound == "at_least":
+            verdict = v >= t
+        elif self.bound == "below":
+            verdict = v < t
+        else:
+            verdict = v <= t
+        out = known & verdict
+        for i in np.flatnonzero(known & (np.abs(v - t) <= 10.0**-rule.digits)):
+            out[i] = self.holds(float(v[i]), float(d[i]), rule)
+        return out
 
     def phrase(self) -> str:
         """整改率达到90%及以上 / 整改率低于85% / 台账完成率为0"""
@@ -368,21 +391,23 @@ def compose(scope_id: int, week_end: dt.date, config: BulletinConfig | None = No
                 if frame is None:
                     continue
                 rule = status.rule(j.metric)  # read once, not once per row
-                hits = [
-                    (str(name), float(value), int(order), int(unit))
-                    for name, value, denominator, order, unit in zip(
-                        frame["name"].to_numpy(dtype=object),
-                        frame["value"].to_numpy(dtype=object),
-                        frame["denominator"].to_numpy(dtype=object),
-                        frame["sort_order"].to_numpy(dtype=object),
-                        frame["unit_id"].to_numpy(dtype=object),
-                        strict=True,
+                values = frame["value"].to_numpy(dtype="float64", na_value=np.nan)
+                denominators = frame["denominator"].to_numpy(dtype="float64", na_value=np.nan)
+                hits = np.flatnonzero(j.holds_all(values, denominators, rule))
+                # best (worst) first, then official order, then unit id
+                ordered = hits[
+                    np.lexsort(
+                        (
+                            frame["unit_id"].to_numpy(dtype="int64")[hits],
+                            frame["sort_order"].to_numpy(dtype="int64")[hits],
+                            -values[hits] if best_first else values[hits],
+                        )
                     )
-                    if j.holds(None if is_missing(value) else value, denominator, rule)
                 ]
-                hits.sort(key=lambda h: (-h[1] if best_first else h[1], h[2], h[3]))
-                shown = hits[: j.max_named] if j.max_named else hits
-                out.append(Named(j, level, tuple((h[0], h[1]) for h in shown), len(hits)))
+                shown = ordered[: j.max_named] if j.max_named else ordered
+                names = frame["name"].to_numpy(dtype=object)
+                units = tuple((str(names[i]), float(values[i])) for i in shown)
+                out.append(Named(j, level, units, len(hits)))
         return tuple(out)
 
     praise = named(config.praise, True)

@@ -258,7 +258,8 @@ create or replace table flag_snapshot (
 );
 
 -- served_<query> (rectification_counts, coverage_counts, materials_counts, point_counts,
--- unit_scores) and served_slots: the per-unit count queries of those names run for EVERY
+-- unit_scores; 周报's weekly_problem_counts and weekly_problem_events at its recent weeks,
+-- keyed by week_start) and served_slots: the per-unit count queries of those names run for EVERY
 -- unit when the snapshot is written (dashboard/served.py, filled by
 -- store.precompute_served after the tables above), at the days the pages read at the
 -- snapshot's default date (its day, a week and the rank-comparison day before, both ends

@@ -58,7 +58,7 @@ import operator
 import re
 import threading
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -1660,6 +1660,20 @@ def _held(scope_id: int, as_of: dt.date, rules: RuleSet) -> bool:
         return False
     fingerprint = rules_fingerprint(rules)
     return (as_of, fingerprint) in _stored_days() or _in_memory(as_of, fingerprint) is not None
+
+
+def snapshot_fingerprint(scope_id: int, days: Iterable[dt.date], rules: RuleSet) -> str | None:
+    """The rules' fingerprint when `evaluate` serves the scope's flags at every one of
+    `days` from the snapshot's flag_snapshot rows (a query may then read them there, as
+    周报's week-over-week changes do); None when any is computed (not stored)."""
+    if scope_id not in precomputed_scopes():
+        return None
+    fingerprint = rules_fingerprint(rules)
+    stored = _stored_days()
+    for day in days:
+        if serving_day(day, rules) != day or (day, fingerprint) not in stored:
+            return None
+    return fingerprint
 
 
 # Real data's default date is today, which moves on without a new snapshot. A day the

@@ -356,6 +356,18 @@ def change_text(previous: object, now: object, comparable: bool = True) -> str:
     return f"↑{moved}" if moved > 0 else f"↓{-moved}"
 
 
+def _change_texts(previous: np.ndarray, now: np.ndarray, comparable: bool) -> list[str]:
+    """change_text of each row (ranks as floats, NaN = none), the arithmetic done at once."""
+    out = np.full(len(now), "—", dtype=object)
+    if comparable:
+        ranked = ~np.isnan(now)
+        out[ranked & np.isnan(previous)] = "新"
+        both = np.flatnonzero(ranked & ~np.isnan(previous))
+        moved = previous[both].astype("int64") - now[both].astype("int64")
+        out[both] = [f"↑{m}" if m > 0 else f"↓{-m}" if m < 0 else "持平" for m in moved.tolist()]
+    return out.tolist()
+
+
 def _targets(
     m: RankMetric,
     frame: pd.DataFrame,
@@ -505,37 +517,65 @@ def _ranked(
 ) -> pd.DataFrame:
     """The ranking of `frame` (`_values` at as_of) against `previous` (`_values` at the
     comparison point; None: nothing to compare with): `ranking`'s columns and order."""
+    return pd.DataFrame(_ranked_columns(m, rule, frame, previous, comparable, as_of, indicator_id))
+
+
+def _places(shown: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """metrics.place_rank of values already at their shown precision, as floats (NaN = no
+    place): 1 + the number of values strictly better (places 1, 1, 3)."""
+    out = np.full(len(shown), np.nan)
+    known = ~np.isnan(shown)
+    key = -shown[known] if higher_is_better else shown[known]
+    out[known] = np.searchsorted(np.sort(key), key, side="left") + 1
+    return out
+
+
+def _ranked_columns(
+    m: RankMetric,
+    rule: status.StatusRule,
+    frame: pd.DataFrame,
+    previous: pd.DataFrame | dict[str, np.ndarray] | None,
+    comparable: bool,
+    as_of: dt.date,
+    indicator_id: int | None,
+) -> dict[str, object]:
+    """`_ranked`'s columns as arrays, already in the ranking's row order: ranks, verdicts
+    and changes computed on numpy arrays and each column taken once, so a caller adding
+    columns of its own (周报's week changes) builds one frame. `previous` may be its
+    unit_id and value columns as arrays."""
     digits = rule.digits
     n = len(frame)
-    rank = _rank(frame["value"], m, digits)
+    shown = np.round(frame["value"].to_numpy(dtype="float64", na_value=np.nan), digits)
+    rank_now = _places(shown, m.higher_is_better)
+    ranked = ~np.isnan(rank_now)
+    places, first, inverse, counts = np.unique(
+        rank_now[ranked], return_index=True, return_inverse=True, return_counts=True
+    )
+    tied = np.zeros(n, dtype=bool)
+    tied[ranked] = counts[inverse] > 1
     cols: dict[str, object] = {
-        "rank": rank.array,
-        "tied": metrics.tied(rank).to_numpy(),
-        "ranked_of": np.full(n, int(rank.notna().sum()), dtype="int64"),
+        "rank": pd.array(rank_now, dtype="Int64"),
+        "tied": tied,
+        "ranked_of": np.full(n, int(ranked.sum()), dtype="int64"),
     }
     prev_rank = np.full(n, np.nan)
     prev_value = np.full(n, np.nan)
-    if previous is not None and len(previous):
+    if previous is not None and len(previous["unit_id"]):
         # each unit's row of the previous ranking, by position (a left join on unit_id)
         at = pd.Index(previous["unit_id"]).get_indexer(frame["unit_id"])
         found = at >= 0
-        ranks_then = _rank(previous["value"], m, digits).to_numpy(dtype="float64", na_value=np.nan)
+        values_then = np.asarray(previous["value"], dtype="float64")  # float64 (_value_frame)
+        ranks_then = _places(np.round(values_then, digits), m.higher_is_better)
         prev_rank[found] = ranks_then[at[found]]
-        prev_value[found] = previous["value"].to_numpy()[at[found]]
+        prev_value[found] = values_then[at[found]]
     cols["prev_rank"] = pd.array(prev_rank, dtype="Int64")
     cols["prev_value"] = prev_value
-    rank_now = rank.to_numpy(dtype="float64", na_value=np.nan)
-    cols["rank_change"] = [
-        change_text(p, r, comparable) for p, r in zip(prev_rank, rank_now, strict=True)
-    ]
+    cols["rank_change"] = np.array(_change_texts(prev_rank, rank_now, comparable), dtype=object)
 
-    shown = frame["value"].round(digits).to_numpy()
     # the value of the next better place (with places 1, 1, 3, place 3's is place 1's);
     # places are ranks of the shown values, so one place has one shown value
     above = np.full(n, np.nan)
-    ranked = ~np.isnan(rank_now)
     if ranked.any():
-        places, first = np.unique(rank_now[ranked], return_index=True)
         of_place = shown[ranked][first]
         k = np.searchsorted(places, rank_now[ranked])
         above[ranked] = np.where(k > 0, of_place[np.maximum(k - 1, 0)], np.nan)
@@ -557,11 +597,9 @@ def _ranked(
     ahead = judged - target if m.higher_is_better else target - judged
     cols["gap_to_target"] = np.round(ahead, digits)
     codes = rule.judge_all(judged, target)  # = status_code per row, the rule read once
-    cols["status"] = codes
-    cols["status_text"] = [f"{STATUS[c][1]} {STATUS[c][0]}" for c in codes]
+    cols["status"] = np.array(codes, dtype=object)
+    cols["status_text"] = np.array([f"{STATUS[c][1]} {STATUS[c][0]}" for c in codes], dtype=object)
 
-    out = {c: frame[c].array for c in frame.columns if c not in drop}
-    out.update(cols)
     # ranked first by place, then 无数据; the official order within a place
     order = np.lexsort(
         (
@@ -570,16 +608,9 @@ def _ranked(
             np.where(ranked, rank_now, np.inf),
         )
     )
-    # each column put in that order before the frame is built (one construction, no
-    # frame-wide take and re-index)
-    return pd.DataFrame({c: _in_order(v, order) for c, v in out.items()})
-
-
-def _in_order(values: object, order: np.ndarray) -> object:
-    """A column (array, extension array or list) with its rows in `order`."""
-    if isinstance(values, list):
-        return [values[i] for i in order]
-    return values.take(order)  # type: ignore[attr-defined]
+    out = {c: frame[c].array.take(order) for c in frame.columns if c not in drop}
+    out.update({c: v.take(order) for c, v in cols.items()})
+    return out
 
 
 # ── several week-compared rankings of one level at once ────────────────────────────────

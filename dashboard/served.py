@@ -38,7 +38,12 @@ SERVED: dict[str, tuple[str, ...]] = {
     "materials_counts": ("days",),
     "point_counts": ("days",),
     "unit_scores": ("assessment_id", "indicator_id"),
+    # 周报: a week's problem counts per unit and its problem list, at the recent weeks
+    "weekly_problem_counts": ("levels", "week_starts"),
+    "weekly_problem_events": ("week_start", "week_end"),
 }
+# the column that holds a served row's day (its slot): a day, or a week's Monday
+_DAY = {"weekly_problem_counts": "week_start", "weekly_problem_events": "week_start"}
 WEEKLY_WEEKS = 12  # the weekly page's week picker (weekly.recent_weeks default)
 WEEK = dt.timedelta(days=7)
 
@@ -50,6 +55,34 @@ def table_name(query: str) -> str:
     if query not in SERVED and query != "slots":
         raise ValueError(f"not a served query: {query!r}")
     return f"served_{query}"
+
+
+def day_column(name: str) -> str:
+    """The column of a served table that holds its rows' day."""
+    return _DAY.get(name, "as_of")
+
+
+def key_columns(name: str, frame: pd.DataFrame) -> list[str]:
+    """The columns of a served query's rows that tell its slots apart."""
+    return [c for c in (day_column(name), "campaign_id", "assessment_id") if c in frame.columns]
+
+
+def slot_keys(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The distinct slot keys of a served query's rows — with every day it was computed for
+    (frame.attrs["days"]) when a day may have no rows."""
+    days = frame.attrs.get("days")
+    if days:
+        return pd.DataFrame({day_column(name): pd.to_datetime(sorted(days))})
+    return frame[key_columns(name, frame)].drop_duplicates()
+
+
+def week_starts(as_of: dt.date) -> list[dt.date]:
+    """The Mondays of the weekly page's recent weeks at default date `as_of` and of the
+    week before the oldest (each week is compared with the one before it)."""
+    from dashboard import weekly
+
+    weeks = weekly.recent_weeks(as_of, WEEKLY_WEEKS)
+    return sorted({w.start for w in weeks} | {weeks[-1].previous.start})
 
 
 def served_days(as_of: dt.date, campaign_start: dt.date | None) -> list[dt.date]:
@@ -143,6 +176,36 @@ def compute_each(run: Run, as_of: dt.date) -> Iterator[tuple[str, pd.DataFrame]]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         parts.clear()
         yield "unit_scores", _sorted(frame, ["assessment_id", "unit_id"])
+        del frame
+
+    # 周报: the query's rows for every unit of every kind (no level column: a lookup adds
+    # the levels asked for), and each recent week's problem list of every root's subtree
+    starts = week_starts(as_of)
+    parts = [
+        run("weekly_problem_counts", {"scope_id": root, "levels": kinds, "week_starts": starts})
+        for root in roots
+    ]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    parts.clear()
+    yield "weekly_problem_counts", _sorted(frame.drop(columns="level"), ["week_start", "unit_id"])
+    del frame
+    parts = [
+        run(
+            "weekly_problem_events",
+            {"scope_id": root, "week_start": start, "week_end": start + dt.timedelta(days=6)},
+        ).assign(week_start=start)
+        for start in starts[1:]  # the recent weeks (the oldest start is only compared with)
+        for root in roots
+    ]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    parts.clear()
+    if len(roots) > 1:  # a problem under two roots (属地 in one, 责任单位 in the other) once
+        frame = frame.drop_duplicates(["week_start", "problem_id"])
+        frame = frame.sort_values(["week_start", "deadline", "problem_id"], kind="stable")
+    frame["week_start"] = pd.to_datetime(frame["week_start"])
+    frame = frame.reset_index(drop=True)
+    frame.attrs["days"] = starts[1:]  # a week without a problem event is served too (empty)
+    yield "weekly_problem_events", frame
 
 
 def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -159,8 +222,15 @@ def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 # the columns a served_ table adds to its query's own, and how a slot's rows are ordered
-_EXTRA = {"coverage_counts": ("campaign_id",), "unit_scores": ("assessment_id",)}
-_ORDER = {"coverage_counts": "unit_id, subject_kind"}
+_EXTRA = {
+    "coverage_counts": ("campaign_id",),
+    "unit_scores": ("assessment_id",),
+    "weekly_problem_events": ("week_start",),
+}
+_ORDER = {
+    "coverage_counts": "unit_id, subject_kind",
+    "weekly_problem_events": "deadline, problem_id",
+}
 
 Read = Callable[[str, dict], pd.DataFrame]  # (sql, params) → rows of the served snapshot
 
@@ -176,10 +246,11 @@ def slot_rows(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The served_slots table: which (query, day, campaign, test) the served_ tables hold."""
     rows = []
     for name, frame in frames.items():
-        cols = [c for c in ("as_of", "campaign_id", "assessment_id") if c in frame.columns]
-        for values in frame[cols].drop_duplicates().itertuples(index=False):
+        keys = slot_keys(name, frame)
+        cols = list(keys.columns)
+        for values in keys.itertuples(index=False):
             row = dict(zip(cols, values, strict=True))
-            rows.append({"query": name, "as_of": row.get("as_of"),
+            rows.append({"query": name, "as_of": row.get(day_column(name)),
                          "campaign_id": row.get("campaign_id"),
                          "assessment_id": row.get("assessment_id")})  # fmt: skip
     out = pd.DataFrame(rows, columns=["query", "as_of", "campaign_id", "assessment_id"])
@@ -207,18 +278,24 @@ class Store:
         for name, frame in frames.items():
             extra = [c for c in _EXTRA.get(name, ()) if c in frame.columns]
             own = [c for c in frame.columns if c not in extra]
-            cols = [c for c in ("campaign_id", "as_of", "assessment_id") if c in frame.columns]
+            cols = key_columns(name, frame)
             for key, rows in frame.groupby(cols, sort=False):
                 values = dict(zip(cols, key if isinstance(key, tuple) else (key,), strict=True))
                 slot = _slot_key(
                     name,
-                    values.get("as_of"),
+                    values.get(day_column(name)),
                     values.get("campaign_id"),
                     values.get("assessment_id"),
                 )
                 with self.lock:
                     self.parts[slot] = _prepared(rows[own].reset_index(drop=True))
                     self.slots.add(slot)
+            for day in frame.attrs.get("days", ()):  # days without rows
+                slot = _slot_key(name, day, None, None)
+                with self.lock:
+                    if slot not in self.parts:
+                        self.parts[slot] = _prepared(frame[own].iloc[0:0].reset_index(drop=True))
+                        self.slots.add(slot)
 
     def covers(self, day: dt.date) -> bool:
         """True when default date `day`'s rows are here (its count rows at least)."""
@@ -234,7 +311,11 @@ class Store:
         if missing:
             name = missing[0][0]
             table = table_name(name)
-            exclude = f" exclude ({', '.join(_EXTRA[name])})" if name in _EXTRA else ""
+            day = day_column(name)
+            # the added columns left out, but a day kept until the rows are split by it
+            dropped = [c for c in _EXTRA.get(name, ()) if c != day]
+            kept_day = [c for c in _EXTRA.get(name, ()) if c == day]
+            exclude = f" exclude ({', '.join(dropped)})" if dropped else ""
             order = _ORDER.get(name, "unit_id")
             if name == "unit_scores":
                 where, params = "assessment_id = $assessment_id", {"assessment_id": missing[0][1]}
@@ -243,21 +324,22 @@ class Store:
                 where = "campaign_id = $campaign_id and list_contains($days, as_of)"
                 params = {"campaign_id": missing[0][1][0], "days": [k[1] for _, k in missing]}
             else:
-                where, params = "list_contains($days, as_of)", {"days": [k for _, k in missing]}
-            # table and column names from SERVED / _EXTRA / _ORDER (allow-lists); values as
-            # $params
-            order = order if name == "unit_scores" else f"as_of, {order}"
+                where = f"list_contains($days, {day})"
+                params = {"days": [k for _, k in missing]}
+            # table and column names from SERVED / _EXTRA / _ORDER / _DAY (allow-lists);
+            # values as $params
+            order = order if name == "unit_scores" else f"{day}, {order}"
             sql = f"select *{exclude} from {table} where {where} order by {order}"  # noqa: S608 - sql: identifiers from allow-list
             rows = self.read(sql, params)
             if name == "unit_scores":
                 found = {missing[0]: _prepared(rows)}
             else:
-                stamps = pd.to_datetime(rows["as_of"]).dt.date.to_numpy()
+                stamps = pd.to_datetime(rows[day]).dt.date.to_numpy()
                 found = {
                     slot: _prepared(
-                        rows[
-                            stamps == (slot[1][1] if name == "coverage_counts" else slot[1])
-                        ].reset_index(drop=True)
+                        rows[stamps == (slot[1][1] if name == "coverage_counts" else slot[1])]
+                        .drop(columns=kept_day)
+                        .reset_index(drop=True)
                     )
                     for slot in missing
                 }
@@ -275,6 +357,15 @@ class Store:
             found = self._ranked.get((scope_id, level))
         if found is not None:
             return found
+        subtree = self.subtree(scope_id)
+        assert self._kinds is not None
+        found = subtree[(self._kinds.reindex(subtree) == level).to_numpy()]
+        with self.lock:
+            self._ranked[(scope_id, level)] = found
+        return found
+
+    def subtree(self, scope_id: int) -> np.ndarray:
+        """The unit ids of the scope's subtree (itself included), ascending."""
         with self.lock:
             subtree = self._subtrees.get(scope_id)
         if subtree is None:
@@ -298,16 +389,16 @@ class Store:
             subtree = np.array(sorted(found))
             with self.lock:
                 self._subtrees[scope_id] = subtree
-        assert self._kinds is not None
-        found = subtree[(self._kinds.reindex(subtree) == level).to_numpy()]
-        with self.lock:
-            self._ranked[(scope_id, level)] = found
-        return found
+        return subtree
 
     def lookup(self, name: str, params: dict) -> pd.DataFrame | None:
         """The query's answer from the served rows, or None when they do not hold it."""
         if name not in SERVED:
             return None
+        if name == "weekly_problem_counts":
+            return self._week_counts(params)
+        if name == "weekly_problem_events":
+            return self._week_events(params)
         scope_id, level = params.get("scope_id"), params.get("level")
         if scope_id is None or level is None:
             return None
@@ -334,6 +425,54 @@ class Store:
         frame = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
         nullable = tuple(dict.fromkeys(c for part in parts for c in part.nullable))
         return _as_queried(frame.reset_index(drop=True), nullable)
+
+    def _week_counts(self, params: dict) -> pd.DataFrame | None:
+        """weekly_problem_counts from the served rows: for each level asked (in the query's
+        order, by name) the rows of the units it ranks, week by week."""
+        name = "weekly_problem_counts"
+        scope_id, levels, starts = (params.get(k) for k in ("scope_id", "levels", "week_starts"))
+        if scope_id is None or not levels or not starts:
+            return None
+        levels, starts = [str(v) for v in levels], [_plain(d) for d in starts]
+        if len(set(levels)) < len(levels) or len(set(starts)) < len(starts):
+            return None  # the query would count a repeated level or week twice
+        slots = [(name, d) for d in sorted(starts)]
+        if any(slot not in self.slots for slot in slots):
+            return None
+        parts = self._parts(slots)
+        if parts is None:
+            return None
+        pieces, named = [], []
+        for level in sorted(levels):
+            ranked = self.ranked(int(scope_id), level)
+            for part in parts:
+                pieces.append(part.frame.take(np.flatnonzero(np.isin(part.ids, ranked))))
+                named += [level] * len(pieces[-1])
+        frame = pd.concat(pieces).reset_index(drop=True)
+        frame.insert(0, "level", pd.Series(named, dtype="str", index=frame.index))
+        nullable = tuple(dict.fromkeys(c for part in parts for c in part.nullable))
+        return _as_queried(frame, nullable)
+
+    def _week_events(self, params: dict) -> pd.DataFrame | None:
+        """weekly_problem_events from the served rows of its week: the problems whose 属地
+        unit or 责任单位 lies in the scope's subtree, in the query's order."""
+        name = "weekly_problem_events"
+        scope_id, start, end = (params.get(k) for k in ("scope_id", "week_start", "week_end"))
+        if scope_id is None or start is None or end is None:
+            return None
+        start, end = _plain(start), _plain(end)
+        slot = (name, start)
+        if end != start + dt.timedelta(days=6) or slot not in self.slots:
+            return None
+        parts = self._parts([slot])
+        if parts is None:
+            return None
+        part = parts[0]
+        members = self.subtree(int(scope_id))
+        depts = part.frame["dept_id"].to_numpy(dtype="float64", na_value=np.nan)
+        keep = np.isin(part.ids, members) | np.isin(depts, members)
+        frame = part.frame.take(np.flatnonzero(keep)).reset_index(drop=True)
+        return _as_queried(frame, part.nullable)
 
 
 @dataclass(frozen=True)
@@ -372,10 +511,12 @@ def _as_queried(frame: pd.DataFrame, nullable: tuple[str, ...]) -> pd.DataFrame:
     nullable in its slot (`nullable`; the others were made plain by _prepared) but has no
     NULL among the rows picked becomes plain again, and an empty result's text columns
     are plain objects."""
-    if frame.empty:
-        for column in frame.columns:
-            if isinstance(frame[column].dtype, pd.StringDtype):
-                frame[column] = frame[column].astype(object)  # as DuckDB returns no rows
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.StringDtype) and (
+            frame.empty or frame[column].isna().all()
+        ):
+            # as DuckDB returns a text column without a value (no rows, or all NULL)
+            frame[column] = pd.Series([None] * len(frame), dtype=object, index=frame.index)
     for column in nullable:
         plain = _NUMPY_OF[str(frame[column].dtype)]
         if not frame[column].hasnans:

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from dashboard.components.text import is_missing
 
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "status.toml"
@@ -84,10 +86,36 @@ class StatusRule:
         self, values: Iterable[float | None], targets: Iterable[float | None] | None = None
     ) -> list[str]:
         """`judge` for a column of values (and their data-driven targets, row by row): the
-        same verdicts, with the rule looked up once instead of once per row."""
-        if targets is None:
-            return [self.judge(v) for v in values]
-        return [self.judge(v, t) for v, t in zip(values, targets, strict=True)]
+        same verdicts, with the rule looked up once instead of once per row. A value more
+        than one unit of its last shown digit away from both bars is judged as it is (its
+        shown value lies on the same side of each), the few nearer ones by `judge`."""
+        values = list(values)
+        targets = None if targets is None else list(targets)
+        try:
+            v = np.asarray(values, dtype="float64")
+            t = np.full(len(values), np.nan) if targets is None else np.asarray(targets, "float64")
+        except (TypeError, ValueError):  # not plain numbers: one by one
+            v = None
+        if v is None or v.ndim != 1 or t.shape != v.shape:
+            if targets is None:
+                return [self.judge(x) for x in values]
+            return [self.judge(x, y) for x, y in zip(values, targets, strict=True)]
+        if self.target is not None:
+            t = np.full(len(v), float(self.target))
+        sign = 1.0 if self.higher_is_better else -1.0
+        ok_from, warn_from = t, t - sign * self.warn_margin
+        out = np.where(
+            sign * v >= sign * ok_from - _EPS,
+            "ok",
+            np.where(sign * v >= sign * warn_from - _EPS, "warn", "bad"),
+        ).astype(object)
+        out[np.isnan(v) | np.isnan(t)] = "none"
+        band = 10.0**-self.digits
+        near = ~np.isnan(v) & ~np.isnan(t)
+        near &= (np.abs(v - ok_from) <= band) | (np.abs(v - warn_from) <= band)
+        for i in np.flatnonzero(near):
+            out[i] = self.judge(values[i], None if targets is None else targets[i])
+        return out.tolist()
 
     def why(self) -> str:
         """The rule in one Chinese sentence (for a help text or the foot of the board)."""

@@ -54,7 +54,7 @@ PRECOMPUTED_SOURCES = [
         PACKAGE_DIR.parent / "queries" / f"{name}.sql"
         for name in (
             "rectification_counts", "coverage_counts", "materials_counts", "point_counts",
-            "unit_scores",
+            "unit_scores", "weekly_problem_counts", "weekly_problem_events",
         )
     ),
     *sorted((PACKAGE_DIR.parent / "queries").glob("sim_*.sql")),
@@ -243,8 +243,7 @@ def precompute_served(path: Path) -> None:
         if step is None:
             break
         name, frame = step
-        cols = [c for c in ("as_of", "campaign_id", "assessment_id") if c in frame.columns]
-        keys[name] = frame[cols].drop_duplicates()
+        keys[name] = served.slot_keys(name, frame)
         table = served.table_name(name)  # from served.SERVED (an allow-list), never input
         sql = f"create or replace table {table} as select * from frame_rows"  # noqa: S608 - sql: identifiers from allow-list
         _write_frame(path, frame, sql)

@@ -27,6 +27,7 @@ from dashboard.db import (
     batch_memo,
     file_identity,
     query,
+    query_rows,
     require_scope,
     result_cache,
 )
@@ -184,34 +185,106 @@ def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
     rank_moved (prev_rank − rank as a number). Ranked units first, then 无数据.
     Computed once per snapshot; do not mutate the frame in place (copy-on-write copies)."""
     require_scope(scope_id)  # this memo sits above the query runner's access check
-    frame = _once("changes", (key, scope_id, week, level), _changes)
-    return frame.copy(deep=False)
+    metric(key)  # an unknown key is refused before anything is computed
+    frames = _once("level_changes", (scope_id, week, level), _level_changes)
+    if key not in frames:
+        frames = {key: _once("changes", (key, scope_id, week, level), _changes)}
+    return frames[key].copy(deep=False)
+
+
+def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFrame]:
+    """`changes` of every WEEKLY_METRICS key at one level: each source's values at both
+    week ends from one day-list lookup (metrics.over_days), ranked by the rankings engine
+    (the frames rankings.ranking gives) and compared with the previous week's end."""
+    level = metrics._check_level(level)
+    days = (week.prev_end, week.end)
+    out = {}
+    for key in WEEKLY_METRICS:
+        m = metric(key)
+        if m.source == "coverage" and metrics.campaign_at(week.end) is None:
+            out[key] = _changes(key, scope_id, week, level)  # every unit 无数据
+            continue
+        rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
+        stamps = rows["as_of"].to_numpy(dtype=object)
+        # the rows' units and numbers read once for both days
+        at = metrics._name_table()[1].get_indexer(rows["unit_id"].to_numpy())  # -1: not a unit
+        numbers = _Floats(rows)
+        now, before = (
+            _values_at(m, numbers, at, stamps == day) for day in (week.end, week.prev_end)
+        )
+        now = pd.DataFrame(now)  # the previous week's end stays arrays (only read by column)
+        # the ranking's columns (in its order) with the week's change: one frame built
+        ranked = rankings._ranked_columns(m, m.rule, now, before, True, week.end, None)
+        out[key] = _with_previous(m, ranked, before)
+    return out
+
+
+class _Floats(dict):
+    """A frame's columns as float64 arrays (missing as NaN), each converted when first read."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def __missing__(self, column: str) -> np.ndarray:
+        self[column] = pd.to_numeric(self.frame[column]).to_numpy("float64", na_value=np.nan)
+        return self[column]
+
+
+def _values_at(
+    m: rankings.RankMetric, numbers: _Floats, at: np.ndarray, picked: np.ndarray
+) -> dict[str, object]:
+    """rankings._value_frame of the metric function's frame made of the rows `picked` (one
+    day of metrics.over_days; `numbers` its columns as floats, `at` each row's position in
+    the unit list), built directly: the unit columns joined by position in the units'
+    official order (as metrics._with_names joins them), the metric's columns as floats (as
+    _value_frame reads them; the weekly metrics have no 无数据 rule of their own), and for
+    走访覆盖率 the pace behind its projection. Its columns as arrays, in the frame's order."""
+    assert m.key in WEEKLY_METRICS and m.denominator is not None
+    names = metrics._name_table()[0]
+    rows_at = np.flatnonzero(picked & (at >= 0))
+    taken = rows_at[np.argsort(at[rows_at], kind="stable")]
+    columns = {c: names[c].array.take(at[taken]) for c in _UNIT_COLUMNS}
+    columns["value"] = numbers[m.value][taken]
+    if m.source == "coverage":
+        for column in ("pace_per_day", "pace_window_days"):
+            columns[column] = numbers[column][taken]
+    columns["numerator"] = numbers[m.numerator][taken]
+    columns["denominator"] = numbers[m.denominator][taken]
+    return columns
+
+
+def _with_previous(
+    m: rankings.RankMetric,
+    now: pd.DataFrame | dict[str, object],
+    before: pd.DataFrame | dict[str, object],
+) -> pd.DataFrame:
+    """A ranking at the week's end (a frame, or rankings._ranked_columns' arrays) with the
+    values at the previous week's end (`before`: value, numerator, denominator by unit_id),
+    the change as shown and rank_moved, as one frame."""
+    if isinstance(now, pd.DataFrame):
+        now = {c: now[c].array for c in now.columns}
+    columns = dict(now)
+    at = pd.Index(before["unit_id"]).get_indexer(np.asarray(now["unit_id"]))
+    for name in ("value", "numerator", "denominator"):
+        values = np.full(len(at), np.nan)
+        known = np.asarray(before[name], dtype="float64")  # floats (_value_frame, _values_at)
+        values[at >= 0] = known[at[at >= 0]]
+        columns[f"{name}_prev"] = values
+    # the change between the values as shown (0.1%): 96.9% → 97.0% is +0.1, never 持平
+    value = np.asarray(now["value"], dtype="float64")
+    columns["change"] = np.round(value, m.digits) - np.round(columns["value_prev"], m.digits)
+    columns["rank_moved"] = pd.array(now["prev_rank"] - now["rank"], dtype="Int64")
+    return pd.DataFrame(columns)
 
 
 def _changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
+    """`changes` of one metric: its ranking at the week's end and the metric function's
+    values at the previous week's end (the ranking's own comparison day)."""
     now = ranking_at(key, scope_id, level, week.end)
-    # The previous week's end is the ranking's own comparison day (a week before): the
-    # metric function's values there (as `metric_values` reads them), not a second ranking,
-    # matched on unit_id and added in one step.
     m = metric(key)
-    before = _BEFORE[m.source](scope_id, week.prev_end, level)
-    at = pd.Index(before["unit_id"]).get_indexer(now["unit_id"])
-    columns = {}
-    for name, source in (("value", m.value), ("numerator", m.numerator),
-                         ("denominator", m.denominator)):  # fmt: skip
-        values = np.full(len(now), np.nan)
-        if source in before:
-            known = pd.to_numeric(before[source], errors="coerce").to_numpy(
-                "float64", na_value=np.nan
-            )
-            values[at >= 0] = known[at[at >= 0]]
-        columns[f"{name}_prev"] = values
-    # the change between the values as shown (0.1%): 96.9% → 97.0% is +0.1, never 持平
-    columns["change"] = now["value"].round(m.digits).to_numpy() - np.round(
-        columns["value_prev"], m.digits
-    )
-    columns["rank_moved"] = (now["prev_rank"] - now["rank"]).astype("Int64")
-    return pd.concat([now, pd.DataFrame(columns, index=now.index)], axis=1).reset_index(drop=True)
+    before = rankings._value_frame(m, _BEFORE[m.source](scope_id, week.prev_end, level))
+    return _with_previous(m, now, before)
 
 
 def movers(frame: pd.DataFrame, n: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -253,9 +326,13 @@ def _with_ties(frame: pd.DataFrame, ordered: np.ndarray, shown: np.ndarray, n: i
 
 def comparison_levels(scope_id: int) -> list[str]:
     """The unit kinds below the scope that a week can be compared across, in tree order."""
-    frame = query("units_in_scope", scope_id=scope_id)
-    kinds = set(frame.loc[frame["depth"] > 0, "kind"])
-    return [k for k in COMPARISON_KINDS if k in kinds]
+    require_scope(scope_id)  # this memo sits above the query runner's access check
+    return list(_once("levels", (scope_id,), _comparison_levels))  # a page asks often
+
+
+def _comparison_levels(scope_id: int) -> tuple[str, ...]:
+    kinds = set(rankings.level_options(scope_id))  # the kinds under it, from the unit list
+    return tuple(k for k in COMPARISON_KINDS if k in kinds)
 
 
 # ── events in the week ─────────────────────────────────────────────────────────────────
@@ -282,6 +359,28 @@ def _counts_in(scope_id: int, week: Week, level: str, start: dt.date) -> pd.Data
     # the unit columns with display names in front, official order (an inner join)
     columns = [*_UNIT_COLUMNS, *(c for c in counts.columns if c != "unit_id")]
     return metrics._with_names(counts)[columns]
+
+
+def _own_counts(scope_id: int, week: Week, start: dt.date) -> dict[str, object]:
+    """The first row of problem_counts(scope_id, week starting `start`, "self") as plain
+    values (name, found_in_week, rectified_in_week, newly_overdue, newly_overdue_severe),
+    picked by position from the snapshot's counts rather than built as a frame."""
+    require_scope(scope_id)  # this memo sits above the query runner's access check
+    counts = _once("problem_counts", (scope_id, week), _week_counts)
+    picked = np.flatnonzero(
+        (counts["level"].to_numpy(dtype=object) == "self")
+        & (counts["week_start"].to_numpy() == np.datetime64(start))
+    )
+    names, ids = metrics._name_table()
+    at = ids.get_indexer(counts["unit_id"].to_numpy()[picked])  # -1: not a unit
+    kept = np.flatnonzero(at >= 0)
+    if not len(kept):
+        raise IndexError("single positional indexer is out-of-bounds")
+    first = kept[np.argmin(at[kept])]  # the first in the units' official order
+    out: dict[str, object] = {"name": str(names["name"].iloc[at[first]])}
+    for column in ("found_in_week", "rectified_in_week", "newly_overdue", "newly_overdue_severe"):
+        out[column] = int(counts[column].to_numpy()[picked[first]])
+    return out
 
 
 def _week_counts(scope_id: int, week: Week) -> pd.DataFrame:
@@ -339,44 +438,40 @@ def flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
 
 
 def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
-    now, before = flags.evaluate_days(scope_id, [week.end, week.prev_end])
-    before_keys = {f.key for f in before}
-    now_keys = {f.key for f in now}
-    rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now] + [
-        _flag_row("cleared", f) for f in before if f.key not in now_keys
-    ]
+    rules = flags.rules_or_last_good()[0]
+    days = [week.end, week.prev_end]
+    fingerprint = flags.snapshot_fingerprint(scope_id, days, rules)
+    if fingerprint is not None:  # both ends' flags are in the snapshot: matched there
+        _names, found = query_rows(
+            "weekly_flag_changes", scope_id=scope_id, rules=fingerprint,
+            week_end=week.end, prev_as_of=week.prev_end,
+        )  # fmt: skip
+        labels = flags.SEVERITY_LABEL
+        # the query's columns: status, rule_id, rule_name, severity, unit_id … priority
+        # (_FLAG_COLUMNS from rule_id on, severity_label left out), subject
+        rows = [
+            (r[0], (r[1], r[4], r[6], r[13]), *r[1:4], labels.get(r[3], r[3]), *r[4:13])
+            for r in found
+        ]
+    else:
+        now, before = flags.evaluate_days(scope_id, days, rules)
+        before_keys = {f.key for f in before}
+        now_keys = {f.key for f in now}
+        rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now]
+        rows += [_flag_row("cleared", f) for f in before if f.key not in now_keys]
     order = {"appeared": 0, "stayed": 1, "cleared": 2}
-    rows.sort(
-        key=lambda r: (
-            order[r["status"]],
-            -r["priority"],
-            r["rule_id"],
-            r["unit_id"],
-            r["owner_id"] or 0,
-            str(r["flag_key"]),
-        )
-    )
+    # status, priority (highest first), rule, unit, owner, then the key as text
+    rows.sort(key=lambda r: (order[r[0]], -r[14], r[2], r[6], r[8] or 0, str(r[1])))
     return pd.DataFrame(rows, columns=_FLAG_COLUMNS)
 
 
-def _flag_row(status: str, f: flags.Flag) -> dict:
-    return {
-        "status": status,
-        "flag_key": f.key,
-        "rule_id": f.rule_id,
-        "rule_name": f.rule_name,
-        "severity": f.severity,
-        "severity_label": f.severity_label,
-        "unit_id": f.unit_id,
-        "unit_name": f.unit_name,
-        "owner_id": f.owner_id,
-        "owner_name": f.owner_name,
-        "metric": f.metric,
-        "value_text": f.value_text,
-        "deadline": f.deadline,
-        "weeks_red": f.weeks_red,
-        "priority": f.priority,
-    }
+def _flag_row(status: str, f: flags.Flag) -> tuple:
+    """A flag as a row of _FLAG_COLUMNS."""
+    return (
+        status, f.key, f.rule_id, f.rule_name, f.severity, f.severity_label, f.unit_id,
+        f.unit_name, f.owner_id, f.owner_name, f.metric, f.value_text, f.deadline,
+        f.weeks_red, f.priority,
+    )  # fmt: skip
 
 
 # ── the week in one object ─────────────────────────────────────────────────────────────
@@ -432,21 +527,26 @@ class WeeklySummary:
         return self.newly_overdue - self.newly_overdue_prev_week
 
 
-def _none_if_missing(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def _own_rate(frame: pd.DataFrame, m: rankings.RankMetric) -> tuple | None:
-    """(value, numerator, denominator) of the scope's own row of a metric function's frame
-    (level 'self'), as `metric_values` reads them; None when the frame has no row."""
-    if frame.empty:
+def _own_rate(
+    columns: dict[str, np.ndarray], m: rankings.RankMetric, row: int | None
+) -> tuple | None:
+    """(value, numerator, denominator) of the scope's own row (position `row` of a metric
+    function's columns as floats, level 'self'), as `metric_values` reads them: None for a
+    missing number; None for all when the frame has no row."""
+    if row is None:
         return None
     return tuple(
-        _none_if_missing(pd.to_numeric(frame[column].iloc[0], errors="coerce"))
-        if column in frame
-        else None
+        None
+        if column not in columns or np.isnan(columns[column][row])
+        else float(columns[column][row])
         for column in (m.value, m.numerator, m.denominator)
     )
+
+
+def _first(picked: np.ndarray) -> int | None:
+    """The first position where `picked` holds, None when none does."""
+    at = np.flatnonzero(picked)
+    return int(at[0]) if len(at) else None
 
 
 def summary(scope_id: int, week: Week) -> WeeklySummary:
@@ -457,22 +557,33 @@ def summary(scope_id: int, week: Week) -> WeeklySummary:
 
 
 def _summary(scope_id: int, week: Week) -> WeeklySummary:
-    this = _counts_in(scope_id, week, "self", week.start).iloc[0]
-    last = _counts_in(scope_id, week, "self", week.previous.start).iloc[0]
+    this = _own_counts(scope_id, week, week.start)
+    last = _own_counts(scope_id, week, week.previous.start)
     # Each source's own row at both week ends from one day-list lookup (metrics.over_days:
-    # the metric functions' counts and rates): 整改率 and the totals share one frame.
-    own = {}
+    # the metric functions' counts and rates): 整改率 and the totals share one frame. Its
+    # numbers read once per source as float arrays, a row picked by position per day.
+    own: dict[tuple[str, dt.date], int | None] = {}
+    numbers: dict[str, dict[str, np.ndarray]] = {}
     for source in sorted({metric(key).source for key in WEEKLY_METRICS} | {"rectification"}):
         frame = metrics.over_days(_SOURCES[source], scope_id, (week.prev_end, week.end), "self")
         stamps = frame["as_of"].to_numpy(dtype=object)
+        numbers[source] = {
+            c: pd.to_numeric(frame[c], errors="coerce").to_numpy("float64", na_value=np.nan)
+            for c in frame.columns
+            if c not in ("as_of", "unit_id")
+        }
         for day in (week.end, week.prev_end):
-            own[(source, day)] = frame[stamps == day].reset_index(drop=True)
-    rect = own[("rectification", week.end)].iloc[0]
+            own[(source, day)] = _first(stamps == day)
+    rect_row = own[("rectification", week.end)]
+    if rect_row is None:
+        raise IndexError("single positional indexer is out-of-bounds")
+    rect = {c: int(numbers["rectification"][c][rect_row])
+            for c in ("found", "rectified", "overdue", "overdue_severe")}  # fmt: skip
     rates = {}
     for key in WEEKLY_METRICS:
         m = metric(key)
-        now = _own_rate(own[(m.source, week.end)], m)
-        before = _own_rate(own[(m.source, week.prev_end)], m)
+        now = _own_rate(numbers[m.source], m, own[(m.source, week.end)])
+        before = _own_rate(numbers[m.source], m, own[(m.source, week.prev_end)])
         rates[key] = RateChange(
             key,
             m.label,
@@ -483,19 +594,19 @@ def _summary(scope_id: int, week: Week) -> WeeklySummary:
         )
     return WeeklySummary(
         scope_id=scope_id,
-        scope_name=str(this["name"]),
+        scope_name=this["name"],
         week=week,
-        found=int(this.found_in_week),
-        rectified=int(this.rectified_in_week),
-        newly_overdue=int(this.newly_overdue),
-        newly_overdue_severe=int(this.newly_overdue_severe),
-        found_prev_week=int(last.found_in_week),
-        rectified_prev_week=int(last.rectified_in_week),
-        newly_overdue_prev_week=int(last.newly_overdue),
-        found_total=int(rect.found),
-        rectified_total=int(rect.rectified),
-        overdue_open=int(rect.overdue),
-        overdue_open_severe=int(rect.overdue_severe),
+        found=this["found_in_week"],
+        rectified=this["rectified_in_week"],
+        newly_overdue=this["newly_overdue"],
+        newly_overdue_severe=this["newly_overdue_severe"],
+        found_prev_week=last["found_in_week"],
+        rectified_prev_week=last["rectified_in_week"],
+        newly_overdue_prev_week=last["newly_overdue"],
+        found_total=rect["found"],
+        rectified_total=rect["rectified"],
+        overdue_open=rect["overdue"],
+        overdue_open_severe=rect["overdue_severe"],
         rates=rates,
         next_test=metrics.next_test(week.end),
     )

@@ -253,3 +253,23 @@ def test_score_places_are_the_unit_scores_places() -> None:
     assert streets == {"和平街道": 1, "解放街道": 1, "城关镇": 1}
     communities = m.score_places(1, 3, "community").set_index("name")["rank"]
     assert pd.isna(communities["红星社区"])
+
+
+def test_subject_kinds_are_added_up_as_the_groupby_adds_them() -> None:
+    campaign = m.campaign_at(AS_OF)
+    days = (AS_OF - dt.timedelta(days=7), AS_OF)
+    for level in ("self", "district", "street", "community"):
+        counts = m.query(
+            "coverage_counts", scope_id=1, level=level, days=days,
+            campaign_id=campaign.campaign_id,
+        )  # fmt: skip
+        shuffled = counts.sample(frac=1, random_state=1).reset_index(drop=True)
+        for frame in (counts, shuffled):
+            for keys in (["as_of", "unit_id"], ["unit_id"]):
+                expected = frame.groupby(keys, as_index=False, sort=True)[m.COVERAGE_COUNTS]
+                got = m._kinds_summed(frame, keys)
+                pd.testing.assert_frame_equal(got, expected.sum())
+    # the city on the day, its kinds in one row: 35 households and 4 businesses to visit
+    city = m._kinds_summed(m.query("coverage_counts", scope_id=1, level="self", days=(AS_OF,),
+                                   campaign_id=campaign.campaign_id), ["unit_id"])  # fmt: skip
+    assert city["unit_id"].tolist() == [1] and city["target"].tolist() == [39]

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -232,6 +233,29 @@ def test_ties_are_judged_at_the_shown_precision() -> None:
     assert list(r._rank(values, m)) == [1, 1, 3, pd.NA]
 
 
+def test_places_are_competition_ranks_of_the_shown_values() -> None:
+    # places 1, 1, 3 by hand: higher is better, then lower is better (无数据 has none)
+    shown = np.array([0.9, 0.95, float("nan"), 0.95, 0.8, 0.0])
+    assert r._places(shown, True).tolist()[:2] == [3.0, 1.0]
+    assert [None if np.isnan(x) else int(x) for x in r._places(shown, True)] == [
+        3,
+        1,
+        None,
+        1,
+        4,
+        5,
+    ]
+    assert [None if np.isnan(x) else int(x) for x in r._places(shown, False)] == [
+        3,
+        4,
+        None,
+        4,
+        2,
+        1,
+    ]
+    assert r._places(np.array([]), True).tolist() == []
+
+
 def test_change_text_and_status() -> None:
     assert [r.change_text(p, n) for p, n in [(3, 1), (1, 4), (2, 2), (pd.NA, 1)]] == [
         "↑2",
@@ -241,6 +265,18 @@ def test_change_text_and_status() -> None:
     ]
     assert r.change_text(1, pd.NA) == "—"
     assert r.change_text(1, 1, comparable=False) == "—"
+    # a ranking's column at once: the same texts
+    previous = [3.0, 1.0, 2.0, float("nan"), 1.0, float("nan"), 12.0]
+    now = [1.0, 4.0, 2.0, 1.0, float("nan"), float("nan"), 2.0]
+    for comparable in (True, False):
+        got = r._change_texts(pd.Series(previous).to_numpy(), pd.Series(now).to_numpy(), comparable)
+        assert got == [
+            r.change_text(pd.NA if p != p else p, pd.NA if n != n else n, comparable)
+            for p, n in zip(previous, now, strict=True)
+        ]
+    assert got == ["—"] * 7 and r._change_texts(
+        pd.Series(previous).to_numpy(), pd.Series(now).to_numpy(), True
+    ) == ["↑2", "↓3", "持平", "新", "—", "—", "↑10"]
     m = r.metric("rectification_rate")
     assert [r.status_code(v, 0.9, m) for v in (0.9, 0.85, 0.849, float("nan"))] == [
         "ok",

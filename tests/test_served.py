@@ -187,3 +187,64 @@ def test_display_names_are_stored_with_the_snapshot(use_tiny: Path) -> None:
     finally:
         con.close()
     assert rows == (len(metrics.units()),)
+
+
+def _week_requests(held: served.Store, scope_id: int) -> list[tuple[str, dict]]:
+    """The 周报's requests of one scope at every served week: its levels and the week before
+    (as weekly.problem_counts asks), and each week's problem list."""
+    starts = sorted(k for n, k in held.slots if n == "weekly_problem_counts")
+    kinds = ("district", "street", "community", "department", "group")
+    out = []
+    for before, start in zip(starts, starts[1:], strict=False):
+        for levels in (("self", *kinds), ("street",), ("self",)):
+            params = {"scope_id": scope_id, "levels": levels, "week_starts": (before, start)}
+            out.append(("weekly_problem_counts", params))
+        end = start + dt.timedelta(days=6)
+        out.append(("weekly_problem_events", {"scope_id": scope_id, "week_start": start,
+                                              "week_end": end}))  # fmt: skip
+    return out
+
+
+def test_the_weeks_counts_and_problem_lists_are_served_as_their_queries_answer(
+    use_tiny: Path,
+) -> None:
+    _fresh()
+    identity = db.file_identity()
+    held = db.served_store(identity)
+    starts = sorted(k for n, k in held.slots if n == "weekly_problem_counts")
+    assert len(starts) == served.WEEKLY_WEEKS + 1
+    assert all(d.weekday() == 0 for d in starts)
+    events = sorted(k for n, k in held.slots if n == "weekly_problem_events")
+    assert events == starts[1:]
+    compared = listed = 0
+    for scope_id in [int(u) for u in metrics.units()["unit_id"]]:
+        for name, params in _week_requests(held, scope_id):
+            got = held.lookup(name, params)
+            assert got is not None, (name, params)
+            pd.testing.assert_frame_equal(got, db.run_query(identity, name, params))
+            compared += 1
+            listed += len(got) if name == "weekly_problem_events" else 0
+    assert compared > 300 and listed > 0
+    # a week not served, or a level asked twice, runs the query
+    week = {"scope_id": 1, "week_start": starts[1], "week_end": starts[1]}
+    assert held.lookup("weekly_problem_events", week) is None
+    twice = {"scope_id": 1, "levels": ("street", "street"), "week_starts": starts[:1]}
+    assert held.lookup("weekly_problem_counts", twice) is None
+
+
+def test_the_weeks_served_rows_on_a_generated_city_equal_the_queries(
+    small_city: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(db.ENV_VAR, str(small_city))
+    _fresh()
+    identity = db.file_identity()
+    held = db.served_store(identity)
+    units = metrics.units()
+    scopes = [int(units.iloc[0]["unit_id"])]
+    for kind in ("district", "street", "department", "group"):
+        scopes += [int(u) for u in units[units["kind"] == kind]["unit_id"].head(1)]
+    for scope_id in scopes:
+        for name, params in _week_requests(held, scope_id)[-8:]:
+            got = held.lookup(name, params)
+            assert got is not None, (name, params)
+            pd.testing.assert_frame_equal(got, db.run_query(identity, name, params))

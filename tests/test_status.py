@@ -55,6 +55,23 @@ def test_judge_all_gives_a_column_the_verdicts_of_judge() -> None:
     ]  # fmt: skip
 
 
+def test_judge_all_equals_judge_row_by_row_near_every_bar() -> None:
+    # values on, just inside and just outside each rule's bars at its shown precision
+    for rule in status.rules().values():
+        targets = [rule.target] if rule.target is not None else [0.9, 85.0, 3.0, None]
+        for target in targets:
+            t = 0.0 if target is None else target
+            bars = [t, t - rule.warn_margin, t + rule.warn_margin]
+            step = 10.0**-rule.digits
+            values = [None, float("nan"), 0.0, 1.0, -5.0, 120.0]
+            for bar in bars:
+                values += [bar + k * step / 4 for k in range(-9, 10)]
+            rows = [target] * len(values) if rule.target is None else None
+            expected = [rule.judge(v, None if rows is None else rows[i])
+                        for i, v in enumerate(values)]  # fmt: skip
+            assert rule.judge_all(values, rows) == expected, (rule.key, target)
+
+
 def test_every_consumer_reads_the_one_rule() -> None:
     # rankings: targets and precision
     for m in rankings.METRICS:

@@ -38,7 +38,9 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
@@ -198,6 +200,19 @@ def test_flag_changes_match_the_engine_at_both_week_ends() -> None:
     assert {k for k, v in status.items() if v == "cleared"} == before - now
 
 
+def test_flag_changes_read_from_the_snapshot_equal_the_engines_at_both_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the default week's two ends are in the snapshot: matched there by one query
+    rules = flags.rules_or_last_good()[0]
+    assert flags.snapshot_fingerprint(1, [WEEK.end, WEEK.prev_end], rules) is not None
+    stored = weekly._flag_changes(1, WEEK)
+    assert set(stored["status"]) == {"appeared", "stayed", "cleared"}
+    monkeypatch.setattr(flags, "snapshot_fingerprint", lambda *args: None)
+    evaluated = weekly._flag_changes(1, WEEK)  # each flag from flags.evaluate_days
+    pd.testing.assert_frame_equal(stored, evaluated)
+
+
 # ── the bulletin ───────────────────────────────────────────────────────────────────────
 
 
@@ -324,6 +339,26 @@ def test_bulletin_praise_and_criticism_follow_the_thresholds(tiny_docx: bytes) -
     assert "共 3 个，其中最高的 1 个是：和平街道（66.7%）" in bulletin.judgement_sentence(
         street, praise=True
     )
+
+
+def test_judging_many_rows_at_once_gives_each_rows_verdict() -> None:
+    # 整改率 is shown to 0.1%: 84.95% reads 85.0% and meets "≥ 85%", 84.94% does not
+    rule = bulletin.status.rule("rectification_rate")
+    values = [0.8494, 0.8495, 0.85, 0.8504, 0.8505, 0.9, 0.0, 1.0, float("nan"), 0.84, 0.86]
+    denominators = [10, 10, 10, 0, 3, float("nan"), 4, 1, 10, 2, 2]
+    for bound in ("at_least", "below", "at_most"):
+        for threshold, minimum in ((0.85, 1), (0.85, 3), (0.0, 1), (0.9, 1)):
+            j = bulletin.Judgement("rectification_rate", bound, threshold, minimum)
+            one_by_one = [
+                j.holds(None if v != v else v, d, rule)
+                for v, d in zip(values, denominators, strict=True)
+            ]
+            got = j.holds_all(np.array(values), np.array(denominators, dtype=float), rule)
+            assert got.tolist() == one_by_one, (bound, threshold, minimum)
+    at_least = bulletin.Judgement("rectification_rate", "at_least", 0.85)
+    assert at_least.holds_all(np.array(values[:3]), np.array([10.0] * 3), rule).tolist() == [
+        False, True, True,
+    ]  # fmt: skip
 
 
 def test_bulletin_config_errors_are_chinese() -> None:
