@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import collections.abc
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -93,6 +94,12 @@ def history_days(as_of: dt.date) -> list[dt.date]:
     """as_of and the HISTORY_WEEKS weekly dates before it: the days an evaluation reads
     (each rule's query runs once for all of them)."""
     return [as_of - dt.timedelta(days=7 * k) for k in range(HISTORY_WEEKS + 1)]
+
+
+@functools.lru_cache(maxsize=64)
+def _history_before(as_of: dt.date) -> tuple[dt.date, ...]:
+    """history_days(as_of) without as_of itself (asked once per flag)."""
+    return tuple(history_days(as_of)[1:])
 
 
 SCORE_LEVELS = ("district", "street", "community", "department")
@@ -455,9 +462,13 @@ def _flag(
     weight: float = 0.0,
     magnitude: float = 0.0,
     subject: str = "",
+    names: dict[int, str] | None = None,
+    **ranked: Any,
 ) -> Flag:
-    """Build one flag (evidence may be given as a function that returns it)."""
-    names = _unit_names()
+    """Build one flag (evidence may be given as a function that returns it); `ranked`:
+    its days_to_test, priority, weeks_red and first_seen when the caller knows them."""
+    if names is None:
+        names = _unit_names()
     if callable(evidence):
         evidence = evidence()
     return Flag(
@@ -477,6 +488,7 @@ def _flag(
         weight=float(weight),
         magnitude=float(magnitude),
         subject=subject,
+        **ranked,
     )
 
 
@@ -493,14 +505,41 @@ class Context:
     memo: dict[Any, Any]
     scopes: tuple[int, ...] = ()
     shared: dict[Any, Any] = field(default_factory=dict)
+    # set by the evaluation (_generate_scopes): the next test's distance and the keys
+    # flagged at each history day, so `flag` gives each flag its priority and streak
+    days_to_test: int | None = None
+    flagged: dict[dt.date, set] | None = None
 
     def flag(self, row: dict, **fields_: Any) -> Flag:
-        """A flag of this rule for a query row (its unit, owner and subject)."""
+        """A flag of this rule for a query row (its unit, owner and subject), with its
+        priority, weeks_red and first_seen when the evaluation gave `flagged`."""
+        if self.flagged is None:
+            return _flag(
+                self.p,
+                unit_id=row["unit_id"],
+                owner_id=row["owner_id"],
+                subject=str(row["subject"]),
+                **fields_,
+            )
+        if "names" not in self.memo:
+            self.memo["names"] = _unit_names()
+        weeks, first_seen = _streak(_key(self.p["_rule_id"], row), self.as_of, self.flagged)
+        left = self.days_to_test
         return _flag(
             self.p,
             unit_id=row["unit_id"],
             owner_id=row["owner_id"],
             subject=str(row["subject"]),
+            names=self.memo["names"],
+            days_to_test=left,
+            priority=priority(
+                self.p["_severity"],
+                float(fields_.get("weight", 0.0)),
+                left,
+                float(fields_.get("magnitude", 0.0)),
+            ),
+            weeks_red=weeks,
+            first_seen=first_seen,
             **fields_,
         )
 
@@ -526,8 +565,12 @@ class Context:
                 # copies: the wording functions add columns to their rows
                 self.memo[key] = [dict(row) for row in self.shared[key][self.scope_id]]
             else:
-                frame = query(name, scope_id=self.scope_id, days=(self.as_of,), **params)
-                self.memo[key] = _rows(frame)
+                # one conversion per evaluation, whichever rules read it (materials_lines)
+                shared_key = (self.scope_id, *key)
+                if shared_key not in self.shared:
+                    frame = query(name, scope_id=self.scope_id, days=(self.as_of,), **params)
+                    self.shared[shared_key] = _rows(frame)
+                self.memo[key] = [dict(row) for row in self.shared[shared_key]]
         return self.memo[key]
 
 
@@ -860,8 +903,8 @@ def _kind_evidence(c: Context, unit_id: int) -> tuple[dict, ...]:
     """Per subject kind: target, covered, pace, visits and entry of one flagged unit (from
     one coverage frame per unit kind under the scope, read once per evaluation)."""
     kind = _unit_kinds().get(unit_id)
-    key = ("kind_evidence", kind)
-    if key not in c.memo:
+    key = ("kind_evidence", c.scope_id, kind)  # shared: coverage_behind and platform_entry
+    if key not in c.shared:
         level = kind if kind in metrics.LEVELS else "self"
         per_unit: dict[int, list[dict]] = {}
         frame = metrics.coverage(c.scope_id, c.as_of, level, by_kind=True)
@@ -878,8 +921,8 @@ def _kind_evidence(c: Context, unit_id: int) -> tuple[dict, ...]:
                         "平台录入率": pct_short(r.entry_rate),
                     }
                 )
-        c.memo[key] = per_unit
-    return tuple(dict(row) for row in c.memo[key].get(unit_id, ()))
+        c.shared[key] = per_unit
+    return tuple(dict(row) for row in c.shared[key].get(unit_id, ()))
 
 
 @per_snapshot
@@ -1254,7 +1297,7 @@ EVIDENCE_READ: dict[str, Callable[[dict, list[dict]], list[tuple[str, dict]]]] =
 def _streak(key: tuple, as_of: dt.date, flagged: dict[dt.date, set]) -> tuple[int, dt.date]:
     """weeks_red and first_seen: the weeks in a row, back from as_of, the key was flagged."""
     weeks, first_seen = 1, as_of
-    for day in history_days(as_of)[1:]:
+    for day in _history_before(as_of):
         if key not in flagged.get(day, ()):
             break
         weeks, first_seen = weeks + 1, day
@@ -1321,19 +1364,13 @@ def _generate_scopes(
                 if row["as_of"] in now:
                     now[row["as_of"]].append(row)
             for as_of, rows in now.items():
-                left = days_left[as_of]
-                context = Context(scope_id, as_of, params, {}, scope_ids, shared[as_of])
-                for row_pos, row in enumerate(rows):
-                    f = spec.word(context, row)
-                    weeks, first_seen = _streak(f.key, as_of, flagged)
-                    f = replace(
-                        f,
-                        days_to_test=left,
-                        priority=priority(f.severity, f.weight, left, f.magnitude),
-                        weeks_red=weeks,
-                        first_seen=first_seen,
-                    )
-                    out[scope_id][as_of].append((f, rule_pos, row_pos))
+                context = Context(
+                    scope_id, as_of, params, {}, scope_ids, shared[as_of], days_left[as_of], flagged
+                )
+                # each flag made once, with its priority and streak (Context.flag)
+                out[scope_id][as_of].extend(
+                    (spec.word(context, row), rule_pos, row_pos) for row_pos, row in enumerate(rows)
+                )
     return out
 
 
