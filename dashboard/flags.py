@@ -509,6 +509,9 @@ class Context:
     # flagged at each history day, so `flag` gives each flag its priority and streak
     days_to_test: int | None = None
     flagged: dict[dt.date, set] | None = None
+    # set for a page's live evaluation: evidence read from queries is read when first
+    # opened (LiveEvidence), not while the flags are made
+    deferred: _Deferred | None = None
 
     def flag(self, row: dict, **fields_: Any) -> Flag:
         """A flag of this rule for a query row (its unit, owner and subject), with its
@@ -523,6 +526,9 @@ class Context:
             )
         if "names" not in self.memo:
             self.memo["names"] = _unit_names()
+        evidence = fields_.get("evidence")
+        if self.deferred is not None and callable(evidence):
+            fields_["evidence"] = LiveEvidence(self.deferred, evidence)
         weeks, first_seen = _streak(_key(self.p["_rule_id"], row), self.as_of, self.flagged)
         left = self.days_to_test
         return _flag(
@@ -572,6 +578,69 @@ class Context:
                     self.shared[shared_key] = _rows(frame)
                 self.memo[key] = [dict(row) for row in self.shared[shared_key]]
         return self.memo[key]
+
+
+class _Deferred:
+    """One live evaluation's evidence reads, run when a page first opens a flag's evidence:
+    the evidence queries of the rules that fired all at once (db.query_many, as _prefetch
+    would have), then each flag's rows as it is opened. One lock for the evaluation: its
+    rules' contexts share rows, and its flags are shared by every page that finds them in
+    the cache."""
+
+    __slots__ = ("_reads", "lock")
+
+    def __init__(self, reads: list[tuple[str, dict]]) -> None:
+        self._reads: list[tuple[str, dict]] | None = reads
+        self.lock = threading.RLock()
+
+    def run(self, make: Callable[[], tuple[dict, ...]]) -> tuple[dict, ...]:
+        with self.lock:
+            if self._reads is not None:
+                reads, self._reads = self._reads, None
+                query_many(reads)
+            return tuple(make())
+
+
+class LiveEvidence(collections.abc.Sequence):
+    """A live flag's evidence rows, read when first used (len, iteration, indexing,
+    comparison); equal to the tuple of those rows, as a stored flag's StoredEvidence is.
+    Read with the access of whoever opens it, who was let see the flag's scope."""
+
+    __slots__ = ("_deferred", "_make", "_rows")
+
+    def __init__(self, deferred: _Deferred, make: Callable[[], tuple[dict, ...]]) -> None:
+        self._deferred: _Deferred | None = deferred
+        self._make: Callable[[], tuple[dict, ...]] | None = make
+        self._rows: tuple | None = None
+
+    def _decoded(self) -> tuple:
+        if self._rows is None:
+            deferred, make = self._deferred, self._make
+            if deferred is not None and make is not None:
+                with deferred.lock:
+                    if self._rows is None:
+                        self._rows = deferred.run(make)
+                        self._deferred = self._make = None  # let the evaluation go
+        return self._rows  # type: ignore[return-value]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._decoded()[index]
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __iter__(self):
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LiveEvidence | StoredEvidence | tuple):
+            return self._decoded() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment] - rows are dicts, as in a tuple of dicts
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
 
 
 _SCOPE_LIST = re.compile(r"\$scope_ids\b")
@@ -1238,11 +1307,17 @@ def rule_rows_by_scope(
 
 
 def _prefetch(
-    configs: list[RuleConfig], scope_id: int, days: list[dt.date], as_ofs: list[dt.date]
-) -> None:
+    configs: list[RuleConfig],
+    scope_id: int,
+    days: list[dt.date],
+    as_ofs: list[dt.date],
+    defer: bool = False,
+) -> list[tuple[str, dict]]:
     """Run the rules' queries for one scope at once (db.query_many), then the evidence
     queries of the rules that fired (EVIDENCE_READ), so the wording finds them cached: a
-    page evaluating its scope live waits for the slowest queries, not for their sum."""
+    page evaluating its scope live waits for the slowest queries, not for their sum.
+    With `defer`, the evidence queries are not run but returned (LiveEvidence runs them
+    together when a page first opens a flag's evidence)."""
     require_scope(scope_id)
 
     def request(name: str, params: dict) -> tuple[str, dict]:
@@ -1269,7 +1344,10 @@ def _prefetch(
             for name, params in reads(cfg.param_dict(), rows):
                 name, params = request(name, {**params, "days": (as_of,)})
                 evidence[(name, tuple(sorted(params.items())))] = (name, params)
+    if defer:
+        return list(evidence.values())
     query_many(list(evidence.values()))
+    return []
 
 
 # Which evidence queries a rule's wording reads (Context.evidence_rows) when it fired, from
@@ -1312,10 +1390,11 @@ def _generate(
     as_of: dt.date,
     rules: RuleSet,
     keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+    lazy: bool = False,
 ) -> list[Generated]:
     """Every flag at as_of of the enabled rules that `keep`, in the rules' and rows' order,
-    with priority, weeks_red and first_seen."""
-    return _generate_days(scope_id, [as_of], rules, keep)[as_of]
+    with priority, weeks_red and first_seen (`lazy`: see _generate_scopes)."""
+    return _generate_days(scope_id, [as_of], rules, keep, lazy)[as_of]
 
 
 def _generate_days(
@@ -1323,9 +1402,10 @@ def _generate_days(
     as_ofs: list[dt.date],
     rules: RuleSet,
     keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+    lazy: bool = False,
 ) -> dict[dt.date, list[Generated]]:
     """_generate at several dates, each rule's query asked once for all their history."""
-    return _generate_scopes((scope_id,), as_ofs, rules, keep)[scope_id]
+    return _generate_scopes((scope_id,), as_ofs, rules, keep, lazy)[scope_id]
 
 
 def _generate_scopes(
@@ -1333,9 +1413,14 @@ def _generate_scopes(
     as_ofs: list[dt.date],
     rules: RuleSet,
     keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+    lazy: bool = False,
 ) -> dict[int, dict[dt.date, list[Generated]]]:
     """_generate_days for several scopes, each as if asked alone: a rule whose query takes
-    a list of scopes is asked once for all of them (and its evidence read once per date)."""
+    a list of scopes is asked once for all of them (and its evidence read once per date).
+
+    `lazy` (a page's own scope, live): the evidence a rule reads from queries is not read
+    here; each such flag's evidence is a LiveEvidence, read for the whole evaluation when
+    a page first opens one (the meeting board, 本单位 and 周报 never do)."""
     days = sorted({d for as_of in as_ofs for d in history_days(as_of)}, reverse=True)
     out = {s: {as_of: [] for as_of in as_ofs} for s in scope_ids}
     days_left = {}
@@ -1344,8 +1429,11 @@ def _generate_scopes(
         days_left[as_of] = None if test is None else test.days_left
     shared: dict[dt.date, dict] = {as_of: {} for as_of in as_ofs}
     kept = [cfg for cfg in rules.enabled() if keep(cfg)]
+    deferred = None
     if len(scope_ids) == 1:  # a page's own scope (a replayed date): the rules side by side
-        _prefetch(kept, scope_ids[0], days, as_ofs)
+        reads = _prefetch(kept, scope_ids[0], days, as_ofs, defer=lazy)
+        if lazy:
+            deferred = _Deferred(reads)
     for rule_pos, cfg in enumerate(rules.enabled()):
         if not keep(cfg):
             continue
@@ -1365,7 +1453,15 @@ def _generate_scopes(
                     now[row["as_of"]].append(row)
             for as_of, rows in now.items():
                 context = Context(
-                    scope_id, as_of, params, {}, scope_ids, shared[as_of], days_left[as_of], flagged
+                    scope_id,
+                    as_of,
+                    params,
+                    {},
+                    scope_ids,
+                    shared[as_of],
+                    days_left[as_of],
+                    flagged,
+                    deferred,
                 )
                 # each flag made once, with its priority and streak (Context.flag)
                 out[scope_id][as_of].extend(
@@ -1382,7 +1478,8 @@ def _ranked(generated: list[Generated]) -> list[Generated]:
 def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
     stored = stored_flags(scope_id, as_of, rules)
     if stored is None:
-        return [f for f, *_ in _ranked(_generate(scope_id, as_of, rules))]
+        # a page's own evaluation: evidence read when a page opens it (LiveEvidence)
+        return [f for f, *_ in _ranked(_generate(scope_id, as_of, rules, lazy=True))]
     return [f for f, *_ in stored]
 
 
@@ -1431,7 +1528,7 @@ def evaluate_days(
         and not _held(int(scope_id), d, rules)
     ]
     if len(missing) > 1:
-        for day, generated in _generate_days(int(scope_id), missing, rules).items():
+        for day, generated in _generate_days(int(scope_id), missing, rules, lazy=True).items():
             found = tuple(f for f, *_ in _ranked(generated))
             _evaluate_cached.put((identity, int(scope_id), day, rules), found)
     return [evaluate(scope_id, d, rules) for d in days]
