@@ -676,6 +676,13 @@ def query_many(requests: Sequence[tuple[str, dict]]) -> list[pd.DataFrame]:
     are those of `query`; an error is raised here as query would raise it."""
     if len(requests) <= 1:
         return [query(name, **params) for name, params in requests]
+    return [f.result() for f in query_futures(requests)]
+
+
+def query_futures(requests: Sequence[tuple[str, dict]]) -> list[concurrent.futures.Future]:
+    """query_many without waiting: one future per request, in order, so the caller can
+    use each result as it comes while the others still run (the red-flag rules' rows are
+    worded one rule after another as their queries finish)."""
     access, reading, admitted, days = (
         current_access(),
         _reading.path,
@@ -698,8 +705,7 @@ def query_many(requests: Sequence[tuple[str, dict]]) -> list[pd.DataFrame]:
         if _pool is None:
             _pool = concurrent.futures.ThreadPoolExecutor(QUERY_WORKERS, "cw-query")
         pool = _pool
-    futures = [pool.submit(one, name, dict(params)) for name, params in requests]
-    return [f.result() for f in futures]
+    return [pool.submit(one, name, dict(params)) for name, params in requests]
 
 
 _memos: list[dict] = []

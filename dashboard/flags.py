@@ -73,6 +73,7 @@ from dashboard.db import (
     file_identity,
     per_snapshot,
     query,
+    query_futures,
     query_many,
     query_rows,
     register_memo,
@@ -589,16 +590,29 @@ class _Deferred:
 
     __slots__ = ("_reads", "lock")
 
-    def __init__(self, reads: list[tuple[str, dict]]) -> None:
-        self._reads: list[tuple[str, dict]] | None = reads
+    def __init__(self) -> None:
+        self._reads: list[tuple[str, dict]] | None = []
         self.lock = threading.RLock()
+
+    def add(self, reads: list[tuple[str, dict]]) -> None:
+        with self.lock:
+            if self._reads is not None:
+                self._reads.extend(reads)
 
     def run(self, make: Callable[[], tuple[dict, ...]]) -> tuple[dict, ...]:
         with self.lock:
             if self._reads is not None:
                 reads, self._reads = self._reads, None
-                query_many(reads)
+                query_many(_unique(reads))
             return tuple(make())
+
+
+def _unique(reads: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The query requests once each, in their order."""
+    out: dict[tuple, tuple[str, dict]] = {}
+    for name, params in reads:
+        out.setdefault((name, tuple(sorted(params.items()))), (name, params))
+    return list(out.values())
 
 
 class LiveEvidence(collections.abc.Sequence):
@@ -1307,57 +1321,60 @@ def rule_rows_by_scope(
 
 
 def _prefetch(
-    configs: list[RuleConfig],
-    scope_id: int,
-    days: list[dt.date],
-    as_ofs: list[dt.date],
-    defer: bool = False,
-) -> list[tuple[str, dict]]:
-    """Run the rules' queries for one scope at once (db.query_many), then the evidence
-    queries of the rules that fired (EVIDENCE_READ), so the wording finds them cached: a
-    page evaluating its scope live waits for the slowest queries, not for their sum.
-    With `defer`, the evidence queries are not run but returned (LiveEvidence runs them
-    together when a page first opens a flag's evidence)."""
+    configs: list[RuleConfig], scope_id: int, days: list[dt.date], as_ofs: list[dt.date]
+) -> Callable[[RuleConfig], list[tuple[str, dict]]]:
+    """Start the rules' queries for one scope at once (db.query_futures: a page evaluating
+    its scope live waits for the slowest queries, not for their sum) and return `reads`:
+    reads(cfg) waits for that rule's query only and gives the evidence queries its rows
+    call for (EVIDENCE_READ), so each rule is worded while the later ones still run."""
     require_scope(scope_id)
 
     def request(name: str, params: dict) -> tuple[str, dict]:
         key = "scope_ids" if takes_scope_list(name) else "scope_id"
         return name, {**params, key: (scope_id,) if key == "scope_ids" else scope_id}
 
-    rules = [(cfg, RULES[cfg.rule_id]) for cfg in configs]
-    found = query_many(
-        [
-            request(spec.query, {"days": tuple(days), **spec.query_params(cfg)})
-            for cfg, spec in rules
-        ]
+    futures = dict(
+        zip(
+            [cfg.rule_id for cfg in configs],
+            query_futures(
+                [
+                    request(
+                        RULES[cfg.rule_id].query,
+                        {"days": tuple(days), **RULES[cfg.rule_id].query_params(cfg)},
+                    )
+                    for cfg in configs
+                ]
+            ),
+            strict=True,
+        )
     )
-    evidence: dict[tuple, tuple[str, dict]] = {}
-    for (cfg, _spec), frame in zip(rules, found, strict=True):
-        reads = EVIDENCE_READ.get(cfg.rule_id)
-        if reads is None or frame.empty:
-            continue
-        stamps = set(pd.to_datetime(frame["as_of"]).dt.date)
+
+    def reads(cfg: RuleConfig) -> list[tuple[str, dict]]:
+        frame = futures[cfg.rule_id].result()
+        read = EVIDENCE_READ.get(cfg.rule_id)
+        if read is None or frame.empty:
+            return []
+        out = []
+        stamps = pd.to_datetime(frame["as_of"]).dt.date.to_numpy()
         for as_of in as_ofs:
-            if as_of not in stamps:
+            mine = stamps == as_of
+            if not mine.any():
                 continue
-            rows = _rows(frame[(pd.to_datetime(frame["as_of"]).dt.date == as_of).to_numpy()])
-            for name, params in reads(cfg.param_dict(), rows):
-                name, params = request(name, {**params, "days": (as_of,)})
-                evidence[(name, tuple(sorted(params.items())))] = (name, params)
-    if defer:
-        return list(evidence.values())
-    query_many(list(evidence.values()))
-    return []
+            for name, params in read(cfg.param_dict(), frame[mine]):
+                out.append(request(name, {**params, "days": (as_of,)}))
+        return out
+
+    return reads
 
 
 # Which evidence queries a rule's wording reads (Context.evidence_rows) when it fired, from
-# its settings and its rows at one date: read ahead by _prefetch only — a rule missing here,
+# its settings and its query's rows (a DataFrame) at one date: read ahead by _prefetch only — a rule missing here,
 # or a wrong guess, costs a query run later or one run for nothing, never a wrong flag.
-def _lookback(name: str) -> Callable[[dict, list[dict]], list[tuple[str, dict]]]:
+def _lookback(name: str) -> Callable[[dict, pd.DataFrame], list[tuple[str, dict]]]:
     return lambda p, rows: [(name, {"lookback_days": p["lookback_days"]})]
 
 
-EVIDENCE_READ: dict[str, Callable[[dict, list[dict]], list[tuple[str, dict]]]] = {
+EVIDENCE_READ: dict[str, Callable[[dict, pd.DataFrame], list[tuple[str, dict]]]] = {
     "overdue_severe": lambda p, rows: [("flag_overdue_problems", {})],
     "overdue_problems": lambda p, rows: [("flag_overdue_problems", {})],
     "rectification_below": lambda p, rows: [("flag_overdue_problems", {})],
@@ -1367,7 +1384,7 @@ EVIDENCE_READ: dict[str, Callable[[dict, list[dict]], list[tuple[str, dict]]]] =
     "fixed_point_static_fail": _lookback("flag_point_failures"),
     "random_pool_risk": _lookback("flag_random_pool"),
     "survey_below_city": lambda p, rows: [
-        ("survey_item_gaps", {"category": c}) for c in sorted({str(r["category"]) for r in rows})
+        ("survey_item_gaps", {"category": c}) for c in sorted({str(c) for c in rows["category"]})
     ],
 }
 
@@ -1429,11 +1446,13 @@ def _generate_scopes(
         days_left[as_of] = None if test is None else test.days_left
     shared: dict[dt.date, dict] = {as_of: {} for as_of in as_ofs}
     kept = [cfg for cfg in rules.enabled() if keep(cfg)]
-    deferred = None
+    deferred, reads = None, None
     if len(scope_ids) == 1:  # a page's own scope (a replayed date): the rules side by side
-        reads = _prefetch(kept, scope_ids[0], days, as_ofs, defer=lazy)
+        reads = _prefetch(kept, scope_ids[0], days, as_ofs)
         if lazy:
-            deferred = _Deferred(reads)
+            deferred = _Deferred()  # each rule's evidence reads added as it is worded
+        else:  # every evidence query read ahead, at once, before the wording
+            query_many(_unique([r for c in kept for r in reads(c)]))
     for rule_pos, cfg in enumerate(rules.enabled()):
         if not keep(cfg):
             continue
@@ -1444,6 +1463,8 @@ def _generate_scopes(
             "_name": cfg.name,
             "_severity": cfg.severity,
         }
+        if deferred is not None and reads is not None:
+            deferred.add(reads(cfg))  # waits for this rule's query only
         for scope_id, scope_rows in rule_rows_by_scope(cfg, scope_ids, days).items():
             flagged: dict[dt.date, set] = {}
             now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}

@@ -146,13 +146,16 @@ def test_live_evidence_is_read_when_a_page_opens_it(use_tiny, monkeypatch) -> No
     rules that fired run together when a flag's evidence is first opened, and give the
     rows an eager evaluation gives."""
     asked: list[str] = []
-    real = flags.query_many
 
-    def recording(requests):
-        asked.extend(name for name, _params in requests)
-        return real(requests)
+    def recording(real):
+        def run(requests):
+            asked.extend(name for name, _params in requests)
+            return real(requests)
 
-    monkeypatch.setattr(flags, "query_many", recording)
+        return run
+
+    for name in ("query_many", "query_futures"):
+        monkeypatch.setattr(flags, name, recording(getattr(flags, name)))
     db.clear_results()  # not an evaluation another test left in the cache
     rules = only("overdue_severe")
     p3, p11 = flags.evaluate(1, AS_OF, rules)
