@@ -1361,7 +1361,9 @@ def _prefetch(
             if not mine.any():
                 continue
             for name, params in read(cfg.param_dict(), frame[mine]):
-                out.append(request(name, {**params, "days": (as_of,)}))
+                # a query over days is asked for as_of alone; one taking as_of as is
+                day = {} if "as_of" in params else {"days": (as_of,)}
+                out.append(request(name, {**params, **day}))
         return out
 
     return reads
@@ -1374,11 +1376,28 @@ def _lookback(name: str) -> Callable[[dict, pd.DataFrame], list[tuple[str, dict]
     return lambda p, rows: [(name, {"lookback_days": p["lookback_days"]})]
 
 
+def _coverage_reads(p: dict, rows: pd.DataFrame) -> list[tuple[str, dict]]:
+    """The coverage counts _kind_evidence reads (metrics.coverage by kind) for the flagged
+    units' levels at the rows' as_of."""
+    as_of = pd.Timestamp(rows["as_of"].iloc[0]).date()
+    campaign = metrics.campaign_at(as_of)
+    if campaign is None:
+        return []
+    kinds = _unit_kinds()
+    levels = {kinds.get(int(u)) for u in rows["unit_id"]}
+    return [
+        ("coverage_counts", {"level": level, "as_of": as_of, "campaign_id": campaign.campaign_id})
+        for level in sorted({k if k in metrics.LEVELS else "self" for k in levels})
+    ]
+
+
 EVIDENCE_READ: dict[str, Callable[[dict, pd.DataFrame], list[tuple[str, dict]]]] = {
     "overdue_severe": lambda p, rows: [("flag_overdue_problems", {})],
     "overdue_problems": lambda p, rows: [("flag_overdue_problems", {})],
     "rectification_below": lambda p, rows: [("flag_overdue_problems", {})],
     "rebound_point": _lookback("flag_rebounds"),
+    "coverage_behind": _coverage_reads,
+    "platform_entry_lagging": _coverage_reads,
     "materials_zero": lambda p, rows: [("materials_lines", {})],
     "materials_behind": lambda p, rows: [("materials_lines", {})],
     "fixed_point_static_fail": _lookback("flag_point_failures"),
