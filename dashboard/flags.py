@@ -1484,13 +1484,9 @@ def _generate_scopes(
         }
         if deferred is not None and reads is not None:
             deferred.add(reads(cfg))  # waits for this rule's query only
-        for scope_id, scope_rows in rule_rows_by_scope(cfg, scope_ids, days).items():
-            flagged: dict[dt.date, set] = {}
-            now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
-            for row in scope_rows:
-                flagged.setdefault(row["as_of"], set()).add(_key(cfg.rule_id, row))
-                if row["as_of"] in now:
-                    now[row["as_of"]].append(row)
+        frames = _frames_by_scope(spec.query, scope_ids, days=tuple(days), **spec.query_params(cfg))
+        for scope_id, frame in frames.items():
+            flagged, now = _flagged_and_rows(cfg.rule_id, frame, as_ofs)
             for as_of, rows in now.items():
                 context = Context(
                     scope_id,
@@ -1508,6 +1504,49 @@ def _generate_scopes(
                     (spec.word(context, row), rule_pos, row_pos) for row_pos, row in enumerate(rows)
                 )
     return out
+
+
+def _frames_by_scope(
+    name: str, scope_ids: tuple[int, ...], **params: Any
+) -> dict[int, pd.DataFrame]:
+    """rows_by_scope as frames: scope → its rows of queries/<name>.sql, in their order."""
+    if not takes_scope_list(name):
+        return {s: query(name, scope_id=s, **params) for s in scope_ids}
+    for scope_id in scope_ids:
+        require_scope(scope_id)  # the query runner checks $scope_id, not $scope_ids
+    frame = query(name, scope_ids=tuple(scope_ids), **params)
+    parts = dict(iter(frame.groupby("scope_id", sort=False)))  # each keeps its rows' order
+    return {s: parts[s] if s in parts else frame.iloc[0:0] for s in scope_ids}
+
+
+def _flagged_and_rows(
+    rule_id: str, frame: pd.DataFrame, as_ofs: list[dt.date]
+) -> tuple[dict[dt.date, set], dict[dt.date, list[dict]]]:
+    """A rule's rows over its days: the keys flagged at each day (for weeks_red, read
+    from the columns) and, as dicts (_rows), only the rows at the days evaluated."""
+    now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
+    if frame.empty:
+        return {}, now
+    stamps = pd.to_datetime(frame["as_of"]).dt.date
+
+    def plain(column: str) -> list:  # as _rows gives them: missing as None
+        series = frame[column]
+        return [
+            None if missing else v
+            for v, missing in zip(series.tolist(), series.isna().tolist(), strict=True)
+        ]
+
+    flagged: dict[dt.date, set] = {}
+    for day, unit_id, owner_id, subject in zip(
+        stamps.tolist(), plain("unit_id"), plain("owner_id"), plain("subject"), strict=True
+    ):
+        key = (rule_id, int(unit_id), None if owner_id is None else int(owner_id), str(subject))
+        flagged.setdefault(day, set()).add(key)
+    wanted = stamps.isin(as_ofs).to_numpy()
+    if wanted.any():
+        for row in _rows(frame[wanted]):
+            now[row["as_of"]].append(row)
+    return flagged, now
 
 
 def _ranked(generated: list[Generated]) -> list[Generated]:
