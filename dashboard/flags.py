@@ -550,6 +550,19 @@ class Context:
             **fields_,
         )
 
+    def assessment_name(self, assessment_id: int) -> str:
+        """An assessment's name (the names read once per rule and date)."""
+        if "assessments" not in self.memo:
+            self.memo["assessments"] = _names("assessments")
+        names = self.memo["assessments"]
+        return names.get(int(assessment_id), str(assessment_id))
+
+    def test_start(self) -> dt.date | None:
+        """_test_start(as_of), looked up once per rule and date (not once per flag)."""
+        if "test_start" not in self.memo:
+            self.memo["test_start"] = _test_start(self.as_of)
+        return self.memo["test_start"]
+
     def grouped(self, key: Any, rows: list[dict], by: Callable[[dict], Any]) -> dict[Any, list]:
         """`rows` grouped by `by` (in their order), once per evaluation under memo `key`:
         each flag then takes its own group instead of scanning every row (at a province's
@@ -683,11 +696,6 @@ def rows_by_scope(name: str, scope_ids: tuple[int, ...], **params: Any) -> dict[
 # ── rules: scores ──────────────────────────────────────────────────────────────────────
 
 
-def _assessment_name(assessment_id: int) -> str:
-    names = _names("assessments")
-    return names.get(int(assessment_id), str(assessment_id))
-
-
 @per_snapshot
 def _test_start(as_of: dt.date) -> dt.date | None:
     """The next test's first day (memoised per snapshot: rules ask once per flag)."""
@@ -716,13 +724,13 @@ def below_city_average(c: Context, r: dict) -> Flag:
         ),
         evidence=(
             {
-                "测评": _assessment_name(r["assessment_id"]),
+                "测评": c.assessment_name(r["assessment_id"]),
                 "本单位得分": float(r["value"]),
                 "全市得分": float(r["city_value"]),
                 "分差": round(gap, 2),
             },
         ),
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=p["weight"],
         magnitude=min(0.999, -gap / 20),
     )
@@ -748,10 +756,10 @@ def score_fell_twice(c: Context, r: dict) -> Flag:
             f"得分 {_num(v0)} → {_num(v1)} → {_num(v2)} 分，连续两次下降，共降 {_num(drop)} 分"
         ),
         evidence=tuple(
-            {"测评": _assessment_name(a), "得分": v}
+            {"测评": c.assessment_name(a), "得分": v}
             for a, v in ((r["a0"], v0), (r["a1"], v1), (r["a2"], v2))
         ),
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=c.p["weight"],
         magnitude=min(0.999, drop / 20),
     )
@@ -782,13 +790,13 @@ def bottom_of_level(c: Context, r: dict) -> Flag:
         ),
         evidence=(
             {
-                "测评": _assessment_name(r["assessment_id"]),
+                "测评": c.assessment_name(r["assessment_id"]),
                 "得分": float(r["value"]),
                 "名次": rank,
                 "参与排名单位数": ranked,
             },
         ),
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=p["weight"],
         magnitude=min(0.999, 1 / from_bottom / 2),
     )
@@ -1186,7 +1194,7 @@ def fixed_point_static_fail(c: Context, r: dict) -> Flag:
         threshold=float(c.p["min_failed"]),
         value_text=f"{r['point_name']}（{r['point_type']}）：{names} 不达标",
         evidence=evidence,
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=float(r["weight"]),
         magnitude=_count_magnitude(n),
     )
@@ -1234,7 +1242,7 @@ def random_pool_risk(c: Context, r: dict) -> Flag:
             f"（阈值 {pct_short(p['threshold'])}）"
         ),
         evidence=evidence,
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=p["weight"],
         magnitude=_shortfall(risk, p["threshold"]),
     )
@@ -1287,7 +1295,7 @@ def survey_below_city(c: Context, r: dict) -> Flag:
             f"最低「{r['item_name']}」{_num(r['rate'])} 分，低于全市 {_num(-gap)} 分"
         ),
         evidence=evidence,
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=max(p["weight"], float(r["weight"])),
         magnitude=min(0.999, -gap / 20),
     )
