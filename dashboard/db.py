@@ -698,7 +698,10 @@ def query_soon(
     thread goes on (its Python runs while DuckDB, which does not hold the GIL, works).
     A later `query` of the same request waits for that run instead of starting its own
     (ResultCache computes a key once), so a page starts its independent queries first
-    and asks for each where it needs it; an error comes back to that `query`."""
+    and asks for each where it needs it; an error comes back to that `query`. One
+    future per request, in order: a caller may also use each result as it comes while
+    the others still run (the red-flag rules are worded one after another as their
+    queries finish)."""
     access, reading, admitted, days = (
         current_access(),
         _reading.path,

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import collections.abc
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -75,6 +76,7 @@ from dashboard.db import (
     query,
     query_many,
     query_rows,
+    query_soon,
     register_memo,
     require_scope,
     result_cache,
@@ -94,6 +96,12 @@ def history_days(as_of: dt.date) -> list[dt.date]:
     """as_of and the HISTORY_WEEKS weekly dates before it: the days an evaluation reads
     (each rule's query runs once for all of them)."""
     return [as_of - dt.timedelta(days=7 * k) for k in range(HISTORY_WEEKS + 1)]
+
+
+@functools.lru_cache(maxsize=64)
+def _history_before(as_of: dt.date) -> tuple[dt.date, ...]:
+    """history_days(as_of) without as_of itself (asked once per flag)."""
+    return tuple(history_days(as_of)[1:])
 
 
 SCORE_LEVELS = ("district", "street", "community", "department")
@@ -456,9 +464,13 @@ def _flag(
     weight: float = 0.0,
     magnitude: float = 0.0,
     subject: str = "",
+    names: dict[int, str] | None = None,
+    **ranked: Any,
 ) -> Flag:
-    """Build one flag (evidence may be given as a function that returns it)."""
-    names = _unit_names()
+    """Build one flag (evidence may be given as a function that returns it); `ranked`:
+    its days_to_test, priority, weeks_red and first_seen when the caller knows them."""
+    if names is None:
+        names = _unit_names()
     if callable(evidence):
         evidence = evidence()
     return Flag(
@@ -478,6 +490,7 @@ def _flag(
         weight=float(weight),
         magnitude=float(magnitude),
         subject=subject,
+        **ranked,
     )
 
 
@@ -494,16 +507,62 @@ class Context:
     memo: dict[Any, Any]
     scopes: tuple[int, ...] = ()
     shared: dict[Any, Any] = field(default_factory=dict)
+    # set by the evaluation (_generate_scopes): the next test's distance and the keys
+    # flagged at each history day, so `flag` gives each flag its priority and streak
+    days_to_test: int | None = None
+    flagged: dict[dt.date, set] | None = None
+    # set for a page's live evaluation: evidence read from queries is read when first
+    # opened (LiveEvidence), not while the flags are made
+    deferred: _Deferred | None = None
 
     def flag(self, row: dict, **fields_: Any) -> Flag:
-        """A flag of this rule for a query row (its unit, owner and subject)."""
+        """A flag of this rule for a query row (its unit, owner and subject), with its
+        priority, weeks_red and first_seen when the evaluation gave `flagged`."""
+        if self.flagged is None:
+            return _flag(
+                self.p,
+                unit_id=row["unit_id"],
+                owner_id=row["owner_id"],
+                subject=str(row["subject"]),
+                **fields_,
+            )
+        if "names" not in self.memo:
+            self.memo["names"] = _unit_names()
+        evidence = fields_.get("evidence")
+        if self.deferred is not None and callable(evidence):
+            fields_["evidence"] = LiveEvidence(self.deferred, evidence)
+        weeks, first_seen = _streak(_key(self.p["_rule_id"], row), self.as_of, self.flagged)
+        left = self.days_to_test
         return _flag(
             self.p,
             unit_id=row["unit_id"],
             owner_id=row["owner_id"],
             subject=str(row["subject"]),
+            names=self.memo["names"],
+            days_to_test=left,
+            priority=priority(
+                self.p["_severity"],
+                float(fields_.get("weight", 0.0)),
+                left,
+                float(fields_.get("magnitude", 0.0)),
+            ),
+            weeks_red=weeks,
+            first_seen=first_seen,
             **fields_,
         )
+
+    def assessment_name(self, assessment_id: int) -> str:
+        """An assessment's name (the names read once per rule and date)."""
+        if "assessments" not in self.memo:
+            self.memo["assessments"] = _names("assessments")
+        names = self.memo["assessments"]
+        return names.get(int(assessment_id), str(assessment_id))
+
+    def test_start(self) -> dt.date | None:
+        """_test_start(as_of), looked up once per rule and date (not once per flag)."""
+        if "test_start" not in self.memo:
+            self.memo["test_start"] = _test_start(self.as_of)
+        return self.memo["test_start"]
 
     def grouped(self, key: Any, rows: list[dict], by: Callable[[dict], Any]) -> dict[Any, list]:
         """`rows` grouped by `by` (in their order), once per evaluation under memo `key`:
@@ -527,9 +586,89 @@ class Context:
                 # copies: the wording functions add columns to their rows
                 self.memo[key] = [dict(row) for row in self.shared[key][self.scope_id]]
             else:
-                frame = query(name, scope_id=self.scope_id, days=(self.as_of,), **params)
-                self.memo[key] = _rows(frame)
+                # one conversion per evaluation, whichever rules read it (materials_lines)
+                shared_key = (self.scope_id, *key)
+                if shared_key not in self.shared:
+                    frame = query(name, scope_id=self.scope_id, days=(self.as_of,), **params)
+                    self.shared[shared_key] = _rows(frame)
+                self.memo[key] = [dict(row) for row in self.shared[shared_key]]
         return self.memo[key]
+
+
+class _Deferred:
+    """One live evaluation's evidence reads, run when a page first opens a flag's evidence:
+    the evidence queries of the rules that fired all at once (db.query_many, as _prefetch
+    would have), then each flag's rows as it is opened. One lock for the evaluation: its
+    rules' contexts share rows, and its flags are shared by every page that finds them in
+    the cache."""
+
+    __slots__ = ("_reads", "lock")
+
+    def __init__(self) -> None:
+        self._reads: list[tuple[str, dict]] | None = []
+        self.lock = threading.RLock()
+
+    def add(self, reads: list[tuple[str, dict]]) -> None:
+        with self.lock:
+            if self._reads is not None:
+                self._reads.extend(reads)
+
+    def run(self, make: Callable[[], tuple[dict, ...]]) -> tuple[dict, ...]:
+        with self.lock:
+            if self._reads is not None:
+                reads, self._reads = self._reads, None
+                query_many(_unique(reads))
+            return tuple(make())
+
+
+def _unique(reads: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """The query requests once each, in their order."""
+    out: dict[tuple, tuple[str, dict]] = {}
+    for name, params in reads:
+        out.setdefault((name, tuple(sorted(params.items()))), (name, params))
+    return list(out.values())
+
+
+class LiveEvidence(collections.abc.Sequence):
+    """A live flag's evidence rows, read when first used (len, iteration, indexing,
+    comparison); equal to the tuple of those rows, as a stored flag's StoredEvidence is.
+    Read with the access of whoever opens it, who was let see the flag's scope."""
+
+    __slots__ = ("_deferred", "_make", "_rows")
+
+    def __init__(self, deferred: _Deferred, make: Callable[[], tuple[dict, ...]]) -> None:
+        self._deferred: _Deferred | None = deferred
+        self._make: Callable[[], tuple[dict, ...]] | None = make
+        self._rows: tuple | None = None
+
+    def _decoded(self) -> tuple:
+        if self._rows is None:
+            deferred, make = self._deferred, self._make
+            if deferred is not None and make is not None:
+                with deferred.lock:
+                    if self._rows is None:
+                        self._rows = deferred.run(make)
+                        self._deferred = self._make = None  # let the evaluation go
+        return self._rows  # type: ignore[return-value]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._decoded()[index]
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __iter__(self):
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LiveEvidence | StoredEvidence | tuple):
+            return self._decoded() == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment] - rows are dicts, as in a tuple of dicts
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
 
 
 _SCOPE_LIST = re.compile(r"\$scope_ids\b")
@@ -556,11 +695,6 @@ def rows_by_scope(name: str, scope_ids: tuple[int, ...], **params: Any) -> dict[
 
 
 # ── rules: scores ──────────────────────────────────────────────────────────────────────
-
-
-def _assessment_name(assessment_id: int) -> str:
-    names = _names("assessments")
-    return names.get(int(assessment_id), str(assessment_id))
 
 
 @per_snapshot
@@ -591,13 +725,13 @@ def below_city_average(c: Context, r: dict) -> Flag:
         ),
         evidence=(
             {
-                "测评": _assessment_name(r["assessment_id"]),
+                "测评": c.assessment_name(r["assessment_id"]),
                 "本单位得分": float(r["value"]),
                 "全市得分": float(r["city_value"]),
                 "分差": round(gap, 2),
             },
         ),
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=p["weight"],
         magnitude=min(0.999, -gap / 20),
     )
@@ -623,10 +757,10 @@ def score_fell_twice(c: Context, r: dict) -> Flag:
             f"得分 {_num(v0)} → {_num(v1)} → {_num(v2)} 分，连续两次下降，共降 {_num(drop)} 分"
         ),
         evidence=tuple(
-            {"测评": _assessment_name(a), "得分": v}
+            {"测评": c.assessment_name(a), "得分": v}
             for a, v in ((r["a0"], v0), (r["a1"], v1), (r["a2"], v2))
         ),
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=c.p["weight"],
         magnitude=min(0.999, drop / 20),
     )
@@ -657,13 +791,13 @@ def bottom_of_level(c: Context, r: dict) -> Flag:
         ),
         evidence=(
             {
-                "测评": _assessment_name(r["assessment_id"]),
+                "测评": c.assessment_name(r["assessment_id"]),
                 "得分": float(r["value"]),
                 "名次": rank,
                 "参与排名单位数": ranked,
             },
         ),
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=p["weight"],
         magnitude=min(0.999, 1 / from_bottom / 2),
     )
@@ -861,8 +995,8 @@ def _kind_evidence(c: Context, unit_id: int) -> tuple[dict, ...]:
     """Per subject kind: target, covered, pace, visits and entry of one flagged unit (from
     one coverage frame per unit kind under the scope, read once per evaluation)."""
     kind = _unit_kinds().get(unit_id)
-    key = ("kind_evidence", kind)
-    if key not in c.memo:
+    key = ("kind_evidence", c.scope_id, kind)  # shared: coverage_behind and platform_entry
+    if key not in c.shared:
         level = kind if kind in metrics.LEVELS else "self"
         per_unit: dict[int, list[dict]] = {}
         frame = metrics.coverage(c.scope_id, c.as_of, level, by_kind=True)
@@ -879,8 +1013,8 @@ def _kind_evidence(c: Context, unit_id: int) -> tuple[dict, ...]:
                         "平台录入率": pct_short(r.entry_rate),
                     }
                 )
-        c.memo[key] = per_unit
-    return tuple(dict(row) for row in c.memo[key].get(unit_id, ()))
+        c.shared[key] = per_unit
+    return tuple(dict(row) for row in c.shared[key].get(unit_id, ()))
 
 
 @per_snapshot
@@ -1061,7 +1195,7 @@ def fixed_point_static_fail(c: Context, r: dict) -> Flag:
         threshold=float(c.p["min_failed"]),
         value_text=f"{r['point_name']}（{r['point_type']}）：{names} 不达标",
         evidence=evidence,
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=float(r["weight"]),
         magnitude=_count_magnitude(n),
     )
@@ -1109,7 +1243,7 @@ def random_pool_risk(c: Context, r: dict) -> Flag:
             f"（阈值 {pct_short(p['threshold'])}）"
         ),
         evidence=evidence,
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=p["weight"],
         magnitude=_shortfall(risk, p["threshold"]),
     )
@@ -1162,7 +1296,7 @@ def survey_below_city(c: Context, r: dict) -> Flag:
             f"最低「{r['item_name']}」{_num(r['rate'])} 分，低于全市 {_num(-gap)} 分"
         ),
         evidence=evidence,
-        deadline=_test_start(c.as_of),
+        deadline=c.test_start(),
         weight=max(p["weight"], float(r["weight"])),
         magnitude=min(0.999, -gap / 20),
     )
@@ -1197,57 +1331,88 @@ def rule_rows_by_scope(
 
 def _prefetch(
     configs: list[RuleConfig], scope_id: int, days: list[dt.date], as_ofs: list[dt.date]
-) -> None:
-    """Run the rules' queries for one scope at once (db.query_many), then the evidence
-    queries of the rules that fired (EVIDENCE_READ), so the wording finds them cached: a
-    page evaluating its scope live waits for the slowest queries, not for their sum."""
+) -> Callable[[RuleConfig], list[tuple[str, dict]]]:
+    """Start the rules' queries for one scope at once (db.query_soon: a page evaluating
+    its scope live waits for the slowest queries, not for their sum) and return `reads`:
+    reads(cfg) waits for that rule's query only and gives the evidence queries its rows
+    call for (EVIDENCE_READ), so each rule is worded while the later ones still run."""
     require_scope(scope_id)
 
     def request(name: str, params: dict) -> tuple[str, dict]:
         key = "scope_ids" if takes_scope_list(name) else "scope_id"
         return name, {**params, key: (scope_id,) if key == "scope_ids" else scope_id}
 
-    rules = [(cfg, RULES[cfg.rule_id]) for cfg in configs]
-    found = query_many(
-        [
-            request(spec.query, {"days": tuple(days), **spec.query_params(cfg)})
-            for cfg, spec in rules
-        ]
+    futures = dict(
+        zip(
+            [cfg.rule_id for cfg in configs],
+            query_soon(
+                [
+                    request(
+                        RULES[cfg.rule_id].query,
+                        {"days": tuple(days), **RULES[cfg.rule_id].query_params(cfg)},
+                    )
+                    for cfg in configs
+                ]
+            ),
+            strict=True,
+        )
     )
-    evidence: dict[tuple, tuple[str, dict]] = {}
-    for (cfg, _spec), frame in zip(rules, found, strict=True):
-        reads = EVIDENCE_READ.get(cfg.rule_id)
-        if reads is None or frame.empty:
-            continue
-        stamps = set(pd.to_datetime(frame["as_of"]).dt.date)
+
+    def reads(cfg: RuleConfig) -> list[tuple[str, dict]]:
+        frame = futures[cfg.rule_id].result()
+        read = EVIDENCE_READ.get(cfg.rule_id)
+        if read is None or frame.empty:
+            return []
+        out = []
+        stamps = pd.to_datetime(frame["as_of"]).dt.date.to_numpy()
         for as_of in as_ofs:
-            if as_of not in stamps:
+            mine = stamps == as_of
+            if not mine.any():
                 continue
-            rows = _rows(frame[(pd.to_datetime(frame["as_of"]).dt.date == as_of).to_numpy()])
-            for name, params in reads(cfg.param_dict(), rows):
-                name, params = request(name, {**params, "days": (as_of,)})
-                evidence[(name, tuple(sorted(params.items())))] = (name, params)
-    query_many(list(evidence.values()))
+            for name, params in read(cfg.param_dict(), frame[mine]):
+                # a query over days is asked for as_of alone; one taking as_of as is
+                day = {} if "as_of" in params else {"days": (as_of,)}
+                out.append(request(name, {**params, **day}))
+        return out
+
+    return reads
 
 
 # Which evidence queries a rule's wording reads (Context.evidence_rows) when it fired, from
-# its settings and its rows at one date: read ahead by _prefetch only — a rule missing here,
+# its settings and its query's rows (a DataFrame) at one date: read ahead by _prefetch only — a rule missing here,
 # or a wrong guess, costs a query run later or one run for nothing, never a wrong flag.
-def _lookback(name: str) -> Callable[[dict, list[dict]], list[tuple[str, dict]]]:
+def _lookback(name: str) -> Callable[[dict, pd.DataFrame], list[tuple[str, dict]]]:
     return lambda p, rows: [(name, {"lookback_days": p["lookback_days"]})]
 
 
-EVIDENCE_READ: dict[str, Callable[[dict, list[dict]], list[tuple[str, dict]]]] = {
+def _coverage_reads(p: dict, rows: pd.DataFrame) -> list[tuple[str, dict]]:
+    """The coverage counts _kind_evidence reads (metrics.coverage by kind) for the flagged
+    units' levels at the rows' as_of."""
+    as_of = pd.Timestamp(rows["as_of"].iloc[0]).date()
+    campaign = metrics.campaign_at(as_of)
+    if campaign is None:
+        return []
+    kinds = _unit_kinds()
+    levels = {kinds.get(int(u)) for u in rows["unit_id"]}
+    return [
+        ("coverage_counts", {"level": level, "as_of": as_of, "campaign_id": campaign.campaign_id})
+        for level in sorted({k if k in metrics.LEVELS else "self" for k in levels})
+    ]
+
+
+EVIDENCE_READ: dict[str, Callable[[dict, pd.DataFrame], list[tuple[str, dict]]]] = {
     "overdue_severe": lambda p, rows: [("flag_overdue_problems", {})],
     "overdue_problems": lambda p, rows: [("flag_overdue_problems", {})],
     "rectification_below": lambda p, rows: [("flag_overdue_problems", {})],
     "rebound_point": _lookback("flag_rebounds"),
+    "coverage_behind": _coverage_reads,
+    "platform_entry_lagging": _coverage_reads,
     "materials_zero": lambda p, rows: [("materials_lines", {})],
     "materials_behind": lambda p, rows: [("materials_lines", {})],
     "fixed_point_static_fail": _lookback("flag_point_failures"),
     "random_pool_risk": _lookback("flag_random_pool"),
     "survey_below_city": lambda p, rows: [
-        ("survey_item_gaps", {"category": c}) for c in sorted({str(r["category"]) for r in rows})
+        ("survey_item_gaps", {"category": c}) for c in sorted({str(c) for c in rows["category"]})
     ],
 }
 
@@ -1255,7 +1420,7 @@ EVIDENCE_READ: dict[str, Callable[[dict, list[dict]], list[tuple[str, dict]]]] =
 def _streak(key: tuple, as_of: dt.date, flagged: dict[dt.date, set]) -> tuple[int, dt.date]:
     """weeks_red and first_seen: the weeks in a row, back from as_of, the key was flagged."""
     weeks, first_seen = 1, as_of
-    for day in history_days(as_of)[1:]:
+    for day in _history_before(as_of):
         if key not in flagged.get(day, ()):
             break
         weeks, first_seen = weeks + 1, day
@@ -1270,10 +1435,11 @@ def _generate(
     as_of: dt.date,
     rules: RuleSet,
     keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+    lazy: bool = False,
 ) -> list[Generated]:
     """Every flag at as_of of the enabled rules that `keep`, in the rules' and rows' order,
-    with priority, weeks_red and first_seen."""
-    return _generate_days(scope_id, [as_of], rules, keep)[as_of]
+    with priority, weeks_red and first_seen (`lazy`: see _generate_scopes)."""
+    return _generate_days(scope_id, [as_of], rules, keep, lazy)[as_of]
 
 
 def _generate_days(
@@ -1281,9 +1447,10 @@ def _generate_days(
     as_ofs: list[dt.date],
     rules: RuleSet,
     keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+    lazy: bool = False,
 ) -> dict[dt.date, list[Generated]]:
     """_generate at several dates, each rule's query asked once for all their history."""
-    return _generate_scopes((scope_id,), as_ofs, rules, keep)[scope_id]
+    return _generate_scopes((scope_id,), as_ofs, rules, keep, lazy)[scope_id]
 
 
 def _generate_scopes(
@@ -1291,9 +1458,14 @@ def _generate_scopes(
     as_ofs: list[dt.date],
     rules: RuleSet,
     keep: Callable[[RuleConfig], bool] = lambda cfg: True,
+    lazy: bool = False,
 ) -> dict[int, dict[dt.date, list[Generated]]]:
     """_generate_days for several scopes, each as if asked alone: a rule whose query takes
-    a list of scopes is asked once for all of them (and its evidence read once per date)."""
+    a list of scopes is asked once for all of them (and its evidence read once per date).
+
+    `lazy` (a page's own scope, live): the evidence a rule reads from queries is not read
+    here; each such flag's evidence is a LiveEvidence, read for the whole evaluation when
+    a page first opens one (the meeting board, 本单位 and 周报 never do)."""
     days = sorted({d for as_of in as_ofs for d in history_days(as_of)}, reverse=True)
     out = {s: {as_of: [] for as_of in as_ofs} for s in scope_ids}
     days_left = {}
@@ -1302,8 +1474,13 @@ def _generate_scopes(
         days_left[as_of] = None if test is None else test.days_left
     shared: dict[dt.date, dict] = {as_of: {} for as_of in as_ofs}
     kept = [cfg for cfg in rules.enabled() if keep(cfg)]
+    deferred, reads = None, None
     if len(scope_ids) == 1:  # a page's own scope (a replayed date): the rules side by side
-        _prefetch(kept, scope_ids[0], days, as_ofs)
+        reads = _prefetch(kept, scope_ids[0], days, as_ofs)
+        if lazy:
+            deferred = _Deferred()  # each rule's evidence reads added as it is worded
+        else:  # every evidence query read ahead, at once, before the wording
+            query_many(_unique([r for c in kept for r in reads(c)]))
     for rule_pos, cfg in enumerate(rules.enabled()):
         if not keep(cfg):
             continue
@@ -1314,28 +1491,71 @@ def _generate_scopes(
             "_name": cfg.name,
             "_severity": cfg.severity,
         }
-        for scope_id, scope_rows in rule_rows_by_scope(cfg, scope_ids, days).items():
-            flagged: dict[dt.date, set] = {}
-            now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
-            for row in scope_rows:
-                flagged.setdefault(row["as_of"], set()).add(_key(cfg.rule_id, row))
-                if row["as_of"] in now:
-                    now[row["as_of"]].append(row)
+        if deferred is not None and reads is not None:
+            deferred.add(reads(cfg))  # waits for this rule's query only
+        frames = _frames_by_scope(spec.query, scope_ids, days=tuple(days), **spec.query_params(cfg))
+        for scope_id, frame in frames.items():
+            flagged, now = _flagged_and_rows(cfg.rule_id, frame, as_ofs)
             for as_of, rows in now.items():
-                left = days_left[as_of]
-                context = Context(scope_id, as_of, params, {}, scope_ids, shared[as_of])
-                for row_pos, row in enumerate(rows):
-                    f = spec.word(context, row)
-                    weeks, first_seen = _streak(f.key, as_of, flagged)
-                    f = replace(
-                        f,
-                        days_to_test=left,
-                        priority=priority(f.severity, f.weight, left, f.magnitude),
-                        weeks_red=weeks,
-                        first_seen=first_seen,
-                    )
-                    out[scope_id][as_of].append((f, rule_pos, row_pos))
+                context = Context(
+                    scope_id,
+                    as_of,
+                    params,
+                    {},
+                    scope_ids,
+                    shared[as_of],
+                    days_left[as_of],
+                    flagged,
+                    deferred,
+                )
+                # each flag made once, with its priority and streak (Context.flag)
+                out[scope_id][as_of].extend(
+                    (spec.word(context, row), rule_pos, row_pos) for row_pos, row in enumerate(rows)
+                )
     return out
+
+
+def _frames_by_scope(
+    name: str, scope_ids: tuple[int, ...], **params: Any
+) -> dict[int, pd.DataFrame]:
+    """rows_by_scope as frames: scope → its rows of queries/<name>.sql, in their order."""
+    if not takes_scope_list(name):
+        return {s: query(name, scope_id=s, **params) for s in scope_ids}
+    for scope_id in scope_ids:
+        require_scope(scope_id)  # the query runner checks $scope_id, not $scope_ids
+    frame = query(name, scope_ids=tuple(scope_ids), **params)
+    parts = dict(iter(frame.groupby("scope_id", sort=False)))  # each keeps its rows' order
+    return {s: parts[s] if s in parts else frame.iloc[0:0] for s in scope_ids}
+
+
+def _flagged_and_rows(
+    rule_id: str, frame: pd.DataFrame, as_ofs: list[dt.date]
+) -> tuple[dict[dt.date, set], dict[dt.date, list[dict]]]:
+    """A rule's rows over its days: the keys flagged at each day (for weeks_red, read
+    from the columns) and, as dicts (_rows), only the rows at the days evaluated."""
+    now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
+    if frame.empty:
+        return {}, now
+    stamps = pd.to_datetime(frame["as_of"]).dt.date
+
+    def plain(column: str) -> list:  # as _rows gives them: missing as None
+        series = frame[column]
+        return [
+            None if missing else v
+            for v, missing in zip(series.tolist(), series.isna().tolist(), strict=True)
+        ]
+
+    flagged: dict[dt.date, set] = {}
+    for day, unit_id, owner_id, subject in zip(
+        stamps.tolist(), plain("unit_id"), plain("owner_id"), plain("subject"), strict=True
+    ):
+        key = (rule_id, int(unit_id), None if owner_id is None else int(owner_id), str(subject))
+        flagged.setdefault(day, set()).add(key)
+    wanted = stamps.isin(as_ofs).to_numpy()
+    if wanted.any():
+        for row in _rows(frame[wanted]):
+            now[row["as_of"]].append(row)
+    return flagged, now
 
 
 def _ranked(generated: list[Generated]) -> list[Generated]:
@@ -1346,7 +1566,8 @@ def _ranked(generated: list[Generated]) -> list[Generated]:
 def _evaluate(scope_id: int, as_of: dt.date, rules: RuleSet) -> list[Flag]:
     stored = stored_flags(scope_id, as_of, rules)
     if stored is None:
-        return [f for f, *_ in _ranked(_generate(scope_id, as_of, rules))]
+        # a page's own evaluation: evidence read when a page opens it (LiveEvidence)
+        return [f for f, *_ in _ranked(_generate(scope_id, as_of, rules, lazy=True))]
     return [f for f, *_ in stored]
 
 
@@ -1395,7 +1616,7 @@ def evaluate_days(
         and not _held(int(scope_id), d, rules)
     ]
     if len(missing) > 1:
-        for day, generated in _generate_days(int(scope_id), missing, rules).items():
+        for day, generated in _generate_days(int(scope_id), missing, rules, lazy=True).items():
             found = tuple(f for f, *_ in _ranked(generated))
             _evaluate_cached.put((identity, int(scope_id), day, rules), found)
     return [evaluate(scope_id, d, rules) for d in days]

@@ -11,12 +11,18 @@ with days as (
 members as (
     select scope_id, unit_id from scope_members($scope_ids)  -- derived.sql
 ),
-found as (
-    select days.as_of, p.problem_id, pt.unit_id as point_unit_id, pt.dept_id as point_dept_id,
-        p.unit_id, p.dept_id
+rebound_problems as materialized (
+    -- the few problems that are rebounds, picked before they are joined with the days
+    select p.problem_id, p.found_on, pt.unit_id as point_unit_id,
+        pt.dept_id as point_dept_id, p.unit_id, p.dept_id
     from problem_rebounds r
     join problems p on p.problem_id = r.problem_id
     join points pt on pt.point_id = p.point_id
+    where p.found_on <= (select max(as_of) from days)
+),
+found as (
+    select days.as_of, p.problem_id, p.point_unit_id, p.point_dept_id, p.unit_id, p.dept_id
+    from rebound_problems p
     join days on p.found_on between days.as_of - $lookback_days::integer and days.as_of
 ),
 scoped as (

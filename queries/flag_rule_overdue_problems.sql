@@ -11,6 +11,16 @@ with days as (
 members as (
     select scope_id, unit_id from scope_members($scope_ids)  -- derived.sql
 ),
+open_problems as materialized (
+    -- the problems that can be overdue on one of the days (past their deadline by the
+    -- last day, not rectified by the first), picked before they are joined with the days
+    select problem_id, unit_id, dept_id, found_on, deadline, rectified_on, indicator_id
+    from problems
+    where severity is distinct from 'severe'
+      and found_on <= (select max(as_of) from days)
+      and deadline < (select max(as_of) from days)
+      and not coalesce(rectified_on <= (select min(as_of) from days), false)
+),
 overdue as (
     select
         days.as_of,
@@ -21,12 +31,11 @@ overdue as (
         p.deadline,
         (days.as_of - p.deadline)::integer as days_overdue,
         coalesce(i.weight, 0)::double as weight
-    from problems p
+    from open_problems p
     join days on p.found_on <= days.as_of
       and p.deadline < days.as_of
       and not coalesce(p.rectified_on <= days.as_of, false)
     left join indicators i on i.indicator_id = p.indicator_id
-    where p.severity is distinct from 'severe'
 ),
 scoped as (
     -- each overdue problem once for every scope it belongs to

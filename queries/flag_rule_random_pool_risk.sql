@@ -13,11 +13,19 @@ with days as (
 members as (
     select scope_id, unit_id from scope_members($scope_ids)  -- derived.sql
 ),
-checked as (
-    -- per random point: passed every indicator at its latest check within the look-back
-    select days.as_of, p.point_id, p.type, p.unit_id, p.dept_id, bool_and(c.passed) as passed_all
+random_checks as materialized (
+    -- the checks of random points that can be in force within some as_of's look-back,
+    -- picked before they are joined with the days
+    select c.point_id, c.checked_on, c.next_checked_on, c.passed, p.type, p.unit_id, p.dept_id
     from point_check_spans c
     join points p on p.point_id = c.point_id and not p.is_fixed
+    where c.checked_on <= (select max(as_of) from days)
+      and c.checked_on >= (select min(as_of) from days) - $lookback_days::integer
+),
+checked as (
+    -- per random point: passed every indicator at its latest check within the look-back
+    select days.as_of, c.point_id, c.type, c.unit_id, c.dept_id, bool_and(c.passed) as passed_all
+    from random_checks c
     join days on c.checked_on between days.as_of - $lookback_days::integer and days.as_of
       and (c.next_checked_on is null or c.next_checked_on > days.as_of)
     group by all

@@ -12,9 +12,10 @@ with days as (
 members as (
     select scope_id, unit_id from scope_members($scope_ids)  -- derived.sql
 ),
-rebounds as (
+rebound_problems as materialized (
+    -- the few problems that are rebounds (problem_rebounds), joined before the days: a
+    -- rebound is in as_of's window when it was found in it
     select
-        days.as_of,
         p.point_id,
         pt.name as point_name,
         pt.unit_id as point_unit_id,
@@ -25,14 +26,31 @@ rebounds as (
         p.found_on,
         p.problem_id,
         p.deadline,
-        coalesce(p.rectified_on <= days.as_of, false) as is_rectified,
+        p.rectified_on,
         coalesce(i.weight, 0)::double as weight
     from problem_rebounds r
     join problems p on p.problem_id = r.problem_id
-    join problems q on q.problem_id = r.earlier_problem_id
     join points pt on pt.point_id = p.point_id
-    join days on p.found_on between days.as_of - $lookback_days::integer and days.as_of
     left join indicators i on i.indicator_id = p.indicator_id
+    where p.found_on <= (select max(as_of) from days)
+),
+rebounds as (
+    select
+        days.as_of,
+        p.point_id,
+        p.point_name,
+        p.point_unit_id,
+        p.point_dept_id,
+        p.unit_id,
+        p.dept_id,
+        p.owner_id,
+        p.found_on,
+        p.problem_id,
+        p.deadline,
+        coalesce(p.rectified_on <= days.as_of, false) as is_rectified,
+        p.weight
+    from rebound_problems p
+    join days on p.found_on between days.as_of - $lookback_days::integer and days.as_of
 ),
 scoped as (
     -- each rebound once for every scope it belongs to

@@ -1,7 +1,8 @@
 -- flag_rule_rectification_below: red-flag rule rectification_below (config/flags.toml)
 -- for each day as_of of $days (a DATE[]): units of each level in $levels under
 -- $scope_id ('self' = the scope unit) whose 整改率 (rectified ÷ found by as_of, running
--- sums of problem_daily as in rectification_counts.sql), judged at its displayed
+-- sums of problem_daily as in rectification_counts.sql: each row summed once, into the
+-- first as_of on or after its day, then accumulated over the days), judged at its displayed
 -- precision ($threshold_digits digits of the rate, config/status.toml), is below
 -- $threshold with at least $min_found problems found; deadline is the oldest deadline among the unit's
 -- overdue problems (属地 unit or 责任单位 in its subtree). Rows level by level, units in
@@ -20,17 +21,36 @@ ranked as (
     join units u on u.unit_id = t.descendant_id
     where (l.level = 'self' and t.depth = 0) or (l.level <> 'self' and u.kind = l.level)
 ),
-sums as (
-    select
-        days.as_of,
-        d.unit_id,
+buckets as (
+    -- each day's rows of problem_daily are counted in the first as_of on or after it
+    select as_of, lag(as_of) over (order by as_of) as after
+    from (select distinct as_of from days)
+),
+per_bucket as (
+    select b.as_of, d.unit_id,
         sum(d.found) as found,
         sum(d.rectified) as rectified,
         sum(d.past_deadline) - sum(d.past_deadline_rectified) as overdue
     from problem_daily d
-    join days on d.day <= days.as_of
+    join buckets b on d.day <= b.as_of and (b.after is null or d.day > b.after)
     where d.unit_id in (select unit_id from ranked)
-    group by days.as_of, d.unit_id
+    group by all
+),
+sums as (
+    -- running sums over the buckets: the counts by as_of
+    select
+        k.as_of,
+        k.unit_id,
+        sum(coalesce(b.found, 0)) over w as found,
+        sum(coalesce(b.rectified, 0)) over w as rectified,
+        sum(coalesce(b.overdue, 0)) over w as overdue
+    from (
+        select b.as_of, r.unit_id
+        from buckets b
+        cross join (select distinct unit_id from ranked) r
+    ) k
+    left join per_bucket b on b.as_of = k.as_of and b.unit_id = k.unit_id
+    window w as (partition by k.unit_id order by k.as_of rows unbounded preceding)
 ),
 hit as (
     select s.as_of, r.level_pos, r.sort_order, r.unit_id, s.found, s.rectified, s.overdue,
@@ -42,13 +62,26 @@ hit as (
       and round(s.rectified / s.found, $threshold_digits) < $threshold - 1e-9
 ),
 oldest_overdue as (
-    select h.as_of, h.unit_id, min(p.deadline) as deadline
-    from (select distinct as_of, unit_id from hit) h
-    join unit_tree t on t.ancestor_id = h.unit_id
-    join problems p on p.unit_id = t.descendant_id or p.dept_id = t.descendant_id
-    where p.found_on <= h.as_of
-      and p.deadline < h.as_of
-      and not coalesce(p.rectified_on <= h.as_of, false)
+    -- a problem is the unit's when its 属地 unit or its 责任单位 is in the unit's subtree:
+    -- the two paths joined apart (hash joins, not one join on an OR), min() takes each once
+    select as_of, unit_id, min(deadline) as deadline
+    from (
+        select h.as_of, h.unit_id, p.deadline
+        from (select distinct as_of, unit_id from hit) h
+        join unit_tree t on t.ancestor_id = h.unit_id
+        join problems p on p.unit_id = t.descendant_id
+        where p.found_on <= h.as_of
+          and p.deadline < h.as_of
+          and not coalesce(p.rectified_on <= h.as_of, false)
+        union all
+        select h.as_of, h.unit_id, p.deadline
+        from (select distinct as_of, unit_id from hit) h
+        join unit_tree t on t.ancestor_id = h.unit_id
+        join problems p on p.dept_id = t.descendant_id
+        where p.found_on <= h.as_of
+          and p.deadline < h.as_of
+          and not coalesce(p.rectified_on <= h.as_of, false)
+    )
     group by all
 )
 select

@@ -141,6 +141,35 @@ def test_flag_fields_evidence_and_history(use_tiny) -> None:
     assert {e["问题编号"] for e in rect.evidence} == {"P3", "P6", "P11"}
 
 
+def test_live_evidence_is_read_when_a_page_opens_it(use_tiny, monkeypatch) -> None:
+    """A page's live evaluation runs the rule queries only; the evidence queries of the
+    rules that fired run together when a flag's evidence is first opened, and give the
+    rows an eager evaluation gives."""
+    asked: list[str] = []
+
+    def recording(real):
+        def run(requests):
+            asked.extend(name for name, _params in requests)
+            return real(requests)
+
+        return run
+
+    for name in ("query_many", "query_soon"):
+        monkeypatch.setattr(flags, name, recording(getattr(flags, name)))
+    db.clear_results()  # not an evaluation another test left in the cache
+    rules = only("overdue_severe")
+    p3, p11 = flags.evaluate(1, AS_OF, rules)
+    assert asked == ["flag_rule_overdue_severe"]
+    assert isinstance(p3.evidence, flags.LiveEvidence)
+    assert len(p3.evidence) == 1 and p3.evidence[0]["问题编号"] == "P3"
+    assert asked == ["flag_rule_overdue_severe", "flag_overdue_problems"]
+    assert [e["问题编号"] for e in p11.evidence] == ["P11"]  # read once for both
+    assert asked == ["flag_rule_overdue_severe", "flag_overdue_problems"]
+    eager = [f for f, *_ in flags._ranked(flags._generate(1, AS_OF, rules))]
+    assert [type(f.evidence) for f in eager] == [tuple, tuple]
+    assert eager == [p3, p11] and p3.evidence == eager[0].evidence
+
+
 def test_priority_formula_and_order(use_tiny) -> None:
     # base × (1 + weight/40) × closeness + magnitude
     assert flags.priority("red", 20, 21, 0.5) == pytest.approx(100 * 1.5 * 2.3 + 0.5)
