@@ -2077,15 +2077,23 @@ def _evidence_from_json(text: str) -> tuple:
 FRAME_COLUMNS = [f.name for f in fields(Flag)] + ["severity_label", "evidence_count"]
 
 
-def flag_frame(scope_id: int, as_of: dt.date, rules: RuleSet | None = None) -> pd.DataFrame:
-    """One row per flag (every Flag field, the Chinese severity and the evidence count)."""
-    return flags_to_frame(evaluate(scope_id, as_of, rules))
+def flag_frame(
+    scope_id: int, as_of: dt.date, rules: RuleSet | None = None, *, evidence_count: bool = True
+) -> pd.DataFrame:
+    """One row per flag (every Flag field, the Chinese severity and, unless a page shows no
+    evidence and asks without it, the evidence count)."""
+    return flags_to_frame(evaluate(scope_id, as_of, rules), evidence_count=evidence_count)
 
 
-def flags_to_frame(flags: list[Flag]) -> pd.DataFrame:
+def flags_to_frame(flags: list[Flag], *, evidence_count: bool = True) -> pd.DataFrame:
+    """flag_frame's rows. Without `evidence_count` no flag's evidence is looked at, so a
+    replayed date's live evidence (LiveEvidence) is not read for a page that never shows it."""
     # one tuple per flag (the fields read at once by an attrgetter; no dict per flag):
     # the same frame as from dicts, which pandas converts the same way column by column
     fields_of = operator.attrgetter(*(f.name for f in fields(Flag)))
+    if not evidence_count:
+        rows = [(*fields_of(f), f.severity_label) for f in flags]
+        return pd.DataFrame(rows, columns=FRAME_COLUMNS[:-1])
     rows = [(*fields_of(f), f.severity_label, len(f.evidence)) for f in flags]
     return pd.DataFrame(rows, columns=FRAME_COLUMNS)
 

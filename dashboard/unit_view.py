@@ -514,7 +514,8 @@ def survey_items(unit_id: int, as_of: dt.date) -> pd.DataFrame:
 
 def unit_flags(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """The red flags on the unit: raised for a unit in its subtree, or owned by it."""
-    frame = flags.flag_frame(unit_id, as_of)
+    # the page lists flags without their evidence: at a replayed date it is not read
+    frame = flags.flag_frame(unit_id, as_of, evidence_count=False)
     if frame.empty:
         return frame
     subtree = set(query("units_in_scope", scope_id=unit_id)["unit_id"])

@@ -170,6 +170,25 @@ def test_live_evidence_is_read_when_a_page_opens_it(use_tiny, monkeypatch) -> No
     assert eager == [p3, p11] and p3.evidence == eager[0].evidence
 
 
+def test_a_frame_without_evidence_counts_reads_no_evidence(use_tiny, monkeypatch) -> None:
+    """本单位 lists flags without their evidence: its frame at a live date runs the rule
+    queries only, and has every column of flag_frame but the evidence count."""
+    asked: list[str] = []
+    for name in ("query_many", "query_soon"):
+        real = getattr(flags, name)
+        monkeypatch.setattr(
+            flags, name, lambda reqs, real=real: asked.extend(n for n, _ in reqs) or real(reqs)
+        )
+    db.clear_results()
+    lean = flags.flag_frame(1, AS_OF, only("overdue_severe"), evidence_count=False)
+    assert asked == ["flag_rule_overdue_severe"]
+    assert lean["subject"].tolist() == ["P3", "P11"] and "evidence_count" not in lean
+    full = flags.flag_frame(1, AS_OF, only("overdue_severe"))
+    assert list(full.columns) == [*lean.columns, "evidence_count"]
+    assert full["evidence_count"].tolist() == [1, 1]  # P3, P11: one overdue problem each
+    assert asked == ["flag_rule_overdue_severe", "flag_overdue_problems"]
+
+
 def test_priority_formula_and_order(use_tiny) -> None:
     # base × (1 + weight/40) × closeness + magnitude
     assert flags.priority("red", 20, 21, 0.5) == pytest.approx(100 * 1.5 * 2.3 + 0.5)
