@@ -421,13 +421,26 @@ class Measures:
 def _measures(
     scope_id: int, days: list[dt.date], settings: Settings, scores: pd.DataFrame | None = None
 ) -> Measures:
-    """One scope's measures at `days` (the page's own queries, cached per scope and day)."""
-    states = _per_day(
-        "sim_field_states", days, scope_id=scope_id, lookback_days=settings.lookback_days
-    )
+    """One scope's measures at `days`: at the snapshot's default date with the shipped
+    settings, its rows of the stored default day (`_stored_default`); else the page's own
+    queries, run together (cached per scope and day)."""
+    stored = _scope_default(scope_id, days, settings)
+    if stored is not None:
+        states, lines = stored
+    else:
+        unique = tuple(sorted(set(days)))
+        states, lines = (
+            frame.assign(as_of=pd.to_datetime(frame["as_of"]).dt.date)
+            for frame in db.query_many(
+                [
+                    ("sim_field_states", {"days": unique, "scope_id": scope_id,
+                                          "lookback_days": settings.lookback_days}),
+                    ("materials_lines", {"days": unique, "scope_id": scope_id}),
+                ]
+            )
+        )  # fmt: skip
     states.insert(0, "scope_id", int(scope_id))
     counts, rates = _counts_and_rates(states, settings.fixed_share)
-    lines = _per_day("materials_lines", days, scope_id=scope_id)
     lines.insert(0, "scope_id", int(scope_id))
     return Measures(
         counts,
@@ -437,6 +450,148 @@ def _measures(
         states,
         tuple(sorted(set(days))),
     )
+
+
+# ── the default date, stored when the snapshot is written ──────────────────────────────
+#
+# The page's two scope queries (sim_field_states, materials_lines) at the snapshot's
+# default date are run once for every root when the snapshot is written and stored
+# (sim_default_states, sim_default_lines). A scope's rows are a filter of them: a point
+# belongs to a scope when its 属地 unit or its 主管 department lies in the subtree, a 台账
+# line when its unit does — the queries' own membership rules — and the rows keep the
+# queries' order. Another day or other settings run the queries.
+
+DEFAULT_META_KEY = "sim_default"
+
+
+def _default_key(settings: Settings, as_of: dt.date) -> str:
+    return f"{backtest_fingerprint(settings)}:{as_of.isoformat()}"
+
+
+def default_day_frames(as_of: dt.date, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """sim_field_states and materials_lines at `as_of` for every point and unit: each root's
+    rows (uncached), a point listed under two roots once, in the queries' order."""
+    units = metrics.units()
+    roots = [int(u) for u in units.loc[units["parent_id"].isna(), "unit_id"]]
+    identity = db.file_identity()
+    days = [as_of]
+    states = [
+        db.run_query(identity, "sim_field_states",
+                     {"scope_id": r, "days": days, "lookback_days": settings.lookback_days})
+        for r in roots
+    ]  # fmt: skip
+    lines = [
+        db.run_query(identity, "materials_lines", {"scope_id": r, "days": days}) for r in roots
+    ]
+    if len(roots) == 1:
+        return states[0], lines[0]
+    state = pd.concat(states, ignore_index=True)
+    state = state.drop_duplicates(["as_of", "indicator_id", "point_id"])
+    state = state.sort_values(["as_of", "indicator_id", "point_id"], kind="stable")
+    line = pd.concat(lines, ignore_index=True)
+    line = line.sort_values(["as_of", "deadline", "unit_id", "indicator_id"], kind="stable")
+    return state.reset_index(drop=True), line.reset_index(drop=True)
+
+
+def precompute_default_day(path: Path, settings: Settings) -> None:
+    """Store the default day's field states and 台账 lines of a snapshot being built
+    (tables sim_default_states, sim_default_lines) and name them in meta. A cache, as the
+    backtest: on an error the page runs its queries."""
+    from dashboard import filters
+
+    try:
+        with db.reading_snapshot(path):
+            as_of = filters.default_as_of()
+            states, lines = default_day_frames(as_of, settings)
+    except Exception:  # noqa: BLE001 - a cache: the page runs its own queries without it
+        logging.getLogger(__name__).exception("测算 default day not precomputed")
+        return
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("begin transaction")
+        for table, frame in (("sim_default_states", states), ("sim_default_lines", lines)):
+            con.register("frame_rows", frame)
+            # table names from this allow-list, never input
+            con.execute(f"create or replace table {table} as select * from frame_rows")  # noqa: S608
+            con.unregister("frame_rows")
+        con.execute(
+            "insert or replace into meta (key, value) values ($k, $v)",
+            {"k": DEFAULT_META_KEY, "v": _default_key(settings, as_of)},
+        )
+        con.execute("commit")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The stored default day: the rows, and the unit columns that place them in scopes."""
+
+    as_of: dt.date
+    states: pd.DataFrame
+    lines: pd.DataFrame
+    point_unit: np.ndarray
+    point_dept: np.ndarray
+    line_unit: np.ndarray
+
+
+@db.snapshot_cache(max_entries=4)
+def _stored_default(_identity: db.FileIdentity, key: str) -> _Stored | None:
+    """The stored default day named `key` (read once per snapshot and process), or None
+    when the snapshot holds another (older release, other settings)."""
+    if db.meta().get(DEFAULT_META_KEY) != key:
+        return None
+    states = db.run_query(_identity, "sim_default_states", {})
+    lines = db.run_query(_identity, "sim_default_lines", {})
+    states = states.assign(as_of=pd.to_datetime(states["as_of"]).dt.date)
+    lines = lines.assign(as_of=pd.to_datetime(lines["as_of"]).dt.date)
+    return _Stored(
+        dt.date.fromisoformat(key.rsplit(":", 1)[1]),
+        states,
+        lines,
+        states["unit_id"].to_numpy(dtype="int64"),
+        states["dept_id"].to_numpy(dtype="float64", na_value=np.nan),
+        lines["unit_id"].to_numpy(dtype="int64"),
+    )
+
+
+@per_snapshot
+def _subtree(scope_id: int) -> np.ndarray:
+    """The unit ids under `scope_id`, itself included (unit_tree's descendants)."""
+    units = metrics.units()
+    children: dict[int, list[int]] = {}
+    for unit, parent in zip(units["unit_id"], units["parent_id"], strict=True):
+        if not pd.isna(parent):
+            children.setdefault(int(parent), []).append(int(unit))
+    found, stack, seen = [], [int(scope_id)], set()
+    while stack:
+        unit = stack.pop()
+        if unit not in seen:
+            seen.add(unit)
+            found.append(unit)
+            stack.extend(children.get(unit, ()))
+    return np.array(sorted(found), dtype="int64")
+
+
+def _scope_default(
+    scope_id: int, days: list[dt.date], settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The scope's rows of the stored default day when `days` is that day alone and the
+    settings are the ones it was stored with; None otherwise."""
+    if len(set(days)) != 1:
+        return None
+    as_of = days[0]
+    stored = _stored_default(db.file_identity(), _default_key(settings, as_of))
+    if stored is None or stored.as_of != as_of:
+        return None
+    members = _subtree(scope_id)
+    in_scope = np.isin(stored.point_unit, members) | np.isin(stored.point_dept, members)
+    states = stored.states.take(np.flatnonzero(in_scope)).reset_index(drop=True)
+    lines = stored.lines.take(np.flatnonzero(np.isin(stored.line_unit, members)))
+    return states, lines.reset_index(drop=True)
 
 
 def _keys(scope_id: int, days: list[dt.date]) -> pd.DataFrame:
@@ -1300,10 +1455,12 @@ def precompute_backtests(path: Path) -> None:
     config/simulator.toml (the defaults when it is unusable), and record their fingerprint
     in meta. Called by store.write_snapshot. Unlike the flags, the rows are only a cache: if
     computing them fails the error is logged, the snapshot is still written, and each page
-    computes its scope's rows (as with other settings)."""
+    computes its scope's rows (as with other settings). The default day's rows are stored
+    first (precompute_default_day)."""
     import duckdb
 
     settings, _problem = settings_or_default()
+    precompute_default_day(path, settings)
     try:
         with db.reading_snapshot(path):
             scopes = sorted(scope_unit_ids())
