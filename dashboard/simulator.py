@@ -465,7 +465,12 @@ DEFAULT_META_KEY = "sim_default"
 
 
 def _default_key(settings: Settings, as_of: dt.date) -> str:
-    return f"{backtest_fingerprint(settings)}:{as_of.isoformat()}"
+    """Names the stored default day: its date, and what its rows depend on (the two
+    queries and the one setting they read)."""
+    digest = hashlib.sha256(f"lookback_days={settings.lookback_days}".encode())
+    for name in ("sim_field_states", "materials_lines"):
+        digest.update(db.sql_text(name).encode("utf-8"))
+    return f"{digest.hexdigest()[:16]}:{as_of.isoformat()}"
 
 
 def default_day_frames(as_of: dt.date, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -728,12 +733,21 @@ class Estimate:
 
     def by_category(self) -> pd.DataFrame:
         """Per category: full marks, expected points, points lost."""
-        g = self.items.groupby("category", sort=False).agg(
-            max_points=("weight", "sum"), points=("points", "sum")
+        category = self.items["category"].to_numpy(dtype=object)
+        present = [c for c in SCORED_CATEGORIES if (category == c).any()]
+        codes = pd.Series(category).map({c: k for k, c in enumerate(present)}).to_numpy()
+        n = len(present)
+        # pandas' own group sums (their last bit depends on the summation)
+        max_points = _group_sums(codes, self.items["weight"].to_numpy(dtype=float), n)
+        points = _group_sums(codes, self.items["points"].to_numpy(dtype=float), n)
+        return pd.DataFrame(
+            {
+                "category": np.array(present, dtype=object),
+                "max_points": max_points,
+                "points": points,
+                "lost": max_points - points,
+            }
         )
-        g = g.reindex([c for c in SCORED_CATEGORIES if c in g.index])
-        g["lost"] = g["max_points"] - g["points"]
-        return g.reset_index()
 
 
 def _totals(rates: pd.DataFrame) -> pd.DataFrame:
@@ -806,6 +820,22 @@ def _short(day: object) -> str:
     return "—" if day is None or pd.isna(day) else f"{_date(day):%m-%d}"
 
 
+def _shorts(days: pd.Series) -> np.ndarray:
+    """_short of each day of a date column, at once."""
+    stamps = pd.to_datetime(days)
+    return stamps.dt.strftime("%m-%d").where(stamps.notna(), "—").to_numpy(dtype=object)
+
+
+def _dates(values: np.ndarray) -> np.ndarray:
+    """Each value (a date, Timestamp, None or NaT) as a date, None when missing, at once."""
+    out = np.full(len(values), None, dtype=object)
+    present = ~pd.isna(values)
+    if present.any():
+        stamps = pd.to_datetime(pd.Series(values[present], dtype=object))
+        out[present] = stamps.dt.date.to_numpy(dtype=object)
+    return out
+
+
 _PART_COLUMNS = [c for c in FIX_COLUMNS if c not in ("kind_label", "owner_name", "deadline")]
 
 
@@ -868,12 +898,12 @@ def _field_fixes(
     )
     earliest_deadline = f["earliest_deadline"].to_numpy(dtype=object)
     detail = [
-        f"逾期问题 {ids}（时限 {_short(due)}）"
+        f"逾期问题 {ids}（时限 {due}）"
         if od
-        else (f"未整改问题 {int(n)} 个（时限 {_short(due)}）" if op else f"最近检查 {_short(on)} 不达标")
+        else (f"未整改问题 {int(n)} 个（时限 {due}）" if op else f"最近检查 {on} 不达标")
         for od, op, ids, n, due, on in zip(
-            overdue, open_, f["overdue_ids"].to_numpy(dtype=object), n_open, earliest_deadline,
-            f["checked_on"].to_numpy(dtype=object), strict=True,
+            overdue, open_, f["overdue_ids"].to_numpy(dtype=object), n_open,
+            _shorts(f["earliest_deadline"]), _shorts(f["checked_on"]), strict=True,
         )
     ]  # fmt: skip
     dept = f["dept_id"].to_numpy(dtype=float, na_value=np.nan)
@@ -1065,34 +1095,29 @@ def fixes(
         if c != "worth"
     }
     worth = worth[keep]
-    names = _names()
-    owner_name = np.array(
-        [
-            names.get(int(o), "未指定") if o is not None and not pd.isna(o) else "未指定"
-            for o in col["owner_id"]
-        ],
-        dtype=object,
-    )
-    order = sorted(
-        range(len(keep)),
-        key=lambda k: (-worth[k], KIND_ORDER[col["kind"][k]], owner_name[k], col["fix_id"][k]),
-    )
-    order = np.array(order, dtype="int64")
+    owner_ids = np.array(col["owner_id"], dtype=float)  # None → NaN
+    owner_name = _owner_names(owner_ids)
+    kind_rank = pd.Series(col["kind"]).map(KIND_ORDER).to_numpy(dtype="int64")
+    # most valuable first; ties by kind, owner, fix id (text in code point order, as str <)
+    order = np.lexsort(
+        (_text_ranks(col["fix_id"]), _text_ranks(owner_name), kind_rank, -worth)
+    ).astype("int64")
     deadline = fix_deadline(as_of, settings)
 
     def text(values: np.ndarray) -> object:
         return values[order] if len(order) else np.array([], dtype=object)
 
     def ids(values: np.ndarray) -> pd.arrays.IntegerArray:
-        return pd.array([None if v is None or pd.isna(v) else int(v) for v in values[order]],
-                        dtype="Int64")  # fmt: skip
+        numbers = np.array(values, dtype=float)[order]  # None → NaN
+        missing = np.isnan(numbers)
+        return pd.arrays.IntegerArray(np.where(missing, 0, numbers).astype("int64"), missing)
 
     worth = worth[order]
     frame = pd.DataFrame(
         {
             "fix_id": text(col["fix_id"]),
             "kind": text(col["kind"]),
-            "kind_label": text(np.array([KIND_LABEL[k] for k in col["kind"]], dtype=object)),
+            "kind_label": text(pd.Series(col["kind"]).map(KIND_LABEL).to_numpy(dtype=object)),
             "category": text(col["category"]),
             "indicator_code": text(col["indicator_code"]),
             "indicator_name": text(col["indicator_name"]),
@@ -1101,16 +1126,31 @@ def fixes(
             "unit_id": ids(col["unit_id"]),
             "owner_id": ids(col["owner_id"]),
             "owner_name": text(owner_name),
-            "due": pd.Series(
-                [None if v is None or pd.isna(v) else _date(v) for v in col["due"][order]],
-                dtype=object,
-            ),
+            "due": pd.Series(_dates(col["due"][order]), dtype=object),
             "deadline": pd.Series([deadline] * len(order), dtype=object),
             "worth": worth,
             "cumulative": np.cumsum(worth),
         }
     )
     return frame
+
+
+def _owner_names(owner_ids: np.ndarray) -> np.ndarray:
+    """Each owner's name (未指定 for none or an unknown id), looked up once per owner."""
+    codes, uniques = pd.factorize(owner_ids, use_na_sentinel=False)
+    names = _names()
+    found = np.array(
+        [names.get(int(o), "未指定") if not np.isnan(o) else "未指定" for o in uniques],
+        dtype=object,
+    )
+    return found[codes] if len(codes) else np.array([], dtype=object)
+
+
+def _text_ranks(values: np.ndarray) -> np.ndarray:
+    """Each text's rank in code point order (Python's str <), equal texts equal ranks."""
+    if not len(values):
+        return np.zeros(0, dtype="int64")
+    return np.unique(np.asarray(values, dtype=str), return_inverse=True)[1].ravel()
 
 
 def owner_summary(fix_frame: pd.DataFrame) -> pd.DataFrame:
