@@ -826,13 +826,15 @@ def _shorts(days: pd.Series) -> np.ndarray:
     return stamps.dt.strftime("%m-%d").where(stamps.notna(), "—").to_numpy(dtype=object)
 
 
+def _as_dates(days: pd.Series) -> np.ndarray:
+    """A date column's days as dates (NaT where missing), at once."""
+    return pd.to_datetime(days).dt.date.to_numpy(dtype=object)
+
+
 def _dates(values: np.ndarray) -> np.ndarray:
-    """Each value (a date, Timestamp, None or NaT) as a date, None when missing, at once."""
-    out = np.full(len(values), None, dtype=object)
-    present = ~pd.isna(values)
-    if present.any():
-        stamps = pd.to_datetime(pd.Series(values[present], dtype=object))
-        out[present] = stamps.dt.date.to_numpy(dtype=object)
+    """The values (dates, None or NaT) with None for each missing one."""
+    out = np.array(values, dtype=object)
+    out[pd.isna(out)] = None
     return out
 
 
@@ -896,7 +898,7 @@ def _field_fixes(
     kind = np.select(
         [overdue, open_, fixed], ["overdue_problem", "open_problem", "fixed_point"], "random_point"
     )
-    earliest_deadline = f["earliest_deadline"].to_numpy(dtype=object)
+    earliest_deadline = _as_dates(f["earliest_deadline"])
     detail = [
         f"逾期问题 {ids}（时限 {due}）"
         if od
@@ -968,7 +970,7 @@ def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> dict[str, objec
         ],
         "unit_id": list(units.astype("int64")),
         "owner_id": list(units.astype("int64")),
-        "due": list(lines["deadline"].to_numpy(dtype=object)[keep]),
+        "due": list(_as_dates(lines["deadline"])[keep]),
         "worth": weights * missing / required,
     }
 
@@ -1329,14 +1331,21 @@ def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
     peers: list[float] = []
     own: float | None = None
     try:
+        # the values metrics.unit_scores lists, in its order (the units' official order)
         if pd.isna(parent):
-            frame = metrics.unit_scores(unit_id, aid, "self")
+            values = metrics.score_values(unit_id, aid, "self")
         else:
-            frame = metrics.unit_scores(int(parent), aid, kind)
-        scored = frame[frame["value"].notna()]
-        own_rows = scored[scored["unit_id"] == unit_id]
-        own = float(own_rows["value"].iloc[0]) if len(own_rows) else None
-        peers = [float(v) for v in scored.loc[scored["unit_id"] != unit_id, "value"]]
+            values = metrics.score_values(int(parent), aid, kind)
+        ids = values.index.to_numpy()
+        at = pd.Index(units.index.to_numpy()).get_indexer(ids)  # −1: not a unit (dropped)
+        kept = np.flatnonzero(at >= 0)
+        rows = kept[np.argsort(at[kept], kind="stable")]
+        value = values.to_numpy(dtype=float, na_value=np.nan)[rows]
+        ids = ids[rows]
+        scored = ~np.isnan(value)
+        own_values = value[scored & (ids == unit_id)]
+        own = float(own_values[0]) if len(own_values) else None
+        peers = [float(v) for v in value[scored & (ids != unit_id)]]
     except db.AccessDenied:
         note = f"{NO_RANK}：名次涉及授权范围以外的{label}，未推算"
     if note is None and not peers:
