@@ -811,6 +811,7 @@ def fix_deadline(as_of: dt.date, settings: Settings) -> dt.date | None:
     return max(as_of, test.start_date - dt.timedelta(days=settings.lead_days))
 
 
+@per_snapshot
 def _names() -> dict[int, str]:
     units = metrics.units()
     return dict(zip(units["unit_id"].astype(int), units["name"], strict=True))
@@ -919,7 +920,10 @@ def _field_fixes(
     ]  # fmt: skip
     codes, names, weights = _item_info(items, ind)
     return {
-        "fix_id": [f"point:{p}:{i}" for p, i in zip(f["point_id"].to_numpy(), ind, strict=True)],
+        "fix_id": [
+            f"point:{p}:{i}"
+            for p, i in zip(f["point_id"].to_numpy().tolist(), ind.tolist(), strict=True)
+        ],
         "kind": list(kind),
         "category": ["field"] * len(ind),
         "indicator_code": codes,
@@ -953,7 +957,7 @@ def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> dict[str, objec
     units = lines["unit_id"].to_numpy()[keep]
     codes, names, weights = _item_info(items, ind)
     return {
-        "fix_id": [f"materials:{u}:{i}" for u, i in zip(units, ind, strict=True)],
+        "fix_id": [f"materials:{u}:{i}" for u, i in zip(units.tolist(), ind.tolist(), strict=True)],
         "kind": ["materials"] * len(ind),
         "category": ["materials"] * len(ind),
         "indicator_code": codes,
@@ -965,8 +969,11 @@ def _material_fixes(lines: pd.DataFrame, items: pd.DataFrame) -> dict[str, objec
         "detail": [
             f"已完成 {int(c)} / 应报 {int(r)}，尚缺 {int(m)} 项"
             for c, r, m in zip(
-                lines["completed"].to_numpy()[keep], req_all[keep], missing, strict=True
-            )
+                lines["completed"].to_numpy()[keep].tolist(),
+                req_all[keep].tolist(),
+                missing.tolist(),
+                strict=True,
+            )  # fmt: skip
         ],
         "unit_id": list(units.astype("int64")),
         "owner_id": list(units.astype("int64")),
