@@ -516,11 +516,10 @@ def precompute_default_day(path: Path, settings: Settings) -> None:
     con = duckdb.connect(str(path))
     try:
         con.execute("begin transaction")
-        for table, frame in (("sim_default_states", states), ("sim_default_lines", lines)):
-            con.register("frame_rows", frame)
-            # table names from this allow-list, never input
-            con.execute(f"create or replace table {table} as select * from frame_rows")  # noqa: S608
-            con.unregister("frame_rows")
+        con.register("state_rows", states)
+        con.execute("create or replace table sim_default_states as select * from state_rows")
+        con.register("line_rows", lines)
+        con.execute("create or replace table sim_default_lines as select * from line_rows")
         con.execute(
             "insert or replace into meta (key, value) values ($k, $v)",
             {"k": DEFAULT_META_KEY, "v": _default_key(settings, as_of)},
