@@ -358,6 +358,38 @@ def test_stored_backtest_equals_the_live_one_for_every_scope(use_sim: Path) -> N
     assert (row["assessment_id"], row["estimate"], row["actual"]) == (3, 64.0, 82.0)
 
 
+def test_stored_default_day_is_each_scopes_own_queries(use_sim: Path) -> None:
+    """sim_default_states / sim_default_lines (written with the snapshot), filtered to a
+    scope, are that scope's sim_field_states / materials_lines rows at the default date."""
+    from dashboard import filters
+    from dashboard.db import query
+
+    settings = simulator.Settings()
+    as_of = filters.default_as_of()
+    assert db.meta().get(simulator.DEFAULT_META_KEY) == simulator._default_key(settings, as_of)
+    for scope in simulator.scope_unit_ids():
+        stored = simulator._scope_default(scope, [as_of], settings)
+        assert stored is not None
+        live = (
+            query("sim_field_states", scope_id=scope, days=(as_of,), lookback_days=180),
+            query("materials_lines", scope_id=scope, days=(as_of,)),
+        )
+        for mine, theirs in zip(stored, live, strict=True):
+            theirs = theirs.assign(as_of=pd.to_datetime(theirs["as_of"]).dt.date)
+            # a missing value is a missing value: NULL text comes back as None or NaN
+            # depending on the other rows of the result
+            mine, theirs = (f.astype(object).where(f.notna(), None) for f in (mine, theirs))
+            pd.testing.assert_frame_equal(
+                mine.reset_index(drop=True), theirs.reset_index(drop=True), check_dtype=False
+            )
+    # the city holds the failing pairs of test_field_states' hand count, and a 台账 line
+    states, lines = simulator._scope_default(CITY, [as_of], settings)
+    assert len(states[states["failing"]]) and len(lines)
+    # another day, or other settings: not stored
+    assert simulator._scope_default(CITY, [as_of - dt.timedelta(days=1)], settings) is None
+    assert simulator._scope_default(CITY, [as_of], simulator.Settings(lookback_days=90)) is None
+
+
 def test_other_settings_compute_their_own_backtest(use_tiny: Path) -> None:
     # all weight on fixed points changes nothing before assessment 3 (F-01 had no random
     # data then), but the stored rows are for the shipped settings: computed, same numbers
