@@ -990,16 +990,29 @@ def coverage_shortfall(scope_id: int, scope_kind: str, as_of: dt.date) -> pd.Dat
     if milestone is None:
         return pd.DataFrame(columns=columns)
     level = "street" if scope_kind in ("province", "city", "district") else "self"
-    cov = metrics.coverage(scope_id, as_of, level)
+    counts = query(
+        "coverage_counts",
+        scope_id=scope_id,
+        level=level,
+        as_of=as_of,
+        campaign_id=campaign.campaign_id,
+    )
+    # the subject kinds' counts summed per unit, units in their official order (as
+    # metrics.coverage gives them), straight from the served counts
+    names, ids = metrics._name_table()
+    at = ids.get_indexer(counts["unit_id"].to_numpy())  # -1: not a unit
+    kept = at >= 0
+    pos, inverse = np.unique(at[kept], return_inverse=True)
+    inverse = inverse.ravel()
+    covered = np.bincount(inverse, counts["covered"].to_numpy()[kept], len(pos))
+    target = np.bincount(inverse, counts["target"].to_numpy()[kept], len(pos))
     rows = []
-    for r in cov.itertuples(index=False):
-        if not r.target:
-            continue
-        needed = math.ceil(milestone.target_share * r.target - 1e-9) - int(r.covered)
+    for k in np.flatnonzero(target != 0).tolist():
+        needed = math.ceil(milestone.target_share * target[k] - 1e-9) - int(covered[k])
         if needed > 0:
             rows.append(
-                (int(r.unit_id), r.name, int(r.covered), int(r.target), needed,
-                 milestone.due_date, milestone.target_share)
+                (int(ids[pos[k]]), names["name"].iat[pos[k]], int(covered[k]), int(target[k]),
+                 needed, milestone.due_date, milestone.target_share)
             )  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
