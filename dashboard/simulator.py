@@ -1312,13 +1312,12 @@ PEER_LABEL = {"city": "城市", "district": "区县", "street": "街道", "commu
               "department": "部门", "group": "工作组"}  # fmt: skip
 
 
-def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
-    """The unit's peers (same kind, same parent) in the last provincial or national test
-    scored by as_of. A unit head who may not see the parent's other units gets no ranking."""
-    units = metrics.units().set_index("unit_id")
-    row = units.loc[unit_id]
-    kind = str(row["kind"])
-    label = PEER_LABEL.get(kind, "单位")
+@per_snapshot
+def _rank_tests(
+    as_of: dt.date,
+) -> tuple[tuple[int, str, int | None, int | None] | None, int | None]:
+    """The last provincial or national test scored by as_of (id, name, published city rank
+    and cities ranked) or None, and the target rank of the next test — read once a day."""
     tests = metrics.scored_assessments(as_of)
     tests = tests[tests["level"].isin(metrics.TEST_LEVELS)]
     test = metrics.next_test(as_of)
@@ -1328,6 +1327,22 @@ def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
         value = all_tests.loc[test.assessment_id, "target_rank"]
         target_rank = None if pd.isna(value) else int(value)
     if tests.empty:
+        return None, target_rank
+    last = tests.iloc[0]
+    published = None if pd.isna(last["city_rank"]) else int(last["city_rank"])
+    published_of = None if pd.isna(last["cities_ranked"]) else int(last["cities_ranked"])
+    return (int(last["assessment_id"]), str(last["name"]), published, published_of), target_rank
+
+
+def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
+    """The unit's peers (same kind, same parent) in the last provincial or national test
+    scored by as_of. A unit head who may not see the parent's other units gets no ranking."""
+    units = metrics.units().set_index("unit_id")
+    row = units.loc[unit_id]
+    kind = str(row["kind"])
+    label = PEER_LABEL.get(kind, "单位")
+    last, target_rank = _rank_tests(as_of)
+    if last is None:
         return RankContext(
             None,
             None,
@@ -1339,10 +1354,7 @@ def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
             f"{NO_RANK}：截至当日没有已出分的省级或全国测评",
             target_rank,
         )
-    last = tests.iloc[0]
-    aid = int(last["assessment_id"])
-    published = None if pd.isna(last["city_rank"]) else int(last["city_rank"])
-    published_of = None if pd.isna(last["cities_ranked"]) else int(last["cities_ranked"])
+    aid, last_name, published, published_of = last
     if kind != "city":
         published = published_of = None
     parent = row["parent_id"]
@@ -1369,11 +1381,11 @@ def rank_context(unit_id: int, as_of: dt.date) -> RankContext:
         note = f"{NO_RANK}：名次涉及授权范围以外的{label}，未推算"
     if note is None and not peers:
         note = (
-            f"{NO_RANK}：数据中没有「{last['name']}」其他{label}的得分，无法推算名次"
+            f"{NO_RANK}：数据中没有「{last_name}」其他{label}的得分，无法推算名次"
             "（推算名次要与同一次测评其他参评单位的得分比较）"
         )
     actual = published if published is not None else rank_among(own, peers)
-    return RankContext(aid, str(last["name"]), label, tuple(peers), actual, published,
+    return RankContext(aid, last_name, label, tuple(peers), actual, published,
                        published_of, note, target_rank if kind == "city" else None)  # fmt: skip
 
 
