@@ -1017,12 +1017,22 @@ def coverage_shortfall(scope_id: int, scope_kind: str, as_of: dt.date) -> pd.Dat
     return pd.DataFrame(rows, columns=columns)
 
 
+@per_snapshot
+def _leads() -> dict[int, int | None]:
+    """indicator id → its lead unit (None when it has none), of the scored items."""
+    items = structure()
+    return {
+        int(i): None if pd.isna(u) else int(u)
+        for i, u in zip(items["indicator_id"].tolist(), items["lead_unit_id"].tolist(), strict=True)
+    }
+
+
 def _survey_fixes(current: pd.DataFrame, shortfall: pd.DataFrame, settings: Settings) -> list[dict]:
     """Survey items below target (latest survey): worth = weight × (target − rate). For the
     items visits drive, gap_share of that goes to the units short of the next milestone, in
     proportion to the subjects they still need; the rest stays with the item's owner."""
     survey = current[(current["category"] == "questionnaire") & (current["source"] == "survey")]
-    lead = structure().set_index("indicator_id")["lead_unit_id"]
+    lead = _leads()
     total_needed = int(shortfall["needed"].sum()) if len(shortfall) else 0
     out, driven_gap = [], 0.0
     for r in survey.itertuples(index=False):
@@ -1034,7 +1044,7 @@ def _survey_fixes(current: pd.DataFrame, shortfall: pd.DataFrame, settings: Sett
         driven = any(word in r.name for word in settings.driven_items)
         own = gap * (1 - settings.gap_share) if driven and total_needed else gap
         driven_gap += gap - own
-        owner = lead.get(r.indicator_id)
+        owner = lead.get(int(r.indicator_id))
         out.append(
             {
                 "fix_id": f"survey:{int(r.indicator_id)}",
@@ -1045,7 +1055,7 @@ def _survey_fixes(current: pd.DataFrame, shortfall: pd.DataFrame, settings: Sett
                 "subject": r.name,
                 "detail": f"最近调查 {r.rate * 100:.1f}%，目标 {r.target:.1f}%",
                 "unit_id": None,
-                "owner_id": None if owner is None or pd.isna(owner) else int(owner),
+                "owner_id": owner,
                 "due": None,
                 "worth": float(own),
             }
