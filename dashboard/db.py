@@ -482,6 +482,14 @@ def _load_store(identity: FileIdentity) -> served.Store:
     return served.load(read, _whole(identity, "all_units"), slots)
 
 
+def served_unit_scores(unit_id: int, assessment_ids: list[int]) -> list[float] | None:
+    """served.Store.unit_scores_of for the snapshot being read, with query's access check;
+    None when the served rows do not hold every test (the caller asks query)."""
+    identity = file_identity()
+    _guard(identity, {"unit_id": unit_id})
+    return served_store(identity).unit_scores_of(int(unit_id), [int(a) for a in assessment_ids])
+
+
 def _serve_today(identity: FileIdentity, store: served.Store) -> None:
     from dashboard import filters
 

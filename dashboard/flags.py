@@ -1644,6 +1644,9 @@ def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
     严重问题逾期未整改, 胜利村等 12 处"), so they are merged into their highest-priority flag,
     whose unit_name then names the count. The order is the engine's priority order.
     """
+    stored = _stored_headlines(scope_id, as_of, n)
+    if stored is not None:
+        return stored
     groups: dict[tuple[str, int | None], list[Flag]] = {}
     for flag in evaluate(scope_id, as_of):
         groups.setdefault((flag.rule_id, flag.owner_id), []).append(flag)
@@ -1652,6 +1655,34 @@ def headline_flags(scope_id: int, as_of: dt.date, n: int = 8) -> list[Flag]:
         flag = members[0]
         if len(members) > 1:
             flag = replace(flag, unit_name=f"{flag.unit_name}等 {len(members)} 处")
+        merged.append(flag)
+    return merged
+
+
+def _stored_headlines(scope_id: int, as_of: dt.date, n: int) -> list[Flag] | None:
+    """headline_flags from the scope's precomputed flags (queries/flag_headlines.sql: the
+    first n issues' leading flags and sizes, not the whole list), when evaluate would read
+    them there and has not read them yet; None otherwise (the caller merges evaluate's)."""
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    rules = rules_or_last_good()[0]
+    require_scope(int(scope_id))
+    day = serving_day(as_of, rules)
+    fingerprint = rules_fingerprint(rules)
+    if (
+        (file_identity(), int(scope_id), day, rules) in _evaluate_cached
+        or int(scope_id) not in precomputed_scopes()
+        or (day, fingerprint) not in _stored_days()
+    ):
+        return None
+    names, rows = query_rows(
+        "flag_headlines", day=day, rules=fingerprint, scope_id=int(scope_id), n=max(int(n), 0)
+    )
+    size = names.index("group_size")
+    merged = []
+    for (flag, *_), row in zip(_stored_rows(names, rows), rows, strict=True):
+        if row[size] > 1:
+            flag = replace(flag, unit_name=f"{flag.unit_name}等 {row[size]} 处")
         merged.append(flag)
     return merged
 
@@ -1999,6 +2030,11 @@ def _stored(scope_id: int, as_of: dt.date, fingerprint: str) -> list[Generated]:
     province's root), each flag built from its row, its evidence decoded only when a
     page looks at it (StoredEvidence): the meeting board and 周报 never do."""
     names, rows = query_rows("flag_snapshot", day=as_of, rules=fingerprint, scope_id=scope_id)
+    return _stored_rows(names, rows)
+
+
+def _stored_rows(names: list[str], rows: list[tuple]) -> list[Generated]:
+    """Flags built from flag_snapshot rows (flag_snapshot.sql's columns)."""
     at = {name: i for i, name in enumerate(names)}
     rule_pos, row_pos, evidence, count = (
         at["rule_pos"], at["row_pos"], at["evidence"], at["evidence_count"],

@@ -238,8 +238,9 @@ def _scored_tests(
 ) -> list[tuple[dict, float]]:
     """The last n scored overall tests (newest first) in which the scope unit has a score."""
     result = []
-    for test in metrics.scored_assessments(as_of).to_dict("records"):
-        value = _num(metrics.score_values(scope_id, int(test["assessment_id"])).get(scope_id))
+    tests = metrics.scored_assessments(as_of).to_dict("records")
+    values = metrics.own_scores(scope_id, [int(t["assessment_id"]) for t in tests])
+    for test, value in zip(tests, map(_num, values), strict=True):
         if value is not None:
             result.append((test, value))
             if len(result) >= n:

@@ -426,6 +426,24 @@ class Store:
         nullable = tuple(dict.fromkeys(c for part in parts for c in part.nullable))
         return _as_queried(frame.reset_index(drop=True), nullable)
 
+    def unit_scores_of(self, unit_id: int, assessment_ids: list[int]) -> list[float] | None:
+        """The unit's overall score in each test (NaN = no score): the value column of
+        unit_scores at level 'self' for each of `assessment_ids`, read off the served rows
+        without a frame per test; None when they do not hold every test."""
+        slots = [("unit_scores", int(a)) for a in assessment_ids]
+        if any(slot not in self.slots for slot in slots):
+            return None
+        out = []
+        for slot in slots:
+            parts = self._parts([slot])  # a test's rows are read one test at a time
+            if parts is None:
+                return None
+            part = parts[0]
+            at = np.flatnonzero(part.ids == unit_id)
+            values = part.frame["value"].to_numpy(dtype="float64", na_value=np.nan)
+            out.append(float(values[at[0]]) if len(at) else float("nan"))
+        return out
+
     def _week_counts(self, params: dict) -> pd.DataFrame | None:
         """weekly_problem_counts from the served rows: for each level asked (in the query's
         order, by name) the rows of the units it ranks, week by week."""

@@ -384,6 +384,37 @@ def test_top_flags_equal_the_head_of_the_full_evaluation(
 
 
 @pytest.mark.usefixtures("use_tiny")
+def test_stored_headlines_equal_the_merge_of_the_whole_evaluation(monkeypatch) -> None:
+    """A cold meeting board reads only its headline rows (queries/flag_headlines.sql); they
+    are the whole stored evaluation merged by rule and owner, as headline_flags merges it."""
+    asked: list[str] = []
+    real = flags.query_rows
+    monkeypatch.setattr(
+        flags, "query_rows", lambda name, **p: asked.append(name) or real(name, **p)
+    )
+    merged_groups = 0
+    for scope in sorted(flags.precomputed_scopes()):
+        for n in (0, 1, 3, 50):
+            db.clear_results()
+            asked.clear()
+            heads = flags.headline_flags(scope, AS_OF, n=n)
+            assert asked == ["flag_headlines"], (scope, n)
+            groups: dict[tuple, list] = {}
+            for f in flags.evaluate(scope, AS_OF):
+                groups.setdefault((f.rule_id, f.owner_id), []).append(f)
+            expected = [
+                dataclasses.replace(m[0], unit_name=f"{m[0].unit_name}等 {len(m)} 处")
+                if len(m) > 1
+                else m[0]
+                for m in list(groups.values())[:n]
+            ]
+            assert heads == expected, (scope, n)
+            merged_groups += sum(len(m) > 1 for m in list(groups.values())[:n])
+    assert merged_groups  # the fixture has an owner with several flags of one rule
+    db.clear_results()
+
+
+@pytest.mark.usefixtures("use_tiny")
 def test_headline_flags_merge_one_owners_cluster_into_one_line() -> None:
     full = flags.evaluate(1, AS_OF)
     heads = flags.headline_flags(1, AS_OF, n=50)

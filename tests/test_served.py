@@ -248,3 +248,29 @@ def test_the_weeks_served_rows_on_a_generated_city_equal_the_queries(
             got = held.lookup(name, params)
             assert got is not None, (name, params)
             pd.testing.assert_frame_equal(got, db.run_query(identity, name, params))
+
+
+def test_own_scores_equal_each_tests_score_values(use_tiny: Path) -> None:
+    """metrics.own_scores (the meeting board's score series, read off the served rows at
+    once) equals score_values' own value test by test, for every unit; a unit without a
+    score in a test gets NaN, and a snapshot without served scores asks the query."""
+    _fresh()
+    tests = [int(a) for a in metrics.assessments()["assessment_id"]]
+    assert db.served_unit_scores(1, tests) is not None  # the tiny snapshot serves them
+    seen_missing = seen_value = False
+    for unit in (int(u) for u in metrics.units()["unit_id"]):
+        got = metrics.own_scores(unit, tests)
+        for value, test in zip(got, tests, strict=True):
+            live = db.run_query(
+                db.file_identity(), "unit_scores",
+                {"scope_id": unit, "level": "self", "assessment_id": test, "indicator_id": None},
+            )  # fmt: skip
+            expected = live["value"].iloc[0] if len(live) else float("nan")
+            if pd.isna(expected):
+                assert pd.isna(value), (unit, test)
+                seen_missing = True
+            else:
+                assert value == expected, (unit, test)
+                seen_value = True
+    assert seen_missing and seen_value
+    _fresh()
