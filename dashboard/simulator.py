@@ -26,7 +26,6 @@ import datetime as dt
 import functools
 import hashlib
 import logging
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,11 +342,18 @@ def _first_groups(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank[inverse.ravel()], np.sort(first)
 
 
+# the dtype a frame gives a column of Python strings (the counts' point_type as built before)
+_INFERRED_TEXT = pd.DataFrame({"t": np.array(["t"], dtype=object)})["t"].dtype
+
+
 def _counts_and_rates(
-    states: pd.DataFrame, fixed_share: float
+    states: pd.DataFrame, fixed_share: float, *, one_day: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`_field_counts(states)` and `_field_rates` of it in one array pass over one scope's
-    states (the page's measure): the same rows, the same figures."""
+    states (the page's measure): the same rows, the same figures. `one_day`: the states
+    are of one day, so rows are grouped by their indicator and type alone (scope and day
+    are the same in every row: grouping by them too gives the same groups, in the same
+    order, at the cost of hashing a date per row)."""
     states = states[states["point_type"].notna().to_numpy() & states["is_fixed"].notna().to_numpy()]
     if states.empty:
         counts = _field_counts(states)
@@ -356,8 +362,12 @@ def _counts_and_rates(
     day = states["as_of"].to_numpy(dtype=object)
     ind = states["indicator_id"].to_numpy()
     is_fixed = states["is_fixed"].to_numpy()
-    point_type = states["point_type"].to_numpy(dtype=object)
-    group, first = _first_groups(scope, day, ind, is_fixed, point_type)
+    # the types as their own (Arrow) array: factorized and taken without a Python object
+    # per row (the same codes, in order of first appearance, and the same values)
+    types = states["point_type"]
+    inferred = types.dtype == _INFERRED_TEXT  # else as objects (their frame infers the dtype)
+    point_type = types.array if inferred else types.to_numpy(dtype=object)
+    group, first = _first_groups(*(() if one_day else (scope, day)), ind, is_fixed, point_type)
     observed = np.bincount(group, minlength=len(first)).astype("int64")
     failing = np.bincount(
         group, weights=states["failing"].astype(int).to_numpy(), minlength=len(first)
@@ -376,7 +386,7 @@ def _counts_and_rates(
     # _field_rates: per (scope, day, indicator), over the count rows in their order
     fixed_rows = is_fixed[first].astype(bool)
     obs, fail = observed.astype(float), failing.astype(float)
-    key, at = _first_groups(scope[first], day[first], ind[first])
+    key, at = _first_groups(*(() if one_day else (scope[first], day[first])), ind[first])
     n = len(at)
     # whole numbers: exact in any order
     n_fixed = np.bincount(key, weights=np.where(fixed_rows, obs, 0.0), minlength=n)
@@ -440,7 +450,7 @@ def _measures(
             )
         )  # fmt: skip
     states.insert(0, "scope_id", int(scope_id))
-    counts, rates = _counts_and_rates(states, settings.fixed_share)
+    counts, rates = _counts_and_rates(states, settings.fixed_share, one_day=len(set(days)) == 1)
     lines.insert(0, "scope_id", int(scope_id))
     return Measures(
         counts,
@@ -580,6 +590,14 @@ def _subtree(scope_id: int) -> np.ndarray:
     return np.array(sorted(found), dtype="int64")
 
 
+@per_snapshot
+def _lone_root() -> int | None:
+    """The root unit when there is exactly one (a city's or a province's tree), else None."""
+    units = metrics.units()
+    roots = units.loc[units["parent_id"].isna(), "unit_id"]
+    return int(roots.iloc[0]) if len(roots) == 1 else None
+
+
 def _scope_default(
     scope_id: int, days: list[dt.date], settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -591,6 +609,9 @@ def _scope_default(
     stored = _stored_default(db.file_identity(), _default_key(settings, as_of))
     if stored is None or stored.as_of != as_of:
         return None
+    if _lone_root() == scope_id:
+        # the only root: every stored row is in its scope (the rows are its queries')
+        return stored.states.copy(deep=False), stored.lines.copy(deep=False)
     members = _subtree(scope_id)
     in_scope = np.isin(stored.point_unit, members) | np.isin(stored.point_dept, members)
     states = stored.states.take(np.flatnonzero(in_scope)).reset_index(drop=True)
@@ -1006,14 +1027,24 @@ def coverage_shortfall(scope_id: int, scope_kind: str, as_of: dt.date) -> pd.Dat
     inverse = inverse.ravel()
     covered = np.bincount(inverse, counts["covered"].to_numpy()[kept], len(pos))
     target = np.bincount(inverse, counts["target"].to_numpy()[kept], len(pos))
-    rows = []
-    for k in np.flatnonzero(target != 0).tolist():
-        needed = math.ceil(milestone.target_share * target[k] - 1e-9) - int(covered[k])
-        if needed > 0:
-            rows.append(
-                (int(ids[pos[k]]), names["name"].iat[pos[k]], int(covered[k]), int(target[k]),
-                 needed, milestone.due_date, milestone.target_share)
-            )  # fmt: skip
+    # needed = ⌈share × target − 1e-9⌉ − covered for the units with a target, at once
+    # (the same float operations, element by element); the short ones' names taken alone
+    with np.errstate(invalid="ignore"):
+        needed = np.ceil(milestone.target_share * target - 1e-9) - covered
+    short = np.flatnonzero((target != 0) & (needed > 0))
+    picked = pos[short]
+    rows = list(
+        zip(
+            ids[picked].astype("int64").tolist(),
+            names["name"].array.take(picked).tolist(),
+            covered[short].astype("int64").tolist(),
+            target[short].astype("int64").tolist(),
+            needed[short].astype("int64").tolist(),
+            [milestone.due_date] * len(short),
+            [milestone.target_share] * len(short),
+            strict=True,
+        )
+    )
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -1128,7 +1159,7 @@ def fixes(
     worth = worth[keep]
     owner_ids = np.array(col["owner_id"], dtype=float)  # None → NaN
     owner_name = _owner_names(owner_ids)
-    kind_rank = pd.Series(col["kind"]).map(KIND_ORDER).to_numpy(dtype="int64")
+    kind_rank = np.array([KIND_ORDER[k] for k in col["kind"]], dtype="int64")
     # most valuable first; ties by kind, owner, fix id (text in code point order, as str <)
     order = np.lexsort(
         (_text_ranks(col["fix_id"]), _text_ranks(owner_name), kind_rank, -worth)
@@ -1148,7 +1179,7 @@ def fixes(
         {
             "fix_id": text(col["fix_id"]),
             "kind": text(col["kind"]),
-            "kind_label": text(pd.Series(col["kind"]).map(KIND_LABEL).to_numpy(dtype=object)),
+            "kind_label": text(np.array([KIND_LABEL[k] for k in col["kind"]], dtype=object)),
             "category": text(col["category"]),
             "indicator_code": text(col["indicator_code"]),
             "indicator_name": text(col["indicator_name"]),
