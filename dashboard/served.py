@@ -297,6 +297,12 @@ class Store:
                         self.parts[slot] = _prepared(frame[own].iloc[0:0].reset_index(drop=True))
                         self.slots.add(slot)
 
+    def holds(self, name: str, day: dt.date, campaign_id: int | None = None) -> bool:
+        """True when the served rows hold query `name` at `day` (coverage_counts: of the
+        campaign `campaign_id`)."""
+        key = (int(campaign_id), day) if name == "coverage_counts" else day  # type: ignore[arg-type]
+        return (name, key) in self.slots
+
     def covers(self, day: dt.date) -> bool:
         """True when default date `day`'s rows are here (its count rows at least)."""
         return ("rectification_counts", day) in self.slots

@@ -26,6 +26,7 @@ from dashboard.db import (
     FileIdentity,
     batch_memo,
     file_identity,
+    per_snapshot,
     query,
     query_rows,
     require_scope,
@@ -194,29 +195,147 @@ def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
 
 def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFrame]:
     """`changes` of every WEEKLY_METRICS key at one level: each source's values at both
-    week ends from one day-list lookup (metrics.over_days), ranked by the rankings engine
+    week ends (at a served week, the snapshot's all-units numbers picked for the level's
+    units; else one day-list lookup, metrics.over_days), ranked by the rankings engine
     (the frames rankings.ranking gives) and compared with the previous week's end."""
     level = metrics._check_level(level)
     days = (week.prev_end, week.end)
+    store = _served_store(days)
+    positions = None if store is None else _positions(store.ranked(scope_id, level))
     out = {}
     for key in WEEKLY_METRICS:
         m = metric(key)
         if m.source == "coverage" and metrics.campaign_at(week.end) is None:
             out[key] = _changes(key, scope_id, week, level)  # every unit 无数据
             continue
-        rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
-        stamps = rows["as_of"].to_numpy(dtype=object)
-        # the rows' units and numbers read once for both days
-        at = metrics._name_table()[1].get_indexer(rows["unit_id"].to_numpy())  # -1: not a unit
-        numbers = _Floats(rows)
-        now, before = (
-            _values_at(m, numbers, at, stamps == day) for day in (week.end, week.prev_end)
-        )
+        if positions is not None:
+            now, before = (
+                _values_of(m, _unit_numbers(m.source, day), positions)
+                for day in (week.end, week.prev_end)
+            )
+        else:
+            rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
+            stamps = rows["as_of"].to_numpy(dtype=object)
+            # the rows' units and numbers read once for both days
+            at = metrics._name_table()[1].get_indexer(rows["unit_id"].to_numpy())  # -1: none
+            numbers = _Floats(rows)
+            now, before = (
+                _values_at(m, numbers, at, stamps == day) for day in (week.end, week.prev_end)
+            )
         now = pd.DataFrame(now)  # the previous week's end stays arrays (only read by column)
         # the ranking's columns (in its order) with the week's change: one frame built
         ranked = rankings._ranked_columns(m, m.rule, now, before, True, week.end, None)
         out[key] = _with_previous(m, ranked, before)
     return out
+
+
+# ── the snapshot's numbers of every unit at a served day ──────────────────────────────
+
+# the metric sources a week reads (WEEKLY_METRICS' and the totals of 整改率's)
+_WEEK_SOURCES = ("rectification", "coverage", "materials")
+_COUNT_QUERY = {
+    "rectification": "rectification_counts",
+    "coverage": "coverage_counts",
+    "materials": "materials_counts",
+}
+
+
+def _served_store(days: tuple[dt.date, ...]):
+    """The snapshot's served rows when they hold every count a week reads at `days`, else
+    None (a replayed week: the metric functions run as before)."""
+    from dashboard import db
+
+    store = db.served_store(file_identity())
+    for day in days:
+        campaign = metrics.campaign_at(day)
+        for source in _WEEK_SOURCES:
+            if source == "coverage" and campaign is None:
+                continue
+            campaign_id = campaign.campaign_id if source == "coverage" else None
+            if not store.holds(_COUNT_QUERY[source], day, campaign_id):
+                return None
+    return store
+
+
+def _positions(unit_ids: np.ndarray) -> np.ndarray:
+    """The units' positions in the unit list (metrics._name_table), ascending."""
+    at = metrics._name_table()[1].get_indexer(np.asarray(unit_ids))
+    return np.sort(at[at >= 0])
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """A metric function's numbers for every unit at one day, by position in the unit
+    list: `present` where the function has a row for the unit (its own value, level
+    'self', equals its row at any level that ranks it: served.py), each column as float64
+    (missing as NaN); `gathered` the units whose rows were asked for."""
+
+    present: np.ndarray
+    gathered: np.ndarray
+    columns: dict[str, np.ndarray]
+
+    def column(self, name: str) -> np.ndarray:
+        found = self.columns.get(name)
+        return np.full(len(self.present), np.nan) if found is None else found
+
+
+@per_snapshot
+def _unit_numbers(source: str, day: dt.date) -> _Numbers:
+    """metrics.over_days(source's function, root, [day], level) for every root and level
+    (and each root's own row), from the served rows (callers check _served_store first),
+    read once per snapshot: every unit's row of the metric function at `day`. No access
+    check here (snapshot state): a caller picks the rows of the scope it was admitted to."""
+    from dashboard import db
+
+    store = db.served_store(file_identity())
+
+    def fetch(name: str, **params: object) -> pd.DataFrame:
+        frame = store.lookup(name, params)
+        if frame is None:
+            raise LookupError(f"{name} at {day} is not served")
+        return frame
+
+    names, ids = metrics._name_table()
+    n = len(ids)
+    present = np.zeros(n, dtype=bool)
+    columns: dict[str, np.ndarray] = {}
+    units = metrics.units()
+    roots = [int(u) for u in units.loc[units["parent_id"].isna(), "unit_id"]]
+    kinds = [k for k in metrics.LEVELS if k != "self"]
+    gathered = names["kind"].isin(kinds).to_numpy() | np.isin(ids.to_numpy(), roots)
+    function = _SOURCES[source]
+    for root in roots:
+        for level in ("self", *kinds):
+            frame = metrics.over_days(function, root, [day], level, fetch=fetch)
+            at = ids.get_indexer(frame["unit_id"].to_numpy())
+            kept = at >= 0
+            present[at[kept]] = True
+            for column in frame.columns:
+                if column in ("as_of", "unit_id"):
+                    continue
+                values = pd.to_numeric(frame[column], errors="coerce").to_numpy(
+                    "float64", na_value=np.nan
+                )
+                if column not in columns:
+                    columns[column] = np.full(n, np.nan)
+                columns[column][at[kept]] = values[kept]
+    return _Numbers(present, gathered, columns)
+
+
+def _values_of(m: rankings.RankMetric, numbers: _Numbers, positions: np.ndarray) -> dict:
+    """_values_at of the units at `positions` (ascending) from the all-units numbers of
+    one day: the same columns, rows and order."""
+    assert m.key in WEEKLY_METRICS and m.denominator is not None
+    names = metrics._name_table()[0]
+    taken = positions[numbers.present[positions]]
+    columns = {c: names[c].array.take(taken) for c in _UNIT_COLUMNS}
+    columns["value"] = numbers.column(m.value)[taken]
+    if m.source == "coverage":
+        for column in ("pace_per_day", "pace_window_days"):
+            columns[column] = numbers.column(column)[taken]
+    columns["numerator"] = numbers.column(m.numerator)[taken]
+    columns["denominator"] = numbers.column(m.denominator)[taken]
+    return columns
 
 
 class _Floats(dict):
@@ -559,31 +678,45 @@ def summary(scope_id: int, week: Week) -> WeeklySummary:
 def _summary(scope_id: int, week: Week) -> WeeklySummary:
     this = _own_counts(scope_id, week, week.start)
     last = _own_counts(scope_id, week, week.previous.start)
-    # Each source's own row at both week ends from one day-list lookup (metrics.over_days:
-    # the metric functions' counts and rates): 整改率 and the totals share one frame. Its
-    # numbers read once per source as float arrays, a row picked by position per day.
+    # Each source's own row at both week ends: at a served week, the scope's position in
+    # the snapshot's all-units numbers; else from one day-list lookup (metrics.over_days:
+    # the metric functions' counts and rates), 整改率 and the totals sharing one frame.
+    # Its numbers read once per source as float arrays, a row picked by position per day.
     own: dict[tuple[str, dt.date], int | None] = {}
-    numbers: dict[str, dict[str, np.ndarray]] = {}
+    numbers: dict[object, dict[str, np.ndarray]] = {}
+    days = (week.prev_end, week.end)
+    store = _served_store(days)
+    at = _positions(np.array([scope_id])) if store is not None else np.array([], dtype=int)
+    served_own = len(at) == 1 and all(
+        _unit_numbers(s, d).gathered[at[0]] for s in _WEEK_SOURCES for d in days
+    )
     for source in sorted({metric(key).source for key in WEEKLY_METRICS} | {"rectification"}):
-        frame = metrics.over_days(_SOURCES[source], scope_id, (week.prev_end, week.end), "self")
+        if served_own:
+            for day in days:
+                found = _unit_numbers(source, day)
+                numbers[(source, day)] = found.columns
+                own[(source, day)] = int(at[0]) if found.present[at[0]] else None
+            continue
+        frame = metrics.over_days(_SOURCES[source], scope_id, days, "self")
         stamps = frame["as_of"].to_numpy(dtype=object)
-        numbers[source] = {
+        columns = {
             c: pd.to_numeric(frame[c], errors="coerce").to_numpy("float64", na_value=np.nan)
             for c in frame.columns
             if c not in ("as_of", "unit_id")
         }
-        for day in (week.end, week.prev_end):
+        for day in days:
+            numbers[(source, day)] = columns
             own[(source, day)] = _first(stamps == day)
     rect_row = own[("rectification", week.end)]
     if rect_row is None:
         raise IndexError("single positional indexer is out-of-bounds")
-    rect = {c: int(numbers["rectification"][c][rect_row])
+    rect = {c: int(numbers[("rectification", week.end)][c][rect_row])
             for c in ("found", "rectified", "overdue", "overdue_severe")}  # fmt: skip
     rates = {}
     for key in WEEKLY_METRICS:
         m = metric(key)
-        now = _own_rate(numbers[m.source], m, own[(m.source, week.end)])
-        before = _own_rate(numbers[m.source], m, own[(m.source, week.prev_end)])
+        now = _own_rate(numbers[(m.source, week.end)], m, own[(m.source, week.end)])
+        before = _own_rate(numbers[(m.source, week.prev_end)], m, own[(m.source, week.prev_end)])
         rates[key] = RateChange(
             key,
             m.label,
