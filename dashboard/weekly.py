@@ -561,27 +561,44 @@ def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
     days = [week.end, week.prev_end]
     fingerprint = flags.snapshot_fingerprint(scope_id, days, rules)
     if fingerprint is not None:  # both ends' flags are in the snapshot: matched there
-        _names, found = query_rows(
-            "weekly_flag_changes", scope_id=scope_id, rules=fingerprint,
-            week_end=week.end, prev_as_of=week.prev_end,
-        )  # fmt: skip
-        labels = flags.SEVERITY_LABEL
-        # the query's columns: status, rule_id, rule_name, severity, unit_id … priority
-        # (_FLAG_COLUMNS from rule_id on, severity_label left out), subject
-        rows = [
-            (r[0], (r[1], r[4], r[6], r[13]), *r[1:4], labels.get(r[3], r[3]), *r[4:13])
-            for r in found
-        ]
-    else:
-        now, before = flags.evaluate_days(scope_id, days, rules)
-        before_keys = {f.key for f in before}
-        now_keys = {f.key for f in now}
-        rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now]
-        rows += [_flag_row("cleared", f) for f in before if f.key not in now_keys]
+        # every scope's rows matched and ordered once per snapshot and week: a lookup
+        rows = list(_stored_flag_changes(fingerprint, week.end, week.prev_end).get(scope_id, ()))
+        return pd.DataFrame(rows, columns=_FLAG_COLUMNS)
+    now, before = flags.evaluate_days(scope_id, days, rules)
+    before_keys = {f.key for f in before}
+    now_keys = {f.key for f in now}
+    rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now]
+    rows += [_flag_row("cleared", f) for f in before if f.key not in now_keys]
+    return pd.DataFrame(_flag_order(rows), columns=_FLAG_COLUMNS)
+
+
+def _flag_order(rows: list[tuple]) -> list[tuple]:
+    """Rows of _FLAG_COLUMNS in the page's order: status, priority (highest first), rule,
+    unit, owner, then the key as text."""
     order = {"appeared": 0, "stayed": 1, "cleared": 2}
-    # status, priority (highest first), rule, unit, owner, then the key as text
-    rows.sort(key=lambda r: (order[r[0]], -r[14], r[2], r[6], r[8] or 0, str(r[1])))
-    return pd.DataFrame(rows, columns=_FLAG_COLUMNS)
+    return sorted(rows, key=lambda r: (order[r[0]], -r[14], r[2], r[6], r[8] or 0, str(r[1])))
+
+
+@per_snapshot
+def _stored_flag_changes(
+    fingerprint: str, week_end: dt.date, prev_end: dt.date
+) -> dict[int, tuple[tuple, ...]]:
+    """scope → its flag changes between two stored days (flag_snapshot, matched by
+    queries/weekly_flag_changes.sql for every scope at once) as rows of _FLAG_COLUMNS in
+    the page's order. Snapshot state, no access check: a caller takes its scope's rows."""
+    _names, found = query_rows(
+        "weekly_flag_changes", rules=fingerprint, week_end=week_end, prev_as_of=prev_end
+    )
+    labels = flags.SEVERITY_LABEL
+    text: dict[str, str] = {}  # each distinct text held once (names, rules, labels)
+    by_scope: dict[int, list[tuple]] = {}
+    # the query's columns: status, rule_id, rule_name, severity, unit_id … priority
+    # (_FLAG_COLUMNS from rule_id on, severity_label left out), subject, scope_id
+    for r in found:
+        r = tuple(text.setdefault(v, v) if isinstance(v, str) else v for v in r)
+        row = (r[0], (r[1], r[4], r[6], r[13]), *r[1:4], labels.get(r[3], r[3]), *r[4:13])
+        by_scope.setdefault(r[14], []).append(row)
+    return {scope: tuple(_flag_order(rows)) for scope, rows in by_scope.items()}
 
 
 def _flag_row(status: str, f: flags.Flag) -> tuple:

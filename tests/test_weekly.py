@@ -204,13 +204,19 @@ def test_flag_changes_read_from_the_snapshot_equal_the_engines_at_both_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the default week's two ends are in the snapshot: matched there by one query
+    # (every scope's, matched at once and kept per snapshot: each scope's own rows)
     rules = flags.rules_or_last_good()[0]
-    assert flags.snapshot_fingerprint(1, [WEEK.end, WEEK.prev_end], rules) is not None
-    stored = weekly._flag_changes(1, WEEK)
-    assert set(stored["status"]) == {"appeared", "stayed", "cleared"}
+    scopes = sorted(flags.precomputed_scopes())
+    assert len(scopes) > 3
+    for scope in scopes:
+        assert flags.snapshot_fingerprint(scope, [WEEK.end, WEEK.prev_end], rules) is not None
+    stored = {scope: weekly._flag_changes(scope, WEEK) for scope in scopes}
+    assert set(stored[1]["status"]) == {"appeared", "stayed", "cleared"}
+    assert any(len(stored[scope]) for scope in scopes if scope != 1)
     monkeypatch.setattr(flags, "snapshot_fingerprint", lambda *args: None)
-    evaluated = weekly._flag_changes(1, WEEK)  # each flag from flags.evaluate_days
-    pd.testing.assert_frame_equal(stored, evaluated)
+    for scope in scopes:
+        evaluated = weekly._flag_changes(scope, WEEK)  # each flag from flags.evaluate_days
+        pd.testing.assert_frame_equal(stored[scope], evaluated)
 
 
 # ── the bulletin ───────────────────────────────────────────────────────────────────────
