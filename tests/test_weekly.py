@@ -219,6 +219,35 @@ def test_flag_changes_read_from_the_snapshot_equal_the_engines_at_both_ends(
         pd.testing.assert_frame_equal(stored[scope], evaluated)
 
 
+def test_a_served_weeks_numbers_equal_the_metric_functions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the default week is served: every unit's numbers at both ends read once per snapshot
+    # (weekly._unit_numbers) give each scope's summary and each level's changes exactly as
+    # the metric functions do (metrics.over_days, the path of a replayed week)
+    assert weekly._served_store((WEEK.prev_end, WEEK.end)) is not None
+    scopes = [int(u) for u in metrics.units()["unit_id"]]
+    served = {
+        scope: (
+            weekly._summary(scope, WEEK),
+            {lv: weekly._level_changes(scope, WEEK, lv) for lv in weekly.comparison_levels(scope)},
+        )
+        for scope in scopes
+    }
+    monkeypatch.setattr(weekly, "_served_store", lambda days: None)
+    compared = 0
+    for scope in scopes:
+        summary, levels = served[scope]
+        assert weekly._summary(scope, WEEK) == summary
+        for level, frames in levels.items():
+            live = weekly._level_changes(scope, WEEK, level)
+            assert list(live) == list(frames)
+            for key, frame in frames.items():
+                pd.testing.assert_frame_equal(frame, live[key])
+                compared += len(frame)
+    assert compared > 50
+
+
 # ── the bulletin ───────────────────────────────────────────────────────────────────────
 
 
