@@ -268,10 +268,9 @@ class _Numbers:
     """A metric function's numbers for every unit at one day, by position in the unit
     list: `present` where the function has a row for the unit (its own value, level
     'self', equals its row at any level that ranks it: served.py), each column as float64
-    (missing as NaN); `gathered` the units whose rows were asked for."""
+    (missing as NaN)."""
 
     present: np.ndarray
-    gathered: np.ndarray
     columns: dict[str, np.ndarray]
 
     def column(self, name: str) -> np.ndarray:
@@ -281,45 +280,38 @@ class _Numbers:
 
 @per_snapshot
 def _unit_numbers(source: str, day: dt.date) -> _Numbers:
-    """metrics.over_days(source's function, root, [day], level) for every root and level
-    (and each root's own row), from the served rows (callers check _served_store first),
-    read once per snapshot: every unit's row of the metric function at `day`. No access
-    check here (snapshot state): a caller picks the rows of the scope it was admitted to."""
+    """metrics.over_days(source's function, scope, [day], level) of every unit at once:
+    the function applied to the served count rows of every unit (callers check
+    _served_store first; a unit's rows are the same whatever the scope and level, served.py),
+    read once per snapshot. No access check here (snapshot state): a caller picks the rows
+    of the scope it was admitted to."""
     from dashboard import db
 
     store = db.served_store(file_identity())
+    names, ids = metrics._name_table()
+    every = store.units["unit_id"].to_numpy()
 
     def fetch(name: str, **params: object) -> pd.DataFrame:
-        frame = store.lookup(name, params)
+        frame = store.lookup(name, params, units=every)
         if frame is None:
             raise LookupError(f"{name} at {day} is not served")
         return frame
 
-    names, ids = metrics._name_table()
+    root = int(every[0]) if len(every) else 0
+    frame = metrics.over_days(_SOURCES[source], root, [day], "self", fetch=fetch)
     n = len(ids)
+    at = ids.get_indexer(frame["unit_id"].to_numpy())
+    kept = at >= 0
     present = np.zeros(n, dtype=bool)
+    present[at[kept]] = True
     columns: dict[str, np.ndarray] = {}
-    units = metrics.units()
-    roots = [int(u) for u in units.loc[units["parent_id"].isna(), "unit_id"]]
-    kinds = [k for k in metrics.LEVELS if k != "self"]
-    gathered = names["kind"].isin(kinds).to_numpy() | np.isin(ids.to_numpy(), roots)
-    function = _SOURCES[source]
-    for root in roots:
-        for level in ("self", *kinds):
-            frame = metrics.over_days(function, root, [day], level, fetch=fetch)
-            at = ids.get_indexer(frame["unit_id"].to_numpy())
-            kept = at >= 0
-            present[at[kept]] = True
-            for column in frame.columns:
-                if column in ("as_of", "unit_id"):
-                    continue
-                values = pd.to_numeric(frame[column], errors="coerce").to_numpy(
-                    "float64", na_value=np.nan
-                )
-                if column not in columns:
-                    columns[column] = np.full(n, np.nan)
-                columns[column][at[kept]] = values[kept]
-    return _Numbers(present, gathered, columns)
+    for column in frame.columns:
+        if column in ("as_of", "unit_id"):
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy("float64", na_value=np.nan)
+        columns[column] = np.full(n, np.nan)
+        columns[column][at[kept]] = values[kept]
+    return _Numbers(present, columns)
 
 
 def _values_of(m: rankings.RankMetric, numbers: _Numbers, positions: np.ndarray) -> dict:
@@ -704,9 +696,7 @@ def _summary(scope_id: int, week: Week) -> WeeklySummary:
     days = (week.prev_end, week.end)
     store = _served_store(days)
     at = _positions(np.array([scope_id])) if store is not None else np.array([], dtype=int)
-    served_own = len(at) == 1 and all(
-        _unit_numbers(s, d).gathered[at[0]] for s in _WEEK_SOURCES for d in days
-    )
+    served_own = len(at) == 1
     for source in sorted({metric(key).source for key in WEEKLY_METRICS} | {"rectification"}):
         if served_own:
             for day in days:
