@@ -459,7 +459,7 @@ def problem_counts(scope_id: int, week: Week, level: str = "self") -> pd.DataFra
 def _counts_in(scope_id: int, week: Week, level: str, start: dt.date) -> pd.DataFrame:
     """problem_counts of the week starting `start` (`week` or the one before it)."""
     require_scope(scope_id)  # this memo sits above the query runner's access check
-    counts = _once("problem_counts", (scope_id, week), _week_counts)
+    counts = _counts_for(scope_id, week, (level,), (start,))
     if level not in ("self", *comparison_levels(scope_id)):
         # no unit of that kind under the scope: the query's (empty) answer for it
         counts = _counts_query(scope_id, (level,), (start,))
@@ -477,7 +477,7 @@ def _own_counts(scope_id: int, week: Week, start: dt.date) -> dict[str, object]:
     values (name, found_in_week, rectified_in_week, newly_overdue, newly_overdue_severe),
     picked by position from the snapshot's counts rather than built as a frame."""
     require_scope(scope_id)  # this memo sits above the query runner's access check
-    counts = _once("problem_counts", (scope_id, week), _week_counts)
+    counts = _counts_for(scope_id, week, ("self",), (week.previous.start, week.start))
     picked = np.flatnonzero(
         (counts["level"].to_numpy(dtype=object) == "self")
         & (counts["week_start"].to_numpy() == np.datetime64(start))
@@ -492,6 +492,20 @@ def _own_counts(scope_id: int, week: Week, start: dt.date) -> dict[str, object]:
     for column in ("found_in_week", "rectified_in_week", "newly_overdue", "newly_overdue_severe"):
         out[column] = int(counts[column].to_numpy()[picked[first]])
     return out
+
+
+def _counts_for(
+    scope_id: int, week: Week, levels: tuple[str, ...], starts: tuple[dt.date, ...]
+) -> pd.DataFrame:
+    """Rows of weekly_problem_counts holding `levels` at `starts` (of `week` and the week
+    before it): at served weeks a lookup of just those rows; else the one query per
+    snapshot of every comparison level at both weeks (_week_counts)."""
+    from dashboard import db
+
+    store = db.served_store(file_identity())
+    if all(store.holds("weekly_problem_counts", start) for start in starts):
+        return _counts_query(scope_id, levels, starts)
+    return _once("problem_counts", (scope_id, week), _week_counts)
 
 
 def _week_counts(scope_id: int, week: Week) -> pd.DataFrame:
