@@ -202,6 +202,7 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
     days = (week.prev_end, week.end)
     store = _served_store(days)
     positions = None if store is None else _positions(store.ranked(scope_id, level))
+    units: dict[bytes, dict] = {}  # the unit columns of each set of rows, taken once
     out = {}
     for key in WEEKLY_METRICS:
         m = metric(key)
@@ -210,7 +211,7 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
             continue
         if positions is not None:
             now, before = (
-                _values_of(m, _unit_numbers(m.source, day), positions)
+                _values_of(m, _unit_numbers(m.source, day), positions, units)
                 for day in (week.end, week.prev_end)
             )
         else:
@@ -314,13 +315,19 @@ def _unit_numbers(source: str, day: dt.date) -> _Numbers:
     return _Numbers(present, columns)
 
 
-def _values_of(m: rankings.RankMetric, numbers: _Numbers, positions: np.ndarray) -> dict:
+def _values_of(
+    m: rankings.RankMetric, numbers: _Numbers, positions: np.ndarray, units: dict
+) -> dict:
     """_values_at of the units at `positions` (ascending) from the all-units numbers of
-    one day: the same columns, rows and order."""
+    one day: the same columns, rows and order. `units` keeps the unit columns taken for
+    each set of rows (the metrics and days of a level mostly share one)."""
     assert m.key in WEEKLY_METRICS and m.denominator is not None
-    names = metrics._name_table()[0]
     taken = positions[numbers.present[positions]]
-    columns = {c: names[c].array.take(taken) for c in _UNIT_COLUMNS}
+    key = taken.tobytes()
+    if key not in units:
+        names = metrics._name_table()[0]
+        units[key] = {c: names[c].array.take(taken) for c in _UNIT_COLUMNS}
+    columns = dict(units[key])
     columns["value"] = numbers.column(m.value)[taken]
     if m.source == "coverage":
         for column in ("pace_per_day", "pace_window_days"):
