@@ -315,6 +315,27 @@ def _unit_numbers(source: str, day: dt.date) -> _Numbers:
     return _Numbers(present, columns)
 
 
+def warm(as_of: dt.date) -> None:
+    """Read the snapshot state a default week's 周报 reads (every unit's numbers at both
+    week ends, every scope's flag changes) ahead of the first page: no scope's result, so
+    no access check is needed (startup.warm_up_in_background)."""
+    week = default_week(as_of)
+    days = (week.prev_end, week.end)
+    if _served_store(days) is not None:
+        for source in _WEEK_SOURCES:
+            for day in days:
+                _unit_numbers(source, day)
+    units = metrics.units()
+    roots = units.loc[units["parent_id"].isna(), "unit_id"]
+    if len(roots):
+        rules = flags.rules_or_last_good()[0]
+        fingerprint = flags.snapshot_fingerprint(
+            int(roots.iloc[0]), [week.end, week.prev_end], rules
+        )
+        if fingerprint is not None:
+            _stored_flag_changes(fingerprint, week.end, week.prev_end)
+
+
 def _values_of(
     m: rankings.RankMetric, numbers: _Numbers, positions: np.ndarray, units: dict
 ) -> dict:

@@ -503,3 +503,18 @@ def test_weekly_page_without_data(empty_db: Path, monkeypatch) -> None:
     shown = {m.label: m.value for m in at.metric}
     assert shown["本周新发现问题"] == "0 个" and shown["整改率（截至 06-07）"] == "无数据"
     assert any("本周没有新发现" in i.value for i in at.info)
+
+
+def test_warming_reads_the_default_weeks_snapshot_state(empty_db: Path, monkeypatch) -> None:
+    # what the first 周报 reads is read ahead (startup's warm-up): every unit's numbers at
+    # both week ends and every scope's flag changes — the same rows the page then takes
+    weekly.warm(AS_OF)
+    numbers = weekly._unit_numbers("rectification", WEEK.end)
+    at = weekly._positions(np.array([1]))[0]
+    assert numbers.present[at] and numbers.columns["found"][at] == 11
+    rules = flags.rules_or_last_good()[0]
+    fingerprint = flags.snapshot_fingerprint(1, [WEEK.end, WEEK.prev_end], rules)
+    stored = weekly._stored_flag_changes(fingerprint, WEEK.end, WEEK.prev_end)
+    assert len(stored[1]) == len(weekly.flag_changes(1, WEEK))
+    monkeypatch.setenv("CHUANGWEN_DB", str(empty_db))
+    weekly.warm(AS_OF)  # a snapshot without data: nothing to read, no error
