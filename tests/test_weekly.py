@@ -226,6 +226,8 @@ def test_a_served_weeks_numbers_equal_the_metric_functions(
     # (weekly._unit_numbers) give each scope's summary and each level's changes exactly as
     # the metric functions do (metrics.over_days, the path of a replayed week)
     assert weekly._served_store((WEEK.prev_end, WEEK.end)) is not None
+    old = WEEK.start - 20 * weekly.WEEK  # older than the served weeks: the metric functions
+    assert weekly._served_store((old, old + weekly.WEEK)) is None
     scopes = [int(u) for u in metrics.units()["unit_id"]]
     served = {
         scope: (
