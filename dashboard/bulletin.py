@@ -374,14 +374,21 @@ def compose(scope_id: int, week_end: dt.date, config: BulletinConfig | None = No
 
     flag_rows = weekly.flag_changes(scope_id, week)
     # The bulletin lists flags by the engine's priority, whatever their week-over-week status.
-    current = (
-        flag_rows[flag_rows["status"] != "cleared"]
-        .sort_values(["priority", "rule_id", "unit_id"], ascending=[False, True, True],
-                     kind="mergesort")
-        .reset_index(drop=True)
-    )  # fmt: skip
-    appeared = int((flag_rows["status"] == "appeared").sum())
-    cleared = int((flag_rows["status"] == "cleared").sum())
+    # (highest priority first, then rule, then unit: a stable sort of the row positions,
+    # only the rows shown taken)
+    statuses = flag_rows["status"].to_numpy(dtype=object)
+    now_at = np.flatnonzero(statuses != "cleared")
+    now_at = now_at[
+        np.lexsort(
+            (
+                flag_rows["unit_id"].to_numpy()[now_at],
+                flag_rows["rule_id"].to_numpy(dtype=str)[now_at],
+                -flag_rows["priority"].to_numpy(dtype="float64")[now_at],
+            )
+        )
+    ]
+    appeared = int((statuses == "appeared").sum())
+    cleared = int((statuses == "cleared").sum())
 
     def named(rules: tuple[Judgement, ...], best_first: bool) -> tuple[Named, ...]:
         out = []
@@ -413,7 +420,7 @@ def compose(scope_id: int, week_end: dt.date, config: BulletinConfig | None = No
     praise = named(config.praise, True)
     criticism = named(config.criticism, False)
 
-    summary = _summary_sentences(s, who, tables, len(current), appeared, cleared)
+    summary = _summary_sentences(s, who, tables, len(now_at), appeared, cleared)
     return Bulletin(
         scope_id=scope_id,
         scope_name=s.scope_name,
@@ -424,8 +431,8 @@ def compose(scope_id: int, week_end: dt.date, config: BulletinConfig | None = No
         issue_date=week.end + dt.timedelta(days=1),
         summary=summary,
         tables=tuple(tables),
-        flags=current.head(config.max_flags).reset_index(drop=True),
-        flags_total=len(current),
+        flags=flag_rows.take(now_at[: config.max_flags]).reset_index(drop=True),
+        flags_total=len(now_at),
         flags_appeared=appeared,
         flags_cleared=cleared,
         praise=praise,

@@ -397,32 +397,37 @@ _DAY_LISTS: dict[
 
 def over_days(
     metric: Callable[..., pd.DataFrame], scope_id: int, days: Iterable[dt.date],
-    level: str = "self",
+    level: str = "self", *, fetch: Callable[..., pd.DataFrame] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """`metric(scope_id, day, level)` at each of `days` in one frame, from one day-list query
     (for `coverage`, one per campaign in force) instead of one call per day: the same counts
     and rates, each row with its day in `as_of` (ordered by day, then unit_id), without the
     unit name columns — for a page that reads a unit at several dates (the meeting board:
     today, a week ago, the coverage series). `metric` is rectification, coverage,
-    materials_completion or point_compliance; coverage has no rows before any campaign."""
+    materials_completion or point_compliance; coverage has no rows before any campaign.
+    `fetch(name, **params)` answers the count queries (default: `query`; 周报's all-units
+    numbers pass the served rows' lookup)."""
     days = sorted({_as_date(d) for d in days})
     level = _check_level(level)
+    fetch = fetch or query
     if metric is coverage:
-        return _coverage_over_days(scope_id, days, level)
+        return _coverage_over_days(scope_id, days, level, fetch)
     name, rates = _DAY_LISTS[metric]
-    counts = query(name, scope_id=scope_id, level=level, days=tuple(days)).copy()
+    counts = fetch(name, scope_id=scope_id, level=level, days=tuple(days)).copy()
     counts["as_of"] = pd.to_datetime(counts["as_of"]).dt.date
     return rates(counts)
 
 
-def _coverage_over_days(scope_id: int, days: list[dt.date], level: str) -> pd.DataFrame:
+def _coverage_over_days(
+    scope_id: int, days: list[dt.date], level: str, fetch: Callable[..., pd.DataFrame] = query
+) -> pd.DataFrame:
     in_force = {day: campaign_at(day) for day in days}
     by_campaign: dict[int, list[dt.date]] = {}
     for day, campaign in in_force.items():
         if campaign is not None:
             by_campaign.setdefault(campaign.campaign_id, []).append(day)
     parts = [
-        query(
+        fetch(
             "coverage_counts",
             scope_id=scope_id,
             level=level,

@@ -297,6 +297,12 @@ class Store:
                         self.parts[slot] = _prepared(frame[own].iloc[0:0].reset_index(drop=True))
                         self.slots.add(slot)
 
+    def holds(self, name: str, day: dt.date, campaign_id: int | None = None) -> bool:
+        """True when the served rows hold query `name` at `day` (coverage_counts: of the
+        campaign `campaign_id`)."""
+        key = (int(campaign_id), day) if name == "coverage_counts" else day  # type: ignore[arg-type]
+        return (name, key) in self.slots
+
     def covers(self, day: dt.date) -> bool:
         """True when default date `day`'s rows are here (its count rows at least)."""
         return ("rectification_counts", day) in self.slots
@@ -391,8 +397,12 @@ class Store:
                 self._subtrees[scope_id] = subtree
         return subtree
 
-    def lookup(self, name: str, params: dict) -> pd.DataFrame | None:
-        """The query's answer from the served rows, or None when they do not hold it."""
+    def lookup(
+        self, name: str, params: dict, units: np.ndarray | None = None
+    ) -> pd.DataFrame | None:
+        """The query's answer from the served rows, or None when they do not hold it.
+        `units`: the rows of these units instead of those the scope and level pick (every
+        unit's at once, for a view computed for all scopes)."""
         if name not in SERVED:
             return None
         if name == "weekly_problem_counts":
@@ -417,7 +427,7 @@ class Store:
                 slots = [(name, d) for d in days]
         if any(slot not in self.slots for slot in slots):
             return None
-        ranked = self.ranked(int(scope_id), str(level))
+        ranked = self.ranked(int(scope_id), str(level)) if units is None else units
         parts = self._parts(slots)
         if parts is None:
             return None

@@ -26,6 +26,7 @@ from dashboard.db import (
     FileIdentity,
     batch_memo,
     file_identity,
+    per_snapshot,
     query,
     query_rows,
     require_scope,
@@ -194,29 +195,167 @@ def changes(key: str, scope_id: int, week: Week, level: str) -> pd.DataFrame:
 
 def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFrame]:
     """`changes` of every WEEKLY_METRICS key at one level: each source's values at both
-    week ends from one day-list lookup (metrics.over_days), ranked by the rankings engine
+    week ends (at a served week, the snapshot's all-units numbers picked for the level's
+    units; else one day-list lookup, metrics.over_days), ranked by the rankings engine
     (the frames rankings.ranking gives) and compared with the previous week's end."""
     level = metrics._check_level(level)
     days = (week.prev_end, week.end)
+    store = _served_store(days)
+    positions = None if store is None else _positions(store.ranked(scope_id, level))
+    units: dict[bytes, dict] = {}  # the unit columns of each set of rows, taken once
     out = {}
     for key in WEEKLY_METRICS:
         m = metric(key)
         if m.source == "coverage" and metrics.campaign_at(week.end) is None:
             out[key] = _changes(key, scope_id, week, level)  # every unit 无数据
             continue
-        rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
-        stamps = rows["as_of"].to_numpy(dtype=object)
-        # the rows' units and numbers read once for both days
-        at = metrics._name_table()[1].get_indexer(rows["unit_id"].to_numpy())  # -1: not a unit
-        numbers = _Floats(rows)
-        now, before = (
-            _values_at(m, numbers, at, stamps == day) for day in (week.end, week.prev_end)
-        )
+        if positions is not None:
+            now, before = (
+                _values_of(m, _unit_numbers(m.source, day), positions, units)
+                for day in (week.end, week.prev_end)
+            )
+        else:
+            rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
+            stamps = rows["as_of"].to_numpy(dtype=object)
+            # the rows' units and numbers read once for both days
+            at = metrics._name_table()[1].get_indexer(rows["unit_id"].to_numpy())  # -1: none
+            numbers = _Floats(rows)
+            now, before = (
+                _values_at(m, numbers, at, stamps == day) for day in (week.end, week.prev_end)
+            )
         now = pd.DataFrame(now)  # the previous week's end stays arrays (only read by column)
         # the ranking's columns (in its order) with the week's change: one frame built
         ranked = rankings._ranked_columns(m, m.rule, now, before, True, week.end, None)
         out[key] = _with_previous(m, ranked, before)
     return out
+
+
+# ── the snapshot's numbers of every unit at a served day ──────────────────────────────
+
+# the metric sources a week reads (WEEKLY_METRICS' and the totals of 整改率's)
+_WEEK_SOURCES = ("rectification", "coverage", "materials")
+_COUNT_QUERY = {
+    "rectification": "rectification_counts",
+    "coverage": "coverage_counts",
+    "materials": "materials_counts",
+}
+
+
+def _served_store(days: tuple[dt.date, ...]):
+    """The snapshot's served rows when they hold every count a week reads at `days`, else
+    None (a replayed week: the metric functions run as before)."""
+    from dashboard import db
+
+    store = db.served_store(file_identity())
+    for day in days:
+        campaign = metrics.campaign_at(day)
+        for source in _WEEK_SOURCES:
+            if source == "coverage" and campaign is None:
+                continue
+            campaign_id = campaign.campaign_id if source == "coverage" else None
+            if not store.holds(_COUNT_QUERY[source], day, campaign_id):
+                return None
+    return store
+
+
+def _positions(unit_ids: np.ndarray) -> np.ndarray:
+    """The units' positions in the unit list (metrics._name_table), ascending."""
+    at = metrics._name_table()[1].get_indexer(np.asarray(unit_ids))
+    return np.sort(at[at >= 0])
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """A metric function's numbers for every unit at one day, by position in the unit
+    list: `present` where the function has a row for the unit (its own value, level
+    'self', equals its row at any level that ranks it: served.py), each column as float64
+    (missing as NaN)."""
+
+    present: np.ndarray
+    columns: dict[str, np.ndarray]
+
+    def column(self, name: str) -> np.ndarray:
+        found = self.columns.get(name)
+        return np.full(len(self.present), np.nan) if found is None else found
+
+
+@per_snapshot
+def _unit_numbers(source: str, day: dt.date) -> _Numbers:
+    """metrics.over_days(source's function, scope, [day], level) of every unit at once:
+    the function applied to the served count rows of every unit (callers check
+    _served_store first; a unit's rows are the same whatever the scope and level, served.py),
+    read once per snapshot. No access check here (snapshot state): a caller picks the rows
+    of the scope it was admitted to."""
+    from dashboard import db
+
+    store = db.served_store(file_identity())
+    names, ids = metrics._name_table()
+    every = store.units["unit_id"].to_numpy()
+
+    def fetch(name: str, **params: object) -> pd.DataFrame:
+        frame = store.lookup(name, params, units=every)
+        if frame is None:
+            raise LookupError(f"{name} at {day} is not served")
+        return frame
+
+    root = int(every[0]) if len(every) else 0
+    frame = metrics.over_days(_SOURCES[source], root, [day], "self", fetch=fetch)
+    n = len(ids)
+    at = ids.get_indexer(frame["unit_id"].to_numpy())
+    kept = at >= 0
+    present = np.zeros(n, dtype=bool)
+    present[at[kept]] = True
+    columns: dict[str, np.ndarray] = {}
+    for column in frame.columns:
+        if column in ("as_of", "unit_id"):
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy("float64", na_value=np.nan)
+        columns[column] = np.full(n, np.nan)
+        columns[column][at[kept]] = values[kept]
+    return _Numbers(present, columns)
+
+
+def warm(as_of: dt.date) -> None:
+    """Read the snapshot state a default week's 周报 reads (every unit's numbers at both
+    week ends, every scope's flag changes) ahead of the first page: no scope's result, so
+    no access check is needed (startup.warm_up_in_background)."""
+    week = default_week(as_of)
+    days = (week.prev_end, week.end)
+    if _served_store(days) is not None:
+        for source in _WEEK_SOURCES:
+            for day in days:
+                _unit_numbers(source, day)
+    units = metrics.units()
+    roots = units.loc[units["parent_id"].isna(), "unit_id"]
+    if len(roots):
+        rules = flags.rules_or_last_good()[0]
+        fingerprint = flags.snapshot_fingerprint(
+            int(roots.iloc[0]), [week.end, week.prev_end], rules
+        )
+        if fingerprint is not None:
+            _stored_flag_changes(fingerprint, week.end, week.prev_end)
+
+
+def _values_of(
+    m: rankings.RankMetric, numbers: _Numbers, positions: np.ndarray, units: dict
+) -> dict:
+    """_values_at of the units at `positions` (ascending) from the all-units numbers of
+    one day: the same columns, rows and order. `units` keeps the unit columns taken for
+    each set of rows (the metrics and days of a level mostly share one)."""
+    assert m.key in WEEKLY_METRICS and m.denominator is not None
+    taken = positions[numbers.present[positions]]
+    key = taken.tobytes()
+    if key not in units:
+        names = metrics._name_table()[0]
+        units[key] = {c: names[c].array.take(taken) for c in _UNIT_COLUMNS}
+    columns = dict(units[key])
+    columns["value"] = numbers.column(m.value)[taken]
+    if m.source == "coverage":
+        for column in ("pace_per_day", "pace_window_days"):
+            columns[column] = numbers.column(column)[taken]
+    columns["numerator"] = numbers.column(m.numerator)[taken]
+    columns["denominator"] = numbers.column(m.denominator)[taken]
+    return columns
 
 
 class _Floats(dict):
@@ -348,7 +487,7 @@ def problem_counts(scope_id: int, week: Week, level: str = "self") -> pd.DataFra
 def _counts_in(scope_id: int, week: Week, level: str, start: dt.date) -> pd.DataFrame:
     """problem_counts of the week starting `start` (`week` or the one before it)."""
     require_scope(scope_id)  # this memo sits above the query runner's access check
-    counts = _once("problem_counts", (scope_id, week), _week_counts)
+    counts = _counts_for(scope_id, week, (level,), (start,))
     if level not in ("self", *comparison_levels(scope_id)):
         # no unit of that kind under the scope: the query's (empty) answer for it
         counts = _counts_query(scope_id, (level,), (start,))
@@ -366,7 +505,7 @@ def _own_counts(scope_id: int, week: Week, start: dt.date) -> dict[str, object]:
     values (name, found_in_week, rectified_in_week, newly_overdue, newly_overdue_severe),
     picked by position from the snapshot's counts rather than built as a frame."""
     require_scope(scope_id)  # this memo sits above the query runner's access check
-    counts = _once("problem_counts", (scope_id, week), _week_counts)
+    counts = _counts_for(scope_id, week, ("self",), (week.previous.start, week.start))
     picked = np.flatnonzero(
         (counts["level"].to_numpy(dtype=object) == "self")
         & (counts["week_start"].to_numpy() == np.datetime64(start))
@@ -381,6 +520,20 @@ def _own_counts(scope_id: int, week: Week, start: dt.date) -> dict[str, object]:
     for column in ("found_in_week", "rectified_in_week", "newly_overdue", "newly_overdue_severe"):
         out[column] = int(counts[column].to_numpy()[picked[first]])
     return out
+
+
+def _counts_for(
+    scope_id: int, week: Week, levels: tuple[str, ...], starts: tuple[dt.date, ...]
+) -> pd.DataFrame:
+    """Rows of weekly_problem_counts holding `levels` at `starts` (of `week` and the week
+    before it): at served weeks a lookup of just those rows; else the one query per
+    snapshot of every comparison level at both weeks (_week_counts)."""
+    from dashboard import db
+
+    store = db.served_store(file_identity())
+    if all(store.holds("weekly_problem_counts", start) for start in starts):
+        return _counts_query(scope_id, levels, starts)
+    return _once("problem_counts", (scope_id, week), _week_counts)
 
 
 def _week_counts(scope_id: int, week: Week) -> pd.DataFrame:
@@ -442,27 +595,44 @@ def _flag_changes(scope_id: int, week: Week) -> pd.DataFrame:
     days = [week.end, week.prev_end]
     fingerprint = flags.snapshot_fingerprint(scope_id, days, rules)
     if fingerprint is not None:  # both ends' flags are in the snapshot: matched there
-        _names, found = query_rows(
-            "weekly_flag_changes", scope_id=scope_id, rules=fingerprint,
-            week_end=week.end, prev_as_of=week.prev_end,
-        )  # fmt: skip
-        labels = flags.SEVERITY_LABEL
-        # the query's columns: status, rule_id, rule_name, severity, unit_id … priority
-        # (_FLAG_COLUMNS from rule_id on, severity_label left out), subject
-        rows = [
-            (r[0], (r[1], r[4], r[6], r[13]), *r[1:4], labels.get(r[3], r[3]), *r[4:13])
-            for r in found
-        ]
-    else:
-        now, before = flags.evaluate_days(scope_id, days, rules)
-        before_keys = {f.key for f in before}
-        now_keys = {f.key for f in now}
-        rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now]
-        rows += [_flag_row("cleared", f) for f in before if f.key not in now_keys]
+        # every scope's rows matched and ordered once per snapshot and week: a lookup
+        rows = list(_stored_flag_changes(fingerprint, week.end, week.prev_end).get(scope_id, ()))
+        return pd.DataFrame(rows, columns=_FLAG_COLUMNS)
+    now, before = flags.evaluate_days(scope_id, days, rules)
+    before_keys = {f.key for f in before}
+    now_keys = {f.key for f in now}
+    rows = [_flag_row("stayed" if f.key in before_keys else "appeared", f) for f in now]
+    rows += [_flag_row("cleared", f) for f in before if f.key not in now_keys]
+    return pd.DataFrame(_flag_order(rows), columns=_FLAG_COLUMNS)
+
+
+def _flag_order(rows: list[tuple]) -> list[tuple]:
+    """Rows of _FLAG_COLUMNS in the page's order: status, priority (highest first), rule,
+    unit, owner, then the key as text."""
     order = {"appeared": 0, "stayed": 1, "cleared": 2}
-    # status, priority (highest first), rule, unit, owner, then the key as text
-    rows.sort(key=lambda r: (order[r[0]], -r[14], r[2], r[6], r[8] or 0, str(r[1])))
-    return pd.DataFrame(rows, columns=_FLAG_COLUMNS)
+    return sorted(rows, key=lambda r: (order[r[0]], -r[14], r[2], r[6], r[8] or 0, str(r[1])))
+
+
+@per_snapshot
+def _stored_flag_changes(
+    fingerprint: str, week_end: dt.date, prev_end: dt.date
+) -> dict[int, tuple[tuple, ...]]:
+    """scope → its flag changes between two stored days (flag_snapshot, matched by
+    queries/weekly_flag_changes.sql for every scope at once) as rows of _FLAG_COLUMNS in
+    the page's order. Snapshot state, no access check: a caller takes its scope's rows."""
+    _names, found = query_rows(
+        "weekly_flag_changes", rules=fingerprint, week_end=week_end, prev_as_of=prev_end
+    )
+    labels = flags.SEVERITY_LABEL
+    text: dict[str, str] = {}  # each distinct text held once (names, rules, labels)
+    by_scope: dict[int, list[tuple]] = {}
+    # the query's columns: status, rule_id, rule_name, severity, unit_id … priority
+    # (_FLAG_COLUMNS from rule_id on, severity_label left out), subject, scope_id
+    for r in found:
+        r = tuple(text.setdefault(v, v) if isinstance(v, str) else v for v in r)
+        row = (r[0], (r[1], r[4], r[6], r[13]), *r[1:4], labels.get(r[3], r[3]), *r[4:13])
+        by_scope.setdefault(r[14], []).append(row)
+    return {scope: tuple(_flag_order(rows)) for scope, rows in by_scope.items()}
 
 
 def _flag_row(status: str, f: flags.Flag) -> tuple:
@@ -559,31 +729,43 @@ def summary(scope_id: int, week: Week) -> WeeklySummary:
 def _summary(scope_id: int, week: Week) -> WeeklySummary:
     this = _own_counts(scope_id, week, week.start)
     last = _own_counts(scope_id, week, week.previous.start)
-    # Each source's own row at both week ends from one day-list lookup (metrics.over_days:
-    # the metric functions' counts and rates): 整改率 and the totals share one frame. Its
-    # numbers read once per source as float arrays, a row picked by position per day.
+    # Each source's own row at both week ends: at a served week, the scope's position in
+    # the snapshot's all-units numbers; else from one day-list lookup (metrics.over_days:
+    # the metric functions' counts and rates), 整改率 and the totals sharing one frame.
+    # Its numbers read once per source as float arrays, a row picked by position per day.
     own: dict[tuple[str, dt.date], int | None] = {}
-    numbers: dict[str, dict[str, np.ndarray]] = {}
+    numbers: dict[object, dict[str, np.ndarray]] = {}
+    days = (week.prev_end, week.end)
+    store = _served_store(days)
+    at = _positions(np.array([scope_id])) if store is not None else np.array([], dtype=int)
+    served_own = len(at) == 1
     for source in sorted({metric(key).source for key in WEEKLY_METRICS} | {"rectification"}):
-        frame = metrics.over_days(_SOURCES[source], scope_id, (week.prev_end, week.end), "self")
+        if served_own:
+            for day in days:
+                found = _unit_numbers(source, day)
+                numbers[(source, day)] = found.columns
+                own[(source, day)] = int(at[0]) if found.present[at[0]] else None
+            continue
+        frame = metrics.over_days(_SOURCES[source], scope_id, days, "self")
         stamps = frame["as_of"].to_numpy(dtype=object)
-        numbers[source] = {
+        columns = {
             c: pd.to_numeric(frame[c], errors="coerce").to_numpy("float64", na_value=np.nan)
             for c in frame.columns
             if c not in ("as_of", "unit_id")
         }
-        for day in (week.end, week.prev_end):
+        for day in days:
+            numbers[(source, day)] = columns
             own[(source, day)] = _first(stamps == day)
     rect_row = own[("rectification", week.end)]
     if rect_row is None:
         raise IndexError("single positional indexer is out-of-bounds")
-    rect = {c: int(numbers["rectification"][c][rect_row])
+    rect = {c: int(numbers[("rectification", week.end)][c][rect_row])
             for c in ("found", "rectified", "overdue", "overdue_severe")}  # fmt: skip
     rates = {}
     for key in WEEKLY_METRICS:
         m = metric(key)
-        now = _own_rate(numbers[m.source], m, own[(m.source, week.end)])
-        before = _own_rate(numbers[m.source], m, own[(m.source, week.prev_end)])
+        now = _own_rate(numbers[(m.source, week.end)], m, own[(m.source, week.end)])
+        before = _own_rate(numbers[(m.source, week.prev_end)], m, own[(m.source, week.prev_end)])
         rates[key] = RateChange(
             key,
             m.label,

@@ -204,13 +204,50 @@ def test_flag_changes_read_from_the_snapshot_equal_the_engines_at_both_ends(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the default week's two ends are in the snapshot: matched there by one query
+    # (every scope's, matched at once and kept per snapshot: each scope's own rows)
     rules = flags.rules_or_last_good()[0]
-    assert flags.snapshot_fingerprint(1, [WEEK.end, WEEK.prev_end], rules) is not None
-    stored = weekly._flag_changes(1, WEEK)
-    assert set(stored["status"]) == {"appeared", "stayed", "cleared"}
+    scopes = sorted(flags.precomputed_scopes())
+    assert len(scopes) > 3
+    for scope in scopes:
+        assert flags.snapshot_fingerprint(scope, [WEEK.end, WEEK.prev_end], rules) is not None
+    stored = {scope: weekly._flag_changes(scope, WEEK) for scope in scopes}
+    assert set(stored[1]["status"]) == {"appeared", "stayed", "cleared"}
+    assert any(len(stored[scope]) for scope in scopes if scope != 1)
     monkeypatch.setattr(flags, "snapshot_fingerprint", lambda *args: None)
-    evaluated = weekly._flag_changes(1, WEEK)  # each flag from flags.evaluate_days
-    pd.testing.assert_frame_equal(stored, evaluated)
+    for scope in scopes:
+        evaluated = weekly._flag_changes(scope, WEEK)  # each flag from flags.evaluate_days
+        pd.testing.assert_frame_equal(stored[scope], evaluated)
+
+
+def test_a_served_weeks_numbers_equal_the_metric_functions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the default week is served: every unit's numbers at both ends read once per snapshot
+    # (weekly._unit_numbers) give each scope's summary and each level's changes exactly as
+    # the metric functions do (metrics.over_days, the path of a replayed week)
+    assert weekly._served_store((WEEK.prev_end, WEEK.end)) is not None
+    old = WEEK.start - 20 * weekly.WEEK  # older than the served weeks: the metric functions
+    assert weekly._served_store((old, old + weekly.WEEK)) is None
+    scopes = [int(u) for u in metrics.units()["unit_id"]]
+    served = {
+        scope: (
+            weekly._summary(scope, WEEK),
+            {lv: weekly._level_changes(scope, WEEK, lv) for lv in weekly.comparison_levels(scope)},
+        )
+        for scope in scopes
+    }
+    monkeypatch.setattr(weekly, "_served_store", lambda days: None)
+    compared = 0
+    for scope in scopes:
+        summary, levels = served[scope]
+        assert weekly._summary(scope, WEEK) == summary
+        for level, frames in levels.items():
+            live = weekly._level_changes(scope, WEEK, level)
+            assert list(live) == list(frames)
+            for key, frame in frames.items():
+                pd.testing.assert_frame_equal(frame, live[key])
+                compared += len(frame)
+    assert compared > 50
 
 
 # ── the bulletin ───────────────────────────────────────────────────────────────────────
@@ -468,3 +505,18 @@ def test_weekly_page_without_data(empty_db: Path, monkeypatch) -> None:
     shown = {m.label: m.value for m in at.metric}
     assert shown["本周新发现问题"] == "0 个" and shown["整改率（截至 06-07）"] == "无数据"
     assert any("本周没有新发现" in i.value for i in at.info)
+
+
+def test_warming_reads_the_default_weeks_snapshot_state(empty_db: Path, monkeypatch) -> None:
+    # what the first 周报 reads is read ahead (startup's warm-up): every unit's numbers at
+    # both week ends and every scope's flag changes — the same rows the page then takes
+    weekly.warm(AS_OF)
+    numbers = weekly._unit_numbers("rectification", WEEK.end)
+    at = weekly._positions(np.array([1]))[0]
+    assert numbers.present[at] and numbers.columns["found"][at] == 11
+    rules = flags.rules_or_last_good()[0]
+    fingerprint = flags.snapshot_fingerprint(1, [WEEK.end, WEEK.prev_end], rules)
+    stored = weekly._stored_flag_changes(fingerprint, WEEK.end, WEEK.prev_end)
+    assert len(stored[1]) == len(weekly.flag_changes(1, WEEK))
+    monkeypatch.setenv("CHUANGWEN_DB", str(empty_db))
+    weekly.warm(AS_OF)  # a snapshot without data: nothing to read, no error
