@@ -45,7 +45,7 @@ def _coverage_projection(unit_id: int, as_of: dt.date) -> pd.DataFrame:
 
 # ... and the standing and the peer table read one set of the peers' five rankings (each
 # of the eleven asks would otherwise hand out five fresh copies)
-_week_rankings = db.batch_memo(rankings.week_rankings)
+_week_rankings = db.batch_memo(rankings.peer_week_rankings)
 
 
 @dataclass(frozen=True)
