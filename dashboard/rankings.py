@@ -483,8 +483,11 @@ def _compute_ranking(
     assessment_id: int | None,
     indicator_id: int | None,
     subject_kind: str | None,
+    group_by: str | None = None,
+    rule: status.StatusRule | None = None,
 ) -> pd.DataFrame:
-    rule = m.rule  # read once: each read of a rule looks at its config file
+    """The ranking (`ranking`'s frame); with group_by, of every group at once (_ranked)."""
+    rule = rule or m.rule  # read once: each read of a rule looks at its config file
     previous: pd.DataFrame | None = None
     if m.compare == "week":
         # this week's and last week's counts in one lookup (one query run for a replayed day)
@@ -507,7 +510,7 @@ def _compute_ranking(
         )
     else:
         comparable = True
-    return _ranked(m, rule, frame, previous, comparable, as_of, indicator_id)
+    return _ranked(m, rule, frame, previous, comparable, as_of, indicator_id, group_by)
 
 
 def _ranked(
@@ -518,10 +521,13 @@ def _ranked(
     comparable: bool,
     as_of: dt.date,
     indicator_id: int | None,
+    group_by: str | None = None,
 ) -> pd.DataFrame:
     """The ranking of `frame` (`_values` at as_of) against `previous` (`_values` at the
-    comparison point; None: nothing to compare with): `ranking`'s columns and order."""
-    return pd.DataFrame(_ranked_columns(m, rule, frame, previous, comparable, as_of, indicator_id))
+    comparison point; None: nothing to compare with): `ranking`'s columns and order (with
+    group_by, of each group: _ranked_columns)."""
+    columns = _ranked_columns(m, rule, frame, previous, comparable, as_of, indicator_id, group_by)
+    return pd.DataFrame(columns)
 
 
 def _places(
@@ -726,22 +732,30 @@ def peer_week_rankings(
     if root_id() is None or not served_store(identity).covers(as_of):
         return week_rankings(metric_keys, parent_id, kind, as_of)
     out = {}
+    rules = tuple(metric(key).rule for key in metric_keys)  # a changed status.toml: recomputed
     for key, (columns, bounds) in _all_peer_rankings(
-        identity, tuple(metric_keys), kind, as_of
+        identity, tuple(metric_keys), kind, as_of, rules
     ).items():
         lo, hi = bounds.get(int(parent_id), (0, 0))
-        out[key] = pd.DataFrame({c: v[lo:hi] for c, v in columns.items()})
+        out[key] = columns.iloc[lo:hi].reset_index(drop=True)  # its own rows, a fresh frame
     return out
 
 
 @snapshot_cache(max_entries=64)
 def _all_peer_rankings(
-    identity: FileIdentity, metric_keys: tuple[str, ...], kind: str, as_of: dt.date
+    identity: FileIdentity,
+    metric_keys: tuple[str, ...],
+    kind: str,
+    as_of: dt.date,
+    rules: tuple[status.StatusRule, ...],
 ) -> dict[str, dict]:
-    """{key: (ranked columns of every unit of `kind` by peer group (parent), {parent_id:
+    """{key: (the ranked rows of every unit of `kind` by peer group (parent), {parent_id:
     (first row, end row)})} — _cached_week_rankings' computation for all of the
-    kind's units under the root at once, ranked within parents. Snapshot state: the same
-    for every user (peer_week_rankings hands out one group's rows)."""
+    kind's units under the root at once, ranked within parents, under `rules` (the
+    metrics' status rules, part of the key: targets and margins are settings). Snapshot
+    state, kept when page results are dropped, computed from the served rows (so never
+    staler than they are); the same for every user (peer_week_rankings hands out one
+    group's rows)."""
     days = [as_of, as_of - WEEK]
     with admitted(root_id()):
         named: dict[str, pd.DataFrame] = {}
@@ -757,8 +771,47 @@ def _all_peer_rankings(
             stamps = frame["as_of"].to_numpy()
             now = _value_frame(m, frame, np.flatnonzero(stamps == days[0]))
             before = _value_frame(m, frame, np.flatnonzero(stamps == days[1]))
-            out[key] = _ranked_columns(m, m.rule, now, before, True, as_of, None, "parent_id")
-    return {key: (columns, _group_bounds(columns["parent_id"])) for key, columns in out.items()}
+            rule = rules[metric_keys.index(key)]
+            out[key] = _ranked_columns(m, rule, now, before, True, as_of, None, "parent_id")
+    return {
+        key: (pd.DataFrame(columns), _group_bounds(columns["parent_id"]))
+        for key, columns in out.items()
+    }
+
+
+def peer_score_ranking(
+    parent_id: int, kind: str, as_of: dt.date, assessment_id: int
+) -> pd.DataFrame:
+    """ranking("score", parent_id, kind, as_of, assessment_id=...) for a peer group: at a
+    served day a slice of the score rankings of every peer group of `kind` in that test
+    (computed once per snapshot by the same engine, ranked within parents), else
+    `ranking`."""
+    require_scope(parent_id)  # the slice is this parent's group only
+    identity = file_identity()
+    if root_id() is None or not served_store(identity).covers(as_of):
+        return ranking("score", parent_id, kind, as_of, assessment_id=assessment_id)
+    m = metric("score")
+    frame, bounds = _all_peer_score_rankings(identity, kind, as_of, int(assessment_id), m.rule)
+    lo, hi = bounds.get(int(parent_id), (0, 0))
+    return frame.iloc[lo:hi].reset_index(drop=True)
+
+
+@snapshot_cache(max_entries=64)
+def _all_peer_score_rankings(
+    identity: FileIdentity,
+    kind: str,
+    as_of: dt.date,
+    assessment_id: int,
+    rule: status.StatusRule,
+) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
+    """The 综合得分 ranking of every peer group of `kind` in one test (_compute_ranking
+    under the root, ranked within parents) and each parent's rows; snapshot state keyed
+    by the status rule (a setting), as _all_peer_rankings."""
+    with admitted(root_id()):
+        frame = _compute_ranking(
+            metric("score"), root_id(), kind, as_of, assessment_id, None, None, "parent_id", rule
+        )
+    return frame, _group_bounds(frame["parent_id"])
 
 
 def _group_bounds(parent_ids: object) -> dict[int, tuple[int, int]]:

@@ -106,6 +106,9 @@ def _peer_scope(info: UnitInfo) -> tuple[int, str] | None:
 
 
 def _ranking(key: str, parent_id: int, kind: str, as_of: dt.date, **kwargs: object) -> pd.DataFrame:
+    if key == "score" and set(kwargs) == {"assessment_id"}:
+        # every peer group's score ranking in the test, computed once per snapshot
+        return rankings.peer_score_ranking(parent_id, kind, as_of, kwargs["assessment_id"])
     if kwargs:
         return rankings.ranking(key, parent_id, kind, as_of, **kwargs)
     if key in STANDING_METRICS and metrics.campaign_at(as_of) is not None:

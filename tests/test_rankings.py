@@ -438,8 +438,9 @@ def test_every_peer_groups_stored_rankings_equal_the_live_ones() -> None:
 
 
 def assert_peer_rankings_equal_live() -> int:
-    """peer_week_rankings (every peer group ranked at once) == week_rankings of each peer
-    group on its own, for every (parent, kind) of the snapshot at its default date."""
+    """peer_week_rankings and peer_score_ranking (every peer group ranked at once) ==
+    week_rankings / ranking of each peer group on its own, for every (parent, kind) of the
+    snapshot at its default date and every scored test."""
     from dashboard import db, metrics, unit_view
     from dashboard.filters import default_as_of
 
@@ -455,5 +456,11 @@ def assert_peer_rankings_equal_live() -> int:
         live = r.week_rankings(keys, int(parent), kind, as_of)  # this group's own rankings
         for key in keys:
             pd.testing.assert_frame_equal(stored[key], live[key])
+            compared += 1
+        # 综合得分 in every scored test (a slice of every group's ranking vs the group's own)
+        for test in metrics.scored_assessments(as_of)["assessment_id"]:
+            stored_score = r.peer_score_ranking(int(parent), kind, as_of, int(test))
+            live_score = r.ranking("score", int(parent), kind, as_of, assessment_id=int(test))
+            pd.testing.assert_frame_equal(stored_score, live_score)
             compared += 1
     return compared
