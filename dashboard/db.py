@@ -590,9 +590,9 @@ def admitted(scope_id: int) -> Iterator[None]:
         _admitted.scope_id = outer
 
 
-def root_id() -> int | None:
+def root_id(identity: FileIdentity | None = None) -> int | None:
     """The top of the unit tree (None unless there is exactly one)."""
-    units = _whole(file_identity(), "all_units")
+    units = _whole(identity or file_identity(), "all_units")
     roots = units["unit_id"].to_numpy()[units["parent_id"].isna().to_numpy()]
     return int(roots[0]) if len(roots) == 1 else None
 

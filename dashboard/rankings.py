@@ -729,7 +729,7 @@ def peer_week_rankings(
     group) — eight units' pages share them; at any other day, week_rankings."""
     require_scope(parent_id)  # the slice is this parent's group only
     identity = file_identity()
-    if root_id() is None or not served_store(identity).covers(as_of):
+    if root_id(identity) is None or not served_store(identity).covers(as_of):
         return week_rankings(metric_keys, parent_id, kind, as_of)
     out = {}
     rules = tuple(metric(key).rule for key in metric_keys)  # a changed status.toml: recomputed
@@ -757,12 +757,13 @@ def _all_peer_rankings(
     staler than they are); the same for every user (peer_week_rankings hands out one
     group's rows)."""
     days = [as_of, as_of - WEEK]
-    with admitted(root_id()):
+    root = root_id(identity)
+    with admitted(root):
         named: dict[str, pd.DataFrame] = {}
         for source in dict.fromkeys(metric(key).source for key in metric_keys):
             if source == "coverage" and metrics.campaign_at(as_of) is None:
                 raise ValueError("no visit campaign in force: 走访覆盖率 has nothing to rank")
-            rows = metrics.over_days(_WEEK_SOURCES[source], root_id(), days, kind)
+            rows = metrics.over_days(_WEEK_SOURCES[source], root, days, kind)
             named[source] = metrics._with_names(rows)
         out: dict[str, dict] = {}
         for key in metric_keys:
@@ -788,7 +789,7 @@ def peer_score_ranking(
     `ranking`."""
     require_scope(parent_id)  # the slice is this parent's group only
     identity = file_identity()
-    if root_id() is None or not served_store(identity).covers(as_of):
+    if root_id(identity) is None or not served_store(identity).covers(as_of):
         return ranking("score", parent_id, kind, as_of, assessment_id=assessment_id)
     m = metric("score")
     frame, bounds = _all_peer_score_rankings(identity, kind, as_of, int(assessment_id), m.rule)
@@ -807,9 +808,10 @@ def _all_peer_score_rankings(
     """The 综合得分 ranking of every peer group of `kind` in one test (_compute_ranking
     under the root, ranked within parents) and each parent's rows; snapshot state keyed
     by the status rule (a setting), as _all_peer_rankings."""
-    with admitted(root_id()):
+    root = root_id(identity)
+    with admitted(root):
         frame = _compute_ranking(
-            metric("score"), root_id(), kind, as_of, assessment_id, None, None, "parent_id", rule
+            metric("score"), root, kind, as_of, assessment_id, None, None, "parent_id", rule
         )
     return frame, _group_bounds(frame["parent_id"])
 
