@@ -585,6 +585,26 @@ def _guard(identity: FileIdentity, params: dict) -> None:
         raise AccessDenied(f"无权查看单位 {value} 的数据")
 
 
+@contextlib.contextmanager
+def admitted(scope_id: int) -> Iterator[None]:
+    """Admit `scope_id` for what this thread computes inside the block (as `peer_rank`
+    does): for snapshot state computed for every unit at once (rankings of every peer
+    group), of which a caller hands out only what the user may see."""
+    outer = _admitted.scope_id
+    _admitted.scope_id = scope_id
+    try:
+        yield
+    finally:
+        _admitted.scope_id = outer
+
+
+def root_id(identity: FileIdentity | None = None) -> int | None:
+    """The top of the unit tree (None unless there is exactly one)."""
+    units = _whole(identity or file_identity(), "all_units")
+    roots = units["unit_id"].to_numpy()[units["parent_id"].isna().to_numpy()]
+    return int(roots[0]) if len(roots) == 1 else None
+
+
 def may_see(unit_id: int) -> bool:
     """True when the signed-in user may see the unit's data (always, with access control off)."""
     allowed = allowed_unit_ids(current_access())

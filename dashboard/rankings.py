@@ -35,12 +35,16 @@ from dashboard import metrics, status
 from dashboard.components.text import place_text
 from dashboard.db import (
     FileIdentity,
+    admitted,
     as_of_batch,
     batch_memo,
     file_identity,
     query,
     require_scope,
     result_cache,
+    root_id,
+    served_store,
+    snapshot_cache,
 )
 from dashboard.export import neutralise
 from dashboard.labels import STATUS, SUBJECT_KIND, UNIT_KIND
@@ -479,8 +483,11 @@ def _compute_ranking(
     assessment_id: int | None,
     indicator_id: int | None,
     subject_kind: str | None,
+    group_by: str | None = None,
+    rule: status.StatusRule | None = None,
 ) -> pd.DataFrame:
-    rule = m.rule  # read once: each read of a rule looks at its config file
+    """The ranking (`ranking`'s frame); with group_by, of every group at once (_ranked)."""
+    rule = rule or m.rule  # read once: each read of a rule looks at its config file
     previous: pd.DataFrame | None = None
     if m.compare == "week":
         # this week's and last week's counts in one lookup (one query run for a replayed day)
@@ -503,7 +510,7 @@ def _compute_ranking(
         )
     else:
         comparable = True
-    return _ranked(m, rule, frame, previous, comparable, as_of, indicator_id)
+    return _ranked(m, rule, frame, previous, comparable, as_of, indicator_id, group_by)
 
 
 def _ranked(
@@ -514,20 +521,60 @@ def _ranked(
     comparable: bool,
     as_of: dt.date,
     indicator_id: int | None,
+    group_by: str | None = None,
 ) -> pd.DataFrame:
     """The ranking of `frame` (`_values` at as_of) against `previous` (`_values` at the
-    comparison point; None: nothing to compare with): `ranking`'s columns and order."""
-    return pd.DataFrame(_ranked_columns(m, rule, frame, previous, comparable, as_of, indicator_id))
+    comparison point; None: nothing to compare with): `ranking`'s columns and order (with
+    group_by, of each group: _ranked_columns)."""
+    columns = _ranked_columns(m, rule, frame, previous, comparable, as_of, indicator_id, group_by)
+    return pd.DataFrame(columns)
 
 
-def _places(shown: np.ndarray, higher_is_better: bool) -> np.ndarray:
+def _places(
+    shown: np.ndarray, higher_is_better: bool, groups: np.ndarray | None = None
+) -> np.ndarray:
     """metrics.place_rank of values already at their shown precision, as floats (NaN = no
-    place): 1 + the number of values strictly better (places 1, 1, 3)."""
-    out = np.full(len(shown), np.nan)
-    known = ~np.isnan(shown)
+    place): 1 + the number of values strictly better (places 1, 1, 3) — within each group
+    of `groups` (codes, one per value; None: one group), so the rankings of every peer
+    group of a level are computed at once with the same rule."""
+    return _place_runs(shown, higher_is_better, groups)[0]
+
+
+def _place_runs(
+    shown: np.ndarray, higher_is_better: bool, groups: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(places, tied, above, ranked_of) of `shown` within its groups: each value's place,
+    whether another value of its group shares it (并列), the shown value of the next better
+    place in its group (NaN when first or without a place), and how many values of its
+    group have a place."""
+    n = len(shown)
+    one = groups is None
+    codes = np.zeros(n, dtype="int64") if one else pd.factorize(np.asarray(groups))[0]
+    places = np.full(n, np.nan)
+    tied = np.zeros(n, dtype=bool)
+    above = np.full(n, np.nan)
+    known = np.flatnonzero(~np.isnan(shown))
     key = -shown[known] if higher_is_better else shown[known]
-    out[known] = np.searchsorted(np.sort(key), key, side="left") + 1
-    return out
+    order = np.lexsort((key, codes[known]))  # by group, best first
+    rows, sorted_key, sorted_group = known[order], key[order], codes[known][order]
+    m = len(rows)
+    if m:
+        step = np.arange(m)
+        new_group = np.ones(m, dtype=bool)
+        new_group[1:] = sorted_group[1:] != sorted_group[:-1]
+        new_run = new_group.copy()  # a run: one group's equal values, one place
+        new_run[1:] |= sorted_key[1:] != sorted_key[:-1]
+        group_start = np.maximum.accumulate(np.where(new_group, step, 0))
+        run_start = np.maximum.accumulate(np.where(new_run, step, 0))
+        places[rows] = run_start - group_start + 1
+        run_length = np.diff(np.append(np.flatnonzero(new_run), m))
+        tied[rows] = np.repeat(run_length, run_length) > 1
+        # places are ranks of the shown values, so one place has one shown value: the
+        # next better place's is the last of the run before, in the same group
+        better = run_start > group_start
+        above[rows[better]] = shown[rows[run_start[better] - 1]]
+    ranked_of = np.bincount(codes[known], minlength=codes.max() + 1 if n else 0)[codes]
+    return places, tied, above, ranked_of.astype("int64")
 
 
 def _ranked_columns(
@@ -538,25 +585,27 @@ def _ranked_columns(
     comparable: bool,
     as_of: dt.date,
     indicator_id: int | None,
+    group_by: str | None = None,
 ) -> dict[str, object]:
     """`_ranked`'s columns as arrays, already in the ranking's row order: ranks, verdicts
     and changes computed on numpy arrays and each column taken once, so a caller adding
     columns of its own (周报's week changes) builds one frame. `previous` may be its
-    unit_id and value columns as arrays."""
+    unit_id and value columns as arrays.
+
+    With `group_by` (a unit column, "parent_id"), the rows are the rankings of several
+    groups at once — each group's ranks, ties, counts and gaps within the group, rows
+    ordered by group (first appearance) and within it as one ranking: every peer group of
+    a level ranked in one computation; `previous` then has that column too."""
     digits = rule.digits
     n = len(frame)
     shown = np.round(frame["value"].to_numpy(dtype="float64", na_value=np.nan), digits)
-    rank_now = _places(shown, m.higher_is_better)
+    groups = None if group_by is None else frame[group_by].to_numpy()
+    rank_now, tied, above, ranked_of = _place_runs(shown, m.higher_is_better, groups)
     ranked = ~np.isnan(rank_now)
-    places, first, inverse, counts = np.unique(
-        rank_now[ranked], return_index=True, return_inverse=True, return_counts=True
-    )
-    tied = np.zeros(n, dtype=bool)
-    tied[ranked] = counts[inverse] > 1
     cols: dict[str, object] = {
         "rank": pd.array(rank_now, dtype="Int64"),
         "tied": tied,
-        "ranked_of": np.full(n, int(ranked.sum()), dtype="int64"),
+        "ranked_of": ranked_of,
     }
     prev_rank = np.full(n, np.nan)
     prev_value = np.full(n, np.nan)
@@ -565,20 +614,15 @@ def _ranked_columns(
         at = pd.Index(previous["unit_id"]).get_indexer(frame["unit_id"])
         found = at >= 0
         values_then = np.asarray(previous["value"], dtype="float64")  # float64 (_value_frame)
-        ranks_then = _places(np.round(values_then, digits), m.higher_is_better)
+        groups_then = None if group_by is None else np.asarray(previous[group_by])
+        ranks_then = _places(np.round(values_then, digits), m.higher_is_better, groups_then)
         prev_rank[found] = ranks_then[at[found]]
         prev_value[found] = values_then[at[found]]
     cols["prev_rank"] = pd.array(prev_rank, dtype="Int64")
     cols["prev_value"] = prev_value
     cols["rank_change"] = np.array(_change_texts(prev_rank, rank_now, comparable), dtype=object)
 
-    # the value of the next better place (with places 1, 1, 3, place 3's is place 1's);
-    # places are ranks of the shown values, so one place has one shown value
-    above = np.full(n, np.nan)
-    if ranked.any():
-        of_place = shown[ranked][first]
-        k = np.searchsorted(places, rank_now[ranked])
-        above[ranked] = np.where(k > 0, of_place[np.maximum(k - 1, 0)], np.nan)
+    # the value of the next better place (with places 1, 1, 3, place 3's is place 1's)
     gap = (above - shown) if m.higher_is_better else (shown - above)
     cols["gap_to_above"] = np.round(gap, digits)
 
@@ -606,6 +650,7 @@ def _ranked_columns(
             frame["unit_id"].to_numpy(),
             frame["sort_order"].to_numpy(dtype="float64", na_value=np.inf),
             np.where(ranked, rank_now, np.inf),
+            np.zeros(n, dtype="int64") if groups is None else pd.factorize(groups)[0],
         )
     )
     out = {c: frame[c].array.take(order) for c in frame.columns if c not in drop}
@@ -672,6 +717,113 @@ def _cached_week_rankings(
         before = _value_frame(m, named[m.source], at[m.source, days[1]])
         out[key] = _ranked(m, m.rule, now, before, True, as_of, None)
     return out
+
+
+def peer_week_rankings(
+    metric_keys: tuple[str, ...], parent_id: int, kind: str, as_of: dt.date
+) -> dict[str, pd.DataFrame]:
+    """week_rankings(metric_keys, parent_id, kind, as_of) for a peer group (the units of
+    `kind` directly under `parent_id`, the ranking 本单位 reads): at a served day (the
+    snapshot's default date) a slice of the rankings of EVERY peer group of `kind`, which
+    are computed once per snapshot and day with the same engine (`_ranked_columns` by
+    group) — eight units' pages share them; at any other day, week_rankings."""
+    require_scope(parent_id)  # the slice is this parent's group only
+    identity = file_identity()
+    if root_id(identity) is None or not served_store(identity).covers(as_of):
+        return week_rankings(metric_keys, parent_id, kind, as_of)
+    out = {}
+    rules = tuple(metric(key).rule for key in metric_keys)  # a changed status.toml: recomputed
+    for key, (columns, bounds) in _all_peer_rankings(
+        identity, tuple(metric_keys), kind, as_of, rules
+    ).items():
+        lo, hi = bounds.get(int(parent_id), (0, 0))
+        out[key] = columns.iloc[lo:hi].reset_index(drop=True)  # its own rows, a fresh frame
+    return out
+
+
+@snapshot_cache(max_entries=64)
+def _all_peer_rankings(
+    identity: FileIdentity,
+    metric_keys: tuple[str, ...],
+    kind: str,
+    as_of: dt.date,
+    rules: tuple[status.StatusRule, ...],
+) -> dict[str, dict]:
+    """{key: (the ranked rows of every unit of `kind` by peer group (parent), {parent_id:
+    (first row, end row)})} — _cached_week_rankings' computation for all of the
+    kind's units under the root at once, ranked within parents, under `rules` (the
+    metrics' status rules, part of the key: targets and margins are settings). Snapshot
+    state, kept when page results are dropped, computed from the served rows (so never
+    staler than they are); the same for every user (peer_week_rankings hands out one
+    group's rows)."""
+    days = [as_of, as_of - WEEK]
+    root = root_id(identity)
+    with admitted(root):
+        named: dict[str, pd.DataFrame] = {}
+        for source in dict.fromkeys(metric(key).source for key in metric_keys):
+            if source == "coverage" and metrics.campaign_at(as_of) is None:
+                raise ValueError("no visit campaign in force: 走访覆盖率 has nothing to rank")
+            rows = metrics.over_days(_WEEK_SOURCES[source], root, days, kind)
+            named[source] = metrics._with_names(rows)
+        out: dict[str, dict] = {}
+        for key in metric_keys:
+            m = metric(key)
+            frame = named[m.source]
+            stamps = frame["as_of"].to_numpy()
+            now = _value_frame(m, frame, np.flatnonzero(stamps == days[0]))
+            before = _value_frame(m, frame, np.flatnonzero(stamps == days[1]))
+            rule = rules[metric_keys.index(key)]
+            out[key] = _ranked_columns(m, rule, now, before, True, as_of, None, "parent_id")
+    return {
+        key: (pd.DataFrame(columns), _group_bounds(columns["parent_id"]))
+        for key, columns in out.items()
+    }
+
+
+def peer_score_ranking(
+    parent_id: int, kind: str, as_of: dt.date, assessment_id: int
+) -> pd.DataFrame:
+    """ranking("score", parent_id, kind, as_of, assessment_id=...) for a peer group: at a
+    served day a slice of the score rankings of every peer group of `kind` in that test
+    (computed once per snapshot by the same engine, ranked within parents), else
+    `ranking`."""
+    require_scope(parent_id)  # the slice is this parent's group only
+    identity = file_identity()
+    if root_id(identity) is None or not served_store(identity).covers(as_of):
+        return ranking("score", parent_id, kind, as_of, assessment_id=assessment_id)
+    m = metric("score")
+    frame, bounds = _all_peer_score_rankings(identity, kind, as_of, int(assessment_id), m.rule)
+    lo, hi = bounds.get(int(parent_id), (0, 0))
+    return frame.iloc[lo:hi].reset_index(drop=True)
+
+
+@snapshot_cache(max_entries=64)
+def _all_peer_score_rankings(
+    identity: FileIdentity,
+    kind: str,
+    as_of: dt.date,
+    assessment_id: int,
+    rule: status.StatusRule,
+) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
+    """The 综合得分 ranking of every peer group of `kind` in one test (_compute_ranking
+    under the root, ranked within parents) and each parent's rows; snapshot state keyed
+    by the status rule (a setting), as _all_peer_rankings."""
+    root = root_id(identity)
+    with admitted(root):
+        frame = _compute_ranking(
+            metric("score"), root, kind, as_of, assessment_id, None, None, "parent_id", rule
+        )
+    return frame, _group_bounds(frame["parent_id"])
+
+
+def _group_bounds(parent_ids: object) -> dict[int, tuple[int, int]]:
+    """{parent_id: (first row, end row)} of rows grouped by parent."""
+    parents = np.asarray(parent_ids, dtype="float64")
+    if not len(parents):
+        return {}
+    starts = np.flatnonzero(np.r_[True, parents[1:] != parents[:-1]])
+    ends = np.r_[starts[1:], len(parents)]
+    return {int(parents[a]): (int(a), int(b)) for a, b in zip(starts, ends, strict=True)}
 
 
 # ── drill-down ─────────────────────────────────────────────────────────────────────────

@@ -45,7 +45,7 @@ def _coverage_projection(unit_id: int, as_of: dt.date) -> pd.DataFrame:
 
 # ... and the standing and the peer table read one set of the peers' five rankings (each
 # of the eleven asks would otherwise hand out five fresh copies)
-_week_rankings = db.batch_memo(rankings.week_rankings)
+_week_rankings = db.batch_memo(rankings.peer_week_rankings)
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,9 @@ def _peer_scope(info: UnitInfo) -> tuple[int, str] | None:
 
 
 def _ranking(key: str, parent_id: int, kind: str, as_of: dt.date, **kwargs: object) -> pd.DataFrame:
+    if key == "score" and set(kwargs) == {"assessment_id"}:
+        # every peer group's score ranking in the test, computed once per snapshot
+        return rankings.peer_score_ranking(parent_id, kind, as_of, kwargs["assessment_id"])
     if kwargs:
         return rankings.ranking(key, parent_id, kind, as_of, **kwargs)
     if key in STANDING_METRICS and metrics.campaign_at(as_of) is not None:

@@ -417,3 +417,50 @@ def test_page_ignores_a_drill_outside_the_scope(use_tiny: Path) -> None:
     at = open_page(PAGE, {"as_of": AS_OF.isoformat(), "unit": "西城区", "drill": "和平街道"})
     assert not at.exception, at.exception
     assert table_names(at) == ["城关镇"]
+
+
+def test_places_ties_gaps_and_counts_within_groups() -> None:
+    # two groups (7 and 9), higher is better, worked out by hand
+    shown = np.array([0.9, 0.5, 0.9, float("nan"), 0.7, 0.5, 0.6])
+    groups = np.array([7, 9, 7, 7, 7, 9, 9])
+    places, tied, above, ranked_of = r._place_runs(shown, True, groups)
+    assert [None if np.isnan(x) else int(x) for x in places] == [1, 2, 1, None, 3, 2, 1]
+    assert tied.tolist() == [True, True, True, False, False, True, False]
+    # the next better place's value in the unit's own group (none for first places)
+    assert [None if np.isnan(x) else x for x in above] == [None, 0.6, None, None, 0.9, 0.6, None]
+    assert ranked_of.tolist() == [3, 3, 3, 3, 3, 3, 3]
+    # one group: the same as _places without groups
+    assert r._places(shown, True, None).tolist()[:3] == [1.0, 5.0, 1.0]
+
+
+def test_every_peer_groups_stored_rankings_equal_the_live_ones() -> None:
+    assert assert_peer_rankings_equal_live() >= 5 * 4
+
+
+def assert_peer_rankings_equal_live() -> int:
+    """peer_week_rankings and peer_score_ranking (every peer group ranked at once) ==
+    week_rankings / ranking of each peer group on its own, for every (parent, kind) of the
+    snapshot at its default date and every scored test."""
+    from dashboard import db, metrics, unit_view
+    from dashboard.filters import default_as_of
+
+    as_of = default_as_of()
+    assert db.served_store(db.file_identity()).covers(as_of)
+    units = metrics.units()
+    keys = unit_view.STANDING_METRICS
+    compared = 0
+    for (parent, kind), _ in units.dropna(subset=["parent_id"]).groupby(["parent_id", "kind"]):
+        if kind not in metrics.LEVELS:
+            continue
+        stored = r.peer_week_rankings(keys, int(parent), kind, as_of)
+        live = r.week_rankings(keys, int(parent), kind, as_of)  # this group's own rankings
+        for key in keys:
+            pd.testing.assert_frame_equal(stored[key], live[key])
+            compared += 1
+        # 综合得分 in every scored test (a slice of every group's ranking vs the group's own)
+        for test in metrics.scored_assessments(as_of)["assessment_id"]:
+            stored_score = r.peer_score_ranking(int(parent), kind, as_of, int(test))
+            live_score = r.ranking("score", int(parent), kind, as_of, assessment_id=int(test))
+            pd.testing.assert_frame_equal(stored_score, live_score)
+            compared += 1
+    return compared

@@ -127,6 +127,16 @@ def test_served_answers_on_a_generated_city_equal_the_queries(
     assert _compare(scopes, levels, held.slots) > 50
 
 
+def test_every_peer_groups_rankings_on_a_generated_city_equal_the_live_ones(
+    small_city: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_rankings import assert_peer_rankings_equal_live
+
+    monkeypatch.setenv(db.ENV_VAR, str(small_city))
+    _fresh()
+    assert assert_peer_rankings_equal_live() > 100
+
+
 def _copy(source: Path, target: Path) -> Path:
     shutil.copyfile(source, target)
     return target
