@@ -2085,6 +2085,50 @@ def flag_frame(
     return flags_to_frame(evaluate(scope_id, as_of, rules), evidence_count=evidence_count)
 
 
+def stored_subtree_frame(
+    scope_id: int, as_of: dt.date, members: Iterable[int], rules: RuleSet | None = None
+) -> pd.DataFrame | None:
+    """flag_frame(scope_id, as_of, evidence_count=False) restricted to the flags raised for a
+    unit in `members` or owned by one (本单位: the unit's subtree), in the same order and
+    dtypes — when `evaluate` would read the scope's flags from the snapshot's stored rows
+    and has not yet: built straight from those rows (no Flag objects). None otherwise (the
+    caller filters flag_frame)."""
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    rules = rules or rules_or_last_good()[0]
+    scope_id = int(scope_id)
+    require_scope(scope_id)
+    day = serving_day(as_of, rules)
+    fingerprint = rules_fingerprint(rules)
+    if (
+        scope_id not in precomputed_scopes()
+        or (day, fingerprint) not in _stored_days()
+        or (file_identity(), scope_id, day, rules) in _evaluate_cached
+    ):
+        return None
+    names, rows = query_rows("flag_snapshot", day=day, rules=fingerprint, scope_id=scope_id)
+    if not rows:
+        return flags_to_frame([], evidence_count=False)
+    at = {name: i for i, name in enumerate(names)}
+    # the frame's rows as flags_to_frame makes them from the flags _stored would build
+    values = operator.itemgetter(*(at[f.name] for f in fields(Flag)))
+    evidence, count = at["evidence"], at["evidence_count"]
+    position = [f.name for f in fields(Flag)].index("evidence")
+    severity = [f.name for f in fields(Flag)].index("severity")
+    out = []
+    for row in rows:
+        cells = list(values(row))
+        cells[position] = StoredEvidence(row[evidence], row[count])
+        cells.append(SEVERITY_LABEL.get(cells[severity], cells[severity]))
+        out.append(cells)
+    # every row first (a column's dtype is the one all the scope's flags give), then the
+    # subtree's
+    frame = pd.DataFrame(out, columns=FRAME_COLUMNS[:-1])
+    wanted = pd.Index(list(members))
+    mine = frame["unit_id"].isin(wanted) | frame["owner_id"].isin(wanted)
+    return frame[mine].reset_index(drop=True)
+
+
 def flags_to_frame(flags: list[Flag], *, evidence_count: bool = True) -> pd.DataFrame:
     """flag_frame's rows. Without `evidence_count` no flag's evidence is looked at, so a
     replayed date's live evidence (LiveEvidence) is not read for a page that never shows it."""

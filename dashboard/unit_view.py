@@ -86,7 +86,6 @@ def prefetch(unit_id: int, as_of: dt.date) -> None:
             ("unit_open_problems", {"unit_id": unit_id, "as_of": as_of}),
             ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
             ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
-            ("units_in_scope", {"scope_id": unit_id}),
         ]
     )
 
@@ -514,10 +513,15 @@ def survey_items(unit_id: int, as_of: dt.date) -> pd.DataFrame:
 
 def unit_flags(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """The red flags on the unit: raised for a unit in its subtree, or owned by it."""
+    db.require_scope(unit_id)
+    subtree = db.served_store(db.file_identity()).subtree(int(unit_id))
+    # at the default date the stored flags' rows, filtered without building the flags
+    frame = flags.stored_subtree_frame(unit_id, as_of, subtree)
+    if frame is not None:
+        return frame
     # the page lists flags without their evidence: at a replayed date it is not read
     frame = flags.flag_frame(unit_id, as_of, evidence_count=False)
     if frame.empty:
         return frame
-    subtree = set(query("units_in_scope", scope_id=unit_id)["unit_id"])
     mine = frame["unit_id"].isin(subtree) | frame["owner_id"].isin(subtree)
     return frame[mine].reset_index(drop=True)
