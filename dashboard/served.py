@@ -45,6 +45,7 @@ SERVED: dict[str, tuple[str, ...]] = {
     # filter by its subtree (Store._subtree_rows)
     "materials_lines": ("days",),
     "unit_open_problems": ("as_of",),
+    "unit_owned_items": ("as_of",),
 }
 # the column that holds a served row's day (its slot): a day, or a week's Monday
 _DAY = {"weekly_problem_counts": "week_start", "weekly_problem_events": "week_start"}
@@ -236,6 +237,21 @@ def compute_each(run: Run, as_of: dt.date) -> Iterator[tuple[str, pd.DataFrame]]
     frame = frame.assign(as_of=pd.Timestamp(as_of)).reset_index(drop=True)
     frame.attrs["days"] = [as_of]
     yield "unit_open_problems", frame
+    del frame
+
+    # 本单位's owned survey items: the query for every unit that leads an indicator (the
+    # others own none), each unit's rows under its unit_id
+    parts = [
+        run("unit_owned_items", {"unit_id": int(unit), "as_of": as_of}).assign(unit_id=int(unit))
+        for unit in run("indicator_lead_units", {})["unit_id"]
+    ]
+    if not parts:  # no unit leads anything: the columns, from the first root
+        parts = [run("unit_owned_items", {"unit_id": roots[0], "as_of": as_of}).assign(unit_id=0)]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    parts.clear()
+    frame = frame.astype({"unit_id": "int32"}).assign(as_of=pd.Timestamp(as_of))
+    frame.attrs["days"] = [as_of]
+    yield "unit_owned_items", frame
 
 
 # unit_open_problems' columns that say how a problem belongs to the unit asked for: the
@@ -262,12 +278,14 @@ _EXTRA = {
     "unit_scores": ("assessment_id",),
     "weekly_problem_events": ("week_start",),
     "unit_open_problems": ("as_of",),
+    "unit_owned_items": ("as_of",),
 }
 _ORDER = {
     "coverage_counts": "unit_id, subject_kind",
     "weekly_problem_events": "deadline, problem_id",
     "materials_lines": "deadline, unit_id, indicator_id",
     "unit_open_problems": "deadline, severity = 'severe' desc, found_on, problem_id",
+    "unit_owned_items": "unit_id, category, code",
 }
 
 Read = Callable[[str, dict], pd.DataFrame]  # (sql, params) → rows of the served snapshot
@@ -439,6 +457,8 @@ class Store:
             return self._week_events(params)
         if name in ("materials_lines", "unit_open_problems"):
             return self._subtree_rows(name, params)
+        if name == "unit_owned_items":
+            return self._owned_items(params)
         scope_id, level = params.get("scope_id"), params.get("level")
         if scope_id is None or level is None:
             return None
@@ -549,6 +569,24 @@ class Store:
         frame["as_territory"] = territory[keep]
         frame["as_owner"] = owner[keep]
         return _as_queried(frame, nullable)
+
+    def _owned_items(self, params: dict) -> pd.DataFrame | None:
+        """unit_owned_items from the served rows: the unit's own (none when it leads no
+        item), in the query's order."""
+        name = "unit_owned_items"
+        unit_id, as_of = params.get("unit_id"), params.get("as_of")
+        if set(params) != {"unit_id", "as_of"} or unit_id is None or as_of is None:
+            return None
+        slot = (name, _plain(as_of))
+        if slot not in self.slots:
+            return None
+        parts = self._parts([slot])
+        if parts is None:
+            return None
+        part = parts[0]
+        rows = part.frame.take(np.flatnonzero(part.ids == int(unit_id)))
+        frame = rows.drop(columns="unit_id").reset_index(drop=True)
+        return _as_queried(frame, tuple(c for c in part.nullable if c != "unit_id"))
 
 
 @dataclass(frozen=True)

@@ -302,10 +302,9 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
     previous_id = rankings.previous_assessment(latest_id)
     names = dict(zip(tests["assessment_id"], tests["name"], strict=True))
     if _peer_scope(unit_info(unit_id)) is None:
-        latest = _row(metrics.unit_scores(unit_id, latest_id), unit_id)
-        previous = _row(metrics.unit_scores(unit_id, previous_id), unit_id) if previous_id else {}
-        latest = {**latest, "rank": None}  # the top of the tree is not ranked
-        value_before = previous.get("value")
+        # the unit's own score in each test (its served row), not a ranked frame
+        latest = {"value": _own_score(unit_id, latest_id), "rank": None}  # the top: no rank
+        value_before = _own_score(unit_id, previous_id) if previous_id else None
         n = 0
     else:
         # the ranking in the latest assessment holds the previous one's value (prev_value)
@@ -336,6 +335,16 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         gap_to_above=_value(latest.get("gap_to_above")),
         gap_to_target=_value(latest.get("gap_to_target")),
     )
+
+
+def _own_score(unit_id: int, assessment_id: int) -> object:
+    """The unit's overall score in one test (metrics.unit_scores' value of its own row)."""
+    rows = query(
+        "unit_scores", scope_id=unit_id, level="self", assessment_id=assessment_id,
+        indicator_id=None,
+    )  # fmt: skip
+    at = np.flatnonzero(rows["unit_id"].to_numpy() == unit_id)
+    return rows["value"].array[at[0]] if len(at) else None
 
 
 def peer_table(unit_id: int, as_of: dt.date) -> pd.DataFrame:
