@@ -215,12 +215,16 @@ def compute_each(run: Run, as_of: dt.date) -> Iterator[tuple[str, pd.DataFrame]]
 
     # 本单位 and 测算: the 台账 lines and the open problems of every root's subtree at the
     # default date (a unit's rows are those of its subtree: Store._subtree_rows)
-    parts = [run("materials_lines", {"scope_id": root, "days": [as_of]}) for root in roots]
+    # (the lines at the 本单位 page's days: its batch asks for them together)
+    from dashboard import page_days
+
+    line_days = sorted({as_of, *page_days.days_for("unit", as_of)})
+    parts = [run("materials_lines", {"scope_id": root, "days": line_days}) for root in roots]
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     parts.clear()
     if len(roots) > 1:  # a unit lies under one root: the roots' rows in the query's order
         frame = _sorted(frame, ["as_of", "deadline", "unit_id", "indicator_id"])
-    frame.attrs["days"] = [as_of]
+    frame.attrs["days"] = line_days
     yield "materials_lines", frame
     del frame
     parts = [

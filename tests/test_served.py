@@ -261,11 +261,14 @@ def test_the_units_open_problems_lines_and_owned_items_are_served_as_queried(
     held = db.served_store(identity)
     assert ("unit_open_problems", AS_OF) in held.slots
     assert ("materials_lines", AS_OF) in held.slots
+    week = dt.timedelta(days=7)
     problems = lines = owned = 0
     for unit_id in [int(u) for u in metrics.units()["unit_id"]]:
         for name, params in (
             ("unit_open_problems", {"unit_id": unit_id, "as_of": AS_OF}),
             ("materials_lines", {"scope_id": unit_id, "days": [AS_OF]}),
+            # the 本单位 page's batch: the day and a week before it, asked together
+            ("materials_lines", {"scope_id": unit_id, "days": [AS_OF - week, AS_OF]}),
             ("unit_owned_items", {"unit_id": unit_id, "as_of": AS_OF}),
         ):
             got = held.lookup(name, params)
