@@ -81,11 +81,14 @@ def prefetch(unit_id: int, as_of: dt.date) -> None:
     台账 lines, owned survey items and subtree) on the query workers, so they run while
     the standing is computed; open_problems, missing_materials, owned_items and unit_flags
     then take their results (db.query_soon) instead of running them one after another."""
+    # (at the default date these are lookups of served rows, and the scope's stored flags)
+    stored_flags = flags.stored_request(unit_id, as_of)
     db.query_soon(
         [
             ("unit_open_problems", {"unit_id": unit_id, "as_of": as_of}),
             ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
             ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
+            *([stored_flags] if stored_flags is not None else []),
         ]
     )
 
