@@ -2127,11 +2127,12 @@ def stored_subtree_frame(
     columns: dict[str, object] = {}
     for name in FRAME_COLUMNS[:-1]:
         if name == "evidence":
-            texts, counts = rows["evidence"].array, rows["evidence_count"].to_numpy()
-            cells = [StoredEvidence(texts[i], int(counts[i])) for i in keep]
+            texts = rows["evidence"].take(keep).tolist()
+            counts = rows["evidence_count"].take(keep).tolist()
+            cells = [StoredEvidence(t, c) for t, c in zip(texts, counts, strict=True)]
             columns[name] = pd.Series(cells, dtype=object)
         elif name == "severity_label":
-            labels = [SEVERITY_LABEL.get(v, v) for v in rows["severity"].array.take(keep)]
+            labels = [SEVERITY_LABEL.get(v, v) for v in rows["severity"].take(keep).tolist()]
             columns[name] = pd.Series(labels, dtype="str")
         else:
             column = _as_built(rows[name])
