@@ -140,11 +140,6 @@ def peers_visible(unit_id: int) -> bool:
     return info.has_peers and db.may_see(info.parent_id)
 
 
-def _row(frame: pd.DataFrame, unit_id: int) -> dict:
-    match = frame[frame["unit_id"] == unit_id]
-    return match.iloc[0].to_dict() if len(match) else {}
-
-
 def _value(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
