@@ -77,11 +77,11 @@ def unit_info(unit_id: int) -> UnitInfo:
 
 
 def prefetch(unit_id: int, as_of: dt.date) -> None:
-    """Start the page's own queries (those the served rows do not hold: its open problems,
-    台账 lines, owned survey items and subtree) on the query workers, so they run while
-    the standing is computed; open_problems, missing_materials, owned_items and unit_flags
-    then take their results (db.query_soon) instead of running them one after another."""
-    # (at the default date these are lookups of served rows, and the scope's stored flags)
+    """Start the page's own row queries (its open problems, 台账 lines, owned survey items
+    and, at the default date, the scope's stored flags) on the query workers, so they run
+    while the standing is computed; open_problems, missing_materials, owned_items and
+    unit_flags then take their results (db.query_soon) instead of running them one after
+    another. At the default date the first three are lookups of the served rows."""
     stored_flags = flags.stored_request(unit_id, as_of)
     db.query_soon(
         [
