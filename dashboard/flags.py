@@ -64,6 +64,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dashboard import labels, metrics, status
@@ -2119,6 +2120,90 @@ def flag_frame(
     """One row per flag (every Flag field, the Chinese severity and, unless a page shows no
     evidence and asks without it, the evidence count)."""
     return flags_to_frame(evaluate(scope_id, as_of, rules), evidence_count=evidence_count)
+
+
+def stored_request(scope_id: int, as_of: dt.date, rules: RuleSet | None = None
+                   ) -> tuple[str, dict] | None:  # fmt: skip
+    """The flag_snapshot query (name, params) that holds the scope's flags at as_of when
+    `evaluate` would read them from the snapshot and has not yet; None otherwise."""
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    rules = rules or rules_or_last_good()[0]
+    scope_id = int(scope_id)
+    day = serving_day(as_of, rules)
+    fingerprint = rules_fingerprint(rules)
+    if (
+        scope_id not in precomputed_scopes()
+        or (day, fingerprint) not in _stored_days()
+        or (file_identity(), scope_id, day, rules) in _evaluate_cached
+    ):
+        return None
+    return "flag_snapshot", {"day": day, "rules": fingerprint, "scope_id": scope_id}
+
+
+def stored_subtree_frame(
+    scope_id: int, as_of: dt.date, members: np.ndarray, rules: RuleSet | None = None
+) -> pd.DataFrame | None:
+    """flag_frame(scope_id, as_of, evidence_count=False) restricted to the flags raised for a
+    unit in `members` or owned by one (本单位: the unit's subtree), in the same order, values
+    and dtypes — when `evaluate` would read the scope's flags from the snapshot's stored
+    rows and has not yet (stored_request): the rows filtered column-wise first, then only
+    the kept ones made into cells (no Flag objects). None otherwise (the caller filters
+    flag_frame)."""
+    require_scope(int(scope_id))
+    request = stored_request(scope_id, as_of, rules)
+    if request is None:
+        return None
+    rows = query(request[0], **request[1])
+    if rows.empty:
+        return flags_to_frame([], evidence_count=False)
+    units = rows["unit_id"].to_numpy()
+    owners = rows["owner_id"].to_numpy(dtype="float64", na_value=np.nan)
+    keep = np.flatnonzero(np.isin(units, members) | np.isin(owners, members))
+    columns: dict[str, object] = {}
+    for name in FRAME_COLUMNS[:-1]:
+        if name == "evidence":
+            texts = rows["evidence"].take(keep).tolist()
+            counts = rows["evidence_count"].take(keep).tolist()
+            cells = [StoredEvidence(t, c) for t, c in zip(texts, counts, strict=True)]
+            columns[name] = pd.Series(cells, dtype=object)
+        elif name == "severity_label":
+            labels = [SEVERITY_LABEL.get(v, v) for v in rows["severity"].take(keep).tolist()]
+            columns[name] = pd.Series(labels, dtype="str")
+        else:
+            column = _as_built(rows[name])
+            if column is None:  # a column the rows cannot tell apart (all NaN): the flags
+                return None
+            columns[name] = column.take(keep).reset_index(drop=True)
+    return pd.DataFrame(columns)
+
+
+def _as_built(column: pd.Series) -> pd.Series | None:
+    """A flag_snapshot column (as DuckDB hands it to pandas) with the dtype and cells a
+    frame made from the flags' values row by row gets for ALL the scope's rows (the dtype
+    pandas infers from Python values): text as str, integers as int64 (float64 when one is
+    NULL), dates as date objects, a column with nothing but NULLs as None objects. None when
+    that cannot be told (a float column all NaN: NULL and NaN look alike here)."""
+    kind = column.dtype.kind
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.reset_index(drop=True)
+    if kind == "M":  # dates: date objects, None where NULL
+        return pd.Series(column.to_numpy().astype("datetime64[D]").astype(object), dtype=object)
+    if kind in "iu":  # no NULL
+        return pd.Series(column.to_numpy(dtype="int64"))
+    values = column.to_numpy(dtype="float64", na_value=np.nan)
+    missing = np.isnan(values)
+    if missing.all():
+        is_int = pd.api.types.is_integer_dtype(column.dtype) or column.name in _NULLABLE_INTS
+        if not is_int:
+            return None
+        return pd.Series([None] * len(values), dtype=object)
+    return pd.Series(values)
+
+
+# flag_snapshot's integer columns that may be NULL (DuckDB hands them over as floats or a
+# nullable integer dtype when one is)
+_NULLABLE_INTS = ("owner_id", "days_to_test")
 
 
 def flags_to_frame(flags: list[Flag], *, evidence_count: bool = True) -> pd.DataFrame:

@@ -41,6 +41,11 @@ SERVED: dict[str, tuple[str, ...]] = {
     # 周报: a week's problem counts per unit and its problem list, at the recent weeks
     "weekly_problem_counts": ("levels", "week_starts"),
     "weekly_problem_events": ("week_start", "week_end"),
+    # 本单位 (and 测算's 台账 lines): every unit's rows at the default date, a unit's rows a
+    # filter by its subtree (Store._subtree_rows)
+    "materials_lines": ("days",),
+    "unit_open_problems": ("as_of",),
+    "unit_owned_items": ("as_of",),
 }
 # the column that holds a served row's day (its slot): a day, or a week's Monday
 _DAY = {"weekly_problem_counts": "week_start", "weekly_problem_events": "week_start"}
@@ -206,6 +211,56 @@ def compute_each(run: Run, as_of: dt.date) -> Iterator[tuple[str, pd.DataFrame]]
     frame = frame.reset_index(drop=True)
     frame.attrs["days"] = starts[1:]  # a week without a problem event is served too (empty)
     yield "weekly_problem_events", frame
+    del frame
+
+    # 本单位 and 测算: the 台账 lines and the open problems of every root's subtree at the
+    # default date (a unit's rows are those of its subtree: Store._subtree_rows)
+    # (the lines at the 本单位 page's days: its batch asks for them together)
+    from dashboard import page_days
+
+    line_days = sorted({as_of, *page_days.days_for("unit", as_of)})
+    parts = [run("materials_lines", {"scope_id": root, "days": line_days}) for root in roots]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    parts.clear()
+    if len(roots) > 1:  # a unit lies under one root: the roots' rows in the query's order
+        frame = _sorted(frame, ["as_of", "deadline", "unit_id", "indicator_id"])
+    frame.attrs["days"] = line_days
+    yield "materials_lines", frame
+    del frame
+    parts = [
+        run("unit_open_problems", {"unit_id": root, "as_of": as_of}).drop(columns=list(_MEMBERSHIP))
+        for root in roots
+    ]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    parts.clear()
+    if len(roots) > 1:  # a problem under two roots (属地 in one, 责任单位 in the other) once
+        frame = frame.drop_duplicates("problem_id").reset_index(drop=True)
+        order = frame.assign(_not_severe=frame["severity"] != "severe")
+        keys = ["deadline", "_not_severe", "found_on", "problem_id"]
+        frame = frame.take(order[keys].sort_values(keys, kind="stable").index)
+    frame = frame.assign(as_of=pd.Timestamp(as_of)).reset_index(drop=True)
+    frame.attrs["days"] = [as_of]
+    yield "unit_open_problems", frame
+    del frame
+
+    # 本单位's owned survey items: the query for every unit that leads an indicator (the
+    # others own none), each unit's rows under its unit_id
+    parts = [
+        run("unit_owned_items", {"unit_id": int(unit), "as_of": as_of}).assign(unit_id=int(unit))
+        for unit in run("indicator_lead_units", {})["unit_id"]
+    ]
+    if not parts:  # no unit leads anything: the columns, from the first root
+        parts = [run("unit_owned_items", {"unit_id": roots[0], "as_of": as_of}).assign(unit_id=0)]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    parts.clear()
+    frame = frame.astype({"unit_id": "int32"}).assign(as_of=pd.Timestamp(as_of))
+    frame.attrs["days"] = [as_of]
+    yield "unit_owned_items", frame
+
+
+# unit_open_problems' columns that say how a problem belongs to the unit asked for: the
+# served rows are every root's, these are set by the lookup for the unit's subtree
+_MEMBERSHIP = ("as_territory", "as_owner")
 
 
 def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -226,10 +281,15 @@ _EXTRA = {
     "coverage_counts": ("campaign_id",),
     "unit_scores": ("assessment_id",),
     "weekly_problem_events": ("week_start",),
+    "unit_open_problems": ("as_of",),
+    "unit_owned_items": ("as_of",),
 }
 _ORDER = {
     "coverage_counts": "unit_id, subject_kind",
     "weekly_problem_events": "deadline, problem_id",
+    "materials_lines": "deadline, unit_id, indicator_id",
+    "unit_open_problems": "deadline, severity = 'severe' desc, found_on, problem_id",
+    "unit_owned_items": "unit_id, category, code",
 }
 
 Read = Callable[[str, dict], pd.DataFrame]  # (sql, params) → rows of the served snapshot
@@ -409,6 +469,10 @@ class Store:
             return self._week_counts(params)
         if name == "weekly_problem_events":
             return self._week_events(params)
+        if name in ("materials_lines", "unit_open_problems"):
+            return self._subtree_rows(name, params)
+        if name == "unit_owned_items":
+            return self._owned_items(params)
         scope_id, level = params.get("scope_id"), params.get("level")
         if scope_id is None or level is None:
             return None
@@ -501,6 +565,60 @@ class Store:
         keep = np.isin(part.ids, members) | np.isin(depts, members)
         frame = part.frame.take(np.flatnonzero(keep)).reset_index(drop=True)
         return _as_queried(frame, part.nullable)
+
+    def _subtree_rows(self, name: str, params: dict) -> pd.DataFrame | None:
+        """materials_lines (the lines of units in the scope's subtree, day by day) or
+        unit_open_problems (the problems whose 属地 unit or 责任单位 lies in the unit's
+        subtree, with as_territory / as_owner saying which) from the served rows of
+        every unit, in the query's order."""
+        if name == "materials_lines":
+            scope_id, days = params.get("scope_id"), params.get("days")
+            if set(params) != {"scope_id", "days"} or scope_id is None or days is None:
+                return None
+            slots = [(name, d) for d in sorted({_plain(d) for d in days})]
+        else:
+            scope_id, as_of = params.get("unit_id"), params.get("as_of")
+            if set(params) != {"unit_id", "as_of"} or scope_id is None or as_of is None:
+                return None
+            slots = [(name, _plain(as_of))]
+        if not slots or any(slot not in self.slots for slot in slots):
+            return None
+        parts = self._parts(slots)
+        if parts is None:
+            return None
+        members = self.subtree(int(scope_id))
+        nullable = tuple(dict.fromkeys(c for part in parts for c in part.nullable))
+        if name == "materials_lines":
+            pieces = [part.frame.take(np.flatnonzero(np.isin(part.ids, members))) for part in parts]
+            frame = pieces[0] if len(pieces) == 1 else pd.concat(pieces)
+            return _as_queried(frame.reset_index(drop=True), nullable)
+        part = parts[0]
+        territory = np.isin(part.ids, members)
+        depts = part.frame["dept_id"].to_numpy(dtype="float64", na_value=np.nan)
+        owner = np.isin(depts, members)
+        keep = np.flatnonzero(territory | owner)
+        frame = part.frame.take(keep).reset_index(drop=True)
+        frame["as_territory"] = territory[keep]
+        frame["as_owner"] = owner[keep]
+        return _as_queried(frame, nullable)
+
+    def _owned_items(self, params: dict) -> pd.DataFrame | None:
+        """unit_owned_items from the served rows: the unit's own (none when it leads no
+        item), in the query's order."""
+        name = "unit_owned_items"
+        unit_id, as_of = params.get("unit_id"), params.get("as_of")
+        if set(params) != {"unit_id", "as_of"} or unit_id is None or as_of is None:
+            return None
+        slot = (name, _plain(as_of))
+        if slot not in self.slots:
+            return None
+        parts = self._parts([slot])
+        if parts is None:
+            return None
+        part = parts[0]
+        rows = part.frame.take(np.flatnonzero(part.ids == int(unit_id)))
+        frame = rows.drop(columns="unit_id").reset_index(drop=True)
+        return _as_queried(frame, tuple(c for c in part.nullable if c != "unit_id"))
 
 
 @dataclass(frozen=True)

@@ -465,11 +465,12 @@ def _measures(
 # ── the default date, stored when the snapshot is written ──────────────────────────────
 #
 # The page's two scope queries (sim_field_states, materials_lines) at the snapshot's
-# default date are run once for every root when the snapshot is written and stored
-# (sim_default_states, sim_default_lines). A scope's rows are a filter of them: a point
-# belongs to a scope when its 属地 unit or its 主管 department lies in the subtree, a 台账
-# line when its unit does — the queries' own membership rules — and the rows keep the
-# queries' order. Another day or other settings run the queries.
+# default date are run once for every root when the snapshot is written and stored:
+# sim_field_states here (sim_default_states), materials_lines with the served rows
+# (dashboard/served.py, served_materials_lines, which 本单位 reads too). A scope's rows are
+# a filter of them: a point belongs to a scope when its 属地 unit or its 主管 department
+# lies in the subtree, a 台账 line when its unit does — the queries' own membership rules —
+# and the rows keep the queries' order. Another day or other settings run the queries.
 
 DEFAULT_META_KEY = "sim_default"
 
@@ -483,9 +484,10 @@ def _default_key(settings: Settings, as_of: dt.date) -> str:
     return f"{digest.hexdigest()[:16]}:{as_of.isoformat()}"
 
 
-def default_day_frames(as_of: dt.date, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """sim_field_states and materials_lines at `as_of` for every point and unit: each root's
-    rows (uncached), a point listed under two roots once, in the queries' order."""
+def default_day_frames(as_of: dt.date, settings: Settings) -> pd.DataFrame:
+    """sim_field_states at `as_of` for every point: each root's rows (uncached), a point
+    listed under two roots once, in the query's order. (materials_lines' rows at the default
+    date are the served ones: served.compute_each.)"""
     units = metrics.units()
     roots = [int(u) for u in units.loc[units["parent_id"].isna(), "unit_id"]]
     identity = db.file_identity()
@@ -495,29 +497,24 @@ def default_day_frames(as_of: dt.date, settings: Settings) -> tuple[pd.DataFrame
                      {"scope_id": r, "days": days, "lookback_days": settings.lookback_days})
         for r in roots
     ]  # fmt: skip
-    lines = [
-        db.run_query(identity, "materials_lines", {"scope_id": r, "days": days}) for r in roots
-    ]
     if len(roots) == 1:
-        return states[0], lines[0]
+        return states[0]
     state = pd.concat(states, ignore_index=True)
     state = state.drop_duplicates(["as_of", "indicator_id", "point_id"])
     state = state.sort_values(["as_of", "indicator_id", "point_id"], kind="stable")
-    line = pd.concat(lines, ignore_index=True)
-    line = line.sort_values(["as_of", "deadline", "unit_id", "indicator_id"], kind="stable")
-    return state.reset_index(drop=True), line.reset_index(drop=True)
+    return state.reset_index(drop=True)
 
 
 def precompute_default_day(path: Path, settings: Settings) -> None:
-    """Store the default day's field states and 台账 lines of a snapshot being built
-    (tables sim_default_states, sim_default_lines) and name them in meta. A cache, as the
-    backtest: on an error the page runs its queries."""
+    """Store the default day's field states of a snapshot being built (table
+    sim_default_states; its 台账 lines are the served materials_lines rows) and name them in
+    meta. A cache, as the backtest: on an error the page runs its queries."""
     from dashboard import filters
 
     try:
         with db.reading_snapshot(path):
             as_of = filters.default_as_of()
-            states, lines = default_day_frames(as_of, settings)
+            states = default_day_frames(as_of, settings)
     except Exception:  # noqa: BLE001 - a cache: the page runs its own queries without it
         logging.getLogger(__name__).exception("测算 default day not precomputed")
         return
@@ -528,8 +525,7 @@ def precompute_default_day(path: Path, settings: Settings) -> None:
         con.execute("begin transaction")
         con.register("state_rows", states)
         con.execute("create or replace table sim_default_states as select * from state_rows")
-        con.register("line_rows", lines)
-        con.execute("create or replace table sim_default_lines as select * from line_rows")
+        con.execute("drop table if exists sim_default_lines")  # an older release's copy
         con.execute(
             "insert or replace into meta (key, value) values ($k, $v)",
             {"k": DEFAULT_META_KEY, "v": _default_key(settings, as_of)},
@@ -546,10 +542,8 @@ class _Stored:
 
     as_of: dt.date
     states: pd.DataFrame
-    lines: pd.DataFrame
     point_unit: np.ndarray
     point_dept: np.ndarray
-    line_unit: np.ndarray
 
 
 @db.snapshot_cache(max_entries=4)
@@ -559,16 +553,12 @@ def _stored_default(_identity: db.FileIdentity, key: str) -> _Stored | None:
     if db.meta().get(DEFAULT_META_KEY) != key:
         return None
     states = db.run_query(_identity, "sim_default_states", {})
-    lines = db.run_query(_identity, "sim_default_lines", {})
     states = states.assign(as_of=pd.to_datetime(states["as_of"]).dt.date)
-    lines = lines.assign(as_of=pd.to_datetime(lines["as_of"]).dt.date)
     return _Stored(
         dt.date.fromisoformat(key.rsplit(":", 1)[1]),
         states,
-        lines,
         states["unit_id"].to_numpy(dtype="int64"),
         states["dept_id"].to_numpy(dtype="float64", na_value=np.nan),
-        lines["unit_id"].to_numpy(dtype="int64"),
     )
 
 
@@ -615,8 +605,9 @@ def _scope_default(
     members = _subtree(scope_id)
     in_scope = np.isin(stored.point_unit, members) | np.isin(stored.point_dept, members)
     states = stored.states.take(np.flatnonzero(in_scope)).reset_index(drop=True)
-    lines = stored.lines.take(np.flatnonzero(np.isin(stored.line_unit, members)))
-    return states, lines.reset_index(drop=True)
+    # the 台账 lines: the served rows of the day (served.py), or the query when not served
+    lines = db.query("materials_lines", scope_id=int(scope_id), days=(as_of,))
+    return states, lines.assign(as_of=pd.to_datetime(lines["as_of"]).dt.date)
 
 
 def _keys(scope_id: int, days: list[dt.date]) -> pd.DataFrame:

@@ -55,6 +55,7 @@ PRECOMPUTED_SOURCES = [
         for name in (
             "rectification_counts", "coverage_counts", "materials_counts", "point_counts",
             "unit_scores", "weekly_problem_counts", "weekly_problem_events",
+            "materials_lines", "unit_open_problems", "unit_owned_items", "indicator_lead_units",
         )
     ),
     *sorted((PACKAGE_DIR.parent / "queries").glob("sim_*.sql")),

@@ -77,16 +77,18 @@ def unit_info(unit_id: int) -> UnitInfo:
 
 
 def prefetch(unit_id: int, as_of: dt.date) -> None:
-    """Start the page's own queries (those the served rows do not hold: its open problems,
-    台账 lines, owned survey items and subtree) on the query workers, so they run while
-    the standing is computed; open_problems, missing_materials, owned_items and unit_flags
-    then take their results (db.query_soon) instead of running them one after another."""
+    """Start the page's own row queries (its open problems, 台账 lines, owned survey items
+    and, at the default date, the scope's stored flags) on the query workers, so they run
+    while the standing is computed; open_problems, missing_materials, owned_items and
+    unit_flags then take their results (db.query_soon) instead of running them one after
+    another. At the default date the first three are lookups of the served rows."""
+    stored_flags = flags.stored_request(unit_id, as_of)
     db.query_soon(
         [
             ("unit_open_problems", {"unit_id": unit_id, "as_of": as_of}),
             ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
             ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
-            ("units_in_scope", {"scope_id": unit_id}),
+            *([stored_flags] if stored_flags is not None else []),
         ]
     )
 
@@ -139,11 +141,6 @@ def peers_visible(unit_id: int) -> bool:
     unit's own rank among them (README, 访问控制)."""
     info = unit_info(unit_id)
     return info.has_peers and db.may_see(info.parent_id)
-
-
-def _row(frame: pd.DataFrame, unit_id: int) -> dict:
-    match = frame[frame["unit_id"] == unit_id]
-    return match.iloc[0].to_dict() if len(match) else {}
 
 
 def _value(value: object) -> float | None:
@@ -306,10 +303,9 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
     previous_id = rankings.previous_assessment(latest_id)
     names = dict(zip(tests["assessment_id"], tests["name"], strict=True))
     if _peer_scope(unit_info(unit_id)) is None:
-        latest = _row(metrics.unit_scores(unit_id, latest_id), unit_id)
-        previous = _row(metrics.unit_scores(unit_id, previous_id), unit_id) if previous_id else {}
-        latest = {**latest, "rank": None}  # the top of the tree is not ranked
-        value_before = previous.get("value")
+        # the unit's own score in each test (its served row), not a ranked frame
+        latest = {"value": _own_score(unit_id, latest_id), "rank": None}  # the top: no rank
+        value_before = _own_score(unit_id, previous_id) if previous_id else None
         n = 0
     else:
         # the ranking in the latest assessment holds the previous one's value (prev_value)
@@ -340,6 +336,16 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         gap_to_above=_value(latest.get("gap_to_above")),
         gap_to_target=_value(latest.get("gap_to_target")),
     )
+
+
+def _own_score(unit_id: int, assessment_id: int) -> object:
+    """The unit's overall score in one test (metrics.unit_scores' value of its own row)."""
+    rows = query(
+        "unit_scores", scope_id=unit_id, level="self", assessment_id=assessment_id,
+        indicator_id=None,
+    )  # fmt: skip
+    at = np.flatnonzero(rows["unit_id"].to_numpy() == unit_id)
+    return rows["value"].array[at[0]] if len(at) else None
 
 
 def peer_table(unit_id: int, as_of: dt.date) -> pd.DataFrame:
@@ -517,10 +523,15 @@ def survey_items(unit_id: int, as_of: dt.date) -> pd.DataFrame:
 
 def unit_flags(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """The red flags on the unit: raised for a unit in its subtree, or owned by it."""
+    db.require_scope(unit_id)
+    subtree = db.served_store(db.file_identity()).subtree(int(unit_id))
+    # at the default date the stored flags' rows, filtered without building the flags
+    frame = flags.stored_subtree_frame(unit_id, as_of, subtree)
+    if frame is not None:
+        return frame
     # the page lists flags without their evidence: at a replayed date it is not read
     frame = flags.flag_frame(unit_id, as_of, evidence_count=False)
     if frame.empty:
         return frame
-    subtree = set(query("units_in_scope", scope_id=unit_id)["unit_id"])
     mine = frame["unit_id"].isin(subtree) | frame["owner_id"].isin(subtree)
     return frame[mine].reset_index(drop=True)

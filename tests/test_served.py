@@ -284,3 +284,38 @@ def test_own_scores_equal_each_tests_score_values(use_tiny: Path) -> None:
                 seen_value = True
     assert seen_missing and seen_value
     _fresh()
+
+
+def test_the_units_open_problems_lines_and_owned_items_are_served_as_queried(
+    use_tiny: Path,
+) -> None:
+    """本单位's rows at the default date: every unit's open problems (属地 or 责任 in its
+    subtree, with as_territory / as_owner), 台账 lines and owned survey items (none for most
+    units) equal the queries' own answer."""
+    _fresh()
+    identity = db.file_identity()
+    held = db.served_store(identity)
+    assert ("unit_open_problems", AS_OF) in held.slots
+    assert ("materials_lines", AS_OF) in held.slots
+    week = dt.timedelta(days=7)
+    problems = lines = owned = 0
+    for unit_id in [int(u) for u in metrics.units()["unit_id"]]:
+        for name, params in (
+            ("unit_open_problems", {"unit_id": unit_id, "as_of": AS_OF}),
+            ("materials_lines", {"scope_id": unit_id, "days": [AS_OF]}),
+            # the 本单位 page's batch: the day and a week before it, asked together
+            ("materials_lines", {"scope_id": unit_id, "days": [AS_OF - week, AS_OF]}),
+            ("unit_owned_items", {"unit_id": unit_id, "as_of": AS_OF}),
+        ):
+            got = held.lookup(name, params)
+            assert got is not None, (name, params)
+            pd.testing.assert_frame_equal(got, db.run_query(identity, name, params))
+        problems += len(held.lookup("unit_open_problems", {"unit_id": unit_id, "as_of": AS_OF}))
+        lines += len(held.lookup("materials_lines", {"scope_id": unit_id, "days": [AS_OF]}))
+        owned += len(held.lookup("unit_owned_items", {"unit_id": unit_id, "as_of": AS_OF}))
+    assert problems > 0 and lines > 0 and owned > 0
+    # another day runs the queries
+    day = AS_OF - dt.timedelta(days=1)
+    assert held.lookup("unit_open_problems", {"unit_id": 1, "as_of": day}) is None
+    assert held.lookup("materials_lines", {"scope_id": 1, "days": [AS_OF, day]}) is None
+    assert held.lookup("unit_owned_items", {"unit_id": 12, "as_of": day}) is None

@@ -6,6 +6,7 @@ afresh; clear_memos forgets everything."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -118,15 +119,24 @@ def test_query_soon_runs_each_query_once_for_the_later_query(
         return run(identity, name, params)  # type: ignore[arg-type]
 
     monkeypatch.setattr(db, "run_query", counted)
-    unit_view.prefetch(12, AS_OF)  # 市住建局
-    problems = unit_view.open_problems(12, AS_OF)
-    unit_view.owned_items(12, AS_OF)
-    unit_view.missing_materials(12, AS_OF)
-    unit_view.unit_flags(12, AS_OF)
+    # a day the snapshot does not serve (at the default date these are served lookups)
+    day = AS_OF - dt.timedelta(days=1)
+    unit_view.prefetch(12, day)  # 市住建局
+    problems = unit_view.open_problems(12, day)
+    unit_view.owned_items(12, day)
+    unit_view.missing_materials(12, day)
+    unit_view.unit_flags(12, day)
     for name in ("unit_open_problems", "materials_lines", "unit_owned_items"):
         assert runs.count(name) == 1, name
     db.clear_memos()
-    assert problems.equals(unit_view.open_problems(12, AS_OF))
+    assert problems.equals(unit_view.open_problems(12, day))
+    # at the default date: the served rows, no query
+    runs.clear()
+    unit_view.prefetch(12, AS_OF)
+    unit_view.open_problems(12, AS_OF)
+    unit_view.owned_items(12, AS_OF)
+    unit_view.missing_materials(12, AS_OF)
+    assert not {"unit_open_problems", "materials_lines", "unit_owned_items"} & set(runs)
 
 
 def test_query_many_reads_the_snapshot_being_built(

@@ -124,6 +124,34 @@ def test_unit_flags_are_the_engines_flags_on_the_unit() -> None:
     assert all(12 in (u, o) for u, o in zip(mine["unit_id"], mine["owner_id"], strict=True))
 
 
+def test_unit_flags_from_the_stored_rows_equal_the_filtered_engine_frame() -> None:
+    """At the default date the stored flags' rows, filtered before any flag is built, give
+    the engine's frame filtered by the unit's subtree: same rows, order and dtypes."""
+    import pandas as pd
+
+    from dashboard import db, metrics
+
+    served = 0
+    for unit_id in [int(u) for u in metrics.units()["unit_id"]]:
+        db.clear_results()
+        subtree = db.served_store(db.file_identity()).subtree(unit_id)
+        assert set(subtree) == set(db.query("units_in_scope", scope_id=unit_id)["unit_id"])
+        stored = flags.stored_subtree_frame(unit_id, AS_OF, subtree)
+        engine = flags.flag_frame(unit_id, AS_OF, evidence_count=False)
+        if engine.empty:
+            assert stored is None or stored.empty
+            continue
+        mine = engine["unit_id"].isin(subtree) | engine["owner_id"].isin(subtree)
+        expected = engine[mine].reset_index(drop=True)
+        pd.testing.assert_frame_equal(unit_view.unit_flags(unit_id, AS_OF), expected)
+        if stored is not None:
+            pd.testing.assert_frame_equal(stored, expected)
+            served += 1
+        # once evaluated, the flags built are filtered instead
+        assert flags.stored_subtree_frame(unit_id, AS_OF, subtree) is None
+    assert served >= 5  # the city, its districts, streets and departments are stored
+
+
 # ── the page ───────────────────────────────────────────────────────────────────────────
 
 
