@@ -601,10 +601,11 @@ def _scope_default(
         return None
     if _lone_root() == scope_id:
         # the only root: every stored row is in its scope (the rows are its queries')
-        return stored.states.copy(deep=False), stored.lines.copy(deep=False)
-    members = _subtree(scope_id)
-    in_scope = np.isin(stored.point_unit, members) | np.isin(stored.point_dept, members)
-    states = stored.states.take(np.flatnonzero(in_scope)).reset_index(drop=True)
+        states = stored.states.copy(deep=False)
+    else:
+        members = _subtree(scope_id)
+        in_scope = np.isin(stored.point_unit, members) | np.isin(stored.point_dept, members)
+        states = stored.states.take(np.flatnonzero(in_scope)).reset_index(drop=True)
     # the 台账 lines: the served rows of the day (served.py), or the query when not served
     lines = db.query("materials_lines", scope_id=int(scope_id), days=(as_of,))
     return states, lines.assign(as_of=pd.to_datetime(lines["as_of"]).dt.date)
