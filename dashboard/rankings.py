@@ -816,6 +816,29 @@ def _all_peer_score_rankings(
     return frame, _group_bounds(frame["parent_id"])
 
 
+def warm_peer_rankings(metric_keys: tuple[str, ...], as_of: dt.date) -> None:
+    """Compute every peer group's rankings at `as_of` (peer_week_rankings' and, in the
+    latest scored test, peer_score_ranking's snapshot state) for every ranked kind, ahead
+    of the first 本单位 page (startup.warm_up_in_background): no scope's result is handed
+    out, so no access check is needed. Nothing when `as_of` is not a served day."""
+    identity = file_identity()
+    if root_id(identity) is None or not served_store(identity).covers(as_of):
+        return
+    units = metrics.units()
+    kinds = sorted(
+        k for k in units.loc[units["parent_id"].notna(), "kind"].dropna().unique()
+        if k in metrics.LEVELS
+    )  # fmt: skip
+    tests = metrics.scored_assessments(as_of)
+    rules = tuple(metric(key).rule for key in metric_keys)
+    for kind in kinds:
+        if metrics.campaign_at(as_of) is not None:  # 本单位 reads them only then (_ranking)
+            _all_peer_rankings(identity, tuple(metric_keys), kind, as_of, rules)
+        if not tests.empty:
+            latest = int(tests.iloc[0]["assessment_id"])
+            _all_peer_score_rankings(identity, kind, as_of, latest, metric("score").rule)
+
+
 def _group_bounds(parent_ids: object) -> dict[int, tuple[int, int]]:
     """{parent_id: (first row, end row)} of rows grouped by parent."""
     parents = np.asarray(parent_ids, dtype="float64")

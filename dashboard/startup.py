@@ -94,12 +94,13 @@ def warm_up_in_background(scope_id: int, as_of: dt.date) -> None:
         _warmed.add(identity)
 
     def work() -> None:
-        from dashboard import flags, meeting, weekly
+        from dashboard import flags, meeting, unit_view, weekly
 
         try:
             meeting.meeting_view(scope_id, as_of)
             flags.evaluate(scope_id, as_of)
             weekly.warm(as_of)  # snapshot state only: every unit's, every scope's
+            unit_view.warm(as_of)  # every peer group's standing rankings
         except Exception:  # noqa: BLE001 - warming is best effort; pages report real errors
             logging.getLogger(__name__).exception("warm-up failed")
 

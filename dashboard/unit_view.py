@@ -76,6 +76,12 @@ def unit_info(unit_id: int) -> UnitInfo:
     return UnitInfo(int(unit_id), str(row["name"]), str(row["kind"]), parent, parent_name)
 
 
+def warm(as_of: dt.date) -> None:
+    """Every peer group's standing rankings at the default date, computed ahead of the
+    first 本单位 page of each kind (startup.warm_up_in_background)."""
+    rankings.warm_peer_rankings(STANDING_METRICS, as_of)
+
+
 def prefetch(unit_id: int, as_of: dt.date) -> None:
     """Start the page's own row queries (its open problems, 台账 lines, owned survey items
     and, at the default date, the scope's stored flags) on the query workers, so they run

@@ -464,3 +464,31 @@ def assert_peer_rankings_equal_live() -> int:
             pd.testing.assert_frame_equal(stored_score, live_score)
             compared += 1
     return compared
+
+
+def test_warming_computes_every_peer_groups_rankings_ahead(monkeypatch) -> None:
+    """startup's warm-up (unit_view.warm) computes every peer group's standing rankings and
+    latest-test score rankings, so the first 本单位 page of each kind only slices them: after
+    it, no ranking is computed for any group's slice."""
+    from dashboard import db, metrics, unit_view
+    from dashboard.filters import default_as_of
+
+    db.clear_memos()
+    as_of = default_as_of()
+    unit_view.warm(as_of)
+
+    def computed(*args, **kwargs):
+        raise AssertionError("a ranking was computed after the warm-up")
+
+    monkeypatch.setattr(r, "_ranked_columns", computed)
+    units = metrics.units()
+    latest = int(metrics.scored_assessments(as_of).iloc[0]["assessment_id"])
+    groups = 0
+    for (parent, kind), _ in units.dropna(subset=["parent_id"]).groupby(["parent_id", "kind"]):
+        if kind in metrics.LEVELS:
+            assert len(r.peer_week_rankings(unit_view.STANDING_METRICS, int(parent), kind, as_of))
+            assert len(r.peer_score_ranking(int(parent), kind, as_of, latest))
+            groups += 1
+    assert groups >= 4
+    monkeypatch.undo()
+    db.clear_memos()
