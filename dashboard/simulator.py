@@ -1611,12 +1611,26 @@ def precompute_backtests(path: Path) -> None:
 _backtests: dict = db.register_memo({})
 
 
+@per_snapshot
+def _stored_scopes() -> frozenset[int]:
+    """The units whose backtest precompute_backtests stores (scope_unit_ids)."""
+    return frozenset(scope_unit_ids())
+
+
+def _backtest_stored(scope_id: int, fingerprint: str) -> bool:
+    """True when the snapshot holds the scope's backtest for these settings and this model:
+    stored with that fingerprint, and the scope is one the snapshot stores rows for — any
+    other scope (a community a user is scoped to) computes its own rows, the same rows an
+    older snapshot's page computes, never an empty backtest."""
+    return db.meta().get(BACKTEST_META_KEY) == fingerprint and int(scope_id) in _stored_scopes()
+
+
 def scope_backtest(scope_id: int, settings: Settings) -> pd.DataFrame:
     """Every overall test of the scope with its backtest (BACKTEST_COLUMNS): the rows stored
     in the snapshot when they were computed with these settings and this model, else
     computed here once per process and snapshot."""
     fingerprint = backtest_fingerprint(settings)
-    if db.meta().get(BACKTEST_META_KEY) == fingerprint:
+    if _backtest_stored(scope_id, fingerprint):
         rows = query("sim_backtest_stored", scope_id=scope_id, fingerprint=fingerprint)
         return rows.assign(**{c: [_date(v) for v in rows[c]] for c in BACKTEST_DATES})
     key = (db.file_identity(), scope_id, settings)
@@ -1694,7 +1708,7 @@ def simulate(scope_id: int, as_of: dt.date, settings: Settings | None = None) ->
     # the scope's own small queries at once (their results land in the query cache)
     fingerprint = backtest_fingerprint(settings)
     requests = [("sim_unit_scores", {"unit_id": scope_id})]
-    if db.meta().get(BACKTEST_META_KEY) == fingerprint:
+    if _backtest_stored(scope_id, fingerprint):
         requests.append(("sim_backtest_stored", {"scope_id": scope_id, "fingerprint": fingerprint}))
     db.query_many(requests)
     units = metrics.units().set_index("unit_id")
