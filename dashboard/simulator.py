@@ -562,32 +562,6 @@ def _stored_default(_identity: db.FileIdentity, key: str) -> _Stored | None:
     )
 
 
-@per_snapshot
-def _subtree(scope_id: int) -> np.ndarray:
-    """The unit ids under `scope_id`, itself included (unit_tree's descendants)."""
-    units = metrics.units()
-    children: dict[int, list[int]] = {}
-    for unit, parent in zip(units["unit_id"], units["parent_id"], strict=True):
-        if not pd.isna(parent):
-            children.setdefault(int(parent), []).append(int(unit))
-    found, stack, seen = [], [int(scope_id)], set()
-    while stack:
-        unit = stack.pop()
-        if unit not in seen:
-            seen.add(unit)
-            found.append(unit)
-            stack.extend(children.get(unit, ()))
-    return np.array(sorted(found), dtype="int64")
-
-
-@per_snapshot
-def _lone_root() -> int | None:
-    """The root unit when there is exactly one (a city's or a province's tree), else None."""
-    units = metrics.units()
-    roots = units.loc[units["parent_id"].isna(), "unit_id"]
-    return int(roots.iloc[0]) if len(roots) == 1 else None
-
-
 def _scope_default(
     scope_id: int, days: list[dt.date], settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -599,11 +573,12 @@ def _scope_default(
     stored = _stored_default(db.file_identity(), _default_key(settings, as_of))
     if stored is None or stored.as_of != as_of:
         return None
-    if _lone_root() == scope_id:
+    identity = db.file_identity()
+    if db.root_id(identity) == scope_id:
         # the only root: every stored row is in its scope (the rows are its queries')
         states = stored.states.copy(deep=False)
     else:
-        members = _subtree(scope_id)
+        members = db.served_store(identity).subtree(int(scope_id))
         in_scope = np.isin(stored.point_unit, members) | np.isin(stored.point_dept, members)
         states = stored.states.take(np.flatnonzero(in_scope)).reset_index(drop=True)
     # the 台账 lines: the served rows of the day (served.py), or the query when not served
