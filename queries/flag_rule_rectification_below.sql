@@ -61,27 +61,24 @@ hit as (
     where s.found >= $min_found
       and round(s.rectified / s.found, $threshold_digits) < $threshold - 1e-9
 ),
+hit_members as (
+    select distinct h.as_of, h.unit_id, t.descendant_id as member_id
+    from hit h
+    join unit_tree t on t.ancestor_id = h.unit_id
+),
 oldest_overdue as (
     -- a problem is the unit's when its 属地 unit or its 责任单位 is in the unit's subtree:
     -- the two paths joined apart (hash joins, not one join on an OR), min() takes each once
-    select as_of, unit_id, min(deadline) as deadline
-    from (
-        select h.as_of, h.unit_id, p.deadline
-        from (select distinct as_of, unit_id from hit) h
-        join unit_tree t on t.ancestor_id = h.unit_id
-        join problems p on p.unit_id = t.descendant_id
-        where p.found_on <= h.as_of
-          and p.deadline < h.as_of
-          and not coalesce(p.rectified_on <= h.as_of, false)
+    select m.as_of, m.unit_id, min(p.deadline) as deadline
+    from hit_members m
+    join (
+        select unit_id as member_id, found_on, deadline, rectified_on from problems
         union all
-        select h.as_of, h.unit_id, p.deadline
-        from (select distinct as_of, unit_id from hit) h
-        join unit_tree t on t.ancestor_id = h.unit_id
-        join problems p on p.dept_id = t.descendant_id
-        where p.found_on <= h.as_of
-          and p.deadline < h.as_of
-          and not coalesce(p.rectified_on <= h.as_of, false)
-    )
+        select dept_id, found_on, deadline, rectified_on from problems where dept_id is not null
+    ) p on p.member_id = m.member_id
+    where p.found_on <= m.as_of
+      and p.deadline < m.as_of
+      and not coalesce(p.rectified_on <= m.as_of, false)
     group by all
 )
 select
