@@ -154,3 +154,29 @@ def test_query_many_reads_the_snapshot_being_built(
     outside = db.query_many([("all_units", {}), ("meta", {})])[0]
     assert inside.set_index("unit_id").loc[1, "name"] == "建设中"
     assert outside.set_index("unit_id").loc[1, "name"] == "临江市"
+
+
+def test_freezing_keeps_held_state_and_frees_the_last_snapshots_cycles() -> None:
+    """startup.freeze_long_lived: what is held stays usable and out of full collections;
+    a cycle frozen with an old snapshot's state is freed by the next call (after a swap)."""
+    import gc
+    import weakref
+
+    from dashboard import startup
+
+    class Node:
+        pass
+
+    old = Node()
+    old.self = old  # a reference cycle: only the collector frees it
+    gone = weakref.ref(old)
+    try:
+        startup.freeze_long_lived()
+        assert gc.get_freeze_count() > 0
+        del old
+        gc.collect()
+        assert gone() is not None, "frozen: a full collection does not free it"
+        startup.freeze_long_lived()  # the next snapshot's warm-up
+        assert gone() is None, "unfrozen first, so the old cycle is collected"
+    finally:
+        gc.unfreeze()
