@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import db, meeting, metrics, unit_numbers
+from dashboard import db, meeting, metrics, unit_numbers, unit_view
 from tests.tiny import AS_OF
 
 
@@ -104,3 +104,19 @@ def test_the_boards_children_equal_the_metric_functions_at_every_level(
     for case, frame in served.items():
         assert len(frame)
         pd.testing.assert_frame_equal(frame, meeting.child_frame(case[0], AS_OF, case[1], 3))
+
+
+def test_the_top_units_standing_equals_the_metric_functions(
+    use_tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 本单位's top unit (no peers): its own values, statuses and visit projections picked
+    # from every unit's numbers equal those of the metric functions (a replayed date's path)
+    with db.as_of_batch([AS_OF]):
+        served = (unit_view.standing(1, AS_OF), unit_view._coverage_projection(1, AS_OF))
+    assert served[0][0].key == "rectification_rate" and served[0][0].numerator == 6
+    assert len(served[1]) == 2  # one row per milestone
+    monkeypatch.setattr(unit_numbers, "served_store", lambda *args: None)
+    with db.as_of_batch([AS_OF]):
+        live = (unit_view.standing(1, AS_OF), unit_view._coverage_projection(1, AS_OF))
+    assert served[0] == live[0]
+    pd.testing.assert_frame_equal(served[1], live[1])
