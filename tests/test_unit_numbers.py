@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import db, meeting, metrics, unit_numbers, unit_view
+from dashboard import db, meeting, metrics, trends, unit_numbers, unit_view
 from tests.tiny import AS_OF
 
 
@@ -120,3 +120,19 @@ def test_the_top_units_standing_equals_the_metric_functions(
         live = (unit_view.standing(1, AS_OF), unit_view._coverage_projection(1, AS_OF))
     assert served[0] == live[0]
     pd.testing.assert_frame_equal(served[1], live[1])
+
+
+def test_the_burnups_own_row_equals_the_metric_functions(
+    use_tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 趋势's burn-up reads the scope's coverage row of every unit's numbers at a served day
+    served = {unit: trends.visit_burnup(unit, AS_OF) for unit in (1, 2, 4, 7)}
+    assert (served[1].covered, served[1].target, served[1].pace_window_days) == (14, 39, 14)
+    monkeypatch.setattr(unit_numbers, "served_store", lambda *args: None)
+    for unit, burnup in served.items():
+        live = trends.visit_burnup(unit, AS_OF)
+        for name in ("target", "covered", "coverage_rate", "pace_per_day", "entry_rate"):
+            assert getattr(burnup, name) == getattr(live, name), (unit, name)
+            assert type(getattr(burnup, name)) is type(getattr(live, name)), (unit, name)
+        for name in ("series", "milestones", "projection"):
+            pd.testing.assert_frame_equal(getattr(burnup, name), getattr(live, name))
