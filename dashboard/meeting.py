@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dashboard import db, filters, flags, metrics, rankings, status
+from dashboard import db, filters, flags, metrics, rankings, status, unit_numbers
 from dashboard.components.header import countdown_text
 from dashboard.components.text import is_missing, pct, pct_short, rank_text
 from dashboard.labels import ASSESSMENT_LEVEL, STATUS, UNIT_KIND, label
@@ -349,12 +349,15 @@ def _pp(now: float | None, before: float | None) -> tuple[float | None, str, boo
     return _change(now, before, scale=100, digits=1, unit=" 个百分点")
 
 
-def _own_rows(metric: Callable[..., pd.DataFrame], scope_id: int,
-              days: list[dt.date]) -> dict[dt.date, dict]:  # fmt: skip
-    """The scope's own row of a metric at each of `days` (as_of, a week before for 较上周,
-    the coverage series), from one frame (metrics.over_days); a day without a row is
-    missing (coverage before any campaign)."""
-    frame = metrics.over_days(metric, scope_id, days)
+def _own_rows(source: str, scope_id: int, days: list[dt.date]) -> dict[dt.date, dict]:
+    """The scope's own row of a metric source (dashboard/unit_numbers.SOURCES) at each of
+    `days` (as_of, a week before for 较上周, the coverage series): at served days, picked
+    from every unit's numbers (unit_numbers.own_rows); else from one frame
+    (metrics.over_days). A day without a row is missing (coverage before any campaign)."""
+    found = unit_numbers.own_rows(source, scope_id, days)
+    if found is not None:
+        return found
+    frame = metrics.over_days(unit_numbers.SOURCES[source], scope_id, days)
     return {row["as_of"]: row for row in frame.to_dict("records")}
 
 
@@ -478,6 +481,73 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
     """
     if level is None:
         return pd.DataFrame()
+
+    def scores(units: pd.Series) -> pd.Series:
+        if assessment_id is None:
+            return pd.Series(float("nan"), index=units.index)
+        return units.map(metrics.score_values(scope_id, assessment_id, level))
+
+    store = unit_numbers.served_store((as_of,))
+    if store is not None:
+        db.require_scope(scope_id)
+        col, share, due = _child_numbers(store.ranked(scope_id, level), as_of, scores)
+    else:
+        col, share, due = _child_numbers_live(scope_id, as_of, level, scores)
+    return _judged_children(col, share, due)
+
+
+def _child_numbers(
+    unit_ids: np.ndarray, as_of: dt.date, scores: Callable[[pd.Series], pd.Series]
+) -> tuple[dict, float | None, dt.date | None]:
+    """child_frame's numbers of the units `unit_ids` at a served day, picked by position
+    from every unit's numbers (dashboard/unit_numbers.py): the rows, columns and dtypes the
+    metric functions give them (_child_numbers_live), without a metric frame per level."""
+    at = unit_numbers.positions(unit_ids)
+    rect = unit_numbers.numbers("rectification", as_of)
+    taken = at[rect.present[at]]  # the units 整改率's counts list, in the units' order
+    names = metrics._name_table()[0]
+    col: dict = {
+        c: names[c].array.take(taken) for c in ("unit_id", "name", "sort_order", "target_score")
+    }
+    for c in ("rectification_rate", "overdue", "overdue_severe"):
+        col[c] = rect.take(c, taken)
+    col = {c: pd.Series(v) for c, v in col.items()}
+    col["score"] = scores(col["unit_id"])
+    cov = unit_numbers.numbers("coverage", as_of)
+    col["coverage_rate"] = pd.Series(cov.column("coverage_rate")[taken])
+    campaign = metrics.campaign_at(as_of)
+    milestone = campaign.next_milestone(as_of) if campaign else None
+    if milestone is not None and cov.present[at].any():
+        col["projected_rate"] = pd.Series(
+            metrics.projected_rates(  # _projected for every child at once
+                cov.column("covered")[taken],
+                cov.column("target")[taken],
+                cov.column("pace_per_day")[taken],
+                (milestone.due_date - as_of).days,
+                cov.column("pace_window_days")[taken],
+            )
+        )
+        share, due = milestone.target_share, milestone.due_date
+    elif campaign is not None and campaign.milestones:
+        col["projected_rate"] = col["coverage_rate"]
+        share, due = campaign.milestones[-1].target_share, None
+    else:
+        col["projected_rate"] = pd.Series(np.full(len(taken), np.nan))
+        share, due = None, None
+    col["completion_rate"] = pd.Series(
+        unit_numbers.numbers("materials", as_of).column("completion_rate")[taken]
+    )
+    col["compliance_rate"] = pd.Series(
+        unit_numbers.numbers("points", as_of).column("compliance_rate")[taken]
+    )
+    return col, share, due
+
+
+def _child_numbers_live(scope_id: int, as_of: dt.date, level: str,
+                        scores: Callable[[pd.Series], pd.Series],
+                        ) -> tuple[dict, float | None, dt.date | None]:  # fmt: skip
+    """child_frame's numbers at any day: the metric functions at the level (a replayed
+    date), the units those of 整改率's frame and the rest joined by unit_id."""
     rect = metrics.rectification(scope_id, as_of, level)
     # the columns gathered first and framed once (each column added to a frame costs)
     col: dict = {
@@ -486,10 +556,7 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
                   "overdue", "overdue_severe")
     }  # fmt: skip
     units = rect["unit_id"]
-    if assessment_id is not None:
-        col["score"] = units.map(metrics.score_values(scope_id, assessment_id, level))
-    else:
-        col["score"] = pd.Series(float("nan"), index=units.index)
+    col["score"] = scores(units)
     # the other metrics by unit_id only (the names are rect's): metrics.over_days
     cov = metrics.over_days(metrics.coverage, scope_id, [as_of], level)
     col["coverage_rate"] = units.map(_by_unit(cov, "coverage_rate"))
@@ -519,6 +586,13 @@ def child_frame(scope_id: int, as_of: dt.date, level: str | None,
     col["completion_rate"] = units.map(_by_unit(mat, "completion_rate"))
     pts = metrics.over_days(metrics.point_compliance, scope_id, [as_of], level)
     col["compliance_rate"] = units.map(_by_unit(pts, "compliance_rate"))
+    return col, share, due
+
+
+def _judged_children(col: dict, share: float | None, due: dt.date | None) -> pd.DataFrame:
+    """The child frame of its numbers: coverage_text, the inherited target score and each
+    decisive number's status, one row per unit in the units' order."""
+    units = col["unit_id"]
     col["coverage_text"] = [
         "无数据" if is_missing(c) else coverage_text(_num(c), _num(p), due)
         for c, p in zip(col["coverage_rate"], col["projected_rate"], strict=True)
@@ -671,10 +745,11 @@ def meeting_view(scope_id: int, as_of: dt.date, *, flags_n: int = FLAGS_N) -> Me
     score, rank = _score_numbers(unit, as_of, next_test, tests)
     campaign = metrics.campaign_at(as_of)
     days = [as_of, as_of - WEEK]  # the tiles' rates now and 较上周
-    rect = _own_rows(metrics.rectification, scope_id, days)
-    cov = _own_rows(metrics.coverage, scope_id, days + _series_days(as_of, campaign))
-    mat = _own_rows(metrics.materials_completion, scope_id, days)
-    pts = _own_rows(metrics.point_compliance, scope_id, days)
+    db.require_scope(scope_id)  # the rows below may be picked from every unit's numbers
+    rect = _own_rows("rectification", scope_id, days)
+    cov = _own_rows("coverage", scope_id, days + _series_days(as_of, campaign))
+    mat = _own_rows("materials", scope_id, days)
+    pts = _own_rows("points", scope_id, days)
     coverage, projected = _coverage_number(
         cov.get(days[0], {}), cov.get(days[1], {}), as_of, campaign
     )

@@ -338,11 +338,13 @@ def coverage_projection(scope_id: int, as_of: dt.date, level: str = "self") -> p
     return projection_rows(cov, campaign, as_of)
 
 
-def projection_rows(cov: pd.DataFrame, campaign: Campaign, as_of: dt.date) -> pd.DataFrame:
-    """coverage_projection's rows for a `coverage` frame already at hand (campaign: the
-    one in force at as_of)."""
+def projection_rows(
+    cov: pd.DataFrame | Iterable[object], campaign: Campaign, as_of: dt.date
+) -> pd.DataFrame:
+    """coverage_projection's rows for a `coverage` frame already at hand, or its rows as
+    objects with its columns as attributes (campaign: the one in force at as_of)."""
     rows = []
-    for r in cov.itertuples():
+    for r in cov.itertuples() if isinstance(cov, pd.DataFrame) else cov:
         for p in project_coverage(
             r.covered,
             r.target,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard import db, metrics, status
+from dashboard import db, metrics, status, unit_numbers
 from dashboard.components.text import points, signed
 from dashboard.db import per_snapshot, query
 
@@ -225,7 +225,14 @@ def visit_burnup(
     campaign = metrics.campaign_at(as_of)
     if campaign is None:
         return None
+    own = None
     if subject_kind is None:
+        # at a served day the scope's row of every unit's numbers (dashboard/unit_numbers.py)
+        db.require_scope(scope_id)
+        own = unit_numbers.own_rows("coverage", scope_id, [as_of])
+    if own is not None and as_of in own:
+        row = own[as_of]
+    elif subject_kind is None:
         row = metrics.coverage(scope_id, as_of).iloc[0]
     else:
         by_kind = metrics.coverage(scope_id, as_of, by_kind=True)

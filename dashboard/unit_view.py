@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
-from dashboard import db, flags, meeting, metrics, rankings, status, trends, weekly
+from dashboard import db, flags, meeting, metrics, rankings, status, trends, unit_numbers, weekly
 from dashboard.db import query
 
 STANDING_METRICS = (
@@ -36,11 +37,28 @@ _coverage = db.batch_memo(metrics.coverage)
 
 @db.batch_memo
 def _coverage_projection(unit_id: int, as_of: dt.date) -> pd.DataFrame:
-    """metrics.coverage_projection(unit_id, as_of), of the coverage row the page read."""
+    """metrics.coverage_projection(unit_id, as_of), of the coverage row the page read (at
+    a served day, the unit's row of every unit's numbers: dashboard/unit_numbers.py)."""
     campaign = metrics.campaign_at(as_of)
     if campaign is None:
         return pd.DataFrame()
+    own = _own_coverage(unit_id, as_of)
+    if own is not None:
+        return metrics.projection_rows(own, campaign, as_of)
     return metrics.projection_rows(_coverage(unit_id, as_of), campaign, as_of)
+
+
+def _own_coverage(unit_id: int, as_of: dt.date) -> list[SimpleNamespace] | None:
+    """The unit's coverage row at a served day as metrics.projection_rows reads it (none
+    when it has no row), picked from every unit's numbers; None at any other day."""
+    db.require_scope(unit_id)
+    found = unit_numbers.own_rows("coverage", unit_id, [as_of])
+    if found is None:
+        return None
+    if as_of not in found:
+        return []
+    name = metrics._name_table()[0]["name"].array[unit_numbers.position(unit_id)]
+    return [SimpleNamespace(unit_id=unit_id, name=name, **found[as_of])]
 
 
 # ... and the standing and the peer table read one set of the peers' five rankings (each
@@ -244,29 +262,44 @@ def standing(unit_id: int, as_of: dt.date) -> list[Standing]:
 
 def _own_values(unit_id: int, as_of: dt.date) -> dict[str, tuple[dict, object]]:
     """key → ({value, numerator, denominator} at as_of, value a week earlier) of the unit
-    itself (weekly.metric_values at both days), each source's two days read in one
-    metric frame (metrics.over_days) instead of one per metric and day."""
+    itself (weekly.metric_values at both days): at served days its rows of every unit's
+    numbers (dashboard/unit_numbers.py), else each source's two days read in one metric
+    frame (metrics.over_days) instead of one per metric and day."""
     days = [as_of, as_of - dt.timedelta(days=COMPARE_DAYS)]
-    frames = {}
+    db.require_scope(unit_id)
+    sources: dict[str, dict[dt.date, dict]] = {}
     out = {}
     for key in STANDING_METRICS:
         m = weekly.metric(key)
-        if m.source not in frames:
-            frames[m.source] = metrics.over_days(weekly._SOURCES[m.source], unit_id, days)
-        frame = frames[m.source]
-        rows = []
-        for day in days:
-            at = np.flatnonzero(frame["as_of"].to_numpy() == day) if len(frame) else []
-            if len(at) == 0:  # no row (coverage before any campaign): 无数据
-                rows.append({})
-                continue
-            # as they are (counts, rates, NaN / <NA>): Standing reads them through _value
-            rows.append({
-                column: frame[source].array[at[0]]
-                for column, source in (("value", m.value), ("numerator", m.numerator),
-                                       ("denominator", m.denominator))
-            })  # fmt: skip
+        if m.source not in sources:
+            sources[m.source] = _own_rows(m.source, unit_id, days)
+        found = sources[m.source]
+        # as they are (counts, rates, NaN / <NA>): Standing reads them through _value;
+        # a day without a row (coverage before any campaign): 无数据
+        rows = [
+            {column: found[day][source]
+             for column, source in (("value", m.value), ("numerator", m.numerator),
+                                    ("denominator", m.denominator))}
+            if day in found else {}
+            for day in days
+        ]  # fmt: skip
         out[key] = (rows[0], rows[1].get("value"))
+    return out
+
+
+def _own_rows(source: str, unit_id: int, days: list[dt.date]) -> dict[dt.date, dict]:
+    """The unit's own row of a metric source at each of `days` that has one: picked from
+    every unit's numbers at served days, else from one metric frame (metrics.over_days)."""
+    found = unit_numbers.own_rows(source, unit_id, days)
+    if found is not None:
+        return found
+    frame = metrics.over_days(unit_numbers.SOURCES[source], unit_id, days)
+    stamps = frame["as_of"].to_numpy() if len(frame) else np.array([])
+    out = {}
+    for day in days:
+        at = np.flatnonzero(stamps == day)
+        if len(at):
+            out[day] = {c: frame[c].array[at[0]] for c in frame.columns}
     return out
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dashboard import flags, metrics, rankings
+from dashboard import flags, metrics, rankings, unit_numbers
 from dashboard.db import (
     FileIdentity,
     batch_memo,
@@ -121,12 +121,7 @@ WEEKLY_METRICS = ("rectification_rate", "coverage_rate", "completion_rate")
 COMPARISON_KINDS = ("district", "street", "community", "department", "group")
 _UNIT_COLUMNS = ["unit_id", "name", "kind", "parent_id", "sort_order"]
 # The metric functions behind the rankings engine's sources (for the scope's own value).
-_SOURCES: dict[str, Callable[..., pd.DataFrame]] = {
-    "rectification": metrics.rectification,
-    "coverage": metrics.coverage,
-    "materials": metrics.materials_completion,
-    "points": metrics.point_compliance,
-}
+_SOURCES: dict[str, Callable[..., pd.DataFrame]] = unit_numbers.SOURCES
 
 
 # The metric frames at the previous week's end, memoised for the page's as-of batch under
@@ -230,89 +225,21 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
     return out
 
 
-# ── the snapshot's numbers of every unit at a served day ──────────────────────────────
+# ── the snapshot's numbers of every unit at a served day (dashboard/unit_numbers.py) ──
 
 # the metric sources a week reads (WEEKLY_METRICS' and the totals of 整改率's)
 _WEEK_SOURCES = ("rectification", "coverage", "materials")
-_COUNT_QUERY = {
-    "rectification": "rectification_counts",
-    "coverage": "coverage_counts",
-    "materials": "materials_counts",
-}
 
 
 def _served_store(days: tuple[dt.date, ...]):
     """The snapshot's served rows when they hold every count a week reads at `days`, else
     None (a replayed week: the metric functions run as before)."""
-    from dashboard import db
-
-    store = db.served_store(file_identity())
-    for day in days:
-        campaign = metrics.campaign_at(day)
-        for source in _WEEK_SOURCES:
-            if source == "coverage" and campaign is None:
-                continue
-            campaign_id = campaign.campaign_id if source == "coverage" else None
-            if not store.holds(_COUNT_QUERY[source], day, campaign_id):
-                return None
-    return store
+    return unit_numbers.served_store(days, _WEEK_SOURCES)
 
 
-def _positions(unit_ids: np.ndarray) -> np.ndarray:
-    """The units' positions in the unit list (metrics._name_table), ascending."""
-    at = metrics._name_table()[1].get_indexer(np.asarray(unit_ids))
-    return np.sort(at[at >= 0])
-
-
-@dataclass(frozen=True)
-class _Numbers:
-    """A metric function's numbers for every unit at one day, by position in the unit
-    list: `present` where the function has a row for the unit (its own value, level
-    'self', equals its row at any level that ranks it: served.py), each column as float64
-    (missing as NaN)."""
-
-    present: np.ndarray
-    columns: dict[str, np.ndarray]
-
-    def column(self, name: str) -> np.ndarray:
-        found = self.columns.get(name)
-        return np.full(len(self.present), np.nan) if found is None else found
-
-
-@per_snapshot
-def _unit_numbers(source: str, day: dt.date) -> _Numbers:
-    """metrics.over_days(source's function, scope, [day], level) of every unit at once:
-    the function applied to the served count rows of every unit (callers check
-    _served_store first; a unit's rows are the same whatever the scope and level, served.py),
-    read once per snapshot. No access check here (snapshot state): a caller picks the rows
-    of the scope it was admitted to."""
-    from dashboard import db
-
-    store = db.served_store(file_identity())
-    names, ids = metrics._name_table()
-    every = store.units["unit_id"].to_numpy()
-
-    def fetch(name: str, **params: object) -> pd.DataFrame:
-        frame = store.lookup(name, params, units=every)
-        if frame is None:
-            raise LookupError(f"{name} at {day} is not served")
-        return frame
-
-    root = int(every[0]) if len(every) else 0
-    frame = metrics.over_days(_SOURCES[source], root, [day], "self", fetch=fetch)
-    n = len(ids)
-    at = ids.get_indexer(frame["unit_id"].to_numpy())
-    kept = at >= 0
-    present = np.zeros(n, dtype=bool)
-    present[at[kept]] = True
-    columns: dict[str, np.ndarray] = {}
-    for column in frame.columns:
-        if column in ("as_of", "unit_id"):
-            continue
-        values = pd.to_numeric(frame[column], errors="coerce").to_numpy("float64", na_value=np.nan)
-        columns[column] = np.full(n, np.nan)
-        columns[column][at[kept]] = values[kept]
-    return _Numbers(present, columns)
+_positions = unit_numbers.positions
+_Numbers = unit_numbers.Numbers
+_unit_numbers = unit_numbers.numbers
 
 
 def warm(as_of: dt.date) -> None:
