@@ -618,7 +618,9 @@ def _survey_rows(category: str, as_of: dt.date) -> tuple[pd.DataFrame, dict[int,
     out only a unit the user may see."""
     rows = query("trend_survey", unit_id=None, as_of=as_of, category=category)
     ids = rows["unit_id"].to_numpy()
-    firsts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], int)
+    if not len(ids):
+        return rows, {}
+    firsts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     lasts = np.r_[firsts[1:], len(ids)]
     return rows, {int(ids[a]): (int(a), int(b)) for a, b in zip(firsts, lasts, strict=True)}
 

@@ -288,6 +288,13 @@ def test_phone_items_over_waves_with_change() -> None:
     assert q.waves["rate"].tolist() == pytest.approx([85.0])
 
 
+@pytest.mark.usefixtures("use_tiny")
+def test_no_survey_rows_at_all_is_no_survey_trend() -> None:
+    # the tiny city has no survey wave: every unit's rows are none, no unit has waves
+    assert trends._survey_rows("phone", AS_OF)[1] == {}
+    assert trends.survey_trend(4, AS_OF, "phone") is None
+
+
 @pytest.mark.usefixtures("use_surveys")
 def test_survey_waves_from_every_units_rows_equal_the_query(
     monkeypatch: pytest.MonkeyPatch,
