@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dashboard import metrics, status
+from dashboard import metrics, status, unit_numbers
 from dashboard.components.text import place_text
 from dashboard.db import (
     FileIdentity,
@@ -314,26 +314,76 @@ def _value_frame(
     """The ranked columns of a metric function's frame (the values `_values` returns);
     with `rows`, of those rows of `frame` only (as if the frame held only them)."""
     # built as one frame from arrays: a column set at a time costs a copy each
-    unit_columns = ("unit_id", "name", "kind", "parent_id", "sort_order")
     if rows is None:
-        out = {c: frame[c].array for c in unit_columns}
+        out = {c: frame[c].array for c in _UNIT_COLUMNS}
         pick = slice(None)
     else:
-        out = {c: frame[c].array.take(rows) for c in unit_columns}
+        out = {c: frame[c].array.take(rows) for c in _UNIT_COLUMNS}
         pick = rows
-    out["value"] = _floats(frame[m.value])[pick]
+    out.update(_value_columns(m, lambda column: _floats(frame[column])[pick]))
+    return pd.DataFrame(out)
+
+
+def _value_columns(m: RankMetric, column) -> dict[str, np.ndarray]:
+    """The metric's ranked number columns (value, for 走访覆盖率 the pace behind its
+    projection, numerator, denominator) from `column(name)`: a metric column of the rows
+    as a fresh float64 array (NaN = missing) — of a metric frame (_value_frame) or of every
+    unit's numbers picked by position (_picked_values)."""
+    out = {"value": column(m.value)}
     if m.key == "overdue":
         # A unit with no problems on record has nothing to be overdue on: 无数据, not 0.
-        out["value"][frame["found"].to_numpy()[pick] == 0] = float("nan")
+        out["value"][column("found") == 0] = float("nan")
     if m.source == "coverage":  # for the projection at the next milestone
-        for column in ("pace_per_day", "pace_window_days"):
-            out[column] = _floats(frame[column])[pick]
-    out["numerator"] = _floats(frame[m.numerator])[pick]
+        for name in ("pace_per_day", "pace_window_days"):
+            out[name] = column(name)
+    out["numerator"] = column(m.numerator)
     n = len(out["value"])
-    out["denominator"] = (
-        _floats(frame[m.denominator])[pick] if m.denominator else np.full(n, np.nan)
+    out["denominator"] = column(m.denominator) if m.denominator else np.full(n, np.nan)
+    return out
+
+
+_UNIT_COLUMNS = ("unit_id", "name", "kind", "parent_id", "sort_order")
+
+
+def _picked_values(
+    m: RankMetric, numbers: unit_numbers.Numbers, positions: np.ndarray, units: dict
+) -> dict[str, object]:
+    """`_values`' columns, as arrays, of the units at `positions` (ascending) from every
+    unit's numbers of one day (dashboard/unit_numbers.py): the rows the metric function
+    has for them, the unit columns by position (as metrics._with_names joins them).
+    `units` keeps the unit columns taken for each set of rows (the metrics and days of a
+    level mostly share one)."""
+    taken = positions[numbers.present[positions]]
+    key = taken.tobytes()
+    if key not in units:
+        names = metrics._name_table()[0]
+        units[key] = {c: names[c].array.take(taken) for c in _UNIT_COLUMNS}
+    columns = dict(units[key])
+    columns.update(_value_columns(m, lambda name: numbers.column(name)[taken]))
+    return columns
+
+
+def _served_values(
+    m: RankMetric, scope_id: int, level: str, as_of: dt.date, subject_kind: str | None
+) -> tuple[pd.DataFrame, dict[str, object]] | None:
+    """A week-compared metric's values at as_of (a frame) and a week earlier (arrays), as
+    `_values` gives them, picked from every unit's numbers when the served rows hold both
+    days (the default date); None otherwise (a replayed date, coverage by subject kind or
+    before any campaign: `_values` runs as before). The access check is `ranking`'s."""
+    days = (as_of, as_of - WEEK)
+    if subject_kind is not None or m.source not in unit_numbers.SOURCES:
+        return None
+    if m.source == "coverage" and any(metrics.campaign_at(day) is None for day in days):
+        return None
+    store = unit_numbers.served_store(days, (m.source,))
+    if store is None:
+        return None
+    positions = unit_numbers.positions(store.ranked(scope_id, level))
+    units: dict[bytes, dict] = {}
+    now, before = (
+        _picked_values(m, unit_numbers.numbers(m.source, day), positions, units) for day in days
     )
-    return pd.DataFrame(out)
+    return pd.DataFrame(now), before
 
 
 def _floats(column: pd.Series) -> np.ndarray:
@@ -488,8 +538,15 @@ def _compute_ranking(
 ) -> pd.DataFrame:
     """The ranking (`ranking`'s frame); with group_by, of every group at once (_ranked)."""
     rule = rule or m.rule  # read once: each read of a rule looks at its config file
-    previous: pd.DataFrame | None = None
-    if m.compare == "week":
+    previous: pd.DataFrame | dict[str, object] | None = None
+    served = (
+        _served_values(m, scope_id, level, as_of, subject_kind)
+        if m.compare == "week" and group_by is None
+        else None
+    )
+    if served is not None:  # the default date: picked from every unit's numbers
+        frame, previous = served
+    elif m.compare == "week":
         # this week's and last week's counts in one lookup (one query run for a replayed day)
         with as_of_batch([as_of, as_of - WEEK]):
             frame = _values(m, scope_id, level, as_of, assessment_id, indicator_id, subject_kind)

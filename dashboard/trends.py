@@ -596,14 +596,42 @@ def survey_trend(
     shows its nearest ancestor that has them (flagged `borrowed`). None: no waves at all."""
     if category not in SURVEY_CATEGORIES:
         raise ValueError(f"unknown survey category {category!r}")
+    served = unit_numbers.served_store([as_of], ("rectification",)) is not None
     for current, _kind, name in _line_up(scope_id):
         if not visible([current]):
             break
-        rows = query("trend_survey", unit_id=current, as_of=as_of, category=category)
+        if served:  # the default date: the unit's slice of every unit's rows
+            rows = _survey_rows_of(current, as_of, category)
+        else:
+            rows = query("trend_survey", unit_id=current, as_of=as_of, category=category)
         if not rows.empty:
             borrowed = current != scope_id
             return _survey_frames(rows, current, name, borrowed, as_of, span)
     return None
+
+
+@per_snapshot
+def _survey_rows(category: str, as_of: dt.date) -> tuple[pd.DataFrame, dict[int, tuple[int, int]]]:
+    """trend_survey's rows of every unit at once (ordered by unit, then as for one unit)
+    and each unit's row range: read once per snapshot at a served day, so a page's waves
+    are a slice, not a query. No access check here (snapshot state): survey_trend hands
+    out only a unit the user may see."""
+    rows = query("trend_survey", unit_id=None, as_of=as_of, category=category)
+    ids = rows["unit_id"].to_numpy()
+    if not len(ids):
+        return rows, {}
+    firsts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    lasts = np.r_[firsts[1:], len(ids)]
+    return rows, {int(ids[a]): (int(a), int(b)) for a, b in zip(firsts, lasts, strict=True)}
+
+
+def _survey_rows_of(unit_id: int, as_of: dt.date, category: str) -> pd.DataFrame:
+    """query("trend_survey", unit_id=…, as_of=…, category=…) from every unit's rows (the
+    same rows and types; a unit without rows gets an empty frame, whose text columns may
+    be typed as the other units' are: survey_trend reads no row of it)."""
+    rows, bounds = _survey_rows(category, as_of)
+    first, last = bounds.get(int(unit_id), (0, 0))
+    return rows.iloc[first:last].reset_index(drop=True)
 
 
 def _survey_frames(

@@ -263,26 +263,9 @@ def warm(as_of: dt.date) -> None:
             _stored_flag_changes(fingerprint, week.end, week.prev_end)
 
 
-def _values_of(
-    m: rankings.RankMetric, numbers: _Numbers, positions: np.ndarray, units: dict
-) -> dict:
-    """_values_at of the units at `positions` (ascending) from the all-units numbers of
-    one day: the same columns, rows and order. `units` keeps the unit columns taken for
-    each set of rows (the metrics and days of a level mostly share one)."""
-    assert m.key in WEEKLY_METRICS and m.denominator is not None
-    taken = positions[numbers.present[positions]]
-    key = taken.tobytes()
-    if key not in units:
-        names = metrics._name_table()[0]
-        units[key] = {c: names[c].array.take(taken) for c in _UNIT_COLUMNS}
-    columns = dict(units[key])
-    columns["value"] = numbers.column(m.value)[taken]
-    if m.source == "coverage":
-        for column in ("pace_per_day", "pace_window_days"):
-            columns[column] = numbers.column(column)[taken]
-    columns["numerator"] = numbers.column(m.numerator)[taken]
-    columns["denominator"] = numbers.column(m.denominator)[taken]
-    return columns
+# _values_at of the units at positions from the all-units numbers of one day: the rankings
+# engine's own picking (the same columns, rows and order)
+_values_of = rankings._picked_values
 
 
 class _Floats(dict):

@@ -288,6 +288,55 @@ def test_phone_items_over_waves_with_change() -> None:
     assert q.waves["rate"].tolist() == pytest.approx([85.0])
 
 
+@pytest.mark.usefixtures("use_tiny")
+def test_no_survey_rows_at_all_is_no_survey_trend() -> None:
+    # the tiny city has no survey wave: every unit's rows are none, no unit has waves
+    assert trends._survey_rows("phone", AS_OF)[1] == {}
+    assert trends.survey_trend(4, AS_OF, "phone") is None
+
+
+@pytest.mark.usefixtures("use_surveys")
+def test_survey_waves_from_every_units_rows_equal_the_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At the default date a unit's waves are its slice of every unit's rows (read once):
+    the same frames as the query for that unit, for every unit and survey kind."""
+    from dashboard import unit_numbers
+
+    assert unit_numbers.served_store([AS_OF], ("rectification",)) is not None
+    ids = [int(u) for u in metrics.units()["unit_id"]]
+    compared = 0
+    served = {
+        (u, c): trends.survey_trend(u, AS_OF, c) for u in ids for c in ("phone", "questionnaire")
+    }
+    assert served[1, "phone"] is not None and served[4, "phone"].borrowed  # tests above
+    for unit_id in ids:
+        for category in ("phone", "questionnaire"):
+            rows = trends._survey_rows_of(unit_id, AS_OF, category)
+            live = db.query("trend_survey", unit_id=unit_id, as_of=AS_OF, category=category)
+            if live.empty:  # (an empty frame's text columns may be typed differently)
+                assert rows.empty and list(rows.columns) == list(live.columns)
+            else:
+                pd.testing.assert_frame_equal(rows, live, check_exact=True)
+                compared += 1
+    assert compared == 2  # the city: phone and questionnaire
+    db.clear_results()
+    monkeypatch.setattr(
+        trends,
+        "_survey_rows_of",
+        lambda u, as_of, c: db.query("trend_survey", unit_id=u, as_of=as_of, category=c),
+    )
+    for (unit_id, category), got in served.items():
+        want = trends.survey_trend(unit_id, AS_OF, category)
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert (got.unit_id, got.unit_name, got.borrowed) == (
+                want.unit_id, want.unit_name, want.borrowed,
+            )  # fmt: skip
+            pd.testing.assert_frame_equal(got.waves, want.waves, check_exact=True)
+            pd.testing.assert_frame_equal(got.latest, want.latest, check_exact=True)
+
+
 # ── the page: chart specs read back from the element proto ──────────────────────────────
 
 

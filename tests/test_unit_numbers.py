@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import db, meeting, metrics, trends, unit_numbers, unit_view
+from dashboard import db, meeting, metrics, rankings, trends, unit_numbers, unit_view
 from tests.tiny import AS_OF
 
 
@@ -136,3 +136,29 @@ def test_the_burnups_own_row_equals_the_metric_functions(
             assert type(getattr(burnup, name)) is type(getattr(live, name)), (unit, name)
         for name in ("series", "milestones", "projection"):
             pd.testing.assert_frame_equal(getattr(burnup, name), getattr(live, name))
+
+
+def test_a_rankings_served_values_equal_its_live_ranking(
+    use_tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rankings.ranking of every week-compared metric at every scope and level option of
+    the tiny city: picked from every unit's numbers (the default date) == run live."""
+    units = [int(u) for u in metrics.units()["unit_id"]]
+    week_metrics = [m for m in rankings.METRICS if m.compare == "week"]
+    cases = [(m, u, level) for m in week_metrics for u in units
+             for level in rankings.level_options(u)]  # fmt: skip
+    served = {}
+    for m, unit_id, level in cases:
+        assert rankings._served_values(m, unit_id, level, AS_OF, None) is not None, m.key
+        served[m.key, unit_id, level] = rankings.ranking(m.key, unit_id, level, AS_OF)
+    assert (
+        rankings._served_values(week_metrics[0], units[0], "district", AS_OF, "household") is None
+    )
+    db.clear_results()
+    monkeypatch.setattr(rankings, "_served_values", lambda *args: None)
+    ranked = 0
+    for m, unit_id, level in cases:
+        live = rankings.ranking(m.key, unit_id, level, AS_OF)
+        pd.testing.assert_frame_equal(served[m.key, unit_id, level], live, check_exact=True)
+        ranked += int(live["rank"].notna().sum())
+    assert ranked > 20
