@@ -83,20 +83,20 @@ def warm(as_of: dt.date) -> None:
 
 
 def prefetch(unit_id: int, as_of: dt.date) -> None:
-    """Start the page's own row queries (its open problems, 台账 lines, owned survey items
-    and, at the default date, the scope's stored flags) on the query workers, so they run
-    while the standing is computed; open_problems, missing_materials, owned_items and
-    unit_flags then take their results (db.query_soon) instead of running them one after
-    another. At the default date the first three are lookups of the served rows."""
-    stored_flags = flags.stored_request(unit_id, as_of)
-    db.query_soon(
-        [
-            ("unit_open_problems", {"unit_id": unit_id, "as_of": as_of}),
-            ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
-            ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
-            *([stored_flags] if stored_flags is not None else []),
-        ]
-    )
+    """Start the page's own row queries (its open problems, 台账 lines and owned survey
+    items) on the query workers, so they run while the standing is computed;
+    open_problems, missing_materials and owned_items then take their results
+    (db.query_soon) instead of running them one after another. At the default date all
+    three are lookups of the served rows (Python, which a worker would only contend for
+    the GIL with), and the unit's flags a filter of the stored rows in memory
+    (flags.stored_subtree_frame): nothing to start."""
+    requests = [
+        ("unit_open_problems", {"unit_id": unit_id, "as_of": as_of}),
+        ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
+        ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
+    ]
+    if not all(db.served_at(name, as_of) for name, _params in requests):
+        db.query_soon(requests)
 
 
 def week_bounds(as_of: dt.date) -> tuple[dt.date, dt.date]:

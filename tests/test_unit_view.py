@@ -152,6 +152,55 @@ def test_unit_flags_from_the_stored_rows_equal_the_filtered_engine_frame() -> No
     assert served >= 5  # the city, its districts, streets and departments are stored
 
 
+def test_unit_flags_are_served_from_every_scopes_rows_read_once(monkeypatch) -> None:
+    """At the default date every stored scope's flag rows are read once per snapshot
+    (without evidence text): a unit's flags then run no query; a flag's evidence is read
+    for its scope when first opened and equals the engine's evidence."""
+    from dashboard import db
+
+    db.clear_memos()
+    ran: list[str] = []
+    run_query, query_rows = db.run_query, db.query_rows
+
+    def counted(identity, name, params):
+        ran.append(name)
+        return run_query(identity, name, params)
+
+    def counted_rows(name, **params):
+        ran.append(name)
+        return query_rows(name, **params)
+
+    monkeypatch.setattr(flags, "run_query", counted)
+    monkeypatch.setattr(flags, "query_rows", counted_rows)
+    first = unit_view.unit_flags(4, AS_OF)  # 和平街道: a stored scope
+    assert ran.count("flag_snapshot_rows") == 1
+    db.clear_results()  # a new page: the rows stay (snapshot state)
+    second = unit_view.unit_flags(2, AS_OF)  # 东城区
+    assert ran.count("flag_snapshot_rows") == 1
+    assert "flag_snapshot" not in ran and "flag_snapshot_evidence" not in ran
+    assert len(first) and len(second)
+    engine = {f.key: f.evidence for f in flags.evaluate(2, AS_OF)}
+    for row in second.itertuples(index=False):
+        key = (row.rule_id, row.unit_id, row.owner_id, row.subject)
+        assert tuple(row.evidence) == tuple(engine[key])
+        assert len(row.evidence) == len(engine[key])
+    assert ran.count("flag_snapshot_evidence") == 1  # the scope's evidence, read together
+
+
+def test_a_slice_of_an_integer_column_without_null_is_int64() -> None:
+    """A scope's rows of a column with NULLs elsewhere (floats) are int64 when the scope
+    has none, as its own rows are; float64 with some; None objects with all NULL."""
+    import numpy as np
+    import pandas as pd
+
+    column = pd.Series([3.0, np.nan, 5.0, np.nan], name="owner_id")
+    assert flags._as_built(column.iloc[[0, 2]], True).tolist() == [3, 5]
+    assert flags._as_built(column.iloc[[0, 2]], True).dtype == "int64"
+    assert flags._as_built(column.iloc[[0, 1]], True).dtype == "float64"
+    assert flags._as_built(column.iloc[[1, 3]], True).tolist() == [None, None]
+    assert flags._as_built(column.rename("value").iloc[[1, 3]]) is None  # NaN or NULL?
+
+
 # ── the page ───────────────────────────────────────────────────────────────────────────
 
 
