@@ -2134,54 +2134,30 @@ def flag_frame(
     return flags_to_frame(evaluate(scope_id, as_of, rules), evidence_count=evidence_count)
 
 
-def stored_request(scope_id: int, as_of: dt.date, rules: RuleSet | None = None
-                   ) -> tuple[str, dict] | None:  # fmt: skip
-    """The flag_snapshot query (name, params) that holds the scope's flags at as_of when
-    `evaluate` would read them from the snapshot and has not yet; None otherwise."""
-    if isinstance(as_of, dt.datetime):
-        as_of = as_of.date()
-    rules = rules or rules_or_last_good()[0]
-    scope_id = int(scope_id)
-    day = serving_day(as_of, rules)
-    fingerprint = rules_fingerprint(rules)
-    if (
-        scope_id not in precomputed_scopes()
-        or (day, fingerprint) not in _stored_days()
-        or (file_identity(), scope_id, day, rules) in _evaluate_cached
-    ):
-        return None
-    return "flag_snapshot", {"day": day, "rules": fingerprint, "scope_id": scope_id}
-
-
 def stored_subtree_frame(
     scope_id: int, as_of: dt.date, members: np.ndarray, rules: RuleSet | None = None
 ) -> pd.DataFrame | None:
     """flag_frame(scope_id, as_of, evidence_count=False) restricted to the flags raised for a
     unit in `members` or owned by one (本单位: the unit's subtree), in the same order, values
-    and dtypes — when `evaluate` would read the scope's flags from the snapshot's stored
-    rows and has not yet (stored_request): the scope's rows of every scope's stored flags,
+    and dtypes — when `evaluate` reads the scope's flags from the snapshot's stored rows
+    (_stored_scopes_at): the scope's rows of every scope's stored flags,
     read once per snapshot and process without their evidence text (_stored_scopes), filtered
     column-wise, then only the kept ones made into cells (no Flag objects, no query per
     page). A flag's evidence is read when it is opened (StoredEvidence of an _EvidenceRef).
     None otherwise (the caller filters flag_frame)."""
     require_scope(int(scope_id))
-    request = stored_request(scope_id, as_of, rules)
-    if request is None:
+    stored = _stored_scopes_at(int(scope_id), as_of, rules)
+    if stored is None:
         return None
-    params = request[1]
-    scope = _stored_scopes(params["day"], params["rules"]).scope(int(scope_id))
+    scope = stored.scope(int(scope_id))
     if scope is None:  # a column the rows cannot tell apart (all NaN): the flags
         return None
     if not len(scope.frame):
         return flags_to_frame([], evidence_count=False)
     keep = np.flatnonzero(np.isin(scope.unit_ids, members) | np.isin(scope.owner_ids, members))
     frame = scope.frame.take(keep).reset_index(drop=True)
-    loader = _ScopeEvidence(params["day"], params["rules"], int(scope_id))
-    cells = [
-        StoredEvidence(_EvidenceRef(loader, r), c)
-        for r, c in zip(scope.ranks[keep].tolist(), scope.counts[keep].tolist(), strict=True)
-    ]
-    frame.insert(FRAME_COLUMNS.index("evidence"), "evidence", pd.Series(cells, dtype=object))
+    cells = pd.Series(scope.evidence.take(keep), dtype=object)
+    frame.insert(FRAME_COLUMNS.index("evidence"), "evidence", cells)
     return frame
 
 
@@ -2193,8 +2169,9 @@ class _StoredScope:
     frame: pd.DataFrame
     unit_ids: np.ndarray
     owner_ids: np.ndarray  # float64, NaN where the flag has no owner
-    ranks: np.ndarray
-    counts: np.ndarray  # each flag's evidence rows
+    # each flag's evidence (StoredEvidence of an _EvidenceRef: read, for the whole scope,
+    # when one is first opened)
+    evidence: np.ndarray
 
 
 class _StoredScopes:
@@ -2202,8 +2179,8 @@ class _StoredScopes:
     (scope, rank) order, without their evidence text; each scope's frame built from its
     rows when first asked for (kept with the rows, once per snapshot)."""
 
-    def __init__(self, rows: pd.DataFrame) -> None:
-        self.rows = rows
+    def __init__(self, day: dt.date, fingerprint: str, rows: pd.DataFrame) -> None:
+        self.day, self.fingerprint, self.rows = day, fingerprint, rows
         self.scope_ids = rows["scope_id"].to_numpy(dtype="int64")  # ascending
         self._built: dict[int, _StoredScope | None] = {}
         self._lock = threading.Lock()
@@ -2220,7 +2197,7 @@ class _StoredScopes:
         lo, hi = np.searchsorted(self.scope_ids, [scope_id, scope_id + 1])
         if hi == lo:  # no flags: stored_subtree_frame gives flag_frame's empty frame
             none = np.empty(0, dtype="int64")
-            return _StoredScope(pd.DataFrame(), none, none.astype("float64"), none, none)
+            return _StoredScope(pd.DataFrame(), none, none.astype("float64"), none.astype(object))
         rows = self.rows.iloc[lo:hi]
         columns: dict[str, object] = {}
         for name in FRAME_COLUMNS[:-1]:
@@ -2234,12 +2211,17 @@ class _StoredScopes:
             if column is None:
                 return None
             columns[name] = column
+        loader = _ScopeEvidence(self.day, self.fingerprint, scope_id)
+        ranks, counts = rows["rank"].tolist(), rows["evidence_count"].tolist()
+        evidence = np.empty(len(rows), dtype=object)
+        evidence[:] = [
+            StoredEvidence(_EvidenceRef(loader, r), c) for r, c in zip(ranks, counts, strict=True)
+        ]
         return _StoredScope(
             pd.DataFrame(columns),
             rows["unit_id"].to_numpy(dtype="int64"),
             rows["owner_id"].to_numpy(dtype="float64", na_value=np.nan),
-            rows["rank"].to_numpy(dtype="int64"),
-            rows["evidence_count"].to_numpy(dtype="int64"),
+            evidence,
         )
 
 
@@ -2250,13 +2232,36 @@ _INT_COLUMNS = frozenset(
 )  # fmt: skip
 
 
+def _stored_scopes_at(scope_id: int, as_of: dt.date, rules: RuleSet | None = None
+                      ) -> _StoredScopes | None:  # fmt: skip
+    """Every scope's stored flags at the day `evaluate` reads for scope_id at as_of from the
+    snapshot — the scope is precomputed and the snapshot holds the day's evaluation under
+    these rules (whether `evaluate` has already built them does not matter: the rows are
+    the same); None when it would evaluate them live."""
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    rules = rules or rules_or_last_good()[0]
+    day = serving_day(as_of, rules)
+    fingerprint = rules_fingerprint(rules)
+    if scope_id not in precomputed_scopes() or (day, fingerprint) not in _stored_days():
+        return None
+    return _stored_scopes(day, fingerprint)
+
+
+def warm_stored_scopes(as_of: dt.date) -> None:
+    """Read every scope's stored flags at as_of's serving day ahead of the first 本单位
+    page (unit_view.warm)."""
+    roots = _roots()
+    if roots:
+        _stored_scopes_at(roots[0], as_of)
+
+
 @per_snapshot
 def _stored_scopes(day: dt.date, fingerprint: str) -> _StoredScopes:
     """Snapshot state (not scoped: stored_subtree_frame checks the scope before it hands
     out a scope's rows), read once per snapshot, day and rules."""
-    return _StoredScopes(
-        run_query(file_identity(), "flag_snapshot_rows", {"day": day, "rules": fingerprint})
-    )
+    params = {"day": day, "rules": fingerprint}
+    return _StoredScopes(day, fingerprint, run_query(file_identity(), "flag_snapshot_rows", params))
 
 
 class _ScopeEvidence:

@@ -77,9 +77,11 @@ def unit_info(unit_id: int) -> UnitInfo:
 
 
 def warm(as_of: dt.date) -> None:
-    """Every peer group's standing rankings at the default date, computed ahead of the
-    first 本单位 page of each kind (startup.warm_up_in_background)."""
+    """Every peer group's standing rankings and every scope's stored flags at the default
+    date, computed ahead of the first 本单位 page of each kind
+    (startup.warm_up_in_background)."""
     rankings.warm_peer_rankings(STANDING_METRICS, as_of)
+    flags.warm_stored_scopes(as_of)  # every scope's stored flags, read once
 
 
 def prefetch(unit_id: int, as_of: dt.date) -> None:
