@@ -384,7 +384,7 @@ def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     frame = metrics.with_display_names(query("unit_open_problems", unit_id=unit_id, as_of=as_of))
     _, sunday = week_bounds(as_of)
     stamps = pd.to_datetime(frame["deadline"])
-    frame["deadline"] = stamps.dt.date
+    frame["deadline"] = _dates(stamps)
     if frame.empty:  # the columns as the row-by-row lists give them (object, no rows)
         for column in ("days_left", "days_overdue", "section"):
             frame[column] = []
@@ -393,10 +393,22 @@ def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     left = (stamps.to_numpy("datetime64[D]") - np.datetime64(as_of, "D")).astype("int64")
     frame["days_left"] = left
     frame["days_overdue"] = np.maximum(0, -left)
-    frame["section"] = np.where(
-        left < 0, "overdue", np.where(left <= (sunday - as_of).days, "due_this_week", "later")
-    ).tolist()
+    # each row's section picked from the three names (an arrow take, not a str per row)
+    codes = np.where(left < 0, 0, np.where(left <= (sunday - as_of).days, 1, 2))
+    frame["section"] = _SECTION_NAMES.take(codes)
     return frame
+
+
+_SECTION_NAMES = pd.array(["overdue", "due_this_week", "later"], dtype="str")
+
+
+def _dates(stamps: pd.Series) -> pd.Series:
+    """stamps.dt.date (date objects; NaT where missing), converted by numpy when no stamp
+    is missing (.dt.date builds each date through pandas: milliseconds for a province)."""
+    values = stamps.to_numpy("datetime64[D]")
+    if np.isnat(values).any():
+        return stamps.dt.date
+    return pd.Series(values.astype(object), index=stamps.index, dtype=object)
 
 
 def problems_by_territory(problems: pd.DataFrame) -> pd.DataFrame:
@@ -453,14 +465,15 @@ def missing_materials(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """台账 lines still short at as_of, by deadline, with days left (negative = past due)."""
     lines = query("materials_lines", scope_id=unit_id, as_of=as_of)
     # the short lines' display names only (named row by row)
+    short = np.flatnonzero(lines["completed"].to_numpy() < lines["required"].to_numpy())
     frame = (
-        metrics.with_display_names(lines[lines["completed"] < lines["required"]])
+        metrics.with_display_names(lines.take(short))
         .sort_values(["deadline", "unit_sort_order", "unit_id", "indicator_code"], kind="stable")
         .reset_index(drop=True)
     )
     frame["missing"] = frame["required"] - frame["completed"]
     frame["approval_tracked"] = frame["approved"].notna()
-    frame["deadline"] = pd.to_datetime(frame["deadline"]).dt.date
+    frame["deadline"] = _dates(pd.to_datetime(frame["deadline"]))
     if frame.empty:  # the column as the row-by-row list gives it (object, no rows)
         frame["completion_rate"] = []
         return frame

@@ -190,6 +190,20 @@ def test_unit_flags_are_served_from_every_scopes_rows_read_once(monkeypatch) -> 
     assert ran.count("flag_snapshot_evidence") == 1  # the scope's evidence, read together
 
 
+def test_dates_are_date_objects_as_dt_date_gives_them() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    stamps = pd.Series(pd.to_datetime(["2026-06-10", "2026-06-14"]), index=[3, 5])
+    dates = unit_view._dates(stamps)
+    assert dates.tolist() == [dt.date(2026, 6, 10), dt.date(2026, 6, 14)]
+    assert dates.dtype == object and list(dates.index) == [3, 5]
+    with_missing = pd.Series(pd.to_datetime(["2026-06-10", None]))
+    assert unit_view._dates(with_missing).tolist()[0] == dt.date(2026, 6, 10)
+    assert unit_view._dates(with_missing).tolist()[1] is pd.NaT  # as .dt.date keeps it
+
+
 def test_a_slice_of_an_integer_column_without_null_is_int64() -> None:
     """A scope's rows of a column with NULLs elsewhere (floats) are int64 when the scope
     has none, as its own rows are; float64 with some; None objects with all NULL."""
