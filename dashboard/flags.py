@@ -2140,16 +2140,15 @@ def stored_subtree_frame(
     """flag_frame(scope_id, as_of, evidence_count=False) restricted to the flags raised for a
     unit in `members` or owned by one (本单位: the unit's subtree), in the same order, values
     and dtypes — when `evaluate` reads the scope's flags from the snapshot's stored rows
-    (_stored_scopes_at): the scope's rows of every scope's stored flags,
-    read once per snapshot and process without their evidence text (_stored_scopes), filtered
-    column-wise, then only the kept ones made into cells (no Flag objects, no query per
-    page). A flag's evidence is read when it is opened (StoredEvidence of an _EvidenceRef).
-    None otherwise (the caller filters flag_frame)."""
+    (_stored_day): the scope's stored flags, read and made into columns once per snapshot
+    and process without their evidence text (_stored_scope), filtered by position (no Flag
+    objects, no query per page). A flag's evidence is read when it is opened
+    (StoredEvidence of an _EvidenceRef). None otherwise (the caller filters flag_frame)."""
     require_scope(int(scope_id))
-    stored = _stored_scopes_at(int(scope_id), as_of, rules)
-    if stored is None:
+    at = _stored_day(int(scope_id), as_of, rules)
+    if at is None:
         return None
-    scope = stored.scope(int(scope_id))
+    scope = _stored_scope(*at, int(scope_id))
     if scope is None:  # a column the rows cannot tell apart (all NaN): the flags
         return None
     if not len(scope.frame):
@@ -2174,55 +2173,37 @@ class _StoredScope:
     evidence: np.ndarray
 
 
-class _StoredScopes:
-    """Every precomputed scope's stored flags at one date (flag_snapshot_rows.sql), in
-    (scope, rank) order, without their evidence text; each scope's frame built from its
-    rows when first asked for (kept with the rows, once per snapshot)."""
-
-    def __init__(self, day: dt.date, fingerprint: str, rows: pd.DataFrame) -> None:
-        self.day, self.fingerprint, self.rows = day, fingerprint, rows
-        self.scope_ids = rows["scope_id"].to_numpy(dtype="int64")  # ascending
-        self._built: dict[int, _StoredScope | None] = {}
-        self._lock = threading.Lock()
-
-    def scope(self, scope_id: int) -> _StoredScope | None:
-        """The scope's flags (no rows when it has none); None when a column of its rows
-        cannot be told apart (see _as_built)."""
-        with self._lock:
-            if scope_id not in self._built:
-                self._built[scope_id] = self._build(scope_id)
-            return self._built[scope_id]
-
-    def _build(self, scope_id: int) -> _StoredScope | None:
-        lo, hi = np.searchsorted(self.scope_ids, [scope_id, scope_id + 1])
-        if hi == lo:  # no flags: stored_subtree_frame gives flag_frame's empty frame
-            none = np.empty(0, dtype="int64")
-            return _StoredScope(pd.DataFrame(), none, none.astype("float64"), none.astype(object))
-        rows = self.rows.iloc[lo:hi]
-        columns: dict[str, object] = {}
-        for name in FRAME_COLUMNS[:-1]:
-            if name == "evidence":
-                continue
-            if name == "severity_label":
-                labels = [SEVERITY_LABEL.get(v, v) for v in rows["severity"].tolist()]
-                columns[name] = pd.Series(labels, dtype="str")
-                continue
-            column = _as_built(rows[name], name in _INT_COLUMNS)
-            if column is None:
-                return None
-            columns[name] = column
-        loader = _ScopeEvidence(self.day, self.fingerprint, scope_id)
-        ranks, counts = rows["rank"].tolist(), rows["evidence_count"].tolist()
-        evidence = np.empty(len(rows), dtype=object)
-        evidence[:] = [
-            StoredEvidence(_EvidenceRef(loader, r), c) for r, c in zip(ranks, counts, strict=True)
-        ]
-        return _StoredScope(
-            pd.DataFrame(columns),
-            rows["unit_id"].to_numpy(dtype="int64"),
-            rows["owner_id"].to_numpy(dtype="float64", na_value=np.nan),
-            evidence,
-        )
+def _scope_rows(day: dt.date, fingerprint: str, scope_id: int, rows: pd.DataFrame
+                ) -> _StoredScope | None:  # fmt: skip
+    """A scope's stored flags (flag_snapshot_rows.sql's rows, by rank) as flag_frame builds
+    them; None when a column of its rows cannot be told apart (see _as_built)."""
+    if rows.empty:  # no flags: stored_subtree_frame gives flag_frame's empty frame
+        none = np.empty(0, dtype="int64")
+        return _StoredScope(pd.DataFrame(), none, none.astype("float64"), none.astype(object))
+    columns: dict[str, object] = {}
+    for name in FRAME_COLUMNS[:-1]:
+        if name == "evidence":
+            continue
+        if name == "severity_label":
+            labels = [SEVERITY_LABEL.get(v, v) for v in rows["severity"].tolist()]
+            columns[name] = pd.Series(labels, dtype="str")
+            continue
+        column = _as_built(rows[name], name in _INT_COLUMNS)
+        if column is None:
+            return None
+        columns[name] = column
+    loader = _ScopeEvidence(day, fingerprint, scope_id)
+    ranks, counts = rows["rank"].tolist(), rows["evidence_count"].tolist()
+    evidence = np.empty(len(rows), dtype=object)
+    evidence[:] = [
+        StoredEvidence(_EvidenceRef(loader, r), c) for r, c in zip(ranks, counts, strict=True)
+    ]
+    return _StoredScope(
+        pd.DataFrame(columns),
+        rows["unit_id"].to_numpy(dtype="int64"),
+        rows["owner_id"].to_numpy(dtype="float64", na_value=np.nan),
+        evidence,
+    )
 
 
 # flag_snapshot's INTEGER columns (derived.sql)
@@ -2232,12 +2213,12 @@ _INT_COLUMNS = frozenset(
 )  # fmt: skip
 
 
-def _stored_scopes_at(scope_id: int, as_of: dt.date, rules: RuleSet | None = None
-                      ) -> _StoredScopes | None:  # fmt: skip
-    """Every scope's stored flags at the day `evaluate` reads for scope_id at as_of from the
-    snapshot — the scope is precomputed and the snapshot holds the day's evaluation under
-    these rules (whether `evaluate` has already built them does not matter: the rows are
-    the same); None when it would evaluate them live."""
+def _stored_day(scope_id: int, as_of: dt.date, rules: RuleSet | None = None
+                ) -> tuple[dt.date, str] | None:  # fmt: skip
+    """(day, rules fingerprint) of the stored flags `evaluate` reads for scope_id at as_of
+    from the snapshot — the scope is precomputed and the snapshot holds the day's
+    evaluation under these rules (whether `evaluate` has already built them does not
+    matter: the rows are the same); None when it would evaluate them live."""
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     rules = rules or rules_or_last_good()[0]
@@ -2245,23 +2226,26 @@ def _stored_scopes_at(scope_id: int, as_of: dt.date, rules: RuleSet | None = Non
     fingerprint = rules_fingerprint(rules)
     if scope_id not in precomputed_scopes() or (day, fingerprint) not in _stored_days():
         return None
-    return _stored_scopes(day, fingerprint)
+    return day, fingerprint
 
 
 def warm_stored_scopes(as_of: dt.date) -> None:
-    """Read every scope's stored flags at as_of's serving day ahead of the first 本单位
-    page (unit_view.warm)."""
-    roots = _roots()
-    if roots:
-        _stored_scopes_at(roots[0], as_of)
+    """Read the roots' stored flags at as_of's serving day (the largest scopes) ahead of
+    the first 本单位 page (unit_view.warm)."""
+    for root in _roots():
+        at = _stored_day(root, as_of)
+        if at is not None:
+            _stored_scope(*at, root)
 
 
 @per_snapshot
-def _stored_scopes(day: dt.date, fingerprint: str) -> _StoredScopes:
-    """Snapshot state (not scoped: stored_subtree_frame checks the scope before it hands
-    out a scope's rows), read once per snapshot, day and rules."""
-    params = {"day": day, "rules": fingerprint}
-    return _StoredScopes(day, fingerprint, run_query(file_identity(), "flag_snapshot_rows", params))
+def _stored_scope(day: dt.date, fingerprint: str, scope_id: int) -> _StoredScope | None:
+    """One scope's stored flags without their evidence text, read and built once per
+    snapshot, day and rules when first asked for (snapshot state, not scoped:
+    stored_subtree_frame checks the scope before it hands them out)."""
+    params = {"day": day, "rules": fingerprint, "scope_id": scope_id}
+    rows = run_query(file_identity(), "flag_snapshot_rows", params)
+    return _scope_rows(day, fingerprint, scope_id, rows)
 
 
 class _ScopeEvidence:

@@ -156,9 +156,9 @@ def test_unit_flags_from_the_stored_rows_equal_the_filtered_engine_frame() -> No
 
 
 def test_unit_flags_are_served_from_every_scopes_rows_read_once(monkeypatch) -> None:
-    """At the default date every stored scope's flag rows are read once per snapshot
-    (without evidence text): a unit's flags then run no query; a flag's evidence is read
-    for its scope when first opened and equals the engine's evidence."""
+    """At the default date a scope's stored flag rows are read once per snapshot (without
+    evidence text): its unit's flags then run no query; a flag's evidence is read for its
+    scope when first opened and equals the engine's evidence."""
     from dashboard import db
 
     db.clear_memos()
@@ -178,8 +178,11 @@ def test_unit_flags_are_served_from_every_scopes_rows_read_once(monkeypatch) -> 
     first = unit_view.unit_flags(4, AS_OF)  # 和平街道: a stored scope
     assert ran.count("flag_snapshot_rows") == 1
     db.clear_results()  # a new page: the rows stay (snapshot state)
-    second = unit_view.unit_flags(2, AS_OF)  # 东城区
+    assert unit_view.unit_flags(4, AS_OF).equals(first)
     assert ran.count("flag_snapshot_rows") == 1
+    second = unit_view.unit_flags(2, AS_OF)  # 东城区: its own rows, once
+    unit_view.unit_flags(2, AS_OF)
+    assert ran.count("flag_snapshot_rows") == 2
     assert "flag_snapshot" not in ran and "flag_snapshot_evidence" not in ran
     assert len(first) and len(second)
     engine = {f.key: f.evidence for f in flags.evaluate(2, AS_OF)}
