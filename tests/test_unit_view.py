@@ -159,6 +159,8 @@ def test_unit_flags_are_served_from_every_scopes_rows_read_once(monkeypatch) -> 
     """At the default date a scope's stored flag rows are read once per snapshot (without
     evidence text): its unit's flags then run no query; a flag's evidence is read for its
     scope when first opened and equals the engine's evidence."""
+    import numpy as np
+
     from dashboard import db
 
     db.clear_memos()
@@ -191,6 +193,12 @@ def test_unit_flags_are_served_from_every_scopes_rows_read_once(monkeypatch) -> 
         assert tuple(row.evidence) == tuple(engine[key])
         assert len(row.evidence) == len(engine[key])
     assert ran.count("flag_snapshot_evidence") == 1  # the scope's evidence, read together
+    # a day the snapshot does not store: the engine's flags, filtered (no stored rows)
+    import datetime as dt
+
+    day = AS_OF - dt.timedelta(days=40)
+    assert flags.stored_subtree_frame(2, day, np.array([2, 4])) is None
+    assert ran.count("flag_snapshot_rows") == 2
 
 
 def test_dates_are_date_objects_as_dt_date_gives_them() -> None:
