@@ -304,12 +304,12 @@ def _own_status(key: str, unit_id: int, as_of: dt.date, value: float | None
 
 def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
     """综合得分 in the latest overall assessment ended by as_of, vs the previous one."""
-    tests = metrics.scored_assessments(as_of)
-    if tests.empty:
+    tests = _scored_tests(as_of)
+    if not tests:
         return None
-    latest_id = int(tests.iloc[0]["assessment_id"])
+    latest_id = tests[0][0]
     previous_id = rankings.previous_assessment(latest_id)
-    names = dict(zip(tests["assessment_id"], tests["name"], strict=True))
+    names = dict(tests)
     if _peer_scope(unit_info(unit_id)) is None:
         # the unit's own score in each test (its served row), not a ranked frame
         latest = {"value": _own_score(unit_id, latest_id), "rank": None}  # the top: no rank
@@ -344,6 +344,15 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         gap_to_above=_value(latest.get("gap_to_above")),
         gap_to_target=_value(latest.get("gap_to_target")),
     )
+
+
+@db.per_snapshot
+def _scored_tests(as_of: dt.date) -> tuple[tuple[int, str], ...]:
+    """(assessment_id, name) of metrics.scored_assessments(as_of), newest first: from the
+    assessment list (snapshot state), so worked out once per snapshot and day, not per page."""
+    tests = metrics.scored_assessments(as_of)
+    ids, names = tests["assessment_id"].tolist(), tests["name"].tolist()
+    return tuple((int(i), str(n)) for i, n in zip(ids, names, strict=True))
 
 
 def _own_score(unit_id: int, assessment_id: int) -> object:

@@ -201,6 +201,18 @@ def test_unit_flags_are_served_from_every_scopes_rows_read_once(monkeypatch) -> 
     assert ran.count("flag_snapshot_rows") == 2
 
 
+def test_scored_tests_newest_first_as_of_the_day() -> None:
+    """Overall tests ended by as_of with scores: 3 (05-15), 2 (04-15), 1 (2025-11); test 4
+    (07-01) has not ended at 06-10; at 05-01 test 3 has not either."""
+    import datetime as dt
+
+    assert unit_view._scored_tests(AS_OF) == (
+        (3, "2026年5月市级模拟测评"), (2, "2026年4月市级模拟测评"), (1, "2025年下半年省级测评"),
+    )  # fmt: skip
+    assert [i for i, _ in unit_view._scored_tests(dt.date(2026, 5, 1))] == [2, 1]
+    assert unit_view._scored_tests(dt.date(2025, 1, 1)) == ()
+
+
 def test_dates_are_date_objects_as_dt_date_gives_them() -> None:
     import datetime as dt
 
