@@ -464,6 +464,19 @@ def served_store(identity: FileIdentity) -> served.Store:
     return store
 
 
+def served_at(name: str, as_of: dt.date) -> bool:
+    """True when query(name, …, as_of=as_of) of a query served by day (served.Store's
+    (name, day) slots: unit_open_problems, materials_lines, unit_owned_items) is a lookup
+    of the served rows: every day it reads (the as-of batch's, for a query over days) has
+    its slot. For a page deciding whether starting it on a worker helps (query_soon)."""
+    if name not in served.SERVED:
+        return False
+    as_of = _plain_date(as_of)
+    days = sorted(_batch.days) if takes_days(name) and as_of in _batch.days else [as_of]
+    slots = served_store(file_identity()).slots
+    return all((name, d) in slots for d in days)
+
+
 def _load_store(identity: FileIdentity) -> served.Store:
     """The served rows' index (served_slots); each slot is read when first asked for. A
     snapshot without one (an older release's, until refreshed) serves nothing."""

@@ -81,6 +81,7 @@ from dashboard.db import (
     register_memo,
     require_scope,
     result_cache,
+    run_query,
     sql_text,
 )
 
@@ -363,11 +364,21 @@ def load_rules(path: Path | str | None = None) -> RuleSet:
         return default_rules()
     except OSError as exc:
         raise RulesConfigError(f"无法读取红旗规则配置文件 {path}：{exc}") from exc
+    return _parsed_rules(text, str(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_rules(text: str, path: str) -> RuleSet:
+    """The rules of one text of the file (a page asks for the rules in force several
+    times: the file is read each time, parsed once per text; RuleSet is immutable). An
+    error is raised again for the same text (lru_cache keeps no exception)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RulesConfigError(f"红旗规则配置文件 {path.name} 格式错误（TOML）：{exc}") from exc
-    return parse_rules(data, str(path))
+        raise RulesConfigError(
+            f"红旗规则配置文件 {Path(path).name} 格式错误（TOML）：{exc}"
+        ) from exc
+    return parse_rules(data, path)
 
 
 _last_good: dict[str, RuleSet] = {}
@@ -2055,14 +2066,15 @@ class StoredEvidence(collections.abc.Sequence):
 
     __slots__ = ("_text", "_rows", "_count")
 
-    def __init__(self, text: str, count: int | None = None) -> None:
-        self._text = text
+    def __init__(self, text: str | _EvidenceRef, count: int | None = None) -> None:
+        self._text = text  # or a reference to it, read when first decoded
         self._rows: tuple | None = None
         self._count = count  # the rows' number when known (a table shows only that)
 
     def _decoded(self) -> tuple:
         if self._rows is None:
-            self._rows = _evidence_from_json(self._text)
+            text = self._text if isinstance(self._text, str) else self._text.text()
+            self._rows = _evidence_from_json(text)
         return self._rows
 
     def __getitem__(self, index):  # type: ignore[override]
@@ -2122,68 +2134,156 @@ def flag_frame(
     return flags_to_frame(evaluate(scope_id, as_of, rules), evidence_count=evidence_count)
 
 
-def stored_request(scope_id: int, as_of: dt.date, rules: RuleSet | None = None
-                   ) -> tuple[str, dict] | None:  # fmt: skip
-    """The flag_snapshot query (name, params) that holds the scope's flags at as_of when
-    `evaluate` would read them from the snapshot and has not yet; None otherwise."""
-    if isinstance(as_of, dt.datetime):
-        as_of = as_of.date()
-    rules = rules or rules_or_last_good()[0]
-    scope_id = int(scope_id)
-    day = serving_day(as_of, rules)
-    fingerprint = rules_fingerprint(rules)
-    if (
-        scope_id not in precomputed_scopes()
-        or (day, fingerprint) not in _stored_days()
-        or (file_identity(), scope_id, day, rules) in _evaluate_cached
-    ):
-        return None
-    return "flag_snapshot", {"day": day, "rules": fingerprint, "scope_id": scope_id}
-
-
 def stored_subtree_frame(
     scope_id: int, as_of: dt.date, members: np.ndarray, rules: RuleSet | None = None
 ) -> pd.DataFrame | None:
     """flag_frame(scope_id, as_of, evidence_count=False) restricted to the flags raised for a
     unit in `members` or owned by one (本单位: the unit's subtree), in the same order, values
-    and dtypes — when `evaluate` would read the scope's flags from the snapshot's stored
-    rows and has not yet (stored_request): the rows filtered column-wise first, then only
-    the kept ones made into cells (no Flag objects). None otherwise (the caller filters
-    flag_frame)."""
+    and dtypes — when `evaluate` reads the scope's flags from the snapshot's stored rows
+    (_stored_day): the scope's stored flags, read and made into columns once per snapshot
+    and process without their evidence text (_stored_scope), filtered by position (no Flag
+    objects, no query per page). A flag's evidence is read when it is opened
+    (StoredEvidence of an _EvidenceRef). None otherwise (the caller filters flag_frame)."""
     require_scope(int(scope_id))
-    request = stored_request(scope_id, as_of, rules)
-    if request is None:
+    at = _stored_day(int(scope_id), as_of, rules)
+    if at is None:
         return None
-    rows = query(request[0], **request[1])
-    if rows.empty:
+    scope = _stored_scope(*at, int(scope_id))
+    if scope is None:  # a column the rows cannot tell apart (all NaN): the flags
+        return None
+    if not len(scope.frame):
         return flags_to_frame([], evidence_count=False)
-    units = rows["unit_id"].to_numpy()
-    owners = rows["owner_id"].to_numpy(dtype="float64", na_value=np.nan)
-    keep = np.flatnonzero(np.isin(units, members) | np.isin(owners, members))
+    keep = np.flatnonzero(np.isin(scope.unit_ids, members) | np.isin(scope.owner_ids, members))
+    frame = scope.frame.take(keep).reset_index(drop=True)
+    cells = pd.Series(scope.evidence.take(keep), dtype=object)
+    frame.insert(FRAME_COLUMNS.index("evidence"), "evidence", cells)
+    return frame
+
+
+@dataclass(frozen=True)
+class _StoredScope:
+    """One scope's stored flags as flag_frame(…, evidence_count=False) builds them row by
+    row (without the evidence column), and what stored_subtree_frame filters them by."""
+
+    frame: pd.DataFrame
+    unit_ids: np.ndarray
+    owner_ids: np.ndarray  # float64, NaN where the flag has no owner
+    # each flag's evidence (StoredEvidence of an _EvidenceRef: read, for the whole scope,
+    # when one is first opened)
+    evidence: np.ndarray
+
+
+def _scope_rows(day: dt.date, fingerprint: str, scope_id: int, rows: pd.DataFrame
+                ) -> _StoredScope | None:  # fmt: skip
+    """A scope's stored flags (flag_snapshot_rows.sql's rows, by rank) as flag_frame builds
+    them; None when a column of its rows cannot be told apart (see _as_built)."""
+    if rows.empty:  # no flags: stored_subtree_frame gives flag_frame's empty frame
+        none = np.empty(0, dtype="int64")
+        return _StoredScope(pd.DataFrame(), none, none.astype("float64"), none.astype(object))
     columns: dict[str, object] = {}
     for name in FRAME_COLUMNS[:-1]:
         if name == "evidence":
-            texts = rows["evidence"].take(keep).tolist()
-            counts = rows["evidence_count"].take(keep).tolist()
-            cells = [StoredEvidence(t, c) for t, c in zip(texts, counts, strict=True)]
-            columns[name] = pd.Series(cells, dtype=object)
-        elif name == "severity_label":
-            labels = [SEVERITY_LABEL.get(v, v) for v in rows["severity"].take(keep).tolist()]
+            continue
+        if name == "severity_label":
+            labels = [SEVERITY_LABEL.get(v, v) for v in rows["severity"].tolist()]
             columns[name] = pd.Series(labels, dtype="str")
-        else:
-            column = _as_built(rows[name])
-            if column is None:  # a column the rows cannot tell apart (all NaN): the flags
-                return None
-            columns[name] = column.take(keep).reset_index(drop=True)
-    return pd.DataFrame(columns)
+            continue
+        column = _as_built(rows[name], name in _INT_COLUMNS)
+        if column is None:
+            return None
+        columns[name] = column
+    loader = _ScopeEvidence(day, fingerprint, scope_id)
+    ranks, counts = rows["rank"].tolist(), rows["evidence_count"].tolist()
+    evidence = np.empty(len(rows), dtype=object)
+    evidence[:] = [
+        StoredEvidence(_EvidenceRef(loader, r), c) for r, c in zip(ranks, counts, strict=True)
+    ]
+    return _StoredScope(
+        pd.DataFrame(columns),
+        rows["unit_id"].to_numpy(dtype="int64"),
+        rows["owner_id"].to_numpy(dtype="float64", na_value=np.nan),
+        evidence,
+    )
 
 
-def _as_built(column: pd.Series) -> pd.Series | None:
+# flag_snapshot's INTEGER columns (derived.sql)
+_INT_COLUMNS = frozenset(
+    {"scope_id", "rank", "rule_pos", "row_pos", "unit_id", "owner_id", "weeks_red",
+     "days_to_test", "evidence_count"}
+)  # fmt: skip
+
+
+def _stored_day(scope_id: int, as_of: dt.date, rules: RuleSet | None = None
+                ) -> tuple[dt.date, str] | None:  # fmt: skip
+    """(day, rules fingerprint) of the stored flags `evaluate` reads for scope_id at as_of
+    from the snapshot — the scope is precomputed and the snapshot holds the day's
+    evaluation under these rules (whether `evaluate` has already built them does not
+    matter: the rows are the same); None when it would evaluate them live."""
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    rules = rules or rules_or_last_good()[0]
+    day = serving_day(as_of, rules)
+    fingerprint = rules_fingerprint(rules)
+    if scope_id not in precomputed_scopes() or (day, fingerprint) not in _stored_days():
+        return None
+    return day, fingerprint
+
+
+def warm_stored_scopes(as_of: dt.date) -> None:
+    """Read the roots' stored flags at as_of's serving day (the largest scopes) ahead of
+    the first 本单位 page (unit_view.warm)."""
+    for root in _roots():
+        at = _stored_day(root, as_of)
+        if at is not None:
+            _stored_scope(*at, root)
+
+
+@per_snapshot
+def _stored_scope(day: dt.date, fingerprint: str, scope_id: int) -> _StoredScope | None:
+    """One scope's stored flags without their evidence text, read and built once per
+    snapshot, day and rules when first asked for (snapshot state, not scoped:
+    stored_subtree_frame checks the scope before it hands them out)."""
+    params = {"day": day, "rules": fingerprint, "scope_id": scope_id}
+    rows = run_query(file_identity(), "flag_snapshot_rows", params)
+    return _scope_rows(day, fingerprint, scope_id, rows)
+
+
+class _ScopeEvidence:
+    """The evidence texts of one scope's stored flags at one date, read together when the
+    first of them is opened (flag_snapshot_evidence.sql, with the scope's access check)."""
+
+    def __init__(self, day: dt.date, fingerprint: str, scope_id: int) -> None:
+        self._params = {"day": day, "rules": fingerprint, "scope_id": scope_id}
+        self._texts: dict[int, str] | None = None
+        self._lock = threading.Lock()
+
+    def text(self, rank: int) -> str:
+        with self._lock:
+            if self._texts is None:
+                _names, rows = query_rows("flag_snapshot_evidence", **self._params)
+                self._texts = {int(r): text for r, text in rows}
+        return self._texts[rank]
+
+
+@dataclass(frozen=True)
+class _EvidenceRef:
+    """A stored flag's evidence text not yet read: its scope's loader and its rank."""
+
+    loader: _ScopeEvidence
+    rank: int
+
+    def text(self) -> str:
+        return self.loader.text(self.rank)
+
+
+def _as_built(column: pd.Series, is_int: bool = False) -> pd.Series | None:
     """A flag_snapshot column (as DuckDB hands it to pandas) with the dtype and cells a
     frame made from the flags' values row by row gets for ALL the scope's rows (the dtype
     pandas infers from Python values): text as str, integers as int64 (float64 when one is
     NULL), dates as date objects, a column with nothing but NULLs as None objects. None when
-    that cannot be told (a float column all NaN: NULL and NaN look alike here)."""
+    that cannot be told (a float column all NaN: NULL and NaN look alike here). `is_int`:
+    the table's column is an integer one (a slice of a column with NULLs elsewhere is
+    handed over as floats: without NULL in the slice it is int64, as its own rows are)."""
     kind = column.dtype.kind
     if isinstance(column.dtype, pd.StringDtype):
         return column.reset_index(drop=True)
@@ -2193,8 +2293,12 @@ def _as_built(column: pd.Series) -> pd.Series | None:
         return pd.Series(column.to_numpy(dtype="int64"))
     values = column.to_numpy(dtype="float64", na_value=np.nan)
     missing = np.isnan(values)
+    if is_int and not missing.any():
+        return pd.Series(values.astype("int64"))
     if missing.all():
-        is_int = pd.api.types.is_integer_dtype(column.dtype) or column.name in _NULLABLE_INTS
+        is_int = (
+            is_int or pd.api.types.is_integer_dtype(column.dtype) or column.name in _NULLABLE_INTS
+        )
         if not is_int:
             return None
         return pd.Series([None] * len(values), dtype=object)

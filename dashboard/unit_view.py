@@ -95,26 +95,28 @@ def unit_info(unit_id: int) -> UnitInfo:
 
 
 def warm(as_of: dt.date) -> None:
-    """Every peer group's standing rankings at the default date, computed ahead of the
-    first 本单位 page of each kind (startup.warm_up_in_background)."""
+    """Every peer group's standing rankings and every scope's stored flags at the default
+    date, computed ahead of the first 本单位 page of each kind
+    (startup.warm_up_in_background)."""
     rankings.warm_peer_rankings(STANDING_METRICS, as_of)
+    flags.warm_stored_scopes(as_of)  # every scope's stored flags, read once
 
 
 def prefetch(unit_id: int, as_of: dt.date) -> None:
-    """Start the page's own row queries (its open problems, 台账 lines, owned survey items
-    and, at the default date, the scope's stored flags) on the query workers, so they run
-    while the standing is computed; open_problems, missing_materials, owned_items and
-    unit_flags then take their results (db.query_soon) instead of running them one after
-    another. At the default date the first three are lookups of the served rows."""
-    stored_flags = flags.stored_request(unit_id, as_of)
-    db.query_soon(
-        [
-            ("unit_open_problems", {"unit_id": unit_id, "as_of": as_of}),
-            ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
-            ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
-            *([stored_flags] if stored_flags is not None else []),
-        ]
-    )
+    """Start the page's own row queries (its open problems, 台账 lines and owned survey
+    items) on the query workers, so they run while the standing is computed;
+    open_problems, missing_materials and owned_items then take their results
+    (db.query_soon) instead of running them one after another. At the default date all
+    three are lookups of the served rows (Python, which a worker would only contend for
+    the GIL with), and the unit's flags a filter of the stored rows in memory
+    (flags.stored_subtree_frame): nothing to start."""
+    requests = [
+        ("unit_open_problems", {"unit_id": unit_id, "as_of": as_of}),
+        ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
+        ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
+    ]
+    if not all(db.served_at(name, as_of) for name, _params in requests):
+        db.query_soon(requests)
 
 
 def week_bounds(as_of: dt.date) -> tuple[dt.date, dt.date]:
@@ -335,12 +337,12 @@ def _own_status(key: str, unit_id: int, as_of: dt.date, value: float | None
 
 def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
     """综合得分 in the latest overall assessment ended by as_of, vs the previous one."""
-    tests = metrics.scored_assessments(as_of)
-    if tests.empty:
+    tests = _scored_tests(as_of)
+    if not tests:
         return None
-    latest_id = int(tests.iloc[0]["assessment_id"])
+    latest_id = tests[0][0]
     previous_id = rankings.previous_assessment(latest_id)
-    names = dict(zip(tests["assessment_id"], tests["name"], strict=True))
+    names = dict(tests)
     if _peer_scope(unit_info(unit_id)) is None:
         # the unit's own score in each test (its served row), not a ranked frame
         latest = {"value": _own_score(unit_id, latest_id), "rank": None}  # the top: no rank
@@ -375,6 +377,15 @@ def score_standing(unit_id: int, as_of: dt.date) -> Standing | None:
         gap_to_above=_value(latest.get("gap_to_above")),
         gap_to_target=_value(latest.get("gap_to_target")),
     )
+
+
+@db.per_snapshot
+def _scored_tests(as_of: dt.date) -> tuple[tuple[int, str], ...]:
+    """(assessment_id, name) of metrics.scored_assessments(as_of), newest first: from the
+    assessment list (snapshot state), so worked out once per snapshot and day, not per page."""
+    tests = metrics.scored_assessments(as_of)
+    ids, names = tests["assessment_id"].tolist(), tests["name"].tolist()
+    return tuple((int(i), str(n)) for i, n in zip(ids, names, strict=True))
 
 
 def _own_score(unit_id: int, assessment_id: int) -> object:
@@ -415,7 +426,7 @@ def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     frame = metrics.with_display_names(query("unit_open_problems", unit_id=unit_id, as_of=as_of))
     _, sunday = week_bounds(as_of)
     stamps = pd.to_datetime(frame["deadline"])
-    frame["deadline"] = stamps.dt.date
+    frame["deadline"] = _dates(stamps)
     if frame.empty:  # the columns as the row-by-row lists give them (object, no rows)
         for column in ("days_left", "days_overdue", "section"):
             frame[column] = []
@@ -424,10 +435,22 @@ def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     left = (stamps.to_numpy("datetime64[D]") - np.datetime64(as_of, "D")).astype("int64")
     frame["days_left"] = left
     frame["days_overdue"] = np.maximum(0, -left)
-    frame["section"] = np.where(
-        left < 0, "overdue", np.where(left <= (sunday - as_of).days, "due_this_week", "later")
-    ).tolist()
+    # each row's section picked from the three names (an arrow take, not a str per row)
+    codes = np.where(left < 0, 0, np.where(left <= (sunday - as_of).days, 1, 2))
+    frame["section"] = _SECTION_NAMES.take(codes)
     return frame
+
+
+_SECTION_NAMES = pd.array(["overdue", "due_this_week", "later"], dtype="str")
+
+
+def _dates(stamps: pd.Series) -> pd.Series:
+    """stamps.dt.date (date objects; NaT where missing), converted by numpy when no stamp
+    is missing (.dt.date builds each date through pandas: milliseconds for a province)."""
+    values = stamps.to_numpy("datetime64[D]")
+    if np.isnat(values).any():
+        return stamps.dt.date
+    return pd.Series(values.astype(object), index=stamps.index, dtype=object)
 
 
 def problems_by_territory(problems: pd.DataFrame) -> pd.DataFrame:
@@ -484,14 +507,15 @@ def missing_materials(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """台账 lines still short at as_of, by deadline, with days left (negative = past due)."""
     lines = query("materials_lines", scope_id=unit_id, as_of=as_of)
     # the short lines' display names only (named row by row)
+    short = np.flatnonzero(lines["completed"].to_numpy() < lines["required"].to_numpy())
     frame = (
-        metrics.with_display_names(lines[lines["completed"] < lines["required"]])
+        metrics.with_display_names(lines.take(short))
         .sort_values(["deadline", "unit_sort_order", "unit_id", "indicator_code"], kind="stable")
         .reset_index(drop=True)
     )
     frame["missing"] = frame["required"] - frame["completed"]
     frame["approval_tracked"] = frame["approved"].notna()
-    frame["deadline"] = pd.to_datetime(frame["deadline"]).dt.date
+    frame["deadline"] = _dates(pd.to_datetime(frame["deadline"]))
     if frame.empty:  # the column as the row-by-row list gives it (object, no rows)
         frame["completion_rate"] = []
         return frame

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dashboard import auth, db, metrics, session
@@ -492,6 +493,12 @@ def test_a_scoped_user_reads_only_their_own_scopes_precomputed_flags(
     for scope in (1, 2, 4, 12):  # the root's, 东城区's … rows stay in the table
         with pytest.raises(db.AccessDenied):
             flags.stored_flags(scope, AS_OF, rules)
+    # the served rows of every scope (本单位) hand out only an allowed scope's flags, and
+    # their evidence is read with the same check
+    with pytest.raises(db.AccessDenied):
+        flags.stored_subtree_frame(2, AS_OF, np.array([2]))
+    with pytest.raises(db.AccessDenied):
+        flags._ScopeEvidence(AS_OF, flags.rules_fingerprint(rules), 2).text(1)
     # a rule or evidence query over a list of scopes is checked scope by scope
     with pytest.raises(db.AccessDenied):
         flags.rows_by_scope("flag_overdue_problems", (3, 2), days=(AS_OF,))

@@ -139,6 +139,31 @@ def test_query_soon_runs_each_query_once_for_the_later_query(
     assert not {"unit_open_problems", "materials_lines", "unit_owned_items"} & set(runs)
 
 
+def test_prefetch_starts_nothing_when_the_rows_are_served(
+    use_tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the default date 本单位's own rows are served lookups (db.served_at): nothing is
+    started on a worker; at a day the snapshot does not serve they are."""
+    from dashboard import unit_view
+
+    db.clear_memos()
+    started: list[list] = []
+    monkeypatch.setattr(db, "query_soon", lambda requests: started.append(list(requests)))
+    assert db.served_at("unit_open_problems", AS_OF)
+    assert db.served_at("materials_lines", AS_OF)
+    day = AS_OF - dt.timedelta(days=1)
+    assert not db.served_at("unit_open_problems", day)
+    assert not db.served_at("unit_scores", AS_OF)  # served, but not by day
+    unit_view.prefetch(12, AS_OF)
+    assert started == []
+    unit_view.prefetch(12, day)
+    assert [name for name, _params in started[0]] == [
+        "unit_open_problems",
+        "materials_lines",
+        "unit_owned_items",
+    ]
+
+
 def test_query_many_reads_the_snapshot_being_built(
     use_tiny: Path, tiny_db: Path, tmp_path: Path
 ) -> None:

@@ -147,9 +147,98 @@ def test_unit_flags_from_the_stored_rows_equal_the_filtered_engine_frame() -> No
         if stored is not None:
             pd.testing.assert_frame_equal(stored, expected)
             served += 1
-        # once evaluated, the flags built are filtered instead
-        assert flags.stored_subtree_frame(unit_id, AS_OF, subtree) is None
+        # once evaluated too: the same rows, still served
+        again = flags.stored_subtree_frame(unit_id, AS_OF, subtree)
+        assert (again is None) == (stored is None)
+        if again is not None:
+            pd.testing.assert_frame_equal(again, expected)
     assert served >= 5  # the city, its districts, streets and departments are stored
+
+
+def test_unit_flags_are_served_from_every_scopes_rows_read_once(monkeypatch) -> None:
+    """At the default date a scope's stored flag rows are read once per snapshot (without
+    evidence text): its unit's flags then run no query; a flag's evidence is read for its
+    scope when first opened and equals the engine's evidence."""
+    import numpy as np
+
+    from dashboard import db
+
+    db.clear_memos()
+    ran: list[str] = []
+    run_query, query_rows = db.run_query, db.query_rows
+
+    def counted(identity, name, params):
+        ran.append(name)
+        return run_query(identity, name, params)
+
+    def counted_rows(name, **params):
+        ran.append(name)
+        return query_rows(name, **params)
+
+    monkeypatch.setattr(flags, "run_query", counted)
+    monkeypatch.setattr(flags, "query_rows", counted_rows)
+    first = unit_view.unit_flags(4, AS_OF)  # 和平街道: a stored scope
+    assert ran.count("flag_snapshot_rows") == 1
+    db.clear_results()  # a new page: the rows stay (snapshot state)
+    assert unit_view.unit_flags(4, AS_OF).equals(first)
+    assert ran.count("flag_snapshot_rows") == 1
+    second = unit_view.unit_flags(2, AS_OF)  # 东城区: its own rows, once
+    unit_view.unit_flags(2, AS_OF)
+    assert ran.count("flag_snapshot_rows") == 2
+    assert "flag_snapshot" not in ran and "flag_snapshot_evidence" not in ran
+    assert len(first) and len(second)
+    engine = {f.key: f.evidence for f in flags.evaluate(2, AS_OF)}
+    for row in second.itertuples(index=False):
+        key = (row.rule_id, row.unit_id, row.owner_id, row.subject)
+        assert tuple(row.evidence) == tuple(engine[key])
+        assert len(row.evidence) == len(engine[key])
+    assert ran.count("flag_snapshot_evidence") == 1  # the scope's evidence, read together
+    # a day the snapshot does not store: the engine's flags, filtered (no stored rows)
+    import datetime as dt
+
+    day = AS_OF - dt.timedelta(days=40)
+    assert flags.stored_subtree_frame(2, day, np.array([2, 4])) is None
+    assert ran.count("flag_snapshot_rows") == 2
+
+
+def test_scored_tests_newest_first_as_of_the_day() -> None:
+    """Overall tests ended by as_of with scores: 3 (05-15), 2 (04-15), 1 (2025-11); test 4
+    (07-01) has not ended at 06-10; at 05-01 test 3 has not either."""
+    import datetime as dt
+
+    assert unit_view._scored_tests(AS_OF) == (
+        (3, "2026年5月市级模拟测评"), (2, "2026年4月市级模拟测评"), (1, "2025年下半年省级测评"),
+    )  # fmt: skip
+    assert [i for i, _ in unit_view._scored_tests(dt.date(2026, 5, 1))] == [2, 1]
+    assert unit_view._scored_tests(dt.date(2025, 1, 1)) == ()
+
+
+def test_dates_are_date_objects_as_dt_date_gives_them() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    stamps = pd.Series(pd.to_datetime(["2026-06-10", "2026-06-14"]), index=[3, 5])
+    dates = unit_view._dates(stamps)
+    assert dates.tolist() == [dt.date(2026, 6, 10), dt.date(2026, 6, 14)]
+    assert dates.dtype == object and list(dates.index) == [3, 5]
+    with_missing = pd.Series(pd.to_datetime(["2026-06-10", None]))
+    assert unit_view._dates(with_missing).tolist()[0] == dt.date(2026, 6, 10)
+    assert unit_view._dates(with_missing).tolist()[1] is pd.NaT  # as .dt.date keeps it
+
+
+def test_a_slice_of_an_integer_column_without_null_is_int64() -> None:
+    """A scope's rows of a column with NULLs elsewhere (floats) are int64 when the scope
+    has none, as its own rows are; float64 with some; None objects with all NULL."""
+    import numpy as np
+    import pandas as pd
+
+    column = pd.Series([3.0, np.nan, 5.0, np.nan], name="owner_id")
+    assert flags._as_built(column.iloc[[0, 2]], True).tolist() == [3, 5]
+    assert flags._as_built(column.iloc[[0, 2]], True).dtype == "int64"
+    assert flags._as_built(column.iloc[[0, 1]], True).dtype == "float64"
+    assert flags._as_built(column.iloc[[1, 3]], True).tolist() == [None, None]
+    assert flags._as_built(column.rename("value").iloc[[1, 3]]) is None  # NaN or NULL?
 
 
 # ── the page ───────────────────────────────────────────────────────────────────────────
