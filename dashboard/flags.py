@@ -1537,22 +1537,29 @@ def _flagged_and_rows(
     now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
     if frame.empty:
         return {}, now
-    stamps = pd.to_datetime(frame["as_of"]).dt.date
+    # each row's day: the distinct days converted once (not every row's stamp)
+    codes, uniques = pd.factorize(frame["as_of"])
+    day_of = [pd.Timestamp(u).date() for u in uniques]
+    stamps = [day_of[c] for c in codes.tolist()]
 
     def plain(column: str) -> list:  # as _rows gives them: missing as None
         series = frame[column]
-        return [
-            None if missing else v
-            for v, missing in zip(series.tolist(), series.isna().tolist(), strict=True)
-        ]
+        values = series.tolist()
+        missing = series.isna().to_numpy()
+        if missing.any():
+            for i in np.flatnonzero(missing).tolist():
+                values[i] = None
+        return values
 
     flagged: dict[dt.date, set] = {}
     for day, unit_id, owner_id, subject in zip(
-        stamps.tolist(), plain("unit_id"), plain("owner_id"), plain("subject"), strict=True
+        stamps, plain("unit_id"), plain("owner_id"), plain("subject"), strict=True
     ):
         key = (rule_id, int(unit_id), None if owner_id is None else int(owner_id), str(subject))
         flagged.setdefault(day, set()).add(key)
-    wanted = stamps.isin(as_ofs).to_numpy()
+    wanted_days = set(as_ofs)
+    wanted = np.array([day_of[i] in wanted_days for i in range(len(day_of))], dtype=bool)
+    wanted = wanted[codes] if len(day_of) else np.zeros(len(codes), dtype=bool)
     if wanted.any():
         for row in _rows(frame[wanted]):
             now[row["as_of"]].append(row)
