@@ -1330,6 +1330,56 @@ def rule_rows_by_scope(
     return rows_by_scope(spec.query, scope_ids, days=tuple(days), **spec.query_params(cfg))
 
 
+def _rule_request(name: str, params: dict, scope_id: int) -> tuple[str, dict]:
+    """The (name, params) of queries/<name>.sql for one scope, as the query takes it."""
+    key = "scope_ids" if takes_scope_list(name) else "scope_id"
+    return name, {**params, key: (scope_id,) if key == "scope_ids" else scope_id}
+
+
+def _rule_requests(
+    configs: list[RuleConfig], scope_id: int, days: list[dt.date]
+) -> list[tuple[str, dict]]:
+    """The rules' queries for one scope over `days`: one request per rule."""
+    return [
+        _rule_request(
+            RULES[cfg.rule_id].query,
+            {"days": tuple(days), **RULES[cfg.rule_id].query_params(cfg)},
+            scope_id,
+        )
+        for cfg in configs
+    ]
+
+
+def live_requests(
+    scope_id: int, as_of: dt.date, rules: RuleSet | None = None
+) -> list[tuple[str, dict]]:
+    """The rule queries `evaluate(scope_id, as_of)` will run (each rule over as_of and its
+    history days) when it computes the scope's flags live — a replayed date — and has not
+    yet; [] when it reads them from the snapshot or from this process's cache (or the
+    rules file is broken: the evaluation reports it). A page
+    starts them with its own queries (db.query_soon), so they run while it works; the
+    evaluation then takes their results."""
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    try:
+        rules = rules or rules_or_last_good()[0]
+    except RulesConfigError:  # left for the evaluation to report
+        return []
+    scope_id = int(scope_id)
+    require_scope(scope_id)
+    day = serving_day(as_of, rules)
+    if (file_identity(), scope_id, day, rules) in _evaluate_cached or _held(scope_id, day, rules):
+        return []
+    days = sorted(set(history_days(day)), reverse=True)
+    return _rule_requests(list(rules.enabled()), scope_id, days)
+
+
+def start_live(scope_id: int, as_of: dt.date) -> None:
+    """Start live_requests on the query workers (db.query_soon): a page calls this first
+    and evaluates later."""
+    query_soon(live_requests(scope_id, as_of))
+
+
 def _prefetch(
     configs: list[RuleConfig], scope_id: int, days: list[dt.date], as_ofs: list[dt.date]
 ) -> Callable[[RuleConfig], list[tuple[str, dict]]]:
@@ -1340,21 +1390,12 @@ def _prefetch(
     require_scope(scope_id)
 
     def request(name: str, params: dict) -> tuple[str, dict]:
-        key = "scope_ids" if takes_scope_list(name) else "scope_id"
-        return name, {**params, key: (scope_id,) if key == "scope_ids" else scope_id}
+        return _rule_request(name, params, scope_id)
 
     futures = dict(
         zip(
             [cfg.rule_id for cfg in configs],
-            query_soon(
-                [
-                    request(
-                        RULES[cfg.rule_id].query,
-                        {"days": tuple(days), **RULES[cfg.rule_id].query_params(cfg)},
-                    )
-                    for cfg in configs
-                ]
-            ),
+            query_soon(_rule_requests(configs, scope_id, days)),
             strict=True,
         )
     )

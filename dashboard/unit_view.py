@@ -95,6 +95,7 @@ def prefetch(unit_id: int, as_of: dt.date) -> None:
             ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
             ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
             *([stored_flags] if stored_flags is not None else []),
+            *flags.live_requests(unit_id, as_of),  # a replayed date's rule queries
         ]
     )
 

@@ -170,6 +170,26 @@ def test_live_evidence_is_read_when_a_page_opens_it(use_tiny, monkeypatch) -> No
     assert eager == [p3, p11] and p3.evidence == eager[0].evidence
 
 
+def test_live_requests_are_the_queries_the_evaluation_takes(use_tiny, monkeypatch) -> None:
+    """A page starts a replayed date's rule queries early (flags.live_requests): one per
+    enabled rule over the date and its history days, the very requests the evaluation then
+    takes from the cache instead of running them; none once evaluated, none where the
+    snapshot holds the scope's flags."""
+    db.clear_results()
+    rules, day = only("overdue_severe"), AS_OF - dt.timedelta(days=14)
+    requests = flags.live_requests(1, day, rules)
+    assert [name for name, _ in requests] == ["flag_rule_overdue_severe"]
+    assert requests[0][1]["days"] == tuple(sorted(set(flags.history_days(day)), reverse=True))
+    db.query_many(requests)
+    ran: list[str] = []
+    real = db.run_query
+    monkeypatch.setattr(db, "run_query", lambda i, n, p: ran.append(n) or real(i, n, p))
+    found = flags.evaluate(1, day, rules)
+    assert ran == [] and [f.rule_id for f in found] == ["overdue_severe"] * len(found)
+    assert flags.live_requests(1, day, rules) == []
+    assert flags.live_requests(1, AS_OF) == []  # the default date: the stored flags
+
+
 def test_a_frame_without_evidence_counts_reads_no_evidence(use_tiny, monkeypatch) -> None:
     """本单位 lists flags without their evidence: its frame at a live date runs the rule
     queries only, and has every column of flag_frame but the evidence count."""
