@@ -50,6 +50,7 @@ the earliest as_of of that run.
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -620,6 +621,26 @@ class _Deferred:
                 reads, self._reads = self._reads, None
                 query_many(_unique(reads))
             return tuple(make())
+
+
+class _Wanted(threading.local):
+    evidence: bool = False
+
+
+_wanted = _Wanted()
+
+
+@contextlib.contextmanager
+def evidence_wanted() -> Iterator[None]:
+    """Inside this block, a live evaluation on this thread starts each fired rule's evidence
+    queries as soon as the rule's rows are in (db.query_soon), so they run while the later
+    rules are worded: for a page that opens every flag's evidence (红旗清单 counts them).
+    The flags and their LiveEvidence are the same; only when the queries run differs."""
+    before, _wanted.evidence = _wanted.evidence, True
+    try:
+        yield
+    finally:
+        _wanted.evidence = before
 
 
 def _unique(reads: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
@@ -1534,7 +1555,10 @@ def _generate_scopes(
             "_severity": cfg.severity,
         }
         if deferred is not None and reads is not None:
-            deferred.add(reads(cfg))  # waits for this rule's query only
+            fired = reads(cfg)  # waits for this rule's query only
+            deferred.add(fired)
+            if fired and _wanted.evidence:  # a page that reads them all: start them now
+                query_soon(_unique(fired))
         frames = _frames_by_scope(spec.query, scope_ids, days=tuple(days), **spec.query_params(cfg))
         for scope_id, frame in frames.items():
             flagged, now = _flagged_and_rows(cfg.rule_id, frame, as_ofs)
