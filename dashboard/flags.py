@@ -50,6 +50,7 @@ the earliest as_of of that run.
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -631,6 +632,26 @@ class _Deferred:
                 reads, self._reads = self._reads, None
                 query_many(_unique(reads))
             return tuple(make())
+
+
+class _Wanted(threading.local):
+    evidence: bool = False
+
+
+_wanted = _Wanted()
+
+
+@contextlib.contextmanager
+def evidence_wanted() -> Iterator[None]:
+    """Inside this block, a live evaluation on this thread starts each fired rule's evidence
+    queries as soon as the rule's rows are in (db.query_soon), so they run while the later
+    rules are worded: for a page that opens every flag's evidence (红旗清单 counts them).
+    The flags and their LiveEvidence are the same; only when the queries run differs."""
+    before, _wanted.evidence = _wanted.evidence, True
+    try:
+        yield
+    finally:
+        _wanted.evidence = before
 
 
 def _unique(reads: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
@@ -1341,6 +1362,56 @@ def rule_rows_by_scope(
     return rows_by_scope(spec.query, scope_ids, days=tuple(days), **spec.query_params(cfg))
 
 
+def _rule_request(name: str, params: dict, scope_id: int) -> tuple[str, dict]:
+    """The (name, params) of queries/<name>.sql for one scope, as the query takes it."""
+    key = "scope_ids" if takes_scope_list(name) else "scope_id"
+    return name, {**params, key: (scope_id,) if key == "scope_ids" else scope_id}
+
+
+def _rule_requests(
+    configs: list[RuleConfig], scope_id: int, days: list[dt.date]
+) -> list[tuple[str, dict]]:
+    """The rules' queries for one scope over `days`: one request per rule."""
+    return [
+        _rule_request(
+            RULES[cfg.rule_id].query,
+            {"days": tuple(days), **RULES[cfg.rule_id].query_params(cfg)},
+            scope_id,
+        )
+        for cfg in configs
+    ]
+
+
+def live_requests(
+    scope_id: int, as_of: dt.date, rules: RuleSet | None = None
+) -> list[tuple[str, dict]]:
+    """The rule queries `evaluate(scope_id, as_of)` will run (each rule over as_of and its
+    history days) when it computes the scope's flags live — a replayed date — and has not
+    yet; [] when it reads them from the snapshot or from this process's cache (or the
+    rules file is broken: the evaluation reports it). A page
+    starts them with its own queries (db.query_soon), so they run while it works; the
+    evaluation then takes their results."""
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    try:
+        rules = rules or rules_or_last_good()[0]
+    except RulesConfigError:  # left for the evaluation to report
+        return []
+    scope_id = int(scope_id)
+    require_scope(scope_id)
+    day = serving_day(as_of, rules)
+    if (file_identity(), scope_id, day, rules) in _evaluate_cached or _held(scope_id, day, rules):
+        return []
+    days = sorted(set(history_days(day)), reverse=True)
+    return _rule_requests(list(rules.enabled()), scope_id, days)
+
+
+def start_live(scope_id: int, as_of: dt.date) -> None:
+    """Start live_requests on the query workers (db.query_soon): a page calls this first
+    and evaluates later."""
+    query_soon(live_requests(scope_id, as_of))
+
+
 def _prefetch(
     configs: list[RuleConfig], scope_id: int, days: list[dt.date], as_ofs: list[dt.date]
 ) -> Callable[[RuleConfig], list[tuple[str, dict]]]:
@@ -1351,21 +1422,12 @@ def _prefetch(
     require_scope(scope_id)
 
     def request(name: str, params: dict) -> tuple[str, dict]:
-        key = "scope_ids" if takes_scope_list(name) else "scope_id"
-        return name, {**params, key: (scope_id,) if key == "scope_ids" else scope_id}
+        return _rule_request(name, params, scope_id)
 
     futures = dict(
         zip(
             [cfg.rule_id for cfg in configs],
-            query_soon(
-                [
-                    request(
-                        RULES[cfg.rule_id].query,
-                        {"days": tuple(days), **RULES[cfg.rule_id].query_params(cfg)},
-                    )
-                    for cfg in configs
-                ]
-            ),
+            query_soon(_rule_requests(configs, scope_id, days)),
             strict=True,
         )
     )
@@ -1504,7 +1566,10 @@ def _generate_scopes(
             "_severity": cfg.severity,
         }
         if deferred is not None and reads is not None:
-            deferred.add(reads(cfg))  # waits for this rule's query only
+            fired = reads(cfg)  # waits for this rule's query only
+            deferred.add(fired)
+            if fired and _wanted.evidence:  # a page that reads them all: start them now
+                query_soon(_unique(fired))
         frames = _frames_by_scope(spec.query, scope_ids, days=tuple(days), **spec.query_params(cfg))
         for scope_id, frame in frames.items():
             flagged, now = _flagged_and_rows(cfg.rule_id, frame, as_ofs)
@@ -1548,22 +1613,29 @@ def _flagged_and_rows(
     now: dict[dt.date, list[dict]] = {as_of: [] for as_of in as_ofs}
     if frame.empty:
         return {}, now
-    stamps = pd.to_datetime(frame["as_of"]).dt.date
+    # each row's day: the distinct days converted once (not every row's stamp)
+    codes, uniques = pd.factorize(frame["as_of"])
+    day_of = [pd.Timestamp(u).date() for u in uniques]
+    stamps = [day_of[c] for c in codes.tolist()]
 
     def plain(column: str) -> list:  # as _rows gives them: missing as None
         series = frame[column]
-        return [
-            None if missing else v
-            for v, missing in zip(series.tolist(), series.isna().tolist(), strict=True)
-        ]
+        values = series.tolist()
+        missing = series.isna().to_numpy()
+        if missing.any():
+            for i in np.flatnonzero(missing).tolist():
+                values[i] = None
+        return values
 
     flagged: dict[dt.date, set] = {}
     for day, unit_id, owner_id, subject in zip(
-        stamps.tolist(), plain("unit_id"), plain("owner_id"), plain("subject"), strict=True
+        stamps, plain("unit_id"), plain("owner_id"), plain("subject"), strict=True
     ):
         key = (rule_id, int(unit_id), None if owner_id is None else int(owner_id), str(subject))
         flagged.setdefault(day, set()).add(key)
-    wanted = stamps.isin(as_ofs).to_numpy()
+    wanted_days = set(as_ofs)
+    wanted = np.array([day_of[i] in wanted_days for i in range(len(day_of))], dtype=bool)
+    wanted = wanted[codes] if len(day_of) else np.zeros(len(codes), dtype=bool)
     if wanted.any():
         for row in _rows(frame[wanted]):
             now[row["as_of"]].append(row)

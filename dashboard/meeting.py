@@ -711,6 +711,11 @@ def _coverage_series(as_of: dt.date, campaign: metrics.Campaign | None,
 # ── flags ──────────────────────────────────────────────────────────────────────────────
 
 
+def _start_flags(scope_id: int, as_of: dt.date) -> None:
+    """At a replayed date, start the red-flag rules' queries (flags.start_live)."""
+    flags.start_live(scope_id, as_of)
+
+
 def _top_flags(scope_id: int, as_of: dt.date, n: int) -> tuple[tuple[flags.Flag, ...], str | None]:
     """The red-flag engine's top flags; a broken rules file is reported, not raised."""
     try:
@@ -740,6 +745,8 @@ def _countdown_detail(test: metrics.NextTest | None) -> str:
 def meeting_view(scope_id: int, as_of: dt.date, *, flags_n: int = FLAGS_N) -> MeetingView:
     """Everything 会议大屏 shows for one unit scope and as-of date."""
     unit = _scope_unit(scope_id)
+    # at a replayed date the red-flag rules' queries run while the numbers are computed
+    _start_flags(scope_id, as_of)
     next_test = metrics.next_test(as_of)
     tests = _scored_tests(scope_id, as_of)
     score, rank = _score_numbers(unit, as_of, next_test, tests)

@@ -104,19 +104,22 @@ def warm(as_of: dt.date) -> None:
 
 def prefetch(unit_id: int, as_of: dt.date) -> None:
     """Start the page's own row queries (its open problems, 台账 lines and owned survey
-    items) on the query workers, so they run while the standing is computed;
-    open_problems, missing_materials and owned_items then take their results
-    (db.query_soon) instead of running them one after another. At the default date all
-    three are lookups of the served rows (Python, which a worker would only contend for
-    the GIL with), and the unit's flags a filter of the stored rows in memory
-    (flags.stored_subtree_frame): nothing to start."""
-    requests = [
+    items) and, at a replayed date, the scope's red-flag rule queries
+    (flags.live_requests) on the query workers, so they run while the standing is
+    computed; open_problems, missing_materials, owned_items and unit_flags then take their
+    results (db.query_soon) instead of running them one after another. At the default
+    date the three row queries are lookups of the served rows (Python, which a worker
+    would only contend for the GIL with), and the unit's flags a filter of the stored rows
+    in memory (flags.stored_subtree_frame): nothing to start."""
+    rows = [
         ("unit_open_problems", {"unit_id": unit_id, "as_of": as_of}),
         ("materials_lines", {"scope_id": unit_id, "as_of": as_of}),
         ("unit_owned_items", {"unit_id": unit_id, "as_of": as_of}),
     ]
-    if not all(db.served_at(name, as_of) for name, _params in requests):
-        db.query_soon(requests)
+    wanted = [] if all(db.served_at(name, as_of) for name, _params in rows) else rows
+    wanted += flags.live_requests(unit_id, as_of)  # a replayed date's rule queries
+    if wanted:
+        db.query_soon(wanted)
 
 
 def week_bounds(as_of: dt.date) -> tuple[dt.date, dt.date]:

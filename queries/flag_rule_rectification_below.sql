@@ -26,13 +26,24 @@ buckets as (
     select as_of, lag(as_of) over (order by as_of) as after
     from (select distinct as_of from days)
 ),
+calendar as (
+    -- every day of problem_daily up to the last as_of with its bucket (the days × buckets
+    -- compared here, a few hundred rows, so problem_daily itself is joined on equality)
+    select c.day, b.as_of
+    from (
+        select unnest(range(min(day), max(b.as_of) + 1, interval 1 day))::date as day
+        from problem_daily, (select max(as_of) as as_of from buckets) b
+        group by b.as_of
+    ) c
+    join buckets b on c.day <= b.as_of and (b.after is null or c.day > b.after)
+),
 per_bucket as (
-    select b.as_of, d.unit_id,
+    select k.as_of, d.unit_id,
         sum(d.found) as found,
         sum(d.rectified) as rectified,
         sum(d.past_deadline) - sum(d.past_deadline_rectified) as overdue
     from problem_daily d
-    join buckets b on d.day <= b.as_of and (b.after is null or d.day > b.after)
+    join calendar k on k.day = d.day
     where d.unit_id in (select unit_id from ranked)
     group by all
 ),

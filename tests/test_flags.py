@@ -170,6 +170,53 @@ def test_live_evidence_is_read_when_a_page_opens_it(use_tiny, monkeypatch) -> No
     assert eager == [p3, p11] and p3.evidence == eager[0].evidence
 
 
+def test_live_requests_are_the_queries_the_evaluation_takes(use_tiny, monkeypatch) -> None:
+    """A page starts a replayed date's rule queries early (flags.live_requests): one per
+    enabled rule over the date and its history days, the very requests the evaluation then
+    takes from the cache instead of running them; none once evaluated, none where the
+    snapshot holds the scope's flags."""
+    db.clear_results()
+    rules, day = only("overdue_severe"), AS_OF - dt.timedelta(days=14)
+    requests = flags.live_requests(1, day, rules)
+    assert [name for name, _ in requests] == ["flag_rule_overdue_severe"]
+    assert requests[0][1]["days"] == tuple(sorted(set(flags.history_days(day)), reverse=True))
+    db.query_many(requests)
+    ran: list[str] = []
+    real = db.run_query
+    monkeypatch.setattr(db, "run_query", lambda i, n, p: ran.append(n) or real(i, n, p))
+    found = flags.evaluate(1, day, rules)
+    assert ran == [] and [f.rule_id for f in found] == ["overdue_severe"] * len(found)
+    assert flags.live_requests(1, day, rules) == []
+    assert flags.live_requests(1, AS_OF) == []  # the default date: the stored flags
+
+
+def test_evidence_wanted_starts_the_evidence_queries_with_the_rules(use_tiny, monkeypatch) -> None:
+    """红旗清单 counts every flag's evidence: inside flags.evidence_wanted the evaluation
+    starts a fired rule's evidence queries as soon as its rows are in, and opening the
+    evidence then runs nothing more and gives the same rows."""
+    asked: list[str] = []
+    for name in ("query_many", "query_soon"):
+        real = getattr(flags, name)
+        monkeypatch.setattr(
+            flags, name, lambda reqs, real=real: asked.extend(n for n, _ in reqs) or real(reqs)
+        )
+    db.clear_results()
+    rules = only("overdue_severe")
+    with flags.evidence_wanted():
+        p3, p11 = flags.evaluate(1, AS_OF, rules)
+    assert asked == ["flag_rule_overdue_severe", "flag_overdue_problems"]
+    ran: list[str] = []
+    real_run = db.run_query
+    monkeypatch.setattr(db, "run_query", lambda i, n, p: ran.append(n) or real_run(i, n, p))
+    assert [e["问题编号"] for e in p3.evidence] == ["P3"]
+    assert [e["问题编号"] for e in p11.evidence] == ["P11"]
+    assert ran == []  # the started query's result, not a second run
+    db.clear_results()
+    asked.clear()
+    flags.evaluate(1, AS_OF, rules)  # outside the block: the evidence is not started
+    assert asked == ["flag_rule_overdue_severe"]
+
+
 def test_a_frame_without_evidence_counts_reads_no_evidence(use_tiny, monkeypatch) -> None:
     """本单位 lists flags without their evidence: its frame at a live date runs the rule
     queries only, and has every column of flag_frame but the evidence count."""

@@ -27,7 +27,8 @@ rules, rules_problem = flags.rules_or_last_good()
 if rules_problem:
     st.error(rules_problem, icon=":material/error:")
 
-all_flags, flags_day = flags.evaluate_served(f.scope_id, f.as_of, rules)
+with flags.evidence_wanted():  # the table counts every flag's evidence
+    all_flags, flags_day = flags.evaluate_served(f.scope_id, f.as_of, rules)
 test = metrics.next_test(f.as_of)
 
 st.subheader(
