@@ -157,10 +157,16 @@ def test_prefetch_starts_nothing_when_the_rows_are_served(
     unit_view.prefetch(12, AS_OF)
     assert started == []
     unit_view.prefetch(12, day)
+    # the row queries, then the day's red-flag rule queries (flags.live_requests)
+    from dashboard import flags
+
+    rules = [name for name, _params in flags.live_requests(12, day)]
+    assert rules, "nothing is stored for that day: the rules run live"
     assert [name for name, _params in started[0]] == [
         "unit_open_problems",
         "materials_lines",
         "unit_owned_items",
+        *rules,
     ]
 
 
