@@ -190,16 +190,23 @@ def test_live_requests_are_the_queries_the_evaluation_takes(use_tiny, monkeypatc
     assert flags.live_requests(1, AS_OF) == []  # the default date: the stored flags
 
 
-def test_evidence_wanted_starts_the_evidence_queries_with_the_rules(use_tiny, monkeypatch) -> None:
-    """红旗清单 counts every flag's evidence: inside flags.evidence_wanted the evaluation
-    starts a fired rule's evidence queries as soon as its rows are in, and opening the
-    evidence then runs nothing more and gives the same rows."""
+def _record_started(monkeypatch) -> list[str]:
+    """The names of the queries flags sends to the workers (query_many, query_soon), in
+    order; the queries still run."""
     asked: list[str] = []
     for name in ("query_many", "query_soon"):
         real = getattr(flags, name)
         monkeypatch.setattr(
             flags, name, lambda reqs, real=real: asked.extend(n for n, _ in reqs) or real(reqs)
         )
+    return asked
+
+
+def test_evidence_wanted_starts_the_evidence_queries_with_the_rules(use_tiny, monkeypatch) -> None:
+    """红旗清单 counts every flag's evidence: inside flags.evidence_wanted the evaluation
+    starts a fired rule's evidence queries as soon as its rows are in, and opening the
+    evidence then runs nothing more and gives the same rows."""
+    asked = _record_started(monkeypatch)
     db.clear_results()
     rules = only("overdue_severe")
     with flags.evidence_wanted():
@@ -220,12 +227,7 @@ def test_evidence_wanted_starts_the_evidence_queries_with_the_rules(use_tiny, mo
 def test_a_frame_without_evidence_counts_reads_no_evidence(use_tiny, monkeypatch) -> None:
     """本单位 lists flags without their evidence: its frame at a live date runs the rule
     queries only, and has every column of flag_frame but the evidence count."""
-    asked: list[str] = []
-    for name in ("query_many", "query_soon"):
-        real = getattr(flags, name)
-        monkeypatch.setattr(
-            flags, name, lambda reqs, real=real: asked.extend(n for n, _ in reqs) or real(reqs)
-        )
+    asked = _record_started(monkeypatch)
     db.clear_results()
     lean = flags.flag_frame(1, AS_OF, only("overdue_severe"), evidence_count=False)
     assert asked == ["flag_rule_overdue_severe"]
