@@ -349,18 +349,6 @@ def _pp(now: float | None, before: float | None) -> tuple[float | None, str, boo
     return _change(now, before, scale=100, digits=1, unit=" 个百分点")
 
 
-def _own_rows(source: str, scope_id: int, days: list[dt.date]) -> dict[dt.date, dict]:
-    """The scope's own row of a metric source (dashboard/unit_numbers.SOURCES) at each of
-    `days` (as_of, a week before for 较上周, the coverage series): at served days, picked
-    from every unit's numbers (unit_numbers.own_rows); else from one frame
-    (metrics.over_days). A day without a row is missing (coverage before any campaign)."""
-    found = unit_numbers.own_rows(source, scope_id, days)
-    if found is not None:
-        return found
-    frame = metrics.over_days(unit_numbers.SOURCES[source], scope_id, days)
-    return {row["as_of"]: row for row in frame.to_dict("records")}
-
-
 def _rectification_number(now: dict, before: dict) -> Number:
     value = _num(now.get("rectification_rate"))
     change, change_text, good = _pp(value, _num(before.get("rectification_rate")))
@@ -712,7 +700,8 @@ def _coverage_series(as_of: dt.date, campaign: metrics.Campaign | None,
 
 
 def _start_flags(scope_id: int, as_of: dt.date) -> None:
-    """At a replayed date, start the red-flag rules' queries (flags.start_live)."""
+    """At a replayed date, start the red-flag rules' queries (flags.start_live; a function
+    of its own because meeting_view's `flags` is its list of flags)."""
     flags.start_live(scope_id, as_of)
 
 
@@ -753,10 +742,11 @@ def meeting_view(scope_id: int, as_of: dt.date, *, flags_n: int = FLAGS_N) -> Me
     campaign = metrics.campaign_at(as_of)
     days = [as_of, as_of - WEEK]  # the tiles' rates now and 较上周
     db.require_scope(scope_id)  # the rows below may be picked from every unit's numbers
-    rect = _own_rows("rectification", scope_id, days)
-    cov = _own_rows("coverage", scope_id, days + _series_days(as_of, campaign))
-    mat = _own_rows("materials", scope_id, days)
-    pts = _own_rows("points", scope_id, days)
+    own = unit_numbers.own_rows_or_live
+    rect = own("rectification", scope_id, days)
+    cov = own("coverage", scope_id, days + _series_days(as_of, campaign))
+    mat = own("materials", scope_id, days)
+    pts = own("points", scope_id, days)
     coverage, projected = _coverage_number(
         cov.get(days[0], {}), cov.get(days[1], {}), as_of, campaign
     )

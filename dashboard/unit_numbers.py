@@ -155,3 +155,15 @@ def own_rows(source: str, unit_id: int, days: Iterable[dt.date]) -> dict[dt.date
         if found.present[at]:
             out[day] = found.row(at)
     return out
+
+
+def own_rows_or_live(source: str, unit_id: int, days: Iterable[dt.date]) -> dict[dt.date, dict]:
+    """The unit's own row of the source's metric at each of `days` that has one: own_rows
+    at served days, else the rows of one metric frame (metrics.over_days, as
+    to_dict('records') gives them). The access check is the caller's."""
+    days = list(days)
+    found = own_rows(source, unit_id, days)
+    if found is not None:
+        return found
+    frame = metrics.over_days(SOURCES[source], unit_id, days)
+    return {row["as_of"]: row for row in frame.to_dict("records")}

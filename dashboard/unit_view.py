@@ -277,7 +277,7 @@ def _own_values(unit_id: int, as_of: dt.date) -> dict[str, tuple[dict, object]]:
     for key in STANDING_METRICS:
         m = weekly.metric(key)
         if m.source not in sources:
-            sources[m.source] = _own_rows(m.source, unit_id, days)
+            sources[m.source] = unit_numbers.own_rows_or_live(m.source, unit_id, days)
         found = sources[m.source]
         # as they are (counts, rates, NaN / <NA>): Standing reads them through _value;
         # a day without a row (coverage before any campaign): 无数据
@@ -289,22 +289,6 @@ def _own_values(unit_id: int, as_of: dt.date) -> dict[str, tuple[dict, object]]:
             for day in days
         ]  # fmt: skip
         out[key] = (rows[0], rows[1].get("value"))
-    return out
-
-
-def _own_rows(source: str, unit_id: int, days: list[dt.date]) -> dict[dt.date, dict]:
-    """The unit's own row of a metric source at each of `days` that has one: picked from
-    every unit's numbers at served days, else from one metric frame (metrics.over_days)."""
-    found = unit_numbers.own_rows(source, unit_id, days)
-    if found is not None:
-        return found
-    frame = metrics.over_days(unit_numbers.SOURCES[source], unit_id, days)
-    stamps = frame["as_of"].to_numpy() if len(frame) else np.array([])
-    out = {}
-    for day in days:
-        at = np.flatnonzero(stamps == day)
-        if len(at):
-            out[day] = {c: frame[c].array[at[0]] for c in frame.columns}
     return out
 
 
