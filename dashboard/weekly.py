@@ -120,8 +120,6 @@ def recent_weeks(as_of: dt.date, n: int = 12) -> list[Week]:
 WEEKLY_METRICS = ("rectification_rate", "coverage_rate", "completion_rate")
 COMPARISON_KINDS = ("district", "street", "community", "department", "group")
 _UNIT_COLUMNS = ["unit_id", "name", "kind", "parent_id", "sort_order"]
-# The metric functions behind the rankings engine's sources (for the scope's own value).
-_SOURCES: dict[str, Callable[..., pd.DataFrame]] = unit_numbers.SOURCES
 
 
 # The metric frames at the previous week's end, memoised for the page's as-of batch under
@@ -145,7 +143,7 @@ def metric_values(key: str, scope_id: int, as_of: dt.date, level: str = "self") 
     """unit_id, name, kind, parent_id, sort_order, value, numerator, denominator of a rate
     metric, straight from dashboard/metrics.py (level 'self' = the scope's own value)."""
     m = metric(key)
-    frame = _SOURCES[m.source](scope_id, as_of, level)
+    frame = unit_numbers.SOURCES[m.source](scope_id, as_of, level)
     # Without a campaign, coverage comes back without its rate columns: 无数据 throughout.
     frame = frame.reindex(columns=[*_UNIT_COLUMNS, m.value, m.numerator, m.denominator])
     out = frame[_UNIT_COLUMNS].copy()
@@ -196,7 +194,7 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
     level = metrics._check_level(level)
     days = (week.prev_end, week.end)
     store = _served_store(days)
-    positions = None if store is None else _positions(store.ranked(scope_id, level))
+    positions = None if store is None else unit_numbers.positions(store.ranked(scope_id, level))
     units: dict[bytes, dict] = {}  # the unit columns of each set of rows, taken once
     out = {}
     for key in WEEKLY_METRICS:
@@ -206,11 +204,11 @@ def _level_changes(scope_id: int, week: Week, level: str) -> dict[str, pd.DataFr
             continue
         if positions is not None:
             now, before = (
-                _values_of(m, _unit_numbers(m.source, day), positions, units)
+                rankings._picked_values(m, unit_numbers.numbers(m.source, day), positions, units)
                 for day in (week.end, week.prev_end)
             )
         else:
-            rows = metrics.over_days(_SOURCES[m.source], scope_id, days, level)
+            rows = metrics.over_days(unit_numbers.SOURCES[m.source], scope_id, days, level)
             stamps = rows["as_of"].to_numpy(dtype=object)
             # the rows' units and numbers read once for both days
             at = metrics._name_table()[1].get_indexer(rows["unit_id"].to_numpy())  # -1: none
@@ -237,11 +235,6 @@ def _served_store(days: tuple[dt.date, ...]):
     return unit_numbers.served_store(days, _WEEK_SOURCES)
 
 
-_positions = unit_numbers.positions
-_Numbers = unit_numbers.Numbers
-_unit_numbers = unit_numbers.numbers
-
-
 def warm(as_of: dt.date) -> None:
     """Read the snapshot state a default week's 周报 reads (every unit's numbers at both
     week ends, every scope's flag changes) ahead of the first page: no scope's result, so
@@ -251,7 +244,7 @@ def warm(as_of: dt.date) -> None:
     if _served_store(days) is not None:
         for source in _WEEK_SOURCES:
             for day in days:
-                _unit_numbers(source, day)
+                unit_numbers.numbers(source, day)
     units = metrics.units()
     roots = units.loc[units["parent_id"].isna(), "unit_id"]
     if len(roots):
@@ -261,11 +254,6 @@ def warm(as_of: dt.date) -> None:
         )
         if fingerprint is not None:
             _stored_flag_changes(fingerprint, week.end, week.prev_end)
-
-
-# _values_at of the units at positions from the all-units numbers of one day: the rankings
-# engine's own picking (the same columns, rows and order)
-_values_of = rankings._picked_values
 
 
 class _Floats(dict):
@@ -647,16 +635,20 @@ def _summary(scope_id: int, week: Week) -> WeeklySummary:
     numbers: dict[object, dict[str, np.ndarray]] = {}
     days = (week.prev_end, week.end)
     store = _served_store(days)
-    at = _positions(np.array([scope_id])) if store is not None else np.array([], dtype=int)
+    at = (
+        unit_numbers.positions(np.array([scope_id]))
+        if store is not None
+        else np.array([], dtype=int)
+    )
     served_own = len(at) == 1
     for source in sorted({metric(key).source for key in WEEKLY_METRICS} | {"rectification"}):
         if served_own:
             for day in days:
-                found = _unit_numbers(source, day)
+                found = unit_numbers.numbers(source, day)
                 numbers[(source, day)] = found.columns
                 own[(source, day)] = int(at[0]) if found.present[at[0]] else None
             continue
-        frame = metrics.over_days(_SOURCES[source], scope_id, days, "self")
+        frame = metrics.over_days(unit_numbers.SOURCES[source], scope_id, days, "self")
         stamps = frame["as_of"].to_numpy(dtype=object)
         columns = {
             c: pd.to_numeric(frame[c], errors="coerce").to_numpy("float64", na_value=np.nan)

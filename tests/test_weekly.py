@@ -45,7 +45,7 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 
-from dashboard import bulletin, flags, metrics, store, weekly
+from dashboard import bulletin, flags, metrics, store, unit_numbers, weekly
 from dashboard.components.text import pct
 from tests import tiny
 from tests.apptest import open_page
@@ -223,7 +223,7 @@ def test_a_served_weeks_numbers_equal_the_metric_functions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the default week is served: every unit's numbers at both ends read once per snapshot
-    # (weekly._unit_numbers) give each scope's summary and each level's changes exactly as
+    # (unit_numbers.numbers) give each scope's summary and each level's changes exactly as
     # the metric functions do (metrics.over_days, the path of a replayed week)
     assert weekly._served_store((WEEK.prev_end, WEEK.end)) is not None
     old = WEEK.start - 20 * weekly.WEEK  # older than the served weeks: the metric functions
@@ -511,8 +511,8 @@ def test_warming_reads_the_default_weeks_snapshot_state(empty_db: Path, monkeypa
     # what the first 周报 reads is read ahead (startup's warm-up): every unit's numbers at
     # both week ends and every scope's flag changes — the same rows the page then takes
     weekly.warm(AS_OF)
-    numbers = weekly._unit_numbers("rectification", WEEK.end)
-    at = weekly._positions(np.array([1]))[0]
+    numbers = unit_numbers.numbers("rectification", WEEK.end)
+    at = unit_numbers.positions(np.array([1]))[0]
     assert numbers.present[at] and numbers.columns["found"][at] == 11
     rules = flags.rules_or_last_good()[0]
     fingerprint = flags.snapshot_fingerprint(1, [WEEK.end, WEEK.prev_end], rules)
