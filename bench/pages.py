@@ -84,7 +84,7 @@ def unit_page(scope_id: int, as_of: dt.date) -> object:
     territory = unit_view.problems_by_territory(problems[problems["as_owner"]])
     visits = unit_view.visit_progress(info.unit_id, as_of)
     missing = unit_view.missing_materials(info.unit_id, as_of)
-    overall = metrics.materials_completion(info.unit_id, as_of)
+    overall = unit_view.materials_overall(info.unit_id, as_of)
     peers = unit_view.peer_table(info.unit_id, as_of) if info.has_peers else None
     return standings, problems, unit_flags, owned, territory, visits, missing, overall, peers
 

@@ -228,13 +228,16 @@ def pace_window_days(campaign: Campaign, as_of: dt.date) -> int:
 
 
 def coverage(
-    scope_id: int, as_of: dt.date, level: str = "self", *, by_kind: bool = False
-) -> pd.DataFrame:
+    scope_id: int, as_of: dt.date, level: str = "self", *, by_kind: bool = False,
+    fetch: Callable[..., pd.DataFrame] | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """走访覆盖率 and 平台录入率 per unit (and per subject kind when by_kind).
 
     coverage = distinct subjects visited by as_of ÷ target; pace = newly covered subjects a
     day over the last 14 days (a repeat visit adds no coverage); 平台录入率 = visits entered
-    on the platform ÷ visits. Empty when no campaign has started by as_of.
+    on the platform ÷ visits. Empty when no campaign has started by as_of. `fetch(name,
+    **params)` answers the count query (default: `query`; every unit's frames of
+    dashboard/unit_numbers.py pass the served rows of every unit).
     """
     campaign = campaign_at(as_of)
     if campaign is None:
@@ -243,7 +246,7 @@ def coverage(
         for name in ("coverage_rate", "entry_rate", "pace_per_day", "pace_window_days"):
             empty[name] = pd.Series(dtype="float64")
         return _with_names(empty)
-    counts = query(
+    counts = (fetch or query)(
         "coverage_counts",
         scope_id=scope_id,
         level=_check_level(level),
@@ -360,9 +363,13 @@ def projection_rows(
 # ── materials, points ──────────────────────────────────────────────────────────────────
 
 
-def materials_completion(scope_id: int, as_of: dt.date, level: str = "self") -> pd.DataFrame:
-    """台账完成率 = completed ÷ required over the latest ledger lines on or before as_of."""
-    counts = query(
+def materials_completion(
+    scope_id: int, as_of: dt.date, level: str = "self", *,
+    fetch: Callable[..., pd.DataFrame] | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """台账完成率 = completed ÷ required over the latest ledger lines on or before as_of
+    (`fetch`: as for `coverage`)."""
+    counts = (fetch or query)(
         "materials_counts", scope_id=scope_id, level=_check_level(level), as_of=as_of
     ).copy()
     return _with_names(_completion_rates(counts))

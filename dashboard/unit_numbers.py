@@ -16,6 +16,7 @@ here: callers ask `served_store` first and run the metric functions as before.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -167,3 +168,87 @@ def own_rows_or_live(source: str, unit_id: int, days: Iterable[dt.date]) -> dict
         return found
     frame = metrics.over_days(SOURCES[source], unit_id, days)
     return {row["as_of"]: row for row in frame.to_dict("records")}
+
+
+# ── every unit's metric frame (本单位: a unit's own frame picked, not computed) ───────────
+
+# source → the metric function called for every unit's frame (coverage per subject kind:
+# metrics.coverage(…, by_kind=True), 本单位's 走访进度 by kind)
+FRAME_SOURCES: dict[str, Callable[..., pd.DataFrame]] = {
+    "coverage": metrics.coverage,
+    "coverage_by_kind": functools.partial(metrics.coverage, by_kind=True),
+    "materials": metrics.materials_completion,
+}
+
+
+@dataclass(frozen=True)
+class UnitFrames:
+    """A metric function's frame (level 'self', names included) for every unit at one
+    day: the rows in unit-list order, and where each unit's rows start and end (by its
+    position in the unit list)."""
+
+    frame: pd.DataFrame
+    starts: np.ndarray
+    ends: np.ndarray
+
+    def of(self, at: int) -> pd.DataFrame | None:
+        """The unit's rows as the metric function gives them for it alone (index 0..n-1);
+        None when it has none (the caller runs the function: an empty frame's dtypes are
+        the query's, not these)."""
+        lo, hi = int(self.starts[at]), int(self.ends[at])
+        return self.frame.iloc[lo:hi].reset_index(drop=True) if hi > lo else None
+
+
+@db.per_snapshot
+def unit_frames(source: str, day: dt.date) -> UnitFrames | None:
+    """FRAME_SOURCES[source](root, day, 'self') for every unit at once — the metric
+    function itself, with the served count rows of every unit as its `fetch` (callers
+    check served_store first) — read once per snapshot. None when a unit's frame could
+    not be told from its rows of this one: a count column that is NULL somewhere (a
+    nullable dtype, which a unit's own frame would not have) or no campaign (coverage).
+    No access check here (snapshot state): the caller's (db.require_scope)."""
+    metric = FRAME_SOURCES[source]
+    if source.startswith("coverage") and metrics.campaign_at(day) is None:
+        return None
+    store = db.served_store(db.file_identity())
+    every = store.units["unit_id"].to_numpy()
+
+    def fetch(name: str, **params: object) -> pd.DataFrame:
+        # as db.query answers one day of a day-list query: the day's rows, without as_of
+        params["days"] = (params.pop("as_of"),)
+        frame = store.lookup(name, params, units=every)
+        if frame is None:
+            raise LookupError(f"{name} at {day} is not served")
+        return frame.drop(columns="as_of")
+
+    root = int(every[0]) if len(every) else 0
+    frame = metric(root, day, "self", fetch=fetch)
+    if not all(_pickable(frame[c]) for c in frame.columns if c not in metrics.NAME_COLUMNS):
+        return None
+    ids = metrics._name_table()[1]
+    at = ids.get_indexer(frame["unit_id"].to_numpy())  # ascending: _with_names' order
+    every_position = np.arange(len(ids))
+    return UnitFrames(
+        frame,
+        np.searchsorted(at, every_position, side="left"),
+        np.searchsorted(at, every_position, side="right"),
+    )
+
+
+def _pickable(column: pd.Series) -> bool:
+    """True when a unit's slice of this column has the dtype and values its own frame
+    would: a plain numpy column (a rate's NaN is its value), or text without a NULL."""
+    if isinstance(column.dtype, np.dtype):
+        return column.dtype.kind == "f" or not column.hasnans
+    return isinstance(column.dtype, pd.StringDtype) and not column.hasnans
+
+
+def own_frame(source: str, unit_id: int, day: dt.date) -> pd.DataFrame | None:
+    """FRAME_SOURCES[source](unit_id, day)'s frame picked from every unit's (unit_frames)
+    at a served day; None at any other day or when it cannot be picked (the caller runs
+    the metric function). The access check is the caller's (db.require_scope)."""
+    if served_store([day], (source.removesuffix("_by_kind"),)) is None:
+        return None
+    at = position(unit_id)
+    frames = unit_frames(source, day) if at is not None else None
+    return None if frames is None else frames.of(at)

@@ -29,10 +29,17 @@ STANDING_METRICS = (
 )
 COMPARE_DAYS = 7
 
-# Within the page's as-of batch the top unit's standing and its visit progress read one
-# coverage row and one projection of it (metrics.coverage_projection's rows) — shared,
-# never changed.
-_coverage = db.batch_memo(metrics.coverage)
+
+@db.batch_memo
+def _coverage(unit_id: int, as_of: dt.date, by_kind: bool = False) -> pd.DataFrame:
+    """metrics.coverage(unit_id, as_of, by_kind=by_kind): at a served day the unit's rows
+    of every unit's frame (unit_numbers.own_frame), else the function itself. Within the
+    page's as-of batch shared (never changed) by the top unit's standing and its visit
+    progress."""
+    db.require_scope(unit_id)
+    source = "coverage_by_kind" if by_kind else "coverage"
+    found = unit_numbers.own_frame(source, unit_id, as_of)
+    return metrics.coverage(unit_id, as_of, by_kind=by_kind) if found is None else found
 
 
 @db.batch_memo
@@ -99,6 +106,9 @@ def warm(as_of: dt.date) -> None:
     date, computed ahead of the first 本单位 page of each kind
     (startup.warm_up_in_background)."""
     rankings.warm_peer_rankings(STANDING_METRICS, as_of)
+    for source in unit_numbers.FRAME_SOURCES:  # every unit's coverage and 台账 frames
+        if unit_numbers.served_store([as_of], (source.removesuffix("_by_kind"),)):
+            unit_numbers.unit_frames(source, as_of)
     flags.warm_stored_scopes(as_of)  # every scope's stored flags, read once
 
 
@@ -482,7 +492,7 @@ def visit_progress(unit_id: int, as_of: dt.date) -> VisitProgress:
     if campaign is None:
         return VisitProgress(None, {}, pd.DataFrame(), pd.DataFrame())
     total = _coverage(unit_id, as_of)
-    by_kind = metrics.coverage(unit_id, as_of, by_kind=True)
+    by_kind = _coverage(unit_id, as_of, True)
     by_kind = by_kind[by_kind["target"] > 0].reset_index(drop=True)
     projections = _coverage_projection(unit_id, as_of)
     return VisitProgress(
@@ -512,6 +522,14 @@ def missing_materials(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["completion_rate"] = np.where(required != 0, completed / required, np.nan)
     return frame
+
+
+def materials_overall(unit_id: int, as_of: dt.date) -> pd.DataFrame:
+    """The unit's 台账完成率 row, metrics.materials_completion(unit_id, as_of): at a served
+    day its row of every unit's frame (unit_numbers.own_frame), else the function."""
+    db.require_scope(unit_id)
+    found = unit_numbers.own_frame("materials", unit_id, as_of)
+    return metrics.materials_completion(unit_id, as_of) if found is None else found
 
 
 def owned_items(unit_id: int, as_of: dt.date) -> pd.DataFrame:

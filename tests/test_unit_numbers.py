@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from dashboard import db, meeting, metrics, rankings, trends, unit_numbers, unit_view
+from tests.cities import CITY_REFERENCE
 from tests.tiny import AS_OF
 
 
@@ -162,3 +163,41 @@ def test_a_rankings_served_values_equal_its_live_ranking(
         pd.testing.assert_frame_equal(served[m.key, unit_id, level], live, check_exact=True)
         ranked += int(live["rank"].notna().sum())
     assert ranked > 20
+
+
+@pytest.mark.parametrize("city", ["tiny_db", "small_city"])
+def test_every_units_frame_equals_the_metric_function_run_live(
+    city: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """本单位's coverage (total and by kind) and 台账 frames picked from every unit's frame
+    (unit_numbers.own_frame) equal the metric function with its count query run on the
+    snapshot (never the served rows), for every unit, dtypes included."""
+    path = request.getfixturevalue(city)
+    monkeypatch.setenv(db.ENV_VAR, str(path))
+    db.clear_memos()
+    identity = db.file_identity()
+    day = AS_OF if city == "tiny_db" else CITY_REFERENCE
+
+    def run(name: str, **params: object) -> pd.DataFrame:
+        params["days"] = [params.pop("as_of")]  # one day of the day-list query, as query does
+        return db.run_query(identity, name, params).drop(columns="as_of")
+
+    live_of = {
+        "coverage": lambda u: metrics.coverage(u, day, fetch=run),
+        "coverage_by_kind": lambda u: metrics.coverage(u, day, by_kind=True, fetch=run),
+        "materials": lambda u: metrics.materials_completion(u, day, fetch=run),
+    }
+    picked = 0
+    for source, live in live_of.items():
+        assert unit_numbers.unit_frames(source, day) is not None, source
+        for unit_id in metrics.units()["unit_id"].tolist():
+            found = unit_numbers.own_frame(source, int(unit_id), day)
+            if found is None:  # no row of its own: left to the function
+                assert live(int(unit_id)).empty, (source, unit_id)
+                continue
+            pd.testing.assert_frame_equal(found, live(int(unit_id)), check_exact=True)
+            picked += 1
+    assert picked > 3 * (20 if city == "tiny_db" else 100) * 0.5
+    # a day the snapshot does not serve: nothing picked
+    assert unit_numbers.own_frame("materials", 1, dt.date(2025, 1, 6)) is None
+    db.clear_memos()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import filters, flags, metrics, status, unit_view
+from dashboard import filters, flags, status, unit_view
 from dashboard.components.text import (
     date_text,
     is_long,
@@ -275,7 +275,7 @@ with tabs[2]:
 
 with tabs[3]:
     missing = unit_view.missing_materials(info.unit_id, f.as_of)
-    overall = metrics.materials_completion(info.unit_id, f.as_of).iloc[0]
+    overall = unit_view.materials_overall(info.unit_id, f.as_of).iloc[0]
     if int(overall["lines"]) == 0:
         st.info("本单位暂无台账任务", icon=":material/info:")
     elif missing.empty:
