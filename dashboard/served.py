@@ -367,6 +367,16 @@ class Store:
         """True when default date `day`'s rows are here (its count rows at least)."""
         return ("rectification_counts", day) in self.slots
 
+    def day_rows(self, name: str, day: dt.date) -> _Part | None:
+        """Every unit's rows of a query served by day (unit_open_problems, materials_lines,
+        unit_owned_items) at `day`, as the lookups filter them (shared: do not change);
+        None when the served rows do not hold that day."""
+        slot = (name, _plain(day))
+        if slot not in self.slots:
+            return None
+        parts = self._parts([slot])
+        return None if parts is None else parts[0]
+
     def _parts(self, slots: list[tuple]) -> list[pd.DataFrame] | None:
         """The rows of each slot (all of one query, and of one campaign or test), those not
         read yet read from the snapshot in one query and kept."""

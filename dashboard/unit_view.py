@@ -17,7 +17,18 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from dashboard import db, flags, meeting, metrics, rankings, status, trends, unit_numbers, weekly
+from dashboard import (
+    db,
+    flags,
+    meeting,
+    metrics,
+    rankings,
+    served,
+    status,
+    trends,
+    unit_numbers,
+    weekly,
+)
 from dashboard.db import query
 
 STANDING_METRICS = (
@@ -102,13 +113,20 @@ def unit_info(unit_id: int) -> UnitInfo:
 
 
 def warm(as_of: dt.date) -> None:
-    """Every peer group's standing rankings and every scope's stored flags at the default
-    date, computed ahead of the first 本单位 page of each kind
-    (startup.warm_up_in_background)."""
+    """Every peer group's standing rankings, every scope's stored flags, and every unit's
+    metric frames and lists of the page at the default date, computed ahead of the first
+    本单位 page of each kind (startup.warm_up_in_background)."""
     rankings.warm_peer_rankings(STANDING_METRICS, as_of)
     for source in unit_numbers.FRAME_SOURCES:  # every unit's coverage and 台账 frames
         if unit_numbers.served_store([as_of], (source.removesuffix("_by_kind"),)):
             unit_numbers.unit_frames(source, as_of)
+    for name, prepare in (
+        ("unit_open_problems", _open_problem_rows),
+        ("materials_lines", _missing_rows),
+        ("unit_owned_items", _owned_rows),
+    ):
+        if db.served_at(name, as_of):  # every unit's lists of the page, prepared once
+            prepare(as_of)  # fmt: skip
     flags.warm_stored_scopes(as_of)  # every scope's stored flags, read once
 
 
@@ -419,8 +437,18 @@ SECTIONS = {"overdue": "已逾期", "due_this_week": "本周到期", "later": "�
 
 def open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """Open problems of the unit (属地 or 责任) sorted by deadline, with their section,
-    days overdue (as_of − deadline, for 已逾期) and days left (deadline − as_of)."""
-    frame = metrics.with_display_names(query("unit_open_problems", unit_id=unit_id, as_of=as_of))
+    days overdue (as_of − deadline, for 已逾期) and days left (deadline − as_of). At a
+    served day the unit's rows of every unit's list (_open_problem_rows), else the query's."""
+    db.require_scope(unit_id)
+    picked = _picked_open_problems(unit_id, as_of)
+    if picked is not None:
+        return picked
+    frame = query("unit_open_problems", unit_id=unit_id, as_of=as_of)
+    return _with_deadlines(metrics.with_display_names(frame), as_of)
+
+
+def _with_deadlines(frame: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The open problems' deadlines as dates, their days left and overdue, and section."""
     _, sunday = week_bounds(as_of)
     stamps = pd.to_datetime(frame["deadline"])
     frame["deadline"] = _dates(stamps)
@@ -501,8 +529,17 @@ def visit_progress(unit_id: int, as_of: dt.date) -> VisitProgress:
 
 
 def missing_materials(unit_id: int, as_of: dt.date) -> pd.DataFrame:
-    """台账 lines still short at as_of, by deadline, with days left (negative = past due)."""
-    lines = query("materials_lines", scope_id=unit_id, as_of=as_of)
+    """台账 lines still short at as_of, by deadline, with days left (negative = past due).
+    At a served day the unit's rows of every unit's short lines (_missing_rows)."""
+    db.require_scope(unit_id)
+    picked = _picked_missing(unit_id, as_of)
+    if picked is not None:
+        return picked
+    return _short_lines(query("materials_lines", scope_id=unit_id, as_of=as_of))
+
+
+def _short_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """The 台账 lines (materials_lines' rows) still short, ordered, with what they miss."""
     # the short lines' display names only (named row by row)
     short = np.flatnonzero(lines["completed"].to_numpy() < lines["required"].to_numpy())
     frame = (
@@ -534,8 +571,18 @@ def materials_overall(unit_id: int, as_of: dt.date) -> pd.DataFrame:
 
 def owned_items(unit_id: int, as_of: dt.date) -> pd.DataFrame:
     """Questionnaire / phone-survey items the unit leads: the city's latest and previous
-    score rate (value ÷ max, in %), the target and the change."""
-    frame = query("unit_owned_items", unit_id=unit_id, as_of=as_of).copy()
+    score rate (value ÷ max, in %), the target and the change. At a served day the unit's
+    rows of every unit's items (_owned_rows)."""
+    db.require_scope(unit_id)
+    prepared = _owned_rows(as_of) if db.served_at("unit_owned_items", as_of) else None
+    if prepared is not None:
+        mine = prepared.ids == unit_id
+        return prepared.picked(np.flatnonzero(mine), mine)
+    return _with_rates(query("unit_owned_items", unit_id=unit_id, as_of=as_of).copy())
+
+
+def _with_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """The owned items' score rates now and before (in %), their change and target gap."""
     frame["rate"] = [
         None if pd.isna(v) else 100 * metrics.ratio(v, m)
         for v, m in zip(frame["value"], frame["max_value"], strict=True)
@@ -603,3 +650,124 @@ def unit_flags(unit_id: int, as_of: dt.date) -> pd.DataFrame:
         return frame
     mine = frame["unit_id"].isin(subtree) | frame["owner_id"].isin(subtree)
     return frame[mine].reset_index(drop=True)
+
+
+# ── the page's lists for every unit, prepared once per snapshot ────────────────────────
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One of the page's lists (open problems, short 台账 lines, owned items) of every unit
+    at a served day, made once per snapshot by the page's own steps (_with_deadlines,
+    _short_lines, _with_rates) from every unit's served rows: `frame` in the list's order,
+    `ids` each row's unit. A unit's list is the rows its membership picks; what the
+    served rows of the unit (the query's answer for it: `served_ids`) hold decides
+    dtypes as DuckDB's answer would (served._as_queried): a text column with no value
+    there is plain None objects, a nullable integer column without a NULL there plain.
+    Snapshot state: no access check (the callers')."""
+
+    frame: pd.DataFrame
+    ids: np.ndarray
+    served_ids: np.ndarray
+    valued: dict[str, np.ndarray]  # text / nullable column → where a served row has a value
+    nullable: tuple[str, ...]
+
+    def picked(self, rows: np.ndarray, served_rows: np.ndarray) -> pd.DataFrame:
+        """The rows at positions `rows`, dtypes as the query answers the served rows
+        `served_rows` (a mask over them)."""
+        frame = self.frame.take(rows).reset_index(drop=True)
+        for column, valued in self.valued.items():
+            if column in self.nullable:
+                if not (served_rows & ~valued).any():  # no NULL among the unit's rows
+                    plain = served._NUMPY_OF[str(frame[column].dtype)]
+                    frame[column] = frame[column].astype(plain)
+            elif not (served_rows & valued).any():  # no value among the unit's rows
+                frame[column] = pd.Series([None] * len(frame), dtype=object)
+        return frame
+
+
+def _prepared(
+    rows: served._Part, frame: pd.DataFrame, ids: np.ndarray, names: tuple[str, ...]
+) -> _Prepared | None:
+    """_Prepared of a list made from served rows `rows`; None when a name column the list
+    replaces by display names (`names`) has a NULL (its dtype would depend on the unit)."""
+    if any(rows.frame[c].hasnans for c in names):
+        return None
+    valued = {
+        c: rows.frame[c].notna().to_numpy()
+        for c in rows.frame.columns
+        if c not in names
+        and (c in rows.nullable or isinstance(rows.frame[c].dtype, pd.StringDtype))
+    }
+    return _Prepared(frame, np.asarray(ids), rows.ids, valued, rows.nullable)
+
+
+def _day_rows(name: str, as_of: dt.date) -> served._Part | None:
+    return db.served_store(db.file_identity()).day_rows(name, as_of)
+
+
+@db.per_snapshot
+def _open_problem_rows(as_of: dt.date) -> _Prepared | None:
+    """Every unit's open problems at a served day, as open_problems makes them."""
+    rows = _day_rows("unit_open_problems", as_of)
+    if rows is None or not len(rows.frame) or rows.nullable:
+        return None
+    frame = _with_deadlines(metrics.with_display_names(rows.frame), as_of)
+    return _prepared(rows, frame, rows.ids, ("unit_name", "dept_name"))
+
+
+def _picked_open_problems(unit_id: int, as_of: dt.date) -> pd.DataFrame | None:
+    """open_problems' rows for the unit from every unit's (None: not served, or none)."""
+    prepared = _open_problem_rows(as_of) if db.served_at("unit_open_problems", as_of) else None
+    if prepared is None:
+        return None
+    members = db.served_store(db.file_identity()).subtree(int(unit_id))
+    territory = np.isin(prepared.ids, members)
+    owner = np.isin(prepared.frame["dept_id"].to_numpy(), members)
+    mine = territory | owner
+    keep = np.flatnonzero(mine)
+    if not len(keep):  # no rows: the query's empty frame and its dtypes
+        return None
+    frame = prepared.picked(keep, mine)
+    at = frame.columns.get_loc("days_left")  # as the lookup adds them: before the deadlines'
+    frame.insert(at, "as_owner", owner[keep])
+    frame.insert(at, "as_territory", territory[keep])
+    return frame
+
+
+@db.per_snapshot
+def _missing_rows(as_of: dt.date) -> _Prepared | None:
+    """Every unit's short 台账 lines at a served day, as missing_materials makes them."""
+    rows = _day_rows("materials_lines", as_of)
+    if rows is None or not len(rows.frame) or set(rows.nullable) - {"approved"}:
+        return None  # (a NULL count would change the derived columns' dtypes)
+    frame = _short_lines(rows.frame.drop(columns="as_of"))
+    if frame.empty:
+        return None
+    return _prepared(rows, frame, frame["unit_id"].to_numpy(), ("unit_name",))
+
+
+def _picked_missing(unit_id: int, as_of: dt.date) -> pd.DataFrame | None:
+    """missing_materials' rows for the unit from every unit's (None: not served, or none)."""
+    if not db.served_at("materials_lines", as_of):
+        return None
+    prepared = _missing_rows(as_of)
+    if prepared is None:
+        return None
+    members = db.served_store(db.file_identity()).subtree(int(unit_id))
+    keep = np.flatnonzero(np.isin(prepared.ids, members))
+    if not len(keep):  # no short line: the query's empty frame and its dtypes
+        return None
+    return prepared.picked(keep, np.isin(prepared.served_ids, members))
+
+
+@db.per_snapshot
+def _owned_rows(as_of: dt.date) -> _Prepared | None:
+    """Every unit's owned survey items at a served day, as owned_items makes them."""
+    rows = _day_rows("unit_owned_items", as_of)
+    if rows is None:
+        return None
+    # (a nullable column, sample_size, is made plain per unit by _Prepared.picked: the
+    # rates read the float columns only)
+    frame = _with_rates(rows.frame.drop(columns="unit_id"))
+    return _prepared(rows, frame, rows.ids, ())

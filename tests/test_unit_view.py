@@ -20,10 +20,12 @@ Owned survey items of 市住建局: Q-01 city score 14/20 = 70% in assessment 3,
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from dashboard import flags, unit_view
+from dashboard import db, flags, metrics, page_days, unit_view
 from tests.apptest import open_page
+from tests.cities import CITY_REFERENCE
 from tests.test_weekly import build_without_data
 from tests.tiny import AS_OF
 
@@ -274,3 +276,35 @@ def test_unit_page_without_data(empty_db, monkeypatch) -> None:
     assert "截至当日没有进行中的走访活动" in infos
     assert "本单位暂无台账任务" in infos
     assert "无逾期未整改问题" in [s.value for s in at.success]
+
+
+@pytest.mark.parametrize("city", ["tiny_db", "small_city"])
+def test_the_lists_picked_from_every_units_equal_the_queries(
+    city: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """本单位's open problems, missing 台账 lines and owned items picked from every unit's
+    lists prepared once (unit_view._Prepared) equal those made from the query's rows for
+    the unit, for every unit, values and dtypes."""
+    path = request.getfixturevalue(city)
+    monkeypatch.setenv(db.ENV_VAR, str(path))
+    db.clear_memos()
+    day = AS_OF if city == "tiny_db" else CITY_REFERENCE
+    lists = (unit_view.open_problems, unit_view.missing_materials, unit_view.owned_items)
+    units = [int(u) for u in metrics.units()["unit_id"]]
+    with db.as_of_batch(page_days.days_for("unit", day)):
+        picked = {(f.__name__, u): f(u, day) for f in lists for u in units}
+    assert unit_view._picked_open_problems(units[0], day) is not None
+    assert unit_view._picked_missing(units[0], day) is not None
+    assert unit_view._owned_rows(day) is not None
+    db.clear_results()
+    monkeypatch.setattr(unit_view, "_picked_open_problems", lambda *args: None)
+    monkeypatch.setattr(unit_view, "_picked_missing", lambda *args: None)
+    monkeypatch.setattr(unit_view, "_owned_rows", lambda *args: None)
+    rows = 0
+    with db.as_of_batch(page_days.days_for("unit", day)):
+        for (name, unit_id), frame in picked.items():
+            live = getattr(unit_view, name)(unit_id, day)
+            pd.testing.assert_frame_equal(frame, live, check_exact=True, obj=f"{name}({unit_id})")
+            rows += len(live)
+    assert rows > (30 if city == "tiny_db" else 300)
+    db.clear_memos()
