@@ -664,7 +664,9 @@ def peer_rank(unit_id: int, ranking: Callable[[int, str], pd.DataFrame]) -> Peer
         _admitted.scope_id = outer
     ids = frame["unit_id"].to_numpy()
     mine = np.flatnonzero(ids == unit_id)
-    row = {c: _scalar(frame[c].array[mine[0]]) for c in frame.columns} if len(mine) else {}
+    # the row across the frame's blocks at once (a Series per column costs ~15 µs each)
+    cells = frame.iloc[mine[0]].to_numpy() if len(mine) else ()
+    row = {c: _scalar(v) for c, v in zip(frame.columns, cells, strict=True)} if len(mine) else {}
     # the own row only: a text field naming a peer (say, "the one above") is dropped
     peers = [str(n) for n in frame["name"].to_numpy()[ids != unit_id] if str(n)]
     row = {k: v for k, v in row.items() if not (isinstance(v, str) and any(n in v for n in peers))}

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 from dashboard import db, store
@@ -115,3 +117,27 @@ def test_copy_of_database_opened_read_only_by_path(own_db: Path, tmp_path: Path)
     copy = tmp_path / "copy.duckdb"
     shutil.copyfile(own_db, copy)
     assert db.check_database(copy) is None
+
+
+def test_peer_rank_gives_the_units_row_as_python_values(use_tiny) -> None:
+    # a ranking with one column of each kind the engine hands out: its row read across
+    # the frame's blocks at once gives the values DataFrame cells give, as Python values
+    # (numpy numbers as int / float / bool, a missing nullable value as None)
+    frame = pd.DataFrame(
+        {
+            "unit_id": np.array([2, 3], dtype="int32"),
+            "name": pd.array(["东城区", "西城区"], dtype="str"),
+            "rank": pd.array([1, None], dtype="Int64"),
+            "value": [0.5, float("nan")],
+            "tied": [False, True],
+            "due": pd.to_datetime(["2026-06-01", None]),
+        }
+    )
+    row = db.peer_rank(3, lambda parent_id, kind: frame).row
+    assert row["unit_id"] == 3 and type(row["unit_id"]) is int
+    assert row["name"] == "西城区" and row["rank"] is None
+    assert type(row["value"]) is float and row["value"] != row["value"]
+    assert row["tied"] is True and row["due"] is pd.NaT
+    first = db.peer_rank(2, lambda parent_id, kind: frame).row
+    assert (first["rank"], type(first["rank"]), first["value"]) == (1, int, 0.5)
+    assert first["due"] == pd.Timestamp("2026-06-01")
