@@ -448,16 +448,18 @@ def _score_frames(
     blocks: dict[str, list] = {
         "value": [], "max_value": [], "items": [], "unit_id": [], "unit_name": [], "measure": []
     }  # fmt: skip
+    every = _score_rows()
     for unit_id in unit_ids:
-        rows = query("trend_scores", unit_id=int(unit_id))
-        at = tested.get_indexer(rows["assessment_id"].to_numpy())  # -1: not a test shown
+        db.require_scope(int(unit_id))  # as query("trend_scores", unit_id=…) checks it
+        first, last = every.bounds.get(int(unit_id), (0, 0))
+        at = tested.get_indexer(every.assessment_id[first:last])  # -1: not a test shown
         listed = at >= 0
-        indicator = rows["indicator_id"].to_numpy(dtype="float64", na_value=np.nan)
+        indicator = every.indicator_id[first:last]  # NaN: the composite
         composite = np.isnan(indicator)
         leaf = leaf_ids.get_indexer(indicator)  # -1: the composite, or not a leaf item
         category = np.where(leaf >= 0, leaf_categories[leaf], None)
-        value = rows["value"].to_numpy(dtype="float64")
-        maximum = rows["max_value"].to_numpy(dtype="float64")
+        value = every.value[first:last]
+        maximum = every.max_value[first:last]
         for measure in measures:
             if measure == "overall" or isinstance(measure, int):
                 # one row per test: the composite, or the leaf item
@@ -515,6 +517,40 @@ def _score_frames(
         change[::n] = np.nan  # each block's first test has no previous one
     frame["change"] = change
     return pd.DataFrame(frame)
+
+
+@dataclass(frozen=True)
+class _ScoreRows:
+    """trend_scores' rows of every unit, column by column, and each unit's row range."""
+
+    bounds: dict[int, tuple[int, int]]
+    assessment_id: np.ndarray
+    indicator_id: np.ndarray  # float, NaN for the composite
+    value: np.ndarray
+    max_value: np.ndarray
+
+
+@per_snapshot
+def _score_rows() -> _ScoreRows:
+    """query("trend_scores", unit_id=None): every unit's score rows, read once per snapshot
+    as arrays (about 30 MB at province scale) — they do not depend on the date, so a
+    page's score lines at any date are slices, not queries. No access check here
+    (snapshot state): _score_frames checks each unit it reads."""
+    columns = db.query_arrays("trend_scores", unit_id=None)
+
+    def floats(name: str) -> np.ndarray:
+        return np.ma.asarray(columns.pop(name)).astype("float64").filled(np.nan)
+
+    ids = np.asarray(columns.pop("unit_id"))
+    firsts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else []
+    lasts = [*firsts[1:], len(ids)]
+    return _ScoreRows(
+        bounds={int(ids[a]): (int(a), int(b)) for a, b in zip(firsts, lasts, strict=False)},
+        assessment_id=np.asarray(columns.pop("assessment_id")),
+        indicator_id=floats("indicator_id"),
+        value=floats("value"),
+        max_value=floats("max_value"),
+    )
 
 
 @per_snapshot
@@ -650,8 +686,8 @@ def _survey_frames(
     item_rank = np.empty(items_n, dtype=np.intp)
     item_rank[item_order] = np.arange(items_n)
     cell = item_rank[item_of_row] * waves_n + wave_of_row  # each row's cell
-    starts = pd.to_datetime(rows["start_date"]).dt.date.to_numpy()[first_of_wave]
-    ends = pd.to_datetime(rows["end_date"]).dt.date.to_numpy()[first_of_wave]
+    starts = pd.to_datetime(rows["start_date"].to_numpy()[first_of_wave]).date
+    ends = pd.to_datetime(rows["end_date"].to_numpy()[first_of_wave]).date
     names = rows["assessment_name"].to_numpy(dtype=object)[first_of_wave]
 
     numbers = {}
@@ -667,7 +703,7 @@ def _survey_frames(
     by_item = rate.reshape(items_n, waves_n)
     change = np.full((items_n, waves_n), np.nan)
     change[:, 1:] = by_item[:, 1:] - by_item[:, :-1]
-    year_ago = year_ago_waves(pd.DataFrame({"assessment_id": wave_ids, "start_date": starts}))
+    year_ago = _year_ago(list(zip(wave_ids, starts, strict=True)))
     position = {int(a): i for i, a in enumerate(wave_ids)}
     ago = [position.get(year_ago.get(int(a), -1), -1) for a in wave_ids]  # -1: none
     ago_rate = np.full((items_n, waves_n), np.nan)
@@ -685,42 +721,42 @@ def _survey_frames(
     item_row = first_of_item[item_order][grid // waves_n]  # a row naming the cell's item
     missing = len(rows) < items_n * waves_n
     year_ago_at = [ago[w] for w in wave_at]
-    full = pd.DataFrame(
-        {
-            "assessment_id": wave_ids[wave_at],
-            "indicator_id": rows["indicator_id"].to_numpy()[item_row],
-            "assessment_name": rows["assessment_name"].array.take(first_of_wave[wave_at]),
-            "level": rows["level"].array.take(first_of_wave[wave_at]),
-            "start_date": starts[wave_at],
-            "end_date": ends[wave_at],
-            **{
-                c: rows[c].array.take(item_row)
-                for c in ("code", "item_name", "target", "lead_unit_name")
-            },
-            **{
-                c: _as_merged(numbers[c][grid], rows[c].dtype, missing)
-                for c in ("value", "max_value", "sample_size")
-            },
-            "rate": rate[grid],
-            "change": change.ravel()[grid],
-            "year_ago_id": pd.array(
-                [None if a < 0 else int(wave_ids[a]) for a in year_ago_at], dtype="Int64"
-            ),
-            "year_ago_name": pd.array(
-                [None if a < 0 else names[a] for a in year_ago_at], dtype="str"
-            ),
-            "year_ago_rate": ago_rate.ravel()[grid],
-            "yoy_change": rate[grid] - ago_rate.ravel()[grid],
-        }
-    )
-    if len(full):
-        latest_start = max(starts[shown])
-        latest = full[full["start_date"] == latest_start].copy()
+    columns = {
+        "assessment_id": wave_ids[wave_at],
+        "indicator_id": rows["indicator_id"].to_numpy()[item_row],
+        "assessment_name": rows["assessment_name"].array.take(first_of_wave[wave_at]),
+        "level": rows["level"].array.take(first_of_wave[wave_at]),
+        "start_date": starts[wave_at],
+        "end_date": ends[wave_at],
+        **{
+            c: rows[c].array.take(item_row)
+            for c in ("code", "item_name", "target", "lead_unit_name")
+        },
+        **{
+            c: _as_merged(numbers[c][grid], rows[c].dtype, missing)
+            for c in ("value", "max_value", "sample_size")
+        },
+        "rate": rate[grid],
+        "change": change.ravel()[grid],
+        "year_ago_id": pd.array(
+            [None if a < 0 else int(wave_ids[a]) for a in year_ago_at], dtype="Int64"
+        ),
+        "year_ago_name": pd.array([None if a < 0 else names[a] for a in year_ago_at], dtype="str"),
+        "year_ago_rate": ago_rate.ravel()[grid],
+        "yoy_change": rate[grid] - ago_rate.ravel()[grid],
+    }
+    full = pd.DataFrame(columns)
+    # the latest wave's cells, lowest rate first (gaps first; the sort sort_values does),
+    # taken from the same columns rather than filtered out of the frame
+    if len(grid):
+        cells = np.flatnonzero(columns["start_date"] == max(starts[shown]))
     else:
-        latest = full.copy()
+        cells = np.arange(0)
+    by_rate = pd.Series(columns["rate"][cells]).sort_values(ascending=True, na_position="first")
+    cells = cells[by_rate.index.to_numpy()]
+    latest = {c: values.take(cells) for c, values in columns.items()}
     latest["previous_rate"] = latest["rate"] - latest["change"]
-    latest = latest.sort_values("rate", ascending=True, na_position="first").reset_index(drop=True)
-    return SurveyTrend(unit_id, name, borrowed, full, latest)
+    return SurveyTrend(unit_id, name, borrowed, full, pd.DataFrame(latest))
 
 
 def _as_merged(values: np.ndarray, dtype: object, missing: bool) -> object:
@@ -747,7 +783,11 @@ def _first_rows(codes: np.ndarray, n: int) -> np.ndarray:
 def year_ago_waves(waves: pd.DataFrame) -> dict[int, int]:
     """assessment_id → the same wave a year earlier (同比): the wave of this kind whose start
     is nearest to one year before this one's, within YEAR_AGO_WINDOW_DAYS; none otherwise."""
-    starts = list(zip(waves["assessment_id"], waves["start_date"], strict=True))
+    return _year_ago(list(zip(waves["assessment_id"], waves["start_date"], strict=True)))
+
+
+def _year_ago(starts: list[tuple[object, dt.date]]) -> dict[int, int]:
+    """year_ago_waves of (assessment_id, start_date) pairs."""
     out: dict[int, int] = {}
     for wave, start in starts:
         try:

@@ -227,6 +227,28 @@ def test_score_chart_data_adds_comparison_and_city() -> None:
     assert set(trends.comparison_candidates(4)["name"]) == {"解放街道", "幸福社区", "红星社区"}
 
 
+@pytest.mark.usefixtures("use_tiny")
+def test_every_units_score_rows_are_each_units_query_rows() -> None:
+    """_score_rows (read once per snapshot, as arrays) holds, for every unit, exactly the
+    rows query("trend_scores", unit_id=…) gives, in the same order; a unit without scores
+    has none."""
+    every = trends._score_rows()
+    ids = [int(u) for u in metrics.units()["unit_id"]]
+    with_rows = 0
+    for unit_id in ids:
+        first, last = every.bounds.get(unit_id, (0, 0))
+        live = db.query("trend_scores", unit_id=unit_id)
+        assert live["unit_id"].eq(unit_id).all()
+        assert every.assessment_id[first:last].tolist() == live["assessment_id"].tolist()
+        indicator = live["indicator_id"].to_numpy(dtype="float64", na_value=np.nan)
+        np.testing.assert_array_equal(every.indicator_id[first:last], indicator)
+        assert every.value[first:last].tolist() == live["value"].tolist()
+        assert every.max_value[first:last].tolist() == live["max_value"].tolist()
+        with_rows += bool(len(live))
+    assert with_rows >= 3  # the city, 解放街道's communities (tests above)
+    assert sum(b - a for a, b in every.bounds.values()) == len(every.value)
+
+
 # ── surveys: a small fixture of our own (tiny.py has no survey waves) ─────────────────
 
 
@@ -448,6 +470,10 @@ def test_restricted_user_gets_no_lines_outside_their_units(monkeypatch: pytest.M
     data = trends.score_chart_data(4, AS_OF, "overall", (5, 7))
     assert set(data["unit_id"]) == {4, 7}  # 解放街道 and the city are outside 和平街道
     assert set(trends.comparison_candidates(4)["name"]) == {"幸福社区", "红星社区"}
+    with pytest.raises(db.AccessDenied):  # every unit's score rows are read once: still refused
+        trends.score_chart_data(5, AS_OF, "overall")
+    with pytest.raises(db.AccessDenied):
+        trends.category_chart_data(5, AS_OF, {})
 
 
 def test_end_labels_that_would_overlap_go_above_and_below() -> None:
