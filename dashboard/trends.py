@@ -380,23 +380,29 @@ def city_of(unit_id: int) -> int | None:
 
 def _line_up(unit_id: int) -> list[tuple[int, str, str]]:
     """The unit and its ancestors up to the root, nearest first: (unit_id, kind, name)
-    each; empty for an unknown unit. A few array lookups, not a tree built per call."""
+    each; empty for an unknown unit. A few dict lookups (_tree), not a tree built per call."""
+    tree = _tree()
+    line: list[tuple[int, str, str]] = []
+    current: int | None = int(unit_id)
+    while current in tree and len(line) <= len(tree):  # a cycle (refused on import) ends
+        parent, kind, name = tree[current]
+        line.append((current, kind, name))
+        current = parent
+    return line
+
+
+@per_snapshot
+def _tree() -> dict[int, tuple[int | None, str, str]]:
+    """unit_id → (parent_id or None, kind, name) of every unit (the first row of an id)."""
     units = metrics.units()
     ids = units["unit_id"].to_numpy()
     parents = units["parent_id"].to_numpy(dtype="float64", na_value=np.nan)
     kinds, names = units["kind"].array, units["name"].array
-    line: list[tuple[int, str, str]] = []
-    current = int(unit_id)
-    while len(line) <= len(ids):  # a cycle (refused on import) cannot loop forever
-        at = np.flatnonzero(ids == current)
-        if not len(at):
-            break
-        row = int(at[0])
-        line.append((current, str(kinds[row]), str(names[row])))
-        if np.isnan(parents[row]):
-            break
-        current = int(parents[row])
-    return line
+    tree: dict[int, tuple[int | None, str, str]] = {}
+    for row in range(len(ids)):
+        parent = None if np.isnan(parents[row]) else int(parents[row])
+        tree.setdefault(int(ids[row]), (parent, str(kinds[row]), str(names[row])))
+    return tree
 
 
 def score_target(unit_id: int, measure: str | int) -> float | None:
@@ -434,11 +440,23 @@ def _score_frames(
 ) -> pd.DataFrame:
     """score_series for several measures: one block per unit and measure (the tests in
     order), built column by column (no merge per block: the page asks for up to 10)."""
+    columns = _score_columns(unit_ids, as_of, measures, span)
+    return pd.DataFrame() if columns is None else pd.DataFrame(columns)
+
+
+def _score_columns(
+    unit_ids: list[int] | tuple[int, ...],
+    as_of: dt.date,
+    measures: tuple[str | int, ...],
+    span: str,
+) -> dict[str, object] | None:
+    """_score_frames' columns (None: no unit or no measure asked), for a caller that adds
+    columns of its own before the frame is built once."""
     for measure in measures:
         if not isinstance(measure, int) and measure not in SCORE_MEASURES:
             raise ValueError(f"unknown measure {measure!r}")
     if not len(unit_ids) or not measures:
-        return pd.DataFrame()
+        return None
     days = SPANS[span]
     since = EARLIEST if days is None else as_of - dt.timedelta(days=days - 1)
     names = metrics.display_names()
@@ -516,7 +534,7 @@ def _score_frames(
     if n:
         change[::n] = np.nan  # each block's first test has no previous one
     frame["change"] = change
-    return pd.DataFrame(frame)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -592,23 +610,33 @@ def _leaves() -> tuple[pd.Index, np.ndarray]:
 def comparison_candidates(scope_id: int) -> pd.DataFrame:
     """Units a scope is usefully compared with: its siblings and its children."""
     units = metrics.units()
-    ids = units["unit_id"].to_numpy()
+    ids, parents, territorial = _unit_arrays()
     me = np.flatnonzero(ids == scope_id)
     if not len(me):
         return units.iloc[0:0]
-    parents = units["parent_id"]
-    parent = parents.iloc[me[0]]
-    under = parents.eq(scope_id).fillna(False).to_numpy(dtype=bool)
-    if pd.isna(parent):  # the root has no siblings
+    parent = parents[me[0]]  # NaN: none
+    under = parents == scope_id
+    if np.isnan(parent):  # the root has no siblings
         siblings = np.zeros(len(ids), dtype=bool)
     else:
-        siblings = parents.eq(parent).fillna(False).to_numpy(dtype=bool) & (ids != scope_id)
-    territorial = units["kind"].isin(["city", "district", "street", "community"]).to_numpy()
+        siblings = (parents == parent) & (ids != scope_id)
     rows = np.concatenate([np.flatnonzero(siblings), np.flatnonzero(under)])
     rows = rows[territorial[rows]]
     shown = set(visible(list(ids[rows])))
     rows = np.array([r for r in rows if int(ids[r]) in shown], dtype=np.intp)
     return units.take(rows).reset_index(drop=True)
+
+
+@per_snapshot
+def _unit_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """metrics.units() as arrays: ids, parent ids (float, NaN for none) and whether each
+    unit is territorial (city, district, street, community)."""
+    units = metrics.units()
+    return (
+        units["unit_id"].to_numpy(),
+        units["parent_id"].to_numpy(dtype="float64", na_value=np.nan),
+        units["kind"].isin(["city", "district", "street", "community"]).to_numpy(dtype=bool),
+    )
 
 
 # ── survey waves ────────────────────────────────────────────────────────────────────────
@@ -889,27 +917,40 @@ def score_chart_data(
     if city is not None and city not in ids and visible([city]):
         ids.append(city)
         roles.append("reference")
-    frame = score_series(ids, as_of, measure, span)
-    if frame.empty:
-        return frame
+    columns = _score_columns(ids, as_of, (measure,), span)
+    assert columns is not None  # the scope itself is always asked for
+    if not len(columns["unit_id"]):  # type: ignore[arg-type]
+        return pd.DataFrame(columns)  # no test in the span: no line, no roles
+    # one block of rows per unit asked (score_series), each its unit's role
     role_of = dict(zip(ids, roles, strict=True))
-    frame["role"] = frame["unit_id"].map(role_of)
-    frame["key"] = frame["unit_id"].astype(str)
-    frame["series"] = [
-        f"{n}（全市）" if r == "reference" else n
-        for n, r in zip(frame["unit_name"], frame["role"], strict=True)
-    ]
-    return frame
+    blocks = len(columns["unit_id"]) // len(ids)  # type: ignore[arg-type]
+    role = [role_of[u] for u in ids for _ in range(blocks)]
+    key = [str(u) for u in ids for _ in range(blocks)]
+    columns["role"] = pd.array(role, dtype="str")
+    columns["key"] = pd.array(key, dtype="str")
+    columns["series"] = pd.array(
+        [
+            f"{n}（全市）" if r == "reference" else n
+            for n, r in zip(columns["unit_name"], role, strict=True)  # type: ignore[call-overload]
+        ],
+        dtype="str",
+    )
+    return pd.DataFrame(columns)
 
 
 def category_chart_data(
     scope_id: int, as_of: dt.date, labels: dict[str, str], span: str = "all"
 ) -> pd.DataFrame:
     """The scope's composite and its three categories as 得分率 lines (key = measure)."""
-    frame = _score_frames([scope_id], as_of, SCORE_MEASURES, span)
-    if frame.empty:
-        return frame
-    frame["key"] = frame["measure"]
-    frame["series"] = frame["measure"].map(lambda m: labels.get(m, m))
-    frame["role"] = ["main" if m == "overall" else "compare" for m in frame["measure"]]
-    return frame
+    columns = _score_columns([scope_id], as_of, SCORE_MEASURES, span)
+    assert columns is not None
+    if not len(columns["unit_id"]):  # type: ignore[arg-type]
+        return pd.DataFrame(columns)  # no test in the span: no line
+    measure = columns["measure"]
+    columns["key"] = measure
+    columns["series"] = pd.array([labels.get(m, m) for m in measure], dtype="str")  # type: ignore[attr-defined]
+    columns["role"] = pd.array(
+        ["main" if m == "overall" else "compare" for m in measure],  # type: ignore[attr-defined]
+        dtype="str",
+    )
+    return pd.DataFrame(columns)
