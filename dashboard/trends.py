@@ -170,17 +170,18 @@ def rectification_series(
     with problems found and rectified within each period, for the problems of `scope_id`
     (a scope or a department: 属地 or 责任单位 in its subtree)."""
     first_day = span_start(as_of, span, grain)
-    daily = query("trend_rectification", scope_id=scope_id, as_of=as_of)
-    days = daily["day"].to_numpy(dtype="datetime64[D]")  # days with any change, in order
+    days, counts = _rectification_rows(scope_id, as_of, first_day)
     if span == "all":  # from the first problem found (or as_of when there is none)
-        found_days = days[daily["found"].to_numpy() > 0]
+        # (a problem found before first_day makes it first_day itself: the summed row of
+        # the days before it is dated the day before)
+        found_days = days[counts["found"] > 0]
         first_found = found_days[0].item() if len(found_days) else as_of
         first_day = period_start(max(first_day, first_found), grain)
     ends = period_ends(first_day, as_of, grain)
     # the day before the first period gives its "found in period" by difference
     previous_ends = [first_day - dt.timedelta(days=1), *ends[:-1]]
     # each count as of a day: the running sum of what entered it up to that day
-    running = {c: np.cumsum(daily[c].to_numpy("int64")) for c in daily.columns if c != "day"}
+    running = {c: np.cumsum(v) for c, v in counts.items()}
     running["rectified_on_time"] = running.pop("on_time")
     running["overdue"] = running.pop("past_deadline") - running.pop("past_deadline_rectified")
     columns = {
@@ -193,6 +194,73 @@ def rectification_series(
     columns["rectification_rate"] = _rate(columns["rectified"], columns["found"])
     columns["on_time_rate"] = _rate(columns["rectified_on_time"], columns["due"])
     return _frame_of_periods(ends, grain, as_of, **columns)
+
+
+RECTIFICATION_COUNTS = (
+    "found", "rectified", "due", "on_time", "past_deadline", "past_deadline_rectified"
+)  # fmt: skip
+
+
+def _rectification_rows(
+    scope_id: int, as_of: dt.date, since: dt.date
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """query("trend_rectification", scope_id=…, as_of=…, since=…)'s days (datetime64[D],
+    in order) and counts (int64): at the default date the scope's slice of every unit's
+    rows (_every_rectification) when they start early enough, else the query."""
+    served = unit_numbers.served_store([as_of], ("rectification",)) is not None
+    if served and _rectification_since(as_of) <= since:
+        db.require_scope(scope_id)  # as the query checks it
+        every = _every_rectification(as_of, _rectification_since(as_of))
+        first, last = every.bounds.get(int(scope_id), (0, 0))
+        return every.day[first:last], {
+            c: values[first:last].astype("int64") for c, values in every.counts.items()
+        }
+    daily = query("trend_rectification", scope_id=scope_id, as_of=as_of, since=since)
+    return daily["day"].to_numpy(dtype="datetime64[D]"), {
+        c: daily[c].to_numpy("int64") for c in RECTIFICATION_COUNTS
+    }
+
+
+def _rectification_since(as_of: dt.date) -> dt.date:
+    """The first day of every unit's rectification rows kept at the default date: the
+    earliest first day of the page's default span (3 months) at any grain, so the page's
+    first view and any shorter or later one are slices."""
+    return min(span_start(as_of, "3m", grain) for grain in GRAINS)
+
+
+@dataclass(frozen=True)
+class _EveryRectification:
+    """trend_rectification's rows of every unit, column by column, and each unit's rows."""
+
+    bounds: dict[int, tuple[int, int]]
+    day: np.ndarray  # datetime64[D]
+    counts: dict[str, np.ndarray]  # as RECTIFICATION_COUNTS, int32 when that holds them
+
+
+@per_snapshot
+def _every_rectification(as_of: dt.date, since: dt.date) -> _EveryRectification:
+    """query("trend_rectification", scope_id=None, as_of=…, since=…): every unit's rows,
+    read once per snapshot at the default date (a few MB at province scale: three
+    months of days, and one summed row before them). No access check here (snapshot
+    state): _rectification_rows checks the unit it hands out."""
+    columns = db.query_arrays("trend_rectification", scope_id=None, as_of=as_of, since=since)
+    counts = {}
+    for name in RECTIFICATION_COUNTS:
+        values = np.asarray(columns.pop(name))
+        small = not len(values) or np.abs(values).max() < np.iinfo(np.int32).max
+        counts[name] = values.astype("int32") if small else values
+    return _EveryRectification(
+        bounds=_unit_bounds(np.asarray(columns.pop("unit_id"))),
+        day=np.asarray(columns.pop("day")).astype("datetime64[D]"),
+        counts=counts,
+    )
+
+
+def _unit_bounds(ids: np.ndarray) -> dict[int, tuple[int, int]]:
+    """Each unit's row range in rows ordered by unit."""
+    firsts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else []
+    lasts = [*firsts[1:], len(ids)]
+    return {int(ids[a]): (int(a), int(b)) for a, b in zip(firsts, lasts, strict=False)}
 
 
 # ── visit coverage burn-up ──────────────────────────────────────────────────────────────
@@ -559,11 +627,8 @@ def _score_rows() -> _ScoreRows:
     def floats(name: str) -> np.ndarray:
         return np.ma.asarray(columns.pop(name)).astype("float64").filled(np.nan)
 
-    ids = np.asarray(columns.pop("unit_id"))
-    firsts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else []
-    lasts = [*firsts[1:], len(ids)]
     return _ScoreRows(
-        bounds={int(ids[a]): (int(a), int(b)) for a, b in zip(firsts, lasts, strict=False)},
+        bounds=_unit_bounds(np.asarray(columns.pop("unit_id"))),
         assessment_id=np.asarray(columns.pop("assessment_id")),
         indicator_id=floats("indicator_id"),
         value=floats("value"),

@@ -134,6 +134,35 @@ def test_rates_without_denominator_are_gaps_and_all_span_starts_at_first_problem
     assert pd.isna(early["on_time_rate"]).all()  # nothing due before 04-15
 
 
+@pytest.mark.usefixtures("use_tiny")
+def test_rectification_from_every_units_rows_equals_the_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At the default date a unit's rectification rows are its slice of every unit's rows
+    (read once, from a day on: the days before summed into one row): the same series as
+    the query for that unit, for every unit and the views that start late enough."""
+    from dashboard import unit_numbers
+
+    # every unit's rows from 05-11 on (the tiny city's problems start on 04-01, so the
+    # summed row before them counts): the 1-month views start on 05-11
+    monkeypatch.setattr(trends, "_rectification_since", lambda as_of: d("2026-05-11"))
+    read = []
+    every = trends._every_rectification
+    monkeypatch.setattr(trends, "_every_rectification", lambda *a: read.append(a) or every(*a))
+    views = [("day", "1m"), ("week", "1m"), ("day", "all")]
+    ids = [int(u) for u in metrics.units()["unit_id"]]
+    served = {(u, g, s): trends.rectification_series(u, AS_OF, g, s) for u in ids for g, s in views}
+    assert read and all(a == (AS_OF, d("2026-05-11")) for a in read)
+    assert served[1, "week", "1m"]["found"].tolist() == [6, 7, 9, 11, 11]  # by hand, above
+    db.clear_results()
+    monkeypatch.setattr(unit_numbers, "served_store", lambda *a, **k: None)
+    read.clear()
+    for (unit_id, grain, span), got in served.items():
+        want = trends.rectification_series(unit_id, AS_OF, grain, span)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert not read  # the query, each time
+
+
 # ── visits ──────────────────────────────────────────────────────────────────────────────
 
 
