@@ -229,31 +229,36 @@ def _rectification_since(as_of: dt.date) -> dt.date:
 
 
 @dataclass(frozen=True)
-class _EveryRectification:
-    """trend_rectification's rows of every unit, column by column, and each unit's rows."""
+class _EveryRows:
+    """A daily query's rows of every unit (ordered by unit, then day), column by column,
+    and each unit's row range."""
 
     bounds: dict[int, tuple[int, int]]
     day: np.ndarray  # datetime64[D]
-    counts: dict[str, np.ndarray]  # as RECTIFICATION_COUNTS, int32 when that holds them
+    counts: dict[str, np.ndarray]  # int32 when that holds them (handed out as int64)
 
 
-@per_snapshot
-def _every_rectification(as_of: dt.date, since: dt.date) -> _EveryRectification:
-    """query("trend_rectification", scope_id=None, as_of=…, since=…): every unit's rows,
-    read once per snapshot at the default date (a few MB at province scale: three
-    months of days, and one summed row before them). No access check here (snapshot
-    state): _rectification_rows checks the unit it hands out."""
-    columns = db.query_arrays("trend_rectification", scope_id=None, as_of=as_of, since=since)
+def _every_rows(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> _EveryRows:
     counts = {}
-    for name in RECTIFICATION_COUNTS:
+    for name in names:
         values = np.asarray(columns.pop(name))
         small = not len(values) or np.abs(values).max() < np.iinfo(np.int32).max
         counts[name] = values.astype("int32") if small else values
-    return _EveryRectification(
+    return _EveryRows(
         bounds=_unit_bounds(np.asarray(columns.pop("unit_id"))),
         day=np.asarray(columns.pop("day")).astype("datetime64[D]"),
         counts=counts,
     )
+
+
+@per_snapshot
+def _every_rectification(as_of: dt.date, since: dt.date) -> _EveryRows:
+    """query("trend_rectification", scope_id=None, as_of=…, since=…): every unit's rows,
+    read once per snapshot at the default date (about 10 MB at province scale: four
+    months of days, and one summed row before them). No access check here (snapshot
+    state): _rectification_rows checks the unit it hands out."""
+    columns = db.query_arrays("trend_rectification", scope_id=None, as_of=as_of, since=since)
+    return _every_rows(columns, RECTIFICATION_COUNTS)
 
 
 def _unit_bounds(ids: np.ndarray) -> dict[int, tuple[int, int]]:
@@ -312,16 +317,10 @@ def visit_burnup(
     window = int(row["pace_window_days"])
     pace = None if pd.isna(row["pace_per_day"]) else float(row["pace_per_day"])
 
-    daily = query("trend_visits", scope_id=scope_id, as_of=as_of, campaign_id=campaign.campaign_id)
-    if subject_kind is not None:
-        daily = daily[daily["subject_kind"] == subject_kind]
+    days, counts = _visit_rows(scope_id, as_of, campaign.campaign_id, subject_kind)
     ends = period_ends(campaign.start_date, as_of, grain) if as_of >= campaign.start_date else []
     # running totals over the days (rows come in day order), as of each period end
-    days = daily["day"].to_numpy(dtype="datetime64[D]")
-    columns = {
-        c: _at_days(days, np.cumsum(daily[c].to_numpy("int64")), ends)
-        for c in ("new_subjects", "visits", "entered")
-    }
+    columns = {c: _at_days(days, np.cumsum(values), ends) for c, values in counts.items()}
     visits = columns["visits"]
     series = _frame_of_periods(
         ends,
@@ -375,6 +374,49 @@ def visit_burnup(
         projection=projection_path(covered, target, pace, as_of, milestones)
         if enough and target > 0
         else pd.DataFrame(columns=["date", "covered"]),
+    )
+
+
+VISIT_COUNTS = ("new_subjects", "visits", "entered")
+
+
+def _visit_rows(
+    scope_id: int, as_of: dt.date, campaign_id: int, subject_kind: str | None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """query("trend_visits", …)'s days (datetime64[D], in order) and counts (int64): at the
+    default date, for every kind, the scope's slice of every unit's rows
+    (_every_visit_day), else the query."""
+    served = unit_numbers.served_store([as_of], ("coverage",)) is not None
+    if served and subject_kind is None:
+        db.require_scope(scope_id)  # as the query checks it
+        every = _every_visit_day(as_of, campaign_id)
+        first, last = every.bounds.get(int(scope_id), (0, 0))
+        return every.day[first:last], {
+            c: values[first:last].astype("int64") for c, values in every.counts.items()
+        }
+    daily = query(
+        "trend_visits",
+        scope_id=scope_id,
+        as_of=as_of,
+        campaign_id=campaign_id,
+        subject_kind=subject_kind,
+    )
+    return daily["day"].to_numpy(dtype="datetime64[D]"), {
+        c: daily[c].to_numpy("int64") for c in VISIT_COUNTS
+    }
+
+
+@per_snapshot
+def _every_visit_day(as_of: dt.date, campaign_id: int) -> _EveryRows:
+    """query("trend_visits", scope_id=None, …, subject_kind=None): every unit's visits per
+    day of the campaign, read once per snapshot at the default date (about 10 MB at
+    province scale). No access check here (snapshot state): _visit_rows checks the unit
+    it hands out."""
+    return _every_rows(
+        db.query_arrays(
+            "trend_visits", scope_id=None, as_of=as_of, campaign_id=campaign_id, subject_kind=None
+        ),
+        VISIT_COUNTS,
     )
 
 

@@ -205,6 +205,40 @@ def test_burnup_matches_coverage_metric_at_every_day_and_kind() -> None:
 
 
 @pytest.mark.usefixtures("use_tiny")
+def test_burnup_from_every_units_visit_days_equals_the_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At the default date a unit's visits per day (every kind) are its slice of every
+    unit's rows (read once): the same burn-up as the query for that unit, for every unit
+    and grain; a kind's burn-up asks the query."""
+    from dashboard import unit_numbers
+
+    read = []
+    every = trends._every_visit_day
+    monkeypatch.setattr(trends, "_every_visit_day", lambda *a: read.append(a) or every(*a))
+    ids = [int(u) for u in metrics.units()["unit_id"]]
+    served = {(u, g): trends.visit_burnup(u, AS_OF, g) for u in ids for g in trends.GRAINS}
+    assert read and {a[0] for a in read} == {AS_OF}
+    assert served[1, "week"].series["covered"].tolist()[-1] == 14  # by hand, above
+    read.clear()
+    trends.visit_burnup(1, AS_OF, "week", "household")
+    assert not read
+    db.clear_results()
+    monkeypatch.setattr(unit_numbers, "served_store", lambda *a, **k: None)
+    for (unit_id, grain), got in served.items():
+        want = trends.visit_burnup(unit_id, AS_OF, grain)
+        assert (got is None) == (want is None)
+        if got is not None:
+            pd.testing.assert_frame_equal(got.series, want.series, check_exact=True)
+            pd.testing.assert_frame_equal(got.milestones, want.milestones, check_exact=True)
+            pd.testing.assert_frame_equal(got.projection, want.projection, check_exact=True)
+            assert (got.covered, got.target, got.entry_rate) == (
+                want.covered, want.target, want.entry_rate,
+            )  # fmt: skip
+    assert not read  # the query, each time
+
+
+@pytest.mark.usefixtures("use_tiny")
 def test_no_projection_with_too_little_history() -> None:
     b = trends.visit_burnup(1, d("2026-05-04"), "day")  # campaign started 05-01: 4 days
     assert not b.enough_history and b.pace_window_days == 4
