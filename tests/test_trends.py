@@ -239,6 +239,24 @@ def test_burnup_from_every_units_visit_days_equals_the_query(
 
 
 @pytest.mark.usefixtures("use_tiny")
+def test_warming_reads_every_units_rows_the_page_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """startup's warm-up reads the three per-snapshot reads ahead; the first page then
+    runs none of the page's row queries."""
+    trends.warm(AS_OF)
+    ran = []
+    monkeypatch.setattr(db, "query_arrays", lambda name, **p: ran.append(name))
+    original = db.run_query
+    monkeypatch.setattr(
+        db, "run_query", lambda i, name, p: ran.append(name) or original(i, name, p)
+    )
+    trends.score_chart_data(4, AS_OF)
+    trends.category_chart_data(4, AS_OF, {})
+    trends.rectification_series(4, AS_OF, "week", "3m")
+    trends.visit_burnup(4, AS_OF, "day")
+    assert not set(ran) & {"trend_scores", "trend_rectification", "trend_visits"}
+
+
+@pytest.mark.usefixtures("use_tiny")
 def test_no_projection_with_too_little_history() -> None:
     b = trends.visit_burnup(1, d("2026-05-04"), "day")  # campaign started 05-01: 4 days
     assert not b.enough_history and b.pace_window_days == 4
