@@ -165,11 +165,24 @@ def warm(as_of: dt.date) -> None:
     days, visit days — read ahead of the first 趋势 page (startup.warm_up; about half a
     second at province scale, which the first page would otherwise wait for)."""
     _score_rows()
-    if unit_numbers.served_store([as_of], ("rectification",)) is not None:
+    if _every_units_day(as_of, "rectification"):
         _every_rectification(as_of, _rectification_since(as_of))
     campaign = metrics.campaign_at(as_of)
-    if campaign is not None and unit_numbers.served_store([as_of], ("coverage",)) is not None:
+    if campaign is not None and _every_units_day(as_of, "coverage"):
         _every_visit_day(as_of, campaign.campaign_id)
+
+
+def _every_units_day(as_of: dt.date, source: str) -> bool:
+    """True when a series at as_of is a slice of every unit's rows: as_of is the default
+    date (filters.default_as_of; every unit's rows are held for that day only, not for
+    each day someone opens) and the served rows hold `source` there (a new day's rows are
+    computed in the background: until then, the queries)."""
+    from dashboard import filters
+
+    return (
+        as_of == filters.default_as_of()
+        and unit_numbers.served_store([as_of], (source,)) is not None
+    )
 
 
 # ── rectification ───────────────────────────────────────────────────────────────────────
@@ -219,8 +232,7 @@ def _rectification_rows(
     """query("trend_rectification", scope_id=…, as_of=…, since=…)'s days (datetime64[D],
     in order) and counts (int64): at the default date the scope's slice of every unit's
     rows (_every_rectification) when they start early enough, else the query."""
-    served = unit_numbers.served_store([as_of], ("rectification",)) is not None
-    if served and _rectification_since(as_of) <= since:
+    if _rectification_since(as_of) <= since and _every_units_day(as_of, "rectification"):
         db.require_scope(scope_id)  # as the query checks it
         every = _every_rectification(as_of, _rectification_since(as_of))
         first, last = every.bounds.get(int(scope_id), (0, 0))
@@ -411,8 +423,7 @@ def _visit_rows(
     """query("trend_visits", …)'s days (datetime64[D], in order) and counts (int64): at the
     default date, for every kind, the scope's slice of every unit's rows
     (_every_visit_day), else the query."""
-    served = unit_numbers.served_store([as_of], ("coverage",)) is not None
-    if served and subject_kind is None:
+    if subject_kind is None and _every_units_day(as_of, "coverage"):
         db.require_scope(scope_id)  # as the query checks it
         every = _every_visit_day(as_of, campaign_id)
         first, last = every.bounds.get(int(scope_id), (0, 0))
