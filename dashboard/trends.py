@@ -275,8 +275,13 @@ def _every_rows(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> _Ever
     )
 
 
-@per_snapshot
 def _every_rectification(as_of: dt.date, since: dt.date) -> _EveryRows:
+    return _every_rectification_held(db.file_identity(), as_of, since)  # type: ignore[return-value]
+
+
+@db.snapshot_cache(max_entries=2)  # the default date's (and the day before's, just after
+# a new day's rows are served), not every day of a long-running process
+def _every_rectification_held(_identity: object, as_of: dt.date, since: dt.date) -> _EveryRows:
     """query("trend_rectification", scope_id=None, as_of=…, since=…): every unit's rows,
     read once per snapshot at the default date (about 10 MB at province scale: four
     months of days, and one summed row before them). No access check here (snapshot
@@ -442,8 +447,12 @@ def _visit_rows(
     }
 
 
-@per_snapshot
 def _every_visit_day(as_of: dt.date, campaign_id: int) -> _EveryRows:
+    return _every_visit_day_held(db.file_identity(), as_of, campaign_id)  # type: ignore[return-value]
+
+
+@db.snapshot_cache(max_entries=2)  # as _every_rectification_held
+def _every_visit_day_held(_identity: object, as_of: dt.date, campaign_id: int) -> _EveryRows:
     """query("trend_visits", scope_id=None, …, subject_kind=None): every unit's visits per
     day of the campaign, read once per snapshot at the default date (about 10 MB at
     province scale). No access check here (snapshot state): _visit_rows checks the unit
