@@ -832,5 +832,13 @@ def per_snapshot(func: Callable) -> Callable:
 
 
 def meta() -> dict[str, str]:
+    """The snapshot's meta table as a dict (the caller's own copy). Read on every page
+    (filters.default_as_of, from each served-rows lookup): the pairs are built once per
+    snapshot, not from the table's frame each time."""
+    return dict(_meta_pairs())
+
+
+@per_snapshot
+def _meta_pairs() -> tuple[tuple[str, str], ...]:
     frame = query("meta")
-    return dict(zip(frame["key"], frame["value"], strict=True))
+    return tuple(zip(frame["key"], frame["value"], strict=True))
