@@ -379,26 +379,19 @@ def visit_burnup(
     projections = metrics.project_coverage(
         covered, target, pace, as_of, campaign.milestones, history_days=window
     )
-    milestones = pd.DataFrame(
-        [
-            {
-                **p.__dict__,
-                "target_count": p.target_share * target,
-                "projected_count": None if p.projected_rate is None else p.projected_rate * target,
-            }
-            for p in projections
-        ],
-        columns=[
-            "due_date",
-            "target_share",
-            "days_left",
-            "projected_rate",
-            "behind",
-            "daily_needed",
-            "reached",
-            "target_count",
-            "projected_count",
-        ],
+    records = [
+        {
+            **p.__dict__,
+            "target_count": p.target_share * target,
+            "projected_count": None if p.projected_rate is None else p.projected_rate * target,
+        }
+        for p in projections
+    ]
+    # column by column (as the records would be typed); no milestone: untyped columns
+    milestones = (
+        pd.DataFrame({c: [r[c] for r in records] for c in MILESTONE_COLUMNS})
+        if records
+        else pd.DataFrame(records, columns=list(MILESTONE_COLUMNS))
     )
     enough = window >= metrics.MIN_PACE_HISTORY_DAYS and pace is not None
     return BurnUp(
@@ -420,6 +413,10 @@ def visit_burnup(
 
 
 VISIT_COUNTS = ("new_subjects", "visits", "entered")
+MILESTONE_COLUMNS = (
+    "due_date", "target_share", "days_left", "projected_rate", "behind", "daily_needed",
+    "reached", "target_count", "projected_count",
+)  # fmt: skip
 
 
 def _visit_rows(
@@ -517,7 +514,8 @@ def projection_path(
             )
             break
         rows.append({"date": pd.Timestamp(due_date), "covered": float(projected_count)})
-    return pd.DataFrame(rows)
+    # column by column: typed as the records would be (never empty here)
+    return pd.DataFrame({c: [r[c] for r in rows] for c in ("date", "covered")})
 
 
 # ── scores over tests ───────────────────────────────────────────────────────────────────
