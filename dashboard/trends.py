@@ -162,9 +162,15 @@ def visible(unit_ids: list[int]) -> list[int]:
 
 def warm(as_of: dt.date) -> None:
     """Every unit's rows the page slices at the default date — score rows, rectification
-    days, visit days — read ahead of the first 趋势 page (startup.warm_up; about half a
+    days, visit days, phone survey waves (the questionnaire's when first opened) — and
+    the leaf indicators, read ahead of the first 趋势 page (startup.warm_up; about half a
     second at province scale, which the first page would otherwise wait for)."""
+    _leaves()
+    _tree()
+    _unit_arrays()
     _score_rows()
+    if unit_numbers.served_store([as_of], ("rectification",)) is not None:
+        _survey_rows("phone", as_of)  # as survey_trend reads them
     if _every_units_day(as_of, "rectification"):
         _every_rectification(as_of, _rectification_since(as_of))
     campaign = metrics.campaign_at(as_of)
@@ -550,11 +556,12 @@ def _tree() -> dict[int, tuple[int | None, str, str]]:
     units = metrics.units()
     ids = units["unit_id"].to_numpy()
     parents = units["parent_id"].to_numpy(dtype="float64", na_value=np.nan)
-    kinds, names = units["kind"].array, units["name"].array
+    kinds = units["kind"].to_numpy(dtype=object).tolist()
+    names = units["name"].to_numpy(dtype=object).tolist()
     tree: dict[int, tuple[int | None, str, str]] = {}
-    for row in range(len(ids)):
-        parent = None if np.isnan(parents[row]) else int(parents[row])
-        tree.setdefault(int(ids[row]), (parent, str(kinds[row]), str(names[row])))
+    for unit, parent, kind, name in zip(ids.tolist(), parents.tolist(), kinds, names, strict=True):
+        up = None if math.isnan(parent) else int(parent)
+        tree.setdefault(int(unit), (up, str(kind), str(name)))
     return tree
 
 
