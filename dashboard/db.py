@@ -717,6 +717,22 @@ def query_rows(name: str, **params: object) -> tuple[list[str], list[tuple]]:
         cursor.close()
 
 
+def query_arrays(name: str, **params: object) -> dict[str, np.ndarray]:
+    """Run queries/<name>.sql and return its columns as numpy arrays (a column with NULLs
+    as a masked array): for snapshot state read once for every unit (a million rows at
+    province scale), which as a DataFrame would cost several times the time and, kept in
+    the page results' cache, the memory twice. Not cached here; the same access check as
+    `query`."""
+    identity = file_identity()
+    _guard(identity, params)
+    cursor = _cursor(identity)
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    try:
+        return dict(cursor.execute(sql_text(name), values).fetchnumpy())
+    finally:
+        cursor.close()
+
+
 QUERY_WORKERS = 3  # DuckDB runs a query without the GIL: two cores, a third to queue
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -818,5 +834,13 @@ def per_snapshot(func: Callable) -> Callable:
 
 
 def meta() -> dict[str, str]:
+    """The snapshot's meta table as a dict (the caller's own copy). Read on every page
+    (filters.default_as_of, from each served-rows lookup): the pairs are built once per
+    snapshot, not from the table's frame each time."""
+    return dict(_meta_pairs())
+
+
+@per_snapshot
+def _meta_pairs() -> tuple[tuple[str, str], ...]:
     frame = query("meta")
-    return dict(zip(frame["key"], frame["value"], strict=True))
+    return tuple(zip(frame["key"], frame["value"], strict=True))

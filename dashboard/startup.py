@@ -108,12 +108,13 @@ def warm_up_in_background(scope_id: int, as_of: dt.date) -> None:
 def warm_up(scope_id: int, as_of: dt.date) -> None:
     """The warm-up's work, in the calling thread: the landing page's data for the whole
     tree and the snapshot state the other pages read first, then freeze_long_lived."""
-    from dashboard import flags, meeting, unit_view, weekly
+    from dashboard import flags, meeting, trends, unit_view, weekly
 
     meeting.meeting_view(scope_id, as_of)
     flags.evaluate(scope_id, as_of)
     weekly.warm(as_of)  # snapshot state only: every unit's, every scope's
     unit_view.warm(as_of)  # every peer group's standing rankings
+    trends.warm(as_of)  # every unit's score, rectification and visit days
     freeze_long_lived()
 
 

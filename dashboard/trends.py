@@ -160,6 +160,37 @@ def visible(unit_ids: list[int]) -> list[int]:
     return [int(u) for u in unit_ids if allowed is None or int(u) in allowed]
 
 
+def warm(as_of: dt.date) -> None:
+    """Every unit's rows the page slices at the default date — score rows, rectification
+    days, visit days, phone survey waves (the questionnaire's when first opened) — and
+    the leaf indicators, read ahead of the first 趋势 page (startup.warm_up; about half a
+    second at province scale, which the first page would otherwise wait for)."""
+    _leaves()
+    _tree()
+    _unit_arrays()
+    _score_rows()
+    if unit_numbers.served_store([as_of], ("rectification",)) is not None:
+        _survey_rows("phone", as_of)  # as survey_trend reads them
+    if _every_units_day(as_of, "rectification"):
+        _every_rectification(as_of, _rectification_since(as_of))
+    campaign = metrics.campaign_at(as_of)
+    if campaign is not None and _every_units_day(as_of, "coverage"):
+        _every_visit_day(as_of, campaign.campaign_id)
+
+
+def _every_units_day(as_of: dt.date, source: str) -> bool:
+    """True when a series at as_of is a slice of every unit's rows: as_of is the default
+    date (filters.default_as_of; every unit's rows are held for that day only, not for
+    each day someone opens) and the served rows hold `source` there (a new day's rows are
+    computed in the background: until then, the queries)."""
+    from dashboard import filters
+
+    return (
+        as_of == filters.default_as_of()
+        and unit_numbers.served_store([as_of], (source,)) is not None
+    )
+
+
 # ── rectification ───────────────────────────────────────────────────────────────────────
 
 
@@ -170,17 +201,18 @@ def rectification_series(
     with problems found and rectified within each period, for the problems of `scope_id`
     (a scope or a department: 属地 or 责任单位 in its subtree)."""
     first_day = span_start(as_of, span, grain)
-    daily = query("trend_rectification", scope_id=scope_id, as_of=as_of)
-    days = daily["day"].to_numpy(dtype="datetime64[D]")  # days with any change, in order
+    days, counts = _rectification_rows(scope_id, as_of, first_day)
     if span == "all":  # from the first problem found (or as_of when there is none)
-        found_days = days[daily["found"].to_numpy() > 0]
+        # (a problem found before first_day makes it first_day itself: the summed row of
+        # the days before it is dated the day before)
+        found_days = days[counts["found"] > 0]
         first_found = found_days[0].item() if len(found_days) else as_of
         first_day = period_start(max(first_day, first_found), grain)
     ends = period_ends(first_day, as_of, grain)
     # the day before the first period gives its "found in period" by difference
     previous_ends = [first_day - dt.timedelta(days=1), *ends[:-1]]
     # each count as of a day: the running sum of what entered it up to that day
-    running = {c: np.cumsum(daily[c].to_numpy("int64")) for c in daily.columns if c != "day"}
+    running = {c: np.cumsum(v) for c, v in counts.items()}
     running["rectified_on_time"] = running.pop("on_time")
     running["overdue"] = running.pop("past_deadline") - running.pop("past_deadline_rectified")
     columns = {
@@ -193,6 +225,95 @@ def rectification_series(
     columns["rectification_rate"] = _rate(columns["rectified"], columns["found"])
     columns["on_time_rate"] = _rate(columns["rectified_on_time"], columns["due"])
     return _frame_of_periods(ends, grain, as_of, **columns)
+
+
+RECTIFICATION_COUNTS = (
+    "found", "rectified", "due", "on_time", "past_deadline", "past_deadline_rectified"
+)  # fmt: skip
+
+
+def _rectification_rows(
+    scope_id: int, as_of: dt.date, since: dt.date
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """query("trend_rectification", scope_id=…, as_of=…, since=…)'s days (datetime64[D],
+    in order) and counts (int64): at the default date the scope's slice of every unit's
+    rows (_every_rectification) when they start early enough, else the query."""
+    if _rectification_since(as_of) <= since and _every_units_day(as_of, "rectification"):
+        db.require_scope(scope_id)  # as the query checks it
+        every = _every_rectification(as_of, _rectification_since(as_of))
+        first, last = every.bounds.get(int(scope_id), (0, 0))
+        return every.day[first:last].astype("datetime64[D]"), {
+            c: values[first:last].astype("int64") for c, values in every.counts.items()
+        }
+    daily = query("trend_rectification", scope_id=scope_id, as_of=as_of, since=since)
+    return daily["day"].to_numpy(dtype="datetime64[D]"), {
+        c: daily[c].to_numpy("int64") for c in RECTIFICATION_COUNTS
+    }
+
+
+def _rectification_since(as_of: dt.date) -> dt.date:
+    """The first day of every unit's rectification rows kept at the default date: the
+    earliest first day of the page's default span (3 months) at any grain, so the page's
+    first view and any shorter or later one are slices."""
+    return min(span_start(as_of, "3m", grain) for grain in GRAINS)
+
+
+@dataclass(frozen=True)
+class _EveryRows:
+    """A daily query's rows of every unit (ordered by unit, then day), column by column,
+    and each unit's row range."""
+
+    bounds: dict[int, tuple[int, int]]
+    day: np.ndarray  # days since 1970-01-01 (int32: half the memory of datetime64)
+    counts: dict[str, np.ndarray]  # int32 when that holds them (handed out as int64)
+
+
+def _every_rows(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> _EveryRows:
+    counts = {}
+    for name in names:
+        values = np.asarray(columns.pop(name))
+        small = not len(values) or np.abs(values).max() < np.iinfo(np.int32).max
+        counts[name] = values.astype("int32") if small else values
+    return _EveryRows(
+        bounds=_unit_bounds(np.asarray(columns.pop("unit_id"))),
+        day=np.asarray(columns.pop("day")).astype("datetime64[D]").astype("int32"),
+        counts=counts,
+    )
+
+
+def _every_rectification(as_of: dt.date, since: dt.date) -> _EveryRows:
+    return _every_rectification_held(db.file_identity(), as_of, since)  # type: ignore[return-value]
+
+
+@db.snapshot_cache(max_entries=2)  # the default date's (and the day before's, just after
+# a new day's rows are served), not every day of a long-running process
+def _every_rectification_held(_identity: object, as_of: dt.date, since: dt.date) -> _EveryRows:
+    """query("trend_rectification", scope_id=None, as_of=…, since=…): every unit's rows,
+    read once per snapshot at the default date (about 10 MB at province scale: four
+    months of days, and one summed row before them). No access check here (snapshot
+    state): _rectification_rows checks the unit it hands out."""
+    columns = db.query_arrays("trend_rectification", scope_id=None, as_of=as_of, since=since)
+    return _every_rows(columns, RECTIFICATION_COUNTS)
+
+
+def _compact(values: np.ndarray) -> np.ndarray:
+    """Ids kept in half the memory when that loses nothing: whole numbers as int16 when
+    they fit it, floats (ids with NaN) as float32 when each converts back exactly."""
+    if values.dtype.kind == "i" and len(values):
+        if values.min() >= np.iinfo(np.int16).min and values.max() <= np.iinfo(np.int16).max:
+            return values.astype("int16")
+    elif values.dtype.kind == "f":
+        small = values.astype("float32")
+        if np.array_equal(small.astype(values.dtype), values, equal_nan=True):
+            return small
+    return values
+
+
+def _unit_bounds(ids: np.ndarray) -> dict[int, tuple[int, int]]:
+    """Each unit's row range in rows ordered by unit."""
+    firsts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else []
+    lasts = [*firsts[1:], len(ids)]
+    return {int(ids[a]): (int(a), int(b)) for a, b in zip(firsts, lasts, strict=False)}
 
 
 # ── visit coverage burn-up ──────────────────────────────────────────────────────────────
@@ -244,16 +365,10 @@ def visit_burnup(
     window = int(row["pace_window_days"])
     pace = None if pd.isna(row["pace_per_day"]) else float(row["pace_per_day"])
 
-    daily = query("trend_visits", scope_id=scope_id, as_of=as_of, campaign_id=campaign.campaign_id)
-    if subject_kind is not None:
-        daily = daily[daily["subject_kind"] == subject_kind]
+    days, counts = _visit_rows(scope_id, as_of, campaign.campaign_id, subject_kind)
     ends = period_ends(campaign.start_date, as_of, grain) if as_of >= campaign.start_date else []
     # running totals over the days (rows come in day order), as of each period end
-    days = daily["day"].to_numpy(dtype="datetime64[D]")
-    columns = {
-        c: _at_days(days, np.cumsum(daily[c].to_numpy("int64")), ends)
-        for c in ("new_subjects", "visits", "entered")
-    }
+    columns = {c: _at_days(days, np.cumsum(values), ends) for c, values in counts.items()}
     visits = columns["visits"]
     series = _frame_of_periods(
         ends,
@@ -270,26 +385,19 @@ def visit_burnup(
     projections = metrics.project_coverage(
         covered, target, pace, as_of, campaign.milestones, history_days=window
     )
-    milestones = pd.DataFrame(
-        [
-            {
-                **p.__dict__,
-                "target_count": p.target_share * target,
-                "projected_count": None if p.projected_rate is None else p.projected_rate * target,
-            }
-            for p in projections
-        ],
-        columns=[
-            "due_date",
-            "target_share",
-            "days_left",
-            "projected_rate",
-            "behind",
-            "daily_needed",
-            "reached",
-            "target_count",
-            "projected_count",
-        ],
+    records = [
+        {
+            **p.__dict__,
+            "target_count": p.target_share * target,
+            "projected_count": None if p.projected_rate is None else p.projected_rate * target,
+        }
+        for p in projections
+    ]
+    # column by column (as the records would be typed); no milestone: untyped columns
+    milestones = (
+        pd.DataFrame({c: [r[c] for r in records] for c in MILESTONE_COLUMNS})
+        if records
+        else pd.DataFrame(records, columns=list(MILESTONE_COLUMNS))
     )
     enough = window >= metrics.MIN_PACE_HISTORY_DAYS and pace is not None
     return BurnUp(
@@ -307,6 +415,56 @@ def visit_burnup(
         projection=projection_path(covered, target, pace, as_of, milestones)
         if enough and target > 0
         else pd.DataFrame(columns=["date", "covered"]),
+    )
+
+
+VISIT_COUNTS = ("new_subjects", "visits", "entered")
+MILESTONE_COLUMNS = (
+    "due_date", "target_share", "days_left", "projected_rate", "behind", "daily_needed",
+    "reached", "target_count", "projected_count",
+)  # fmt: skip
+
+
+def _visit_rows(
+    scope_id: int, as_of: dt.date, campaign_id: int, subject_kind: str | None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """query("trend_visits", …)'s days (datetime64[D], in order) and counts (int64): at the
+    default date, for every kind, the scope's slice of every unit's rows
+    (_every_visit_day), else the query."""
+    if subject_kind is None and _every_units_day(as_of, "coverage"):
+        db.require_scope(scope_id)  # as the query checks it
+        every = _every_visit_day(as_of, campaign_id)
+        first, last = every.bounds.get(int(scope_id), (0, 0))
+        return every.day[first:last].astype("datetime64[D]"), {
+            c: values[first:last].astype("int64") for c, values in every.counts.items()
+        }
+    daily = query(
+        "trend_visits",
+        scope_id=scope_id,
+        as_of=as_of,
+        campaign_id=campaign_id,
+        subject_kind=subject_kind,
+    )
+    return daily["day"].to_numpy(dtype="datetime64[D]"), {
+        c: daily[c].to_numpy("int64") for c in VISIT_COUNTS
+    }
+
+
+def _every_visit_day(as_of: dt.date, campaign_id: int) -> _EveryRows:
+    return _every_visit_day_held(db.file_identity(), as_of, campaign_id)  # type: ignore[return-value]
+
+
+@db.snapshot_cache(max_entries=2)  # as _every_rectification_held
+def _every_visit_day_held(_identity: object, as_of: dt.date, campaign_id: int) -> _EveryRows:
+    """query("trend_visits", scope_id=None, …, subject_kind=None): every unit's visits per
+    day of the campaign, read once per snapshot at the default date (about 10 MB at
+    province scale). No access check here (snapshot state): _visit_rows checks the unit
+    it hands out."""
+    return _every_rows(
+        db.query_arrays(
+            "trend_visits", scope_id=None, as_of=as_of, campaign_id=campaign_id, subject_kind=None
+        ),
+        VISIT_COUNTS,
     )
 
 
@@ -362,7 +520,8 @@ def projection_path(
             )
             break
         rows.append({"date": pd.Timestamp(due_date), "covered": float(projected_count)})
-    return pd.DataFrame(rows)
+    # column by column: typed as the records would be (never empty here)
+    return pd.DataFrame({c: [r[c] for r in rows] for c in ("date", "covered")})
 
 
 # ── scores over tests ───────────────────────────────────────────────────────────────────
@@ -380,23 +539,30 @@ def city_of(unit_id: int) -> int | None:
 
 def _line_up(unit_id: int) -> list[tuple[int, str, str]]:
     """The unit and its ancestors up to the root, nearest first: (unit_id, kind, name)
-    each; empty for an unknown unit. A few array lookups, not a tree built per call."""
+    each; empty for an unknown unit. A few dict lookups (_tree), not a tree built per call."""
+    tree = _tree()
+    line: list[tuple[int, str, str]] = []
+    current: int | None = int(unit_id)
+    while current in tree and len(line) <= len(tree):  # a cycle (refused on import) ends
+        parent, kind, name = tree[current]
+        line.append((current, kind, name))
+        current = parent
+    return line
+
+
+@per_snapshot
+def _tree() -> dict[int, tuple[int | None, str, str]]:
+    """unit_id → (parent_id or None, kind, name) of every unit (the first row of an id)."""
     units = metrics.units()
     ids = units["unit_id"].to_numpy()
     parents = units["parent_id"].to_numpy(dtype="float64", na_value=np.nan)
-    kinds, names = units["kind"].array, units["name"].array
-    line: list[tuple[int, str, str]] = []
-    current = int(unit_id)
-    while len(line) <= len(ids):  # a cycle (refused on import) cannot loop forever
-        at = np.flatnonzero(ids == current)
-        if not len(at):
-            break
-        row = int(at[0])
-        line.append((current, str(kinds[row]), str(names[row])))
-        if np.isnan(parents[row]):
-            break
-        current = int(parents[row])
-    return line
+    kinds = units["kind"].to_numpy(dtype=object).tolist()
+    names = units["name"].to_numpy(dtype=object).tolist()
+    tree: dict[int, tuple[int | None, str, str]] = {}
+    for unit, parent, kind, name in zip(ids.tolist(), parents.tolist(), kinds, names, strict=True):
+        up = None if math.isnan(parent) else int(parent)
+        tree.setdefault(int(unit), (up, str(kind), str(name)))
+    return tree
 
 
 def score_target(unit_id: int, measure: str | int) -> float | None:
@@ -434,11 +600,23 @@ def _score_frames(
 ) -> pd.DataFrame:
     """score_series for several measures: one block per unit and measure (the tests in
     order), built column by column (no merge per block: the page asks for up to 10)."""
+    columns = _score_columns(unit_ids, as_of, measures, span)
+    return pd.DataFrame() if columns is None else pd.DataFrame(columns)
+
+
+def _score_columns(
+    unit_ids: list[int] | tuple[int, ...],
+    as_of: dt.date,
+    measures: tuple[str | int, ...],
+    span: str,
+) -> dict[str, object] | None:
+    """_score_frames' columns (None: no unit or no measure asked), for a caller that adds
+    columns of its own before the frame is built once."""
     for measure in measures:
         if not isinstance(measure, int) and measure not in SCORE_MEASURES:
             raise ValueError(f"unknown measure {measure!r}")
     if not len(unit_ids) or not measures:
-        return pd.DataFrame()
+        return None
     days = SPANS[span]
     since = EARLIEST if days is None else as_of - dt.timedelta(days=days - 1)
     names = metrics.display_names()
@@ -448,16 +626,18 @@ def _score_frames(
     blocks: dict[str, list] = {
         "value": [], "max_value": [], "items": [], "unit_id": [], "unit_name": [], "measure": []
     }  # fmt: skip
+    every = _score_rows()
     for unit_id in unit_ids:
-        rows = query("trend_scores", unit_id=int(unit_id))
-        at = tested.get_indexer(rows["assessment_id"].to_numpy())  # -1: not a test shown
+        db.require_scope(int(unit_id))  # as query("trend_scores", unit_id=…) checks it
+        first, last = every.bounds.get(int(unit_id), (0, 0))
+        at = tested.get_indexer(every.assessment_id[first:last].astype("int64"))  # -1: not shown
         listed = at >= 0
-        indicator = rows["indicator_id"].to_numpy(dtype="float64", na_value=np.nan)
+        indicator = every.indicator_id[first:last].astype("float64")  # NaN: the composite
         composite = np.isnan(indicator)
         leaf = leaf_ids.get_indexer(indicator)  # -1: the composite, or not a leaf item
         category = np.where(leaf >= 0, leaf_categories[leaf], None)
-        value = rows["value"].to_numpy(dtype="float64")
-        maximum = rows["max_value"].to_numpy(dtype="float64")
+        value = every.value[first:last]
+        maximum = every.max_value[first:last]
         for measure in measures:
             if measure == "overall" or isinstance(measure, int):
                 # one row per test: the composite, or the leaf item
@@ -514,7 +694,38 @@ def _score_frames(
     if n:
         change[::n] = np.nan  # each block's first test has no previous one
     frame["change"] = change
-    return pd.DataFrame(frame)
+    return frame
+
+
+@dataclass(frozen=True)
+class _ScoreRows:
+    """trend_scores' rows of every unit, column by column, and each unit's row range."""
+
+    bounds: dict[int, tuple[int, int]]
+    assessment_id: np.ndarray  # int16 when that holds them (_compact)
+    indicator_id: np.ndarray  # float (32 bits when exact), NaN for the composite
+    value: np.ndarray
+    max_value: np.ndarray
+
+
+@per_snapshot
+def _score_rows() -> _ScoreRows:
+    """query("trend_scores", unit_id=None): every unit's score rows, read once per snapshot
+    as arrays (about 30 MB at province scale) — they do not depend on the date, so a
+    page's score lines at any date are slices, not queries. No access check here
+    (snapshot state): _score_frames checks each unit it reads."""
+    columns = db.query_arrays("trend_scores", unit_id=None)
+
+    def floats(name: str) -> np.ndarray:
+        return np.ma.asarray(columns.pop(name)).astype("float64").filled(np.nan)
+
+    return _ScoreRows(
+        bounds=_unit_bounds(np.asarray(columns.pop("unit_id"))),
+        assessment_id=_compact(np.asarray(columns.pop("assessment_id"))),
+        indicator_id=_compact(floats("indicator_id")),
+        value=floats("value"),
+        max_value=floats("max_value"),
+    )
 
 
 @per_snapshot
@@ -556,23 +767,33 @@ def _leaves() -> tuple[pd.Index, np.ndarray]:
 def comparison_candidates(scope_id: int) -> pd.DataFrame:
     """Units a scope is usefully compared with: its siblings and its children."""
     units = metrics.units()
-    ids = units["unit_id"].to_numpy()
+    ids, parents, territorial = _unit_arrays()
     me = np.flatnonzero(ids == scope_id)
     if not len(me):
         return units.iloc[0:0]
-    parents = units["parent_id"]
-    parent = parents.iloc[me[0]]
-    under = parents.eq(scope_id).fillna(False).to_numpy(dtype=bool)
-    if pd.isna(parent):  # the root has no siblings
+    parent = parents[me[0]]  # NaN: none
+    under = parents == scope_id
+    if np.isnan(parent):  # the root has no siblings
         siblings = np.zeros(len(ids), dtype=bool)
     else:
-        siblings = parents.eq(parent).fillna(False).to_numpy(dtype=bool) & (ids != scope_id)
-    territorial = units["kind"].isin(["city", "district", "street", "community"]).to_numpy()
+        siblings = (parents == parent) & (ids != scope_id)
     rows = np.concatenate([np.flatnonzero(siblings), np.flatnonzero(under)])
     rows = rows[territorial[rows]]
     shown = set(visible(list(ids[rows])))
     rows = np.array([r for r in rows if int(ids[r]) in shown], dtype=np.intp)
     return units.take(rows).reset_index(drop=True)
+
+
+@per_snapshot
+def _unit_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """metrics.units() as arrays: ids, parent ids (float, NaN for none) and whether each
+    unit is territorial (city, district, street, community)."""
+    units = metrics.units()
+    return (
+        units["unit_id"].to_numpy(),
+        units["parent_id"].to_numpy(dtype="float64", na_value=np.nan),
+        units["kind"].isin(["city", "district", "street", "community"]).to_numpy(dtype=bool),
+    )
 
 
 # ── survey waves ────────────────────────────────────────────────────────────────────────
@@ -650,8 +871,8 @@ def _survey_frames(
     item_rank = np.empty(items_n, dtype=np.intp)
     item_rank[item_order] = np.arange(items_n)
     cell = item_rank[item_of_row] * waves_n + wave_of_row  # each row's cell
-    starts = pd.to_datetime(rows["start_date"]).dt.date.to_numpy()[first_of_wave]
-    ends = pd.to_datetime(rows["end_date"]).dt.date.to_numpy()[first_of_wave]
+    starts = pd.to_datetime(rows["start_date"].to_numpy()[first_of_wave]).date
+    ends = pd.to_datetime(rows["end_date"].to_numpy()[first_of_wave]).date
     names = rows["assessment_name"].to_numpy(dtype=object)[first_of_wave]
 
     numbers = {}
@@ -667,7 +888,7 @@ def _survey_frames(
     by_item = rate.reshape(items_n, waves_n)
     change = np.full((items_n, waves_n), np.nan)
     change[:, 1:] = by_item[:, 1:] - by_item[:, :-1]
-    year_ago = year_ago_waves(pd.DataFrame({"assessment_id": wave_ids, "start_date": starts}))
+    year_ago = _year_ago(list(zip(wave_ids, starts, strict=True)))
     position = {int(a): i for i, a in enumerate(wave_ids)}
     ago = [position.get(year_ago.get(int(a), -1), -1) for a in wave_ids]  # -1: none
     ago_rate = np.full((items_n, waves_n), np.nan)
@@ -685,42 +906,42 @@ def _survey_frames(
     item_row = first_of_item[item_order][grid // waves_n]  # a row naming the cell's item
     missing = len(rows) < items_n * waves_n
     year_ago_at = [ago[w] for w in wave_at]
-    full = pd.DataFrame(
-        {
-            "assessment_id": wave_ids[wave_at],
-            "indicator_id": rows["indicator_id"].to_numpy()[item_row],
-            "assessment_name": rows["assessment_name"].array.take(first_of_wave[wave_at]),
-            "level": rows["level"].array.take(first_of_wave[wave_at]),
-            "start_date": starts[wave_at],
-            "end_date": ends[wave_at],
-            **{
-                c: rows[c].array.take(item_row)
-                for c in ("code", "item_name", "target", "lead_unit_name")
-            },
-            **{
-                c: _as_merged(numbers[c][grid], rows[c].dtype, missing)
-                for c in ("value", "max_value", "sample_size")
-            },
-            "rate": rate[grid],
-            "change": change.ravel()[grid],
-            "year_ago_id": pd.array(
-                [None if a < 0 else int(wave_ids[a]) for a in year_ago_at], dtype="Int64"
-            ),
-            "year_ago_name": pd.array(
-                [None if a < 0 else names[a] for a in year_ago_at], dtype="str"
-            ),
-            "year_ago_rate": ago_rate.ravel()[grid],
-            "yoy_change": rate[grid] - ago_rate.ravel()[grid],
-        }
-    )
-    if len(full):
-        latest_start = max(starts[shown])
-        latest = full[full["start_date"] == latest_start].copy()
+    columns = {
+        "assessment_id": wave_ids[wave_at],
+        "indicator_id": rows["indicator_id"].to_numpy()[item_row],
+        "assessment_name": rows["assessment_name"].array.take(first_of_wave[wave_at]),
+        "level": rows["level"].array.take(first_of_wave[wave_at]),
+        "start_date": starts[wave_at],
+        "end_date": ends[wave_at],
+        **{
+            c: rows[c].array.take(item_row)
+            for c in ("code", "item_name", "target", "lead_unit_name")
+        },
+        **{
+            c: _as_merged(numbers[c][grid], rows[c].dtype, missing)
+            for c in ("value", "max_value", "sample_size")
+        },
+        "rate": rate[grid],
+        "change": change.ravel()[grid],
+        "year_ago_id": pd.array(
+            [None if a < 0 else int(wave_ids[a]) for a in year_ago_at], dtype="Int64"
+        ),
+        "year_ago_name": pd.array([None if a < 0 else names[a] for a in year_ago_at], dtype="str"),
+        "year_ago_rate": ago_rate.ravel()[grid],
+        "yoy_change": rate[grid] - ago_rate.ravel()[grid],
+    }
+    full = pd.DataFrame(columns)
+    # the latest wave's cells, lowest rate first (gaps first; the sort sort_values does),
+    # taken from the same columns rather than filtered out of the frame
+    if len(grid):
+        cells = np.flatnonzero(columns["start_date"] == max(starts[shown]))
     else:
-        latest = full.copy()
+        cells = np.arange(0)
+    by_rate = pd.Series(columns["rate"][cells]).sort_values(ascending=True, na_position="first")
+    cells = cells[by_rate.index.to_numpy()]
+    latest = {c: values.take(cells) for c, values in columns.items()}
     latest["previous_rate"] = latest["rate"] - latest["change"]
-    latest = latest.sort_values("rate", ascending=True, na_position="first").reset_index(drop=True)
-    return SurveyTrend(unit_id, name, borrowed, full, latest)
+    return SurveyTrend(unit_id, name, borrowed, full, pd.DataFrame(latest))
 
 
 def _as_merged(values: np.ndarray, dtype: object, missing: bool) -> object:
@@ -747,7 +968,11 @@ def _first_rows(codes: np.ndarray, n: int) -> np.ndarray:
 def year_ago_waves(waves: pd.DataFrame) -> dict[int, int]:
     """assessment_id → the same wave a year earlier (同比): the wave of this kind whose start
     is nearest to one year before this one's, within YEAR_AGO_WINDOW_DAYS; none otherwise."""
-    starts = list(zip(waves["assessment_id"], waves["start_date"], strict=True))
+    return _year_ago(list(zip(waves["assessment_id"], waves["start_date"], strict=True)))
+
+
+def _year_ago(starts: list[tuple[object, dt.date]]) -> dict[int, int]:
+    """year_ago_waves of (assessment_id, start_date) pairs."""
     out: dict[int, int] = {}
     for wave, start in starts:
         try:
@@ -849,27 +1074,40 @@ def score_chart_data(
     if city is not None and city not in ids and visible([city]):
         ids.append(city)
         roles.append("reference")
-    frame = score_series(ids, as_of, measure, span)
-    if frame.empty:
-        return frame
+    columns = _score_columns(ids, as_of, (measure,), span)
+    assert columns is not None  # the scope itself is always asked for
+    if not len(columns["unit_id"]):  # type: ignore[arg-type]
+        return pd.DataFrame(columns)  # no test in the span: no line, no roles
+    # one block of rows per unit asked (score_series), each its unit's role
     role_of = dict(zip(ids, roles, strict=True))
-    frame["role"] = frame["unit_id"].map(role_of)
-    frame["key"] = frame["unit_id"].astype(str)
-    frame["series"] = [
-        f"{n}（全市）" if r == "reference" else n
-        for n, r in zip(frame["unit_name"], frame["role"], strict=True)
-    ]
-    return frame
+    blocks = len(columns["unit_id"]) // len(ids)  # type: ignore[arg-type]
+    role = [role_of[u] for u in ids for _ in range(blocks)]
+    key = [str(u) for u in ids for _ in range(blocks)]
+    columns["role"] = pd.array(role, dtype="str")
+    columns["key"] = pd.array(key, dtype="str")
+    columns["series"] = pd.array(
+        [
+            f"{n}（全市）" if r == "reference" else n
+            for n, r in zip(columns["unit_name"], role, strict=True)  # type: ignore[call-overload]
+        ],
+        dtype="str",
+    )
+    return pd.DataFrame(columns)
 
 
 def category_chart_data(
     scope_id: int, as_of: dt.date, labels: dict[str, str], span: str = "all"
 ) -> pd.DataFrame:
     """The scope's composite and its three categories as 得分率 lines (key = measure)."""
-    frame = _score_frames([scope_id], as_of, SCORE_MEASURES, span)
-    if frame.empty:
-        return frame
-    frame["key"] = frame["measure"]
-    frame["series"] = frame["measure"].map(lambda m: labels.get(m, m))
-    frame["role"] = ["main" if m == "overall" else "compare" for m in frame["measure"]]
-    return frame
+    columns = _score_columns([scope_id], as_of, SCORE_MEASURES, span)
+    assert columns is not None
+    if not len(columns["unit_id"]):  # type: ignore[arg-type]
+        return pd.DataFrame(columns)  # no test in the span: no line
+    measure = columns["measure"]
+    columns["key"] = measure
+    columns["series"] = pd.array([labels.get(m, m) for m in measure], dtype="str")  # type: ignore[attr-defined]
+    columns["role"] = pd.array(
+        ["main" if m == "overall" else "compare" for m in measure],  # type: ignore[attr-defined]
+        dtype="str",
+    )
+    return pd.DataFrame(columns)

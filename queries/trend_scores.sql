@@ -5,8 +5,10 @@
 -- its leaf items' values out of the sum of their max_value, over the items actually scored,
 -- leaves and categories from trend_indicators). A test without a value for the unit has no
 -- row (a gap, never a zero).
+-- $unit_id NULL: every unit's rows, by unit (trends._score_rows, read once per snapshot:
+-- they do not depend on the date; a unit's rows are its slice, in the same order).
 -- params: $unit_id
-select assessment_id, indicator_id, value, max_value
+select unit_id, assessment_id, indicator_id, value, max_value
 from scores
-where unit_id = $unit_id
-order by assessment_id, indicator_id nulls first
+where $unit_id is null or unit_id = $unit_id
+order by unit_id, assessment_id, indicator_id nulls first

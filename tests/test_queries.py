@@ -65,6 +65,7 @@ SAMPLE_PARAMS: dict[str, object] = {
     "threshold_digits": 3,  # a status line's displayed precision (config/status.toml)
     "within_days": 30,
     "day": AS_OF,
+    "since": dt.date(2026, 5, 11),  # a series' first day (trend_rectification)
     "rules": "0000000000000000",
     "fingerprint": "0000000000000000",
 }

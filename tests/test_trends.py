@@ -134,6 +134,35 @@ def test_rates_without_denominator_are_gaps_and_all_span_starts_at_first_problem
     assert pd.isna(early["on_time_rate"]).all()  # nothing due before 04-15
 
 
+@pytest.mark.usefixtures("use_tiny")
+def test_rectification_from_every_units_rows_equals_the_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At the default date a unit's rectification rows are its slice of every unit's rows
+    (read once, from a day on: the days before summed into one row): the same series as
+    the query for that unit, for every unit and the views that start late enough."""
+    from dashboard import unit_numbers
+
+    # every unit's rows from 05-11 on (the tiny city's problems start on 04-01, so the
+    # summed row before them counts): the 1-month views start on 05-11
+    monkeypatch.setattr(trends, "_rectification_since", lambda as_of: d("2026-05-11"))
+    read = []
+    every = trends._every_rectification
+    monkeypatch.setattr(trends, "_every_rectification", lambda *a: read.append(a) or every(*a))
+    views = [("day", "1m"), ("week", "1m"), ("day", "all")]
+    ids = [int(u) for u in metrics.units()["unit_id"]]
+    served = {(u, g, s): trends.rectification_series(u, AS_OF, g, s) for u in ids for g, s in views}
+    assert read and all(a == (AS_OF, d("2026-05-11")) for a in read)
+    assert served[1, "week", "1m"]["found"].tolist() == [6, 7, 9, 11, 11]  # by hand, above
+    db.clear_results()
+    monkeypatch.setattr(unit_numbers, "served_store", lambda *a, **k: None)
+    read.clear()
+    for (unit_id, grain, span), got in served.items():
+        want = trends.rectification_series(unit_id, AS_OF, grain, span)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert not read  # the query, each time
+
+
 # ── visits ──────────────────────────────────────────────────────────────────────────────
 
 
@@ -173,6 +202,58 @@ def test_burnup_matches_coverage_metric_at_every_day_and_kind() -> None:
                 cov = cov[cov["subject_kind"] == kind]
             assert row.covered == cov["covered"].iloc[0], (kind, row.period_end)
             assert row.visits == cov["visits"].iloc[0]
+
+
+@pytest.mark.usefixtures("use_tiny")
+def test_burnup_from_every_units_visit_days_equals_the_query(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At the default date a unit's visits per day (every kind) are its slice of every
+    unit's rows (read once): the same burn-up as the query for that unit, for every unit
+    and grain; a kind's burn-up asks the query."""
+    from dashboard import unit_numbers
+
+    read = []
+    every = trends._every_visit_day
+    monkeypatch.setattr(trends, "_every_visit_day", lambda *a: read.append(a) or every(*a))
+    ids = [int(u) for u in metrics.units()["unit_id"]]
+    served = {(u, g): trends.visit_burnup(u, AS_OF, g) for u in ids for g in trends.GRAINS}
+    assert read and {a[0] for a in read} == {AS_OF}
+    assert served[1, "week"].series["covered"].tolist()[-1] == 14  # by hand, above
+    read.clear()
+    trends.visit_burnup(1, AS_OF, "week", "household")
+    assert not read
+    db.clear_results()
+    monkeypatch.setattr(unit_numbers, "served_store", lambda *a, **k: None)
+    for (unit_id, grain), got in served.items():
+        want = trends.visit_burnup(unit_id, AS_OF, grain)
+        assert (got is None) == (want is None)
+        if got is not None:
+            pd.testing.assert_frame_equal(got.series, want.series, check_exact=True)
+            pd.testing.assert_frame_equal(got.milestones, want.milestones, check_exact=True)
+            pd.testing.assert_frame_equal(got.projection, want.projection, check_exact=True)
+            assert (got.covered, got.target, got.entry_rate) == (
+                want.covered, want.target, want.entry_rate,
+            )  # fmt: skip
+    assert not read  # the query, each time
+
+
+@pytest.mark.usefixtures("use_tiny")
+def test_warming_reads_every_units_rows_the_page_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """startup's warm-up reads the three per-snapshot reads ahead; the first page then
+    runs none of the page's row queries."""
+    trends.warm(AS_OF)
+    ran = []
+    monkeypatch.setattr(db, "query_arrays", lambda name, **p: ran.append(name))
+    original = db.run_query
+    monkeypatch.setattr(
+        db, "run_query", lambda i, name, p: ran.append(name) or original(i, name, p)
+    )
+    trends.score_chart_data(4, AS_OF)
+    trends.category_chart_data(4, AS_OF, {})
+    trends.rectification_series(4, AS_OF, "week", "3m")
+    trends.visit_burnup(4, AS_OF, "day")
+    assert not set(ran) & {"trend_scores", "trend_rectification", "trend_visits"}
 
 
 @pytest.mark.usefixtures("use_tiny")
@@ -225,6 +306,28 @@ def test_score_chart_data_adds_comparison_and_city() -> None:
     assert data[data["unit_id"] == 5]["score"].tolist() == [78, 80, 86]
     assert trends.city_of(10) == 1 and trends.city_of(1) == 1
     assert set(trends.comparison_candidates(4)["name"]) == {"解放街道", "幸福社区", "红星社区"}
+
+
+@pytest.mark.usefixtures("use_tiny")
+def test_every_units_score_rows_are_each_units_query_rows() -> None:
+    """_score_rows (read once per snapshot, as arrays) holds, for every unit, exactly the
+    rows query("trend_scores", unit_id=…) gives, in the same order; a unit without scores
+    has none."""
+    every = trends._score_rows()
+    ids = [int(u) for u in metrics.units()["unit_id"]]
+    with_rows = 0
+    for unit_id in ids:
+        first, last = every.bounds.get(unit_id, (0, 0))
+        live = db.query("trend_scores", unit_id=unit_id)
+        assert live["unit_id"].eq(unit_id).all()
+        assert every.assessment_id[first:last].tolist() == live["assessment_id"].tolist()
+        indicator = live["indicator_id"].to_numpy(dtype="float64", na_value=np.nan)
+        np.testing.assert_array_equal(every.indicator_id[first:last], indicator)
+        assert every.value[first:last].tolist() == live["value"].tolist()
+        assert every.max_value[first:last].tolist() == live["max_value"].tolist()
+        with_rows += bool(len(live))
+    assert with_rows >= 3  # the city, 解放街道's communities (tests above)
+    assert sum(b - a for a, b in every.bounds.values()) == len(every.value)
 
 
 # ── surveys: a small fixture of our own (tiny.py has no survey waves) ─────────────────
@@ -448,6 +551,10 @@ def test_restricted_user_gets_no_lines_outside_their_units(monkeypatch: pytest.M
     data = trends.score_chart_data(4, AS_OF, "overall", (5, 7))
     assert set(data["unit_id"]) == {4, 7}  # 解放街道 and the city are outside 和平街道
     assert set(trends.comparison_candidates(4)["name"]) == {"幸福社区", "红星社区"}
+    with pytest.raises(db.AccessDenied):  # every unit's score rows are read once: still refused
+        trends.score_chart_data(5, AS_OF, "overall")
+    with pytest.raises(db.AccessDenied):
+        trends.category_chart_data(5, AS_OF, {})
 
 
 def test_end_labels_that_would_overlap_go_above_and_below() -> None:
