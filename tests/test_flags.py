@@ -190,15 +190,35 @@ def test_live_requests_are_the_queries_the_evaluation_takes(use_tiny, monkeypatc
     assert flags.live_requests(1, AS_OF) == []  # the default date: the stored flags
 
 
-def _record_started(monkeypatch) -> list[str]:
-    """The names of the queries flags sends to the workers (query_many, query_soon), in
-    order; the queries still run."""
-    asked: list[str] = []
-    for name in ("query_many", "query_soon"):
-        real = getattr(flags, name)
-        monkeypatch.setattr(
-            flags, name, lambda reqs, real=real: asked.extend(n for n, _ in reqs) or real(reqs)
-        )
+class _Started(list):
+    """The names of the queries flags sends to the workers, in order (a list), and the
+    futures of those it starts without waiting (`futures`)."""
+
+    futures: list
+
+    def wait(self) -> None:
+        """Until every started query has run (a worker may still be on its way to it)."""
+        for future in self.futures:
+            future.result()
+
+
+def _record_started(monkeypatch) -> _Started:
+    """The queries flags sends to the workers (query_many, query_soon); they still run."""
+    asked = _Started()
+    asked.futures = []
+
+    def many(reqs, real=flags.query_many):
+        asked.extend(n for n, _ in reqs)
+        return real(reqs)
+
+    def soon(reqs, real=flags.query_soon):
+        asked.extend(n for n, _ in reqs)
+        futures = real(reqs)
+        asked.futures.extend(futures)
+        return futures
+
+    monkeypatch.setattr(flags, "query_many", many)
+    monkeypatch.setattr(flags, "query_soon", soon)
     return asked
 
 
@@ -212,6 +232,7 @@ def test_evidence_wanted_starts_the_evidence_queries_with_the_rules(use_tiny, mo
     with flags.evidence_wanted():
         p3, p11 = flags.evaluate(1, AS_OF, rules)
     assert asked == ["flag_rule_overdue_severe", "flag_overdue_problems"]
+    asked.wait()  # the started evidence query has run (else its worker's run counts below)
     ran: list[str] = []
     real_run = db.run_query
     monkeypatch.setattr(db, "run_query", lambda i, n, p: ran.append(n) or real_run(i, n, p))
