@@ -240,11 +240,7 @@ def _rectification_rows(
     rows (_every_rectification) when they start early enough, else the query."""
     if _rectification_since(as_of) <= since and _every_units_day(as_of, "rectification"):
         db.require_scope(scope_id)  # as the query checks it
-        every = _every_rectification(as_of, _rectification_since(as_of))
-        first, last = every.bounds.get(int(scope_id), (0, 0))
-        return every.day[first:last].astype("datetime64[D]"), {
-            c: values[first:last].astype("int64") for c, values in every.counts.items()
-        }
+        return _every_rectification(as_of, _rectification_since(as_of)).of(scope_id)
     daily = query("trend_rectification", scope_id=scope_id, as_of=as_of, since=since)
     return daily["day"].to_numpy(dtype="datetime64[D]"), {
         c: daily[c].to_numpy("int64") for c in RECTIFICATION_COUNTS
@@ -266,6 +262,15 @@ class _EveryRows:
     bounds: dict[int, tuple[int, int]]
     day: np.ndarray  # days since 1970-01-01 (int32: half the memory of datetime64)
     counts: dict[str, np.ndarray]  # int32 when that holds them (handed out as int64)
+
+    def of(self, unit_id: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The unit's days (datetime64[D], in order) and counts (int64), as the query for
+        that unit alone gives them; none for a unit without rows. No access check (the
+        caller's)."""
+        first, last = self.bounds.get(int(unit_id), (0, 0))
+        return self.day[first:last].astype("datetime64[D]"), {
+            c: values[first:last].astype("int64") for c, values in self.counts.items()
+        }
 
 
 def _every_rows(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> _EveryRows:
@@ -433,11 +438,7 @@ def _visit_rows(
     (_every_visit_day), else the query."""
     if subject_kind is None and _every_units_day(as_of, "coverage"):
         db.require_scope(scope_id)  # as the query checks it
-        every = _every_visit_day(as_of, campaign_id)
-        first, last = every.bounds.get(int(scope_id), (0, 0))
-        return every.day[first:last].astype("datetime64[D]"), {
-            c: values[first:last].astype("int64") for c, values in every.counts.items()
-        }
+        return _every_visit_day(as_of, campaign_id).of(scope_id)
     daily = query(
         "trend_visits",
         scope_id=scope_id,
