@@ -369,8 +369,24 @@ class ResultCache:
             for key in [k for k in self._results if _path_of(k) == path]:
                 del self._results[key]
 
+    def drop_older(self, current: FileIdentity) -> None:
+        """Forget every result of an earlier snapshot at `current`'s path (keys led by an
+        identity of that path other than `current`)."""
+        with self._lock:
+            for key in [k for k in self._results if _older(k, current)]:
+                del self._results[key]
+
     def __len__(self) -> int:
         return len(self._results)
+
+
+def _older(key: tuple, current: FileIdentity) -> bool:
+    return (
+        bool(key)
+        and isinstance(key[0], FileIdentity)
+        and key[0].path == current.path
+        and (key[0] != current)
+    )
 
 
 def _path_of(key: tuple) -> str | None:
@@ -459,9 +475,30 @@ def served_store(identity: FileIdentity) -> served.Store:
             for stale in [k for k in _stores if k.path == identity.path]:
                 del _stores[stale]
             store = _stores[identity] = _load_store(identity)
+            opened = True
+        else:
+            opened = False
+    if opened and _reading.path is None:
+        forget_older_snapshots(identity)
     if _reading.path is None:
         _serve_today(identity, store)
     return store
+
+
+def forget_older_snapshots(identity: FileIdentity) -> None:
+    """When `identity` is the snapshot now at its path (an import swapped it in), forget
+    what this process holds of the earlier ones there — their page results and snapshot
+    state (a province's is a few hundred MB: without this a process serving for months
+    of weekly imports would keep every one). A page still running on an earlier snapshot
+    (asking with its identity, not the file's) forgets nothing; what it computes after
+    this is dropped at the next swap."""
+    try:
+        if file_identity(Path(identity.path)) != identity:
+            return
+    except OSError:  # the file is gone (a test's temporary city): nothing to tell apart
+        return
+    for cache in [*_caches, *_snapshot_caches]:
+        cache.drop_older(identity)
 
 
 def served_at(name: str, as_of: dt.date) -> bool:

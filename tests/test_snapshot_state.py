@@ -77,6 +77,49 @@ def test_a_swapped_snapshot_is_read_afresh(
     db.close_all()
 
 
+def _held_by(identity: db.FileIdentity) -> int:
+    """How many results and snapshot-state entries this process holds for `identity`."""
+    return sum(
+        1
+        for cache in [*db._caches, *db._snapshot_caches]
+        for key in list(cache._results)
+        if key and key[0] == identity
+    )
+
+
+def test_an_import_forgets_the_earlier_snapshots_state(
+    tiny_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process serving for months of weekly imports keeps one snapshot's state, not every
+    one: when the swapped-in file's served rows are first read, what the process holds of
+    the earlier file at that path is dropped; a page still asking with the earlier
+    identity drops nothing of the new one's."""
+    active = tmp_path / "active.duckdb"
+    shutil.copy(tiny_db, active)
+    monkeypatch.setenv(db.ENV_VAR, str(active))
+    db.clear_memos()
+    old = db.file_identity()
+    metrics.campaigns()  # a per_snapshot value
+    metrics.rectification(1, AS_OF)  # page results, through the served rows
+    assert _held_by(old) >= 3
+
+    fresh = tmp_path / "fresh.duckdb"
+    shutil.copy(tiny_db, fresh)
+    os.replace(fresh, active)  # as store.write_snapshot swaps a snapshot in
+    new = db.file_identity()
+    assert new != old
+    metrics.campaigns()
+    metrics.rectification(1, AS_OF)
+    assert _held_by(old) == 0, "the earlier snapshot's state is gone"
+    held = _held_by(new)
+    assert held >= 3
+
+    db.forget_older_snapshots(old)  # as a page still running on the earlier file would
+    assert _held_by(new) == held, "nothing of the current snapshot is dropped"
+    db.clear_memos()
+    db.close_all()
+
+
 def test_query_many_answers_as_query_with_the_callers_access(use_tiny: Path) -> None:
     """Several queries at once on worker threads: the same frames as one by one, and each
     worker asks as the calling thread's user (a district user is refused another district)."""
