@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,3 +21,14 @@ def test_bench_runs_at_a_tiny_scale(tmp_path: Path) -> None:
         assert f"| {page} | root |" in done.stdout
     # engine, straightforward SQL and pandas agree wherever they were compared
     assert "| False |" not in done.stdout
+
+    # an import's swap leaves one snapshot's state held, not one more per import
+    # (bench/swap_memory.py; db.forget_older_snapshots)
+    swaps = subprocess.run(
+        [sys.executable, "-m", "bench.swap_memory", str(tmp_path / "scale0.05.duckdb"),
+         "--rounds", "3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert swaps.returncode == 0, swaps.stderr[-3000:]
+    held = re.findall(r"held \[([0-9, ]*)\]", swaps.stdout)
+    assert len(held) == 3 and all(re.fullmatch(r"[1-9][0-9]*", h) for h in held), swaps.stdout
