@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -40,6 +41,8 @@ import streamlit as st
 from dashboard import served
 from dashboard.auth import OPEN_ACCESS, Access
 from dashboard.store import SCHEMA_VERSION
+
+_T = TypeVar("_T")
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES_DIR = ROOT / "queries"
@@ -224,10 +227,21 @@ def sql_text(name: str) -> str:
 
 def run_query(identity: FileIdentity, name: str, params: dict) -> pd.DataFrame:
     """Uncached: run one named query against one snapshot."""
+    return _executed(identity, name, params, lambda result: result.df())
+
+
+def _executed(
+    identity: FileIdentity,
+    name: str,
+    params: dict,
+    fetch: Callable[[duckdb.DuckDBPyConnection], _T],
+) -> _T:
+    """Run queries/<name>.sql against one snapshot on a cursor of its own, hand the result
+    to `fetch` (a DataFrame, rows, arrays) and close the cursor."""
     cursor = _cursor(identity)
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
     try:
-        return cursor.execute(sql_text(name), values).df()
+        return fetch(cursor.execute(sql_text(name), values))
     finally:
         cursor.close()
 
@@ -744,14 +758,12 @@ def query_rows(name: str, **params: object) -> tuple[list[str], list[tuple]]:
     is built; not cached here). The same access check as `query`."""
     identity = file_identity()
     _guard(identity, params)
-    cursor = _cursor(identity)
-    values = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-    try:
-        result = cursor.execute(sql_text(name), values)
-        names = [column[0] for column in result.description]
-        return names, result.fetchall()
-    finally:
-        cursor.close()
+    return _executed(
+        identity,
+        name,
+        params,
+        lambda result: ([c[0] for c in result.description], result.fetchall()),
+    )
 
 
 def query_arrays(name: str, **params: object) -> dict[str, np.ndarray]:
@@ -762,12 +774,7 @@ def query_arrays(name: str, **params: object) -> dict[str, np.ndarray]:
     `query`."""
     identity = file_identity()
     _guard(identity, params)
-    cursor = _cursor(identity)
-    values = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-    try:
-        return dict(cursor.execute(sql_text(name), values).fetchnumpy())
-    finally:
-        cursor.close()
+    return _executed(identity, name, params, lambda result: dict(result.fetchnumpy()))
 
 
 QUERY_WORKERS = 3  # DuckDB runs a query without the GIL: two cores, a third to queue
