@@ -225,9 +225,8 @@ def unit_frames(source: str, day: dt.date) -> UnitFrames | None:
     frame = metric(root, day, "self", fetch=fetch)
     if not all(_pickable(frame[c]) for c in frame.columns if c not in metrics.NAME_COLUMNS):
         return None
-    ids = metrics._name_table()[1]
-    at = ids.get_indexer(frame["unit_id"].to_numpy())  # ascending: _with_names' order
-    every_position = np.arange(len(ids))
+    at = positions(frame["unit_id"].to_numpy())  # each row's unit (rows in unit order)
+    every_position = np.arange(len(metrics.units()))
     return UnitFrames(
         frame,
         np.searchsorted(at, every_position, side="left"),
